@@ -1,0 +1,119 @@
+// The ADB wire format: a 24-byte little-endian header and an optional payload
+// (AOSP packages/modules/adb/protocol.txt; corrections in the project's notes:
+// MAX_PAYLOAD is 1 MiB since version 0x01000001 and data_crc32 is a byte sum checked only below it).
+
+export const Command = {
+  SYNC: 0x434e5953, // 'SYNC' (obsolete, never valid on the wire)
+  CNXN: 0x4e584e43, // 'CNXN'
+  AUTH: 0x48545541, // 'AUTH'
+  OPEN: 0x4e45504f, // 'OPEN'
+  OKAY: 0x59414b4f, // 'OKAY'
+  CLSE: 0x45534c43, // 'CLSE'
+  WRTE: 0x45545257, // 'WRTE'
+  STLS: 0x534c5453, // 'STLS'
+} as const;
+export type Command = (typeof Command)[keyof typeof Command];
+
+export const AuthType = { Token: 1, Signature: 2, RsaPublicKey: 3 } as const;
+
+export const HEADER_SIZE = 24;
+/** Version that drops the payload checksum and raises MAX_PAYLOAD to 1 MiB. */
+export const VERSION_SKIP_CHECKSUM = 0x01000001;
+export const VERSION = 0x01000001;
+export const VERSION_MIN = 0x01000000;
+export const MAX_PAYLOAD = 1024 * 1024;
+/** CNXN and AUTH must fit here: they travel before sizes are negotiated. */
+export const MAX_PAYLOAD_V1 = 4096;
+
+const KNOWN = new Set<number>(Object.values(Command));
+
+export function commandName(cmd: number): string {
+  for (const [name, value] of Object.entries(Command)) if (value === cmd) return name;
+  return `0x${cmd.toString(16).padStart(8, '0')}`;
+}
+
+export function checksum(data: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i]!;
+  return sum >>> 0;
+}
+
+/** Encodes one packet (header and payload in a single Buffer, one socket write). */
+export function encodePacket(command: number, arg0: number, arg1: number, payload?: Buffer | string, withChecksum = false): Buffer {
+  const body = payload === undefined ? EMPTY : typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + body.length);
+  buf.writeUInt32LE(command >>> 0, 0);
+  buf.writeUInt32LE(arg0 >>> 0, 4);
+  buf.writeUInt32LE(arg1 >>> 0, 8);
+  buf.writeUInt32LE(body.length, 12);
+  buf.writeUInt32LE(withChecksum ? checksum(body) : 0, 16);
+  buf.writeUInt32LE((command ^ 0xffffffff) >>> 0, 20);
+  if (body.length > 0) body.copy(buf, HEADER_SIZE);
+  return buf;
+}
+const EMPTY = Buffer.alloc(0);
+
+export interface Packet {
+  command: number;
+  arg0: number;
+  arg1: number;
+  payload: Buffer;
+}
+
+export class PacketError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PacketError';
+  }
+}
+
+/**
+ * Incremental decoder: feed it TCP chunks as they come; it calls onPacket for every whole packet
+ * (packets may be split across chunks or packed several to a chunk). A bad header throws
+ * PacketError; the caller then closes the connection, as protocol.txt requires.
+ * Payload Buffers may be views into the chunk: copy them if kept past the callback.
+ */
+export class PacketDecoder {
+  #pending: Buffer | null = null;
+  maxPayload: number;
+  /** Set true once the peer's version is below VERSION_SKIP_CHECKSUM. */
+  verifyChecksum = false;
+  readonly #onPacket: (p: Packet) => void;
+
+  constructor(onPacket: (p: Packet) => void, maxPayload = MAX_PAYLOAD) {
+    this.#onPacket = onPacket;
+    this.maxPayload = maxPayload;
+  }
+
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.#pending !== null) {
+      buf = Buffer.concat([this.#pending, chunk]);
+      this.#pending = null;
+    }
+    let off = 0;
+    while (buf.length - off >= HEADER_SIZE) {
+      const command = buf.readUInt32LE(off);
+      const length = buf.readUInt32LE(off + 12);
+      const magic = buf.readUInt32LE(off + 20);
+      if (((command ^ 0xffffffff) >>> 0) !== magic) throw new PacketError(`bad magic for command ${commandName(command)}`);
+      if (!KNOWN.has(command)) throw new PacketError(`unknown command ${commandName(command)}`);
+      if (length > this.maxPayload) throw new PacketError(`payload of ${length} bytes exceeds max ${this.maxPayload}`);
+      if (buf.length - off < HEADER_SIZE + length) break;
+      const payload = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + length);
+      if (this.verifyChecksum && checksum(payload) !== buf.readUInt32LE(off + 16)) {
+        throw new PacketError(`bad payload checksum for ${commandName(command)}`);
+      }
+      const arg0 = buf.readUInt32LE(off + 4);
+      const arg1 = buf.readUInt32LE(off + 8);
+      off += HEADER_SIZE + length;
+      this.#onPacket({ command, arg0, arg1, payload });
+    }
+    if (off < buf.length) this.#pending = off === 0 ? Buffer.from(buf) : Buffer.from(buf.subarray(off));
+  }
+
+  /** Bytes held waiting for the rest of a packet. */
+  get buffered(): number {
+    return this.#pending?.length ?? 0;
+  }
+}

@@ -1,0 +1,207 @@
+// The one Store interface. SQLite (src/store/sqlite/) implements it now; PostgreSQL follows with
+// the same contract (test/store/conformance.ts runs against every implementation).
+//
+// Keys: every table has an INTEGER primary key; the public 32-hex ids are plain columns.
+// Times are epoch milliseconds in the store and ISO 8601 in the API.
+import type { JobCode, JobState } from '../core/job-state.js';
+
+export interface Tenant {
+  tenantId: string; // public id, e.g. "t_3f9c2a1b7d4e"
+  name: string;
+  createdAt: number;
+}
+
+/** The tenant a token belongs to, as the auth hook sees it. */
+export interface Principal {
+  tenantKey: number; // internal integer key, used in every tenant-scoped call
+  tenantId: string;
+}
+
+export interface Instance {
+  instanceId: string;
+  adbAddress: string; // "host:port", "[v6]:port"
+  instanceName: string;
+  zone: string;
+  tenantId: string | null;
+  createdAt: number;
+}
+
+/** An instance as the worker sees it: where to reach it. */
+export interface InstanceTarget {
+  instanceKey: number;
+  instanceId: string;
+  adbAddress: string;
+}
+
+export type TaskKind = 'async' | 'sync';
+
+export interface NewTask {
+  tenantKey: number;
+  command: string;
+  timeoutMs: number;
+  kind: TaskKind;
+  /** instance ids in request order; all already checked to be the tenant's */
+  instanceIds: readonly string[];
+  /** idempotency (SPEC §3): the x-request-id and a hash of the canonical body */
+  requestId?: string;
+  requestHash?: string;
+}
+
+export interface CreatedJob {
+  jobKey: number;
+  jobId: string;
+  instanceId: string;
+  instanceKey: number;
+  adbAddress: string;
+}
+
+export interface CreatedTask {
+  taskKey: number;
+  taskId: string;
+  command: string;
+  timeoutMs: number;
+  createdAt: number;
+  jobs: CreatedJob[];
+  /** true when an earlier task with the same request id and body was returned instead */
+  replayed: boolean;
+}
+
+export interface JobView {
+  jobKey: number;
+  jobId: string;
+  instanceId: string;
+  state: JobState;
+  errorCode: '' | JobCode;
+  errorMsg: string;
+  executeMsg: string;
+  exitCode: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  outputBytes: number;
+  outputTruncated: boolean;
+}
+
+export interface TaskView {
+  taskKey: number;
+  taskId: string;
+  command: string;
+  kind: TaskKind;
+  timeoutMs: number;
+  createdAt: number;
+  jobs: JobView[]; // in cmd_jobs (request) order
+}
+
+export interface TaskSummary {
+  taskId: string;
+  command: string;
+  createdAt: number;
+  counts: Record<JobState, number>;
+}
+
+export interface JobOutput {
+  stdout: Buffer;
+  stderr: Buffer;
+  combined: Buffer;
+  exitCode: number | null;
+  outputBytes: number;
+  outputTruncated: boolean;
+}
+
+/** A queued job handed to the worker. */
+export interface QueuedJob {
+  jobKey: number;
+  jobId: string;
+  taskKey: number;
+  taskId: string;
+  tenantKey: number;
+  command: string;
+  timeoutMs: number;
+  instanceKey: number;
+  instanceId: string;
+  adbAddress: string;
+  createdAt: number;
+}
+
+/** A finished job, as the worker reports it (written in batches). */
+export interface JobResult {
+  jobKey: number;
+  state: JobState; // final
+  errorCode: JobCode;
+  errorMsg: string;
+  exitCode: number | null;
+  executeMsg: string; // first 1024 bytes of combined output, cut at a UTF-8 boundary
+  outputBytes: number;
+  outputTruncated: boolean;
+  finishedAt: number;
+  output: { stdout: Buffer; stderr: Buffer; combined: Buffer } | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  /** Applies pending migrations (under a lock) and prepares statements. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** For /readyz: a trivial query. */
+  ping(): Promise<void>;
+
+  // --- tenants and tokens (admin) ---
+  createTenant(name: string): Promise<Tenant>;
+  getTenant(tenantId: string): Promise<Tenant | null>;
+  listTenants(): Promise<Tenant[]>;
+  /** Stores the token's SHA-256 hash and its display prefix. False if the tenant does not exist. */
+  addToken(tenantId: string, tokenHash: Buffer, prefix: string): Promise<boolean>;
+  /** Revokes the tenant's tokens whose prefix matches; returns how many. */
+  revokeToken(tenantId: string, prefix: string): Promise<number>;
+  /** Looks up a live token by hash; the caller compares hashes in constant time. */
+  findToken(tokenHash: Buffer): Promise<(Principal & { tokenHash: Buffer }) | null>;
+
+  // --- instances ---
+  /** false if the instance id already exists */
+  createInstance(instance: Omit<Instance, 'createdAt'>): Promise<boolean>;
+  /** tenantId null unassigns; returns false if the instance (or the tenant) does not exist */
+  assignInstance(instanceId: string, tenantId: string | null): Promise<'ok' | 'no-instance' | 'no-tenant'>;
+  deleteInstance(instanceId: string): Promise<boolean>;
+  listInstances(): Promise<Instance[]>;
+  /** Every registered instance's target, for the health monitor. */
+  listTargets(): Promise<InstanceTarget[]>;
+  /** The tenant's instances among ids (for ownership checks); ids not returned are missing or not theirs. */
+  ownedInstances(tenantKey: number, instanceIds: readonly string[]): Promise<InstanceTarget[]>;
+  /** Tenant's instances, filtered, ordered by instance_id, one page. */
+  pageInstances(
+    tenantKey: number,
+    q: { pageNo: number; pageSize: number; instanceId?: string; instanceName?: string },
+  ): Promise<Page<Instance>>;
+
+  // --- tasks (API side) ---
+  /** Task + all its jobs in one transaction; durable when the promise resolves. With requestId
+   * set, an earlier task of the same tenant and request id is returned instead (replayed: true)
+   * when its requestHash matches, or 'conflict' when it differs. */
+  createTask(task: NewTask): Promise<CreatedTask | 'conflict'>;
+  getTask(tenantKey: number, taskId: string): Promise<TaskView | null>;
+  /** Newest first; cursor is opaque (from the previous page's nextCursor). */
+  listTasks(tenantKey: number, limit: number, cursor: string | null): Promise<{ tasks: TaskSummary[]; nextCursor: string | null }>;
+  getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null>;
+
+  // --- the queue (worker side) ---
+  /** On start: running jobs (their worker died) become failed KOOPHONE.JOB.1006; returns how many. */
+  interruptRunning(now: number): Promise<number>;
+  /** Queued jobs, oldest first (by job key), after afterJobKey, at most limit. */
+  queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** queued -> running for each job still queued; returns the keys that moved (others were cancelled). */
+  markRunning(jobKeys: readonly number[], now: number): Promise<number[]>;
+  /** Writes final results in one transaction; a job already final is left untouched. */
+  finishJobs(results: readonly JobResult[]): Promise<void>;
+  /** queued -> cancelled for a task's queued jobs; returns keys of the task's jobs still running. */
+  cancelTask(tenantKey: number, taskId: string, now: number): Promise<{ cancelledQueued: number[]; running: number[] } | null>;
+
+  // --- retention ---
+  /** Deletes up to batchSize finished tasks created before `before` (and their jobs and outputs); returns how many. */
+  purgeTasks(before: number, batchSize: number): Promise<number>;
+}
