@@ -72,9 +72,17 @@ export class PacketError extends Error {
  * (packets may be split across chunks or packed several to a chunk). A bad header throws
  * PacketError; the caller then closes the connection, as protocol.txt requires.
  * Payload Buffers may be views into the chunk: copy them if kept past the callback.
+ *
+ * A packet split across chunks is assembled in one Buffer sized from its header, so a 1 MiB
+ * payload arriving in 64 KiB pieces costs one copy per byte, not one re-concatenation per chunk.
  */
 export class PacketDecoder {
-  #pending: Buffer | null = null;
+  /** Header bytes of a packet whose header itself was split (allocated on first need). */
+  #header: Buffer | null = null;
+  /** The whole packet being assembled once its header is known; null while reading a header. */
+  #packet: Buffer | null = null;
+  /** Bytes held in #header or #packet. */
+  #filled = 0;
   maxPayload: number;
   /** Set true once the peer's version is below VERSION_SKIP_CHECKSUM. */
   verifyChecksum = false;
@@ -86,34 +94,77 @@ export class PacketDecoder {
   }
 
   push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.#pending !== null) {
-      buf = Buffer.concat([this.#pending, chunk]);
-      this.#pending = null;
-    }
-    let off = 0;
-    while (buf.length - off >= HEADER_SIZE) {
-      const command = buf.readUInt32LE(off);
-      const length = buf.readUInt32LE(off + 12);
-      const magic = buf.readUInt32LE(off + 20);
-      if (((command ^ 0xffffffff) >>> 0) !== magic) throw new PacketError(`bad magic for command ${commandName(command)}`);
-      if (!KNOWN.has(command)) throw new PacketError(`unknown command ${commandName(command)}`);
-      if (length > this.maxPayload) throw new PacketError(`payload of ${length} bytes exceeds max ${this.maxPayload}`);
-      if (buf.length - off < HEADER_SIZE + length) break;
-      const payload = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + length);
-      if (this.verifyChecksum && checksum(payload) !== buf.readUInt32LE(off + 16)) {
-        throw new PacketError(`bad payload checksum for ${commandName(command)}`);
+    let off = this.#filled > 0 ? this.#resume(chunk) : 0;
+    while (chunk.length - off >= HEADER_SIZE) {
+      const length = this.#checkHeader(chunk, off);
+      const end = off + HEADER_SIZE + length;
+      if (end > chunk.length) {
+        this.#packet = Buffer.allocUnsafe(HEADER_SIZE + length);
+        this.#filled = chunk.copy(this.#packet, 0, off);
+        return;
       }
-      const arg0 = buf.readUInt32LE(off + 4);
-      const arg1 = buf.readUInt32LE(off + 8);
-      off += HEADER_SIZE + length;
-      this.#onPacket({ command, arg0, arg1, payload });
+      this.#emit(chunk, off, length);
+      off = end;
     }
-    if (off < buf.length) this.#pending = off === 0 ? Buffer.from(buf) : Buffer.from(buf.subarray(off));
+    if (off < chunk.length) {
+      this.#header ??= Buffer.allocUnsafe(HEADER_SIZE);
+      this.#filled = chunk.copy(this.#header, 0, off);
+    }
+  }
+
+  /** Continues the packet started in an earlier chunk; returns how much of chunk it used. */
+  #resume(chunk: Buffer): number {
+    let off = 0;
+    if (this.#packet === null) {
+      const header = this.#header!;
+      off = chunk.copy(header, this.#filled, 0, HEADER_SIZE - this.#filled);
+      this.#filled += off;
+      if (this.#filled < HEADER_SIZE) return off;
+      const length = this.#checkHeader(header, 0);
+      this.#packet = Buffer.allocUnsafe(HEADER_SIZE + length);
+      header.copy(this.#packet, 0);
+    }
+    const packet = this.#packet;
+    const n = chunk.copy(packet, this.#filled, off, off + packet.length - this.#filled);
+    this.#filled += n;
+    off += n;
+    if (this.#filled === packet.length) {
+      this.#packet = null;
+      this.#filled = 0;
+      this.#emit(packet, 0, packet.length - HEADER_SIZE);
+    }
+    return off;
+  }
+
+  /** Validates the header at off and returns its payload length. */
+  #checkHeader(buf: Buffer, off: number): number {
+    const command = buf.readUInt32LE(off);
+    const length = buf.readUInt32LE(off + 12);
+    const magic = buf.readUInt32LE(off + 20);
+    if (((command ^ 0xffffffff) >>> 0) !== magic) throw this.#fail(`bad magic for command ${commandName(command)}`);
+    if (!KNOWN.has(command)) throw this.#fail(`unknown command ${commandName(command)}`);
+    if (length > this.maxPayload) throw this.#fail(`payload of ${length} bytes exceeds max ${this.maxPayload}`);
+    return length;
+  }
+
+  #emit(buf: Buffer, off: number, length: number): void {
+    const payload = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + length);
+    const command = buf.readUInt32LE(off);
+    if (this.verifyChecksum && checksum(payload) !== buf.readUInt32LE(off + 16)) {
+      throw this.#fail(`bad payload checksum for ${commandName(command)}`);
+    }
+    this.#onPacket({ command, arg0: buf.readUInt32LE(off + 4), arg1: buf.readUInt32LE(off + 8), payload });
+  }
+
+  /** After a bad header the stream cannot be resynchronised: drop what is held. */
+  #fail(message: string): PacketError {
+    this.#packet = null;
+    this.#filled = 0;
+    return new PacketError(message);
   }
 
   /** Bytes held waiting for the rest of a packet. */
   get buffered(): number {
-    return this.#pending?.length ?? 0;
+    return this.#filled;
   }
 }

@@ -1,0 +1,290 @@
+// One ADB connection, host side: the CNXN/AUTH handshake, then streams multiplexed with
+// OPEN/OKAY/WRTE/CLSE (AOSP protocol.txt). Transport-agnostic: bytes come in through receive(),
+// go out through a Transport, so tests can drive it without sockets; socket.ts adapts node:net.
+
+import { AdbError, type AdbErrorCode } from './errors.js';
+import { HOST_BANNER, parseDeviceBanner, type DeviceBanner } from './banner.js';
+import { signToken } from './android-key.js';
+import type { AdbKey } from './key.js';
+import {
+  AuthType,
+  Command,
+  MAX_PAYLOAD,
+  PacketDecoder,
+  PacketError,
+  VERSION,
+  VERSION_SKIP_CHECKSUM,
+  commandName,
+  encodePacket,
+  type Packet,
+} from './packet.js';
+import { Stream, StreamPhase, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
+import { execOn, type ExecOptions, type ExecResult } from './exec.js';
+import { rebootOn } from './reboot.js';
+
+export interface Transport {
+  write(data: Buffer): void;
+  /** Drops the link; the adapter then reports it with transportClosed(). */
+  close(): void;
+}
+
+export interface ConnectionOptions {
+  address: string;
+  key: AdbKey;
+  /** from start until the device sends AUTH or CNXN */
+  connectTimeoutMs: number;
+  /** from the first AUTH TOKEN until the device sends CNXN */
+  authTimeoutMs: number;
+}
+
+const Phase = { Handshake: 0, Open: 1, Closed: 2 } as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+/** How far authentication went: nothing sent, signature sent, public key sent. */
+const AuthStep = { None: 0, Signed: 1, KeySent: 2 } as const;
+type AuthStep = (typeof AuthStep)[keyof typeof AuthStep];
+
+export class AdbConnection implements StreamOwner {
+  readonly address: string;
+  banner: DeviceBanner | null = null;
+  /** max payload the device accepts (negotiated in CNXN) */
+  maxPayload = 4096;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** resolves with the device banner once CNXN arrives; rejects with CONNECT_FAILED or AUTH_REJECTED */
+  readonly ready: Promise<DeviceBanner>;
+  /** called once when the connection ends, with the reason (never for a failed handshake) */
+  onclose: ((err: AdbError) => void) | null = null;
+
+  #phase: Phase = Phase.Handshake;
+  #auth: AuthStep = AuthStep.None;
+  #checksums = true; // until the device's CNXN says otherwise, as adb's transport.cpp does
+  #timer: NodeJS.Timeout | null = null;
+  #streams = new Map<number, Stream>();
+  #nextId = 1;
+  readonly #transport: Transport;
+  readonly #decoder: PacketDecoder;
+  readonly #key: AdbKey;
+  readonly #authTimeoutMs: number;
+  #resolveReady!: (b: DeviceBanner) => void;
+  #rejectReady!: (e: AdbError) => void;
+
+  constructor(transport: Transport, opts: ConnectionOptions) {
+    this.address = opts.address;
+    this.#transport = transport;
+    this.#key = opts.key;
+    this.#authTimeoutMs = opts.authTimeoutMs;
+    this.#decoder = new PacketDecoder((p) => this.#onPacket(p), MAX_PAYLOAD);
+    this.ready = new Promise<DeviceBanner>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // The caller may never await ready (a pool reacting to onclose instead): no unhandled rejection.
+    this.ready.catch(() => {});
+    this.#timer = setTimeout(() => this.#fail('CONNECT_FAILED', `no answer to CNXN within ${opts.connectTimeoutMs} ms`), opts.connectTimeoutMs);
+    this.#send(Command.CNXN, VERSION, MAX_PAYLOAD, Buffer.from(HOST_BANNER));
+  }
+
+  get isOpen(): boolean {
+    return this.#phase === Phase.Open;
+  }
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+  get features(): readonly string[] {
+    return this.banner?.features ?? [];
+  }
+
+  /** Bytes from the device, in any chunking. Never throws: bad input closes the connection. */
+  receive(chunk: Buffer): void {
+    if (this.#phase === Phase.Closed) return;
+    this.bytesIn += chunk.length;
+    try {
+      this.#decoder.push(chunk);
+    } catch (e) {
+      const detail = e instanceof PacketError ? e.message : `failed handling a packet: ${(e as Error).message}`;
+      this.#fail('PROTOCOL_ERROR', detail, e);
+    }
+  }
+
+  /** The link went down (socket closed or failed). */
+  transportClosed(err?: Error): void {
+    if (this.#phase === Phase.Closed) return;
+    const detail = err === undefined ? 'the device closed the connection' : err.message;
+    this.#fail('CONNECTION_LOST', detail, err);
+  }
+
+  /** Closes the connection from our side; open streams fail with CONNECTION_LOST. */
+  close(reason = 'closed by the host'): void {
+    this.#fail('CONNECTION_LOST', reason);
+  }
+
+  openStream(service: string, handler: StreamHandler): StreamHandle {
+    if (this.#phase !== Phase.Open) throw new AdbError('CONNECTION_LOST', this.address, 'the connection is not open');
+    let id = this.#nextId;
+    // Ids only grow (mod 2^32, never 0) so a late packet for a closed stream cannot hit a new one.
+    while (id === 0 || this.#streams.has(id)) id = (id + 1) >>> 0;
+    this.#nextId = (id + 1) >>> 0;
+    const stream = new Stream(this, id, handler);
+    this.#streams.set(id, stream);
+    // OPEN payloads end with a NUL (adb's host does so; adbd accepts both).
+    this.#send(Command.OPEN, id, 0, Buffer.from(`${service}\0`, 'utf8'));
+    return stream;
+  }
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return execOn(this, command, opts);
+  }
+
+  reboot(opts: { timeoutMs?: number } = {}): Promise<void> {
+    return rebootOn(this, opts.timeoutMs ?? 10_000);
+  }
+
+  // StreamOwner
+
+  sendWrite(stream: Stream, data: Buffer): void {
+    this.#send(Command.WRTE, stream.localId, stream.remoteId, data);
+  }
+
+  closeStream(stream: Stream): void {
+    if (stream.phase === StreamPhase.Opening) {
+      stream.abandoned = true; // the CLSE goes out when the device's OKAY tells us its id
+      return;
+    }
+    stream.phase = StreamPhase.Closed;
+    this.#streams.delete(stream.localId);
+    if (this.#phase === Phase.Open) this.#send(Command.CLSE, stream.localId, stream.remoteId);
+  }
+
+  // Packets
+
+  #send(command: number, arg0: number, arg1: number, payload?: Buffer): void {
+    const packet = encodePacket(command, arg0, arg1, payload, this.#checksums);
+    this.bytesOut += packet.length;
+    this.#transport.write(packet);
+  }
+
+  #onPacket(p: Packet): void {
+    if (this.#phase === Phase.Closed) return;
+    switch (p.command) {
+      case Command.OKAY:
+        return this.#onOkay(p.arg0, p.arg1);
+      case Command.WRTE:
+        return this.#onWrite(p);
+      case Command.CLSE:
+        return this.#onClose(p.arg0, p.arg1);
+      case Command.AUTH:
+        return this.#onAuth(p);
+      case Command.CNXN:
+        return this.#onConnect(p);
+      case Command.OPEN:
+        // We offer no services to the device: refuse (CLSE with local-id 0 means a failed OPEN).
+        if (this.#phase === Phase.Open) this.#send(Command.CLSE, 0, p.arg0);
+        return;
+      default:
+        // STLS (TLS pairing, Android 11 wireless debugging) and SYNC are not spoken here.
+        return this.#fail('PROTOCOL_ERROR', `unexpected ${commandName(p.command)}`);
+    }
+  }
+
+  #onOkay(remoteId: number, localId: number): void {
+    const stream = this.#streams.get(localId);
+    if (stream === undefined || remoteId === 0) return; // closed while in flight: ignore
+    if (stream.phase === StreamPhase.Opening) {
+      stream.remoteId = remoteId;
+      stream.phase = StreamPhase.Open;
+      if (stream.abandoned) return this.closeStream(stream);
+      stream.handler.onOpen();
+      stream.flush();
+    } else if (stream.remoteId === remoteId) {
+      stream.writing = false;
+      stream.flush();
+    }
+  }
+
+  #onWrite(p: Packet): void {
+    const stream = this.#streams.get(p.arg1);
+    if (stream === undefined || stream.phase !== StreamPhase.Open || stream.remoteId !== p.arg0) return;
+    // Acked at once: the receiver keeps at most its byte cap and counts the rest, so nothing piles up.
+    this.#send(Command.OKAY, stream.localId, stream.remoteId);
+    stream.handler.onData(p.payload);
+  }
+
+  #onClose(remoteId: number, localId: number): void {
+    const stream = this.#streams.get(localId);
+    if (stream === undefined) return;
+    if (stream.phase === StreamPhase.Open && stream.remoteId !== remoteId) return;
+    this.#streams.delete(localId);
+    const refused = stream.phase === StreamPhase.Opening;
+    stream.phase = StreamPhase.Closed;
+    if (stream.abandoned) return;
+    stream.handler.onClose(refused ? new AdbError('PROTOCOL_ERROR', this.address, 'the device refused to open the service') : null);
+  }
+
+  #onAuth(p: Packet): void {
+    if (this.#phase !== Phase.Handshake) return;
+    if (p.arg0 !== AuthType.Token) return this.#fail('PROTOCOL_ERROR', `unexpected AUTH type ${p.arg0}`);
+    if (this.#auth === AuthStep.None) {
+      this.#restartTimer(this.#authTimeoutMs, () => this.#fail('AUTH_REJECTED', `the device did not accept our key within ${this.#authTimeoutMs} ms`));
+      this.#auth = AuthStep.Signed;
+      this.#send(Command.AUTH, AuthType.Signature, 0, signToken(this.#key.privateKey, Buffer.from(p.payload)));
+    } else if (this.#auth === AuthStep.Signed) {
+      // Signature refused: offer the public key; adbd stores it if the key is trusted (or the user allows it).
+      this.#auth = AuthStep.KeySent;
+      this.#send(Command.AUTH, AuthType.RsaPublicKey, 0, this.#key.androidPublicKey);
+    }
+    // Later tokens are ignored: answering each with a signature could loop as fast as RSA signs.
+  }
+
+  #onConnect(p: Packet): void {
+    if (this.#phase === Phase.Open) {
+      // A second CNXN means the device's adbd restarted under us: this session is over.
+      return this.#fail('CONNECTION_LOST', 'the device restarted the session');
+    }
+    this.#clearTimer();
+    this.banner = parseDeviceBanner(p.payload);
+    this.maxPayload = Math.max(256, Math.min(p.arg1 >>> 0, MAX_PAYLOAD));
+    const version = p.arg0 >>> 0;
+    this.#checksums = version < VERSION_SKIP_CHECKSUM;
+    this.#decoder.verifyChecksum = this.#checksums;
+    this.#phase = Phase.Open;
+    this.#resolveReady(this.banner);
+  }
+
+  #restartTimer(ms: number, fn: () => void): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(fn, ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Ends the connection once: the handshake's promise or the streams learn why. */
+  #fail(code: AdbErrorCode, detail: string, cause?: unknown): void {
+    if (this.#phase === Phase.Closed) return;
+    const wasHandshake = this.#phase === Phase.Handshake;
+    this.#phase = Phase.Closed;
+    this.#clearTimer();
+    this.#transport.close();
+    if (wasHandshake) {
+      // Before CNXN every failure is a failed connect, except a device that will not take our key.
+      const authFailed = code === 'AUTH_REJECTED' || (code === 'CONNECTION_LOST' && this.#auth !== AuthStep.None);
+      const err = authFailed
+        ? new AdbError('AUTH_REJECTED', this.address, code === 'AUTH_REJECTED' ? detail : `closed during authentication: ${detail}`, { cause })
+        : new AdbError('CONNECT_FAILED', this.address, code === 'PROTOCOL_ERROR' ? `protocol error: ${detail}` : detail, { cause });
+      this.#rejectReady(err);
+      return;
+    }
+    const err = new AdbError(code, this.address, detail, cause === undefined ? undefined : { cause });
+    const streams = [...this.#streams.values()];
+    this.#streams.clear();
+    for (const s of streams) {
+      s.phase = StreamPhase.Closed;
+      if (!s.abandoned) s.handler.onClose(err);
+    }
+    const cb = this.onclose;
+    this.onclose = null;
+    cb?.(err);
+  }
+}

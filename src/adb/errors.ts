@@ -1,0 +1,35 @@
+// The ADB layer's error registry: every failure a caller can see has one of these stable codes,
+// and every message names the device address so a log line alone says which phone failed.
+
+export const ADB_ERROR_CODES = {
+  /** TCP connect failed or timed out, or the device broke the CNXN handshake */
+  CONNECT_FAILED: 'could not connect to the device',
+  /** the device never accepted our key within the auth timeout */
+  AUTH_REJECTED: 'the device refused ADB authentication',
+  /** an established connection closed while a call needed it */
+  CONNECTION_LOST: 'the ADB connection was lost',
+  /** the call's own deadline passed (its stream was closed) */
+  TIMEOUT: 'the call timed out',
+  /** the caller aborted the call, or the pool was closed */
+  CANCELLED: 'the call was cancelled',
+  /** the device sent bytes that are not ADB; the connection was closed */
+  PROTOCOL_ERROR: 'the device broke the ADB protocol',
+} as const;
+export type AdbErrorCode = keyof typeof ADB_ERROR_CODES;
+
+export class AdbError extends Error {
+  readonly code: AdbErrorCode;
+  /** host:port of the device */
+  readonly address: string;
+
+  constructor(code: AdbErrorCode, address: string, detail?: string, options?: { cause?: unknown }) {
+    super(`${address}: ${ADB_ERROR_CODES[code]}${detail === undefined ? '' : `: ${detail}`}`, options);
+    this.name = 'AdbError';
+    this.code = code;
+    this.address = address;
+  }
+}
+
+export function isAdbError(e: unknown): e is AdbError {
+  return e instanceof AdbError;
+}

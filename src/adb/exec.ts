@@ -1,0 +1,160 @@
+// Running one shell command on a stream: `shell,v2,raw:CMD` when the device speaks shell v2
+// (separate stdout/stderr and an exit code), else the v1 `shell:CMD` (one output, no exit code).
+// One promise per exec; the data path is callbacks on Buffers.
+
+import { AdbError } from './errors.js';
+import { CLOSE_STDIN, ShellId, ShellV2Parser } from './shell-v2.js';
+import type { StreamHandle, StreamHandler } from './stream.js';
+
+export interface ExecOptions {
+  /** the stream is closed (the device SIGHUPs the shell) and the call rejects with TIMEOUT */
+  timeoutMs?: number;
+  /** output kept (stdout and stderr together); the rest is counted and drained. Default 1 MiB */
+  maxOutputBytes?: number;
+  /** aborting closes the stream and rejects with CANCELLED */
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  /** stdout and stderr in arrival order, at most maxOutputBytes */
+  combined: Buffer;
+  /** null with shell v1, or when the shell ended without reporting a status */
+  exitCode: number | null;
+  /** every output byte produced, kept or not */
+  outputBytes: number;
+  truncated: boolean;
+}
+
+/** What exec needs from a connection. */
+export interface ExecTarget {
+  readonly address: string;
+  readonly features: readonly string[];
+  openStream(service: string, handler: StreamHandler): StreamHandle;
+}
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+
+export function execOn(target: ExecTarget, command: string, opts: ExecOptions): Promise<ExecResult> {
+  return new Promise<ExecResult>((resolve, reject) => {
+    const exec = new Exec(target, command, opts, resolve, reject);
+    exec.start();
+  });
+}
+
+class Exec implements StreamHandler {
+  readonly #target: ExecTarget;
+  readonly #command: string;
+  readonly #opts: ExecOptions;
+  readonly #resolve: (r: ExecResult) => void;
+  readonly #reject: (e: AdbError) => void;
+  readonly #max: number;
+  readonly #v2: boolean;
+  #parser: ShellV2Parser | null = null;
+  #stream: StreamHandle | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #done = false;
+  /** kept output in arrival order, fd 1 or 2 per piece */
+  #pieces: Buffer[] = [];
+  #fds: number[] = [];
+  #kept = 0;
+  #total = 0;
+  #exitCode: number | null = null;
+  #onAbort: (() => void) | null = null;
+
+  constructor(target: ExecTarget, command: string, opts: ExecOptions, resolve: (r: ExecResult) => void, reject: (e: AdbError) => void) {
+    this.#target = target;
+    this.#command = command;
+    this.#opts = opts;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.#v2 = target.features.includes('shell_v2');
+  }
+
+  start(): void {
+    const { signal, timeoutMs } = this.#opts;
+    if (signal?.aborted === true) return this.#fail(new AdbError('CANCELLED', this.#target.address, 'aborted before start'));
+    if (this.#v2) this.#parser = new ShellV2Parser((id, data) => this.#onShellPacket(id, data));
+    try {
+      this.#stream = this.#target.openStream(this.#v2 ? `shell,v2,raw:${this.#command}` : `shell:${this.#command}`, this);
+    } catch (e) {
+      return this.#fail(e instanceof AdbError ? e : new AdbError('CONNECTION_LOST', this.#target.address, String(e)));
+    }
+    if (timeoutMs !== undefined) {
+      this.#timer = setTimeout(() => this.#fail(new AdbError('TIMEOUT', this.#target.address, `no exit within ${timeoutMs} ms`)), timeoutMs);
+    }
+    if (signal !== undefined) {
+      this.#onAbort = () => this.#fail(new AdbError('CANCELLED', this.#target.address, 'aborted'));
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  onOpen(): void {
+    if (this.#v2) this.#stream?.write(CLOSE_STDIN);
+  }
+
+  onData(data: Buffer): void {
+    if (this.#done) return;
+    if (this.#parser !== null) this.#parser.push(data);
+    else this.#output(ShellId.Stdout, data);
+  }
+
+  onClose(err: AdbError | null): void {
+    this.#stream = null; // already closed: #finish must not send CLSE
+    if (err !== null) return this.#fail(err);
+    if (this.#done) return;
+    this.#finish();
+    this.#done = true;
+    this.#resolve(this.#result());
+  }
+
+  #onShellPacket(id: number, data: Buffer): void {
+    if (id === ShellId.Stdout || id === ShellId.Stderr) this.#output(id, data);
+    else if (id === ShellId.Exit && data.length > 0) this.#exitCode = data[0]!;
+    // Other ids (stdin echo, window size) do not occur from a device; ignore them.
+  }
+
+  #output(fd: number, data: Buffer): void {
+    this.#total += data.length;
+    const room = this.#max - this.#kept;
+    if (room <= 0 || data.length === 0) return;
+    const piece = data.length <= room ? data : data.subarray(0, room);
+    this.#pieces.push(piece);
+    this.#fds.push(fd);
+    this.#kept += piece.length;
+  }
+
+  #result(): ExecResult {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    for (let i = 0; i < this.#pieces.length; i++) (this.#fds[i] === ShellId.Stderr ? err : out).push(this.#pieces[i]!);
+    return {
+      stdout: Buffer.concat(out),
+      stderr: Buffer.concat(err),
+      combined: Buffer.concat(this.#pieces, this.#kept),
+      exitCode: this.#exitCode,
+      outputBytes: this.#total,
+      truncated: this.#total > this.#kept,
+    };
+  }
+
+  #fail(e: AdbError): void {
+    if (this.#done) return;
+    this.#finish();
+    this.#done = true;
+    this.#reject(e);
+  }
+
+  /** Stops the timer and abort listener; closes the stream if it is still open. */
+  #finish(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#onAbort !== null) this.#opts.signal?.removeEventListener('abort', this.#onAbort);
+    this.#onAbort = null;
+    const stream = this.#stream;
+    this.#stream = null;
+    stream?.close();
+  }
+}

@@ -1,0 +1,15 @@
+// Public face of the host side of ADB: the pool the worker uses, single connections, keys,
+// typed errors, and the codec and key helpers the simulator shares.
+
+export { AdbPool, type AdbPoolOptions, type AdbPoolStats } from './pool.js';
+export { AdbConnection, type ConnectionOptions, type Transport } from './connection.js';
+export { connectAdb, startConnection, type ConnectOptions } from './socket.js';
+export { AdbError, ADB_ERROR_CODES, isAdbError, type AdbErrorCode } from './errors.js';
+export { DEFAULT_MAX_OUTPUT_BYTES, type ExecOptions, type ExecResult } from './exec.js';
+export { HOST_BANNER, HOST_FEATURES, parseDeviceBanner, type DeviceBanner } from './banner.js';
+export { generateKey, keyFromPem, loadOrCreateKey, publicKeyOf, type AdbKey, type LoadKeyOptions } from './key.js';
+export { parseAddress, type HostPort } from './address.js';
+export { ShellId, ShellV2Parser, encodeShellPacket } from './shell-v2.js';
+export type { StreamHandle, StreamHandler } from './stream.js';
+export * from './packet.js';
+export * from './android-key.js';

@@ -1,0 +1,344 @@
+// One persistent connection per device address, shared by every caller: opened lazily, many
+// streams on it (bounded; excess callers wait FIFO), reconnected with exponential backoff and
+// jitter, closed when idle. The worker's only door to the devices.
+
+import type { AdbConnection } from './connection.js';
+import type { DeviceBanner } from './banner.js';
+import { AdbError } from './errors.js';
+import type { ExecOptions, ExecResult } from './exec.js';
+import type { AdbKey } from './key.js';
+import { startConnection } from './socket.js';
+
+export interface AdbPoolOptions {
+  key: AdbKey;
+  connectTimeoutMs?: number;
+  authTimeoutMs?: number;
+  /** concurrent streams per connection; callers past it wait in FIFO order (default 64) */
+  maxStreamsPerConnection?: number;
+  /** a connection unused this long is closed (default 60 s) */
+  idleMs?: number;
+  /** first wait after a failed connect (default 250 ms), doubling up to backoffMaxMs (default 30 s) */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export interface AdbPoolStats {
+  /** live connections */
+  connections: number;
+  /** calls holding a stream slot */
+  openStreams: number;
+  bytesIn: number;
+  bytesOut: number;
+  connectsFailed: number;
+}
+
+interface Waiter {
+  grant(): void;
+  fail(e: AdbError): void;
+}
+
+interface Entry {
+  readonly address: string;
+  conn: AdbConnection | null;
+  /** the connection being set up, and the promise its callers share */
+  starting: AdbConnection | null;
+  connecting: Promise<AdbConnection> | null;
+  active: number;
+  waiters: Waiter[] | null;
+  failures: number;
+  retryAt: number;
+  lastError: AdbError | null;
+  lastUsed: number;
+}
+
+type DisconnectListener = (address: string, err: AdbError) => void;
+
+export class AdbPool {
+  readonly #opts: Required<Omit<AdbPoolOptions, 'key'>> & { key: AdbKey };
+  readonly #entries = new Map<string, Entry>();
+  readonly #listeners = new Set<DisconnectListener>();
+  #sweeper: NodeJS.Timeout | null = null;
+  #closed = false;
+  #connections = 0;
+  #openStreams = 0;
+  #connectsFailed = 0;
+  /** bytes of connections already gone */
+  #bytesIn = 0;
+  #bytesOut = 0;
+
+  constructor(opts: AdbPoolOptions) {
+    this.#opts = {
+      key: opts.key,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+      maxStreamsPerConnection: Math.max(1, opts.maxStreamsPerConnection ?? 64),
+      idleMs: opts.idleMs ?? 60_000,
+      backoffBaseMs: opts.backoffBaseMs ?? 250,
+      backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+    };
+  }
+
+  exec(address: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (this.#closed) return Promise.reject(new AdbError('CANCELLED', address, 'the pool is closed'));
+    const entry = this.#entry(address);
+    const conn = entry.conn;
+    // Fast path: connected and a slot free, with nobody queued ahead.
+    if (conn !== null && entry.active < this.#opts.maxStreamsPerConnection && entry.waiters === null) {
+      this.#acquire(entry);
+      return conn.exec(command, opts).then(
+        (r) => {
+          this.#release(entry);
+          return r;
+        },
+        (e: unknown) => {
+          this.#release(entry);
+          throw e;
+        },
+      );
+    }
+    return this.#execSlow(entry, command, opts);
+  }
+
+  async reboot(address: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const conn = await this.#ensure(this.#entry(address));
+    await conn.reboot(opts);
+  }
+
+  /** Ensures a live connection (no I/O if one is up) and returns the device's banner. */
+  async connect(address: string): Promise<DeviceBanner> {
+    if (this.#closed) throw new AdbError('CANCELLED', address, 'the pool is closed');
+    const conn = await this.#ensure(this.#entry(address));
+    return conn.banner!;
+  }
+
+  isConnected(address: string): boolean {
+    return this.#entries.get(address)?.conn != null;
+  }
+
+  /** Called when an established connection ends unexpectedly (not on idle close or pool close). */
+  onDisconnect(listener: DisconnectListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  stats(): AdbPoolStats {
+    let bytesIn = this.#bytesIn;
+    let bytesOut = this.#bytesOut;
+    for (const e of this.#entries.values()) {
+      if (e.conn !== null) {
+        bytesIn += e.conn.bytesIn;
+        bytesOut += e.conn.bytesOut;
+      }
+    }
+    return { connections: this.#connections, openStreams: this.#openStreams, bytesIn, bytesOut, connectsFailed: this.#connectsFailed };
+  }
+
+  /** Closes every connection; queued and later calls reject with CANCELLED, running ones with CONNECTION_LOST. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    for (const entry of this.#entries.values()) {
+      const waiters = entry.waiters ?? [];
+      entry.waiters = null;
+      for (const w of waiters) w.fail(new AdbError('CANCELLED', entry.address, 'the pool is closed'));
+      entry.starting?.close('the pool is closed');
+      if (entry.conn !== null) this.#drop(entry, 'the pool is closed');
+    }
+  }
+
+  async #execSlow(entry: Entry, command: string, opts: ExecOptions): Promise<ExecResult> {
+    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+    if (entry.active >= this.#opts.maxStreamsPerConnection || entry.waiters !== null) await this.#waitSlot(entry, opts);
+    else this.#acquire(entry);
+    try {
+      const conn = entry.conn ?? (await guard(this.#ensure(entry), entry.address, opts.signal, deadline));
+      if (deadline === Infinity) return await conn.exec(command, opts);
+      const timeoutMs = deadline - Date.now();
+      if (timeoutMs <= 0) throw new AdbError('TIMEOUT', entry.address, `no exit within ${opts.timeoutMs} ms`);
+      return await conn.exec(command, { ...opts, timeoutMs });
+    } finally {
+      this.#release(entry);
+    }
+  }
+
+  #waitSlot(entry: Entry, opts: ExecOptions): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const { signal, timeoutMs } = opts;
+      let timer: NodeJS.Timeout | null = null;
+      const cleanup = (): void => {
+        if (timer !== null) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        grant: () => {
+          cleanup();
+          resolve();
+        },
+        fail: (e) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      const leave = (e: AdbError): void => {
+        const q = entry.waiters;
+        const i = q?.indexOf(waiter) ?? -1;
+        if (q != null && i >= 0) q.splice(i, 1);
+        if (q?.length === 0) entry.waiters = null;
+        waiter.fail(e);
+      };
+      const onAbort = (): void => leave(new AdbError('CANCELLED', entry.address, 'aborted while waiting for a stream slot'));
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => leave(new AdbError('TIMEOUT', entry.address, `no stream slot within ${timeoutMs} ms`)), timeoutMs);
+      }
+      (entry.waiters ??= []).push(waiter);
+    });
+  }
+
+  #acquire(entry: Entry): void {
+    entry.active++;
+    this.#openStreams++;
+  }
+
+  #release(entry: Entry): void {
+    entry.lastUsed = Date.now();
+    const next = entry.waiters?.shift();
+    if (entry.waiters?.length === 0) entry.waiters = null;
+    if (next !== undefined) return next.grant(); // the slot passes straight to the next in line
+    entry.active--;
+    this.#openStreams--;
+  }
+
+  #ensure(entry: Entry): Promise<AdbConnection> {
+    if (this.#closed) return Promise.reject(new AdbError('CANCELLED', entry.address, 'the pool is closed'));
+    if (entry.conn !== null) return Promise.resolve(entry.conn);
+    if (entry.connecting !== null) return entry.connecting;
+    // In backoff: fail fast with what the last attempt got, so callers do not pile up on a dead device.
+    if (entry.lastError !== null && Date.now() < entry.retryAt) return Promise.reject(entry.lastError);
+    const conn = startConnection(entry.address, this.#opts);
+    entry.starting = conn;
+    entry.connecting = conn.ready.then(
+      () => {
+        entry.starting = null;
+        entry.connecting = null;
+        entry.failures = 0;
+        entry.lastError = null;
+        entry.lastUsed = Date.now();
+        if (this.#closed) {
+          conn.close('the pool is closed');
+          throw new AdbError('CANCELLED', entry.address, 'the pool is closed');
+        }
+        entry.conn = conn;
+        this.#connections++;
+        conn.onclose = (err) => this.#lost(entry, conn, err);
+        this.#startSweeper();
+        return conn;
+      },
+      (err: AdbError) => {
+        entry.starting = null;
+        entry.connecting = null;
+        entry.failures++;
+        this.#connectsFailed++;
+        entry.lastError = err;
+        const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(entry.failures - 1, 30));
+        entry.retryAt = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+        throw err;
+      },
+    );
+    return entry.connecting;
+  }
+
+  #lost(entry: Entry, conn: AdbConnection, err: AdbError): void {
+    if (entry.conn !== conn) return;
+    this.#forget(entry, conn);
+    for (const l of this.#listeners) {
+      try {
+        l(entry.address, err);
+      } catch {
+        // A listener's bug must not break the pool's bookkeeping for other listeners.
+      }
+    }
+  }
+
+  /** Closes an entry's connection on our own initiative: no disconnect event. */
+  #drop(entry: Entry, reason: string): void {
+    const conn = entry.conn;
+    if (conn === null) return;
+    conn.onclose = null;
+    this.#forget(entry, conn);
+    conn.close(reason);
+  }
+
+  #forget(entry: Entry, conn: AdbConnection): void {
+    entry.conn = null;
+    this.#connections--;
+    this.#bytesIn += conn.bytesIn;
+    this.#bytesOut += conn.bytesOut;
+  }
+
+  #entry(address: string): Entry {
+    let entry = this.#entries.get(address);
+    if (entry === undefined) {
+      entry = { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, lastError: null, lastUsed: Date.now() };
+      this.#entries.set(address, entry);
+    }
+    return entry;
+  }
+
+  /** One timer for the whole pool rather than one per connection: idle closing needs no precision. */
+  #startSweeper(): void {
+    if (this.#sweeper !== null) return;
+    const every = Math.max(50, Math.min(this.#opts.idleMs / 4, 5_000));
+    this.#sweeper = setInterval(() => this.#sweep(), every);
+    this.#sweeper.unref();
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [address, entry] of this.#entries) {
+      if (entry.active > 0 || entry.connecting !== null) continue;
+      if (entry.conn !== null && now - entry.lastUsed >= this.#opts.idleMs) this.#drop(entry, 'idle');
+      if (entry.conn === null && (entry.lastError === null || now >= entry.retryAt)) this.#entries.delete(address);
+    }
+    if (this.#entries.size === 0 && this.#sweeper !== null) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = null;
+    }
+  }
+}
+
+/** Waits for p, but gives up on abort or at the deadline (p itself carries on). */
+function guard<T>(p: Promise<T>, address: string, signal: AbortSignal | undefined, deadline: number): Promise<T> {
+  if (signal === undefined && deadline === Infinity) return p;
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | null = null;
+    const done = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      done();
+      reject(new AdbError('CANCELLED', address, 'aborted while connecting'));
+    };
+    if (signal?.aborted === true) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (deadline !== Infinity) {
+      timer = setTimeout(() => {
+        done();
+        reject(new AdbError('TIMEOUT', address, 'timed out while connecting'));
+      }, Math.max(0, deadline - Date.now()));
+    }
+    p.then(
+      (v) => {
+        done();
+        resolve(v);
+      },
+      (e: unknown) => {
+        done();
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,93 @@
+// The one place node:net meets the protocol: a TCP socket adapted to AdbConnection's Transport.
+
+import { connect as netConnect, type Socket } from 'node:net';
+import { AdbConnection, type Transport } from './connection.js';
+import { parseAddress } from './address.js';
+import type { AdbKey } from './key.js';
+
+export interface ConnectOptions {
+  key: AdbKey;
+  /** TCP connect plus CNXN handshake, up to the first AUTH (default 5 s) */
+  connectTimeoutMs?: number;
+  /** from the first AUTH TOKEN to the device's CNXN (default 10 s) */
+  authTimeoutMs?: number;
+}
+
+/**
+ * Opens a connection to adbd at host:port and completes the handshake. Rejects with
+ * CONNECT_FAILED or AUTH_REJECTED. The returned connection's onclose reports its end.
+ */
+export async function connectAdb(address: string, opts: ConnectOptions): Promise<AdbConnection> {
+  const conn = startConnection(address, opts);
+  await conn.ready;
+  return conn;
+}
+
+/** Like connectAdb but returns the connection at once; await its ready promise. */
+export function startConnection(address: string, opts: ConnectOptions): AdbConnection {
+  const target = parseAddress(address);
+  const transport = new SocketTransport();
+  const conn = new AdbConnection(transport, {
+    address,
+    key: opts.key,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+    authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+  });
+  if (target === null) {
+    conn.transportClosed(new Error(`not a host:port address: ${JSON.stringify(address)}`));
+    return conn;
+  }
+  transport.open(target.host, target.port, conn);
+  return conn;
+}
+
+class SocketTransport implements Transport {
+  #socket: Socket | null = null;
+  #closed = false;
+  #corked = false;
+  #pending: Buffer[] | null = null;
+
+  open(host: string, port: number, conn: AdbConnection): void {
+    if (this.#closed) return;
+    const socket = netConnect({ host, port });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    let error: Error | undefined;
+    socket.on('data', (chunk: Buffer) => conn.receive(chunk));
+    socket.on('error', (e) => (error = e));
+    socket.on('close', () => {
+      this.#closed = true;
+      conn.transportClosed(error);
+    });
+    if (this.#pending !== null) for (const b of this.#pending) this.write(b);
+    this.#pending = null;
+  }
+
+  write(data: Buffer): void {
+    const socket = this.#socket;
+    if (socket === null) {
+      if (!this.#closed) (this.#pending ??= []).push(data);
+      return;
+    }
+    if (this.#closed || socket.destroyed) return;
+    // Everything written in one turn of the event loop (the OKAYs for a chunk full of WRTEs,
+    // a burst of OPENs) leaves in one writev instead of a syscall per packet.
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(data);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = null;
+    this.#socket?.destroy();
+  }
+}

@@ -1,0 +1,214 @@
+// The protocol logic driven with bytes through its Transport: the device's side of each exchange
+// is written out packet by packet, so every step of the handshake and stream rules is visible.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  AdbConnection,
+  AdbError,
+  AuthType,
+  Command,
+  PacketDecoder,
+  ShellId,
+  encodePacket,
+  encodeShellPacket,
+  generateKey,
+  parseAndroidPublicKey,
+  verifyTokenSignature,
+  type Packet,
+} from '../../src/adb/index.js';
+
+const key = generateKey('test@host');
+const BANNER = 'device::ro.product.name=p;ro.product.model=m;ro.product.device=d;features=shell_v2,cmd';
+
+function harness(opts: { connectTimeoutMs?: number; authTimeoutMs?: number } = {}) {
+  const sent: Packet[] = [];
+  let closed = false;
+  const decoder = new PacketDecoder((p) => sent.push({ ...p, payload: Buffer.from(p.payload) }));
+  const conn = new AdbConnection(
+    { write: (b) => decoder.push(b), close: () => (closed = true) },
+    { address: 'dev:1', key, connectTimeoutMs: opts.connectTimeoutMs ?? 5_000, authTimeoutMs: opts.authTimeoutMs ?? 5_000 },
+  );
+  const device = (cmd: number, a0: number, a1: number, payload?: Buffer | string) => conn.receive(encodePacket(cmd, a0, a1, payload));
+  const take = () => sent.splice(0, sent.length);
+  return { conn, device, take, isClosed: () => closed };
+}
+
+async function opened() {
+  const h = harness();
+  h.device(Command.CNXN, 0x01000001, 1024 * 1024, BANNER);
+  await h.conn.ready;
+  h.take();
+  return h;
+}
+
+test('handshake: CNXN with version 0x01000001, 1 MiB and our features; the banner is parsed', async () => {
+  const h = harness();
+  const [cnxn] = h.take();
+  assert.equal(cnxn?.command, Command.CNXN);
+  assert.equal(cnxn.arg0, 0x01000001);
+  assert.equal(cnxn.arg1, 1024 * 1024);
+  assert.equal(cnxn.payload.toString(), 'host::features=shell_v2,cmd');
+  h.device(Command.CNXN, 0x01000001, 256 * 1024, BANNER);
+  const banner = await h.conn.ready;
+  assert.deepEqual([banner.product, banner.model, banner.device, banner.features], ['p', 'm', 'd', ['shell_v2', 'cmd']]);
+  assert.equal(h.conn.maxPayload, 256 * 1024);
+  assert.ok(h.conn.isOpen);
+});
+
+test('auth: signature first, public key after a second token, then CNXN', async () => {
+  const h = harness();
+  h.take();
+  const token = randomBytes(20);
+  h.device(Command.AUTH, AuthType.Token, 0, token);
+  const [sig] = h.take();
+  assert.deepEqual([sig?.command, sig?.arg0], [Command.AUTH, AuthType.Signature]);
+  assert.ok(verifyTokenSignature(parseAndroidPublicKey(key.androidPublicKey), token, sig!.payload));
+  h.device(Command.AUTH, AuthType.Token, 0, randomBytes(20));
+  const [pub] = h.take();
+  assert.deepEqual([pub?.command, pub?.arg0], [Command.AUTH, AuthType.RsaPublicKey]);
+  assert.ok(pub!.payload.equals(key.androidPublicKey));
+  assert.equal(pub!.payload.at(-1), 0, 'the key ends with a NUL');
+  h.device(Command.AUTH, AuthType.Token, 0, randomBytes(20));
+  assert.equal(h.take().length, 0, 'later tokens are not answered');
+  h.device(Command.CNXN, 0x01000001, 1024 * 1024, BANNER);
+  await h.conn.ready;
+});
+
+test('auth: a device that never accepts gives AUTH_REJECTED at the auth timeout', async () => {
+  const h = harness({ authTimeoutMs: 100 });
+  h.device(Command.AUTH, AuthType.Token, 0, randomBytes(20));
+  await assert.rejects(h.conn.ready, (e: AdbError) => e.code === 'AUTH_REJECTED' && e.message.startsWith('dev:1: '));
+  assert.ok(h.isClosed());
+});
+
+test('handshake: silence gives CONNECT_FAILED, garbage gives CONNECT_FAILED naming the protocol error', async () => {
+  const quiet = harness({ connectTimeoutMs: 100 });
+  await assert.rejects(quiet.conn.ready, (e: AdbError) => e.code === 'CONNECT_FAILED');
+  const noisy = harness();
+  noisy.conn.receive(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  await assert.rejects(noisy.conn.ready, (e: AdbError) => e.code === 'CONNECT_FAILED' && /protocol error/.test(e.message));
+  assert.ok(noisy.isClosed());
+});
+
+test('exec over shell v2: OPEN with NUL, close-stdin, every WRTE acked, output split across packets', async () => {
+  const h = await opened();
+  const result = h.conn.exec('echo hi', { maxOutputBytes: 1000 });
+  const [open] = h.take();
+  assert.equal(open?.command, Command.OPEN);
+  assert.equal(open.payload.toString(), 'shell,v2,raw:echo hi\0');
+  const local = open.arg0;
+  h.device(Command.OKAY, 77, local);
+  const [stdinClose] = h.take();
+  assert.deepEqual([stdinClose?.command, stdinClose?.arg0, stdinClose?.arg1], [Command.WRTE, local, 77]);
+  assert.ok(stdinClose!.payload.equals(encodeShellPacket(ShellId.CloseStdin)));
+  const wire = Buffer.concat([
+    encodeShellPacket(ShellId.Stdout, Buffer.from('out1 ')),
+    encodeShellPacket(ShellId.Stderr, Buffer.from('err ')),
+    encodeShellPacket(ShellId.Stdout, Buffer.from('out2')),
+    encodeShellPacket(ShellId.Exit, Buffer.from([3])),
+  ]);
+  for (const piece of [wire.subarray(0, 7), wire.subarray(7, 20), wire.subarray(20)]) {
+    h.device(Command.WRTE, 77, local, piece);
+    const acks = h.take();
+    assert.deepEqual(acks.map((p) => [p.command, p.arg0, p.arg1]), [[Command.OKAY, local, 77]]);
+  }
+  h.device(Command.CLSE, 77, local);
+  const r = await result;
+  assert.equal(r.stdout.toString(), 'out1 out2');
+  assert.equal(r.stderr.toString(), 'err ');
+  assert.equal(r.combined.toString(), 'out1 err out2');
+  assert.equal(r.exitCode, 3);
+  assert.equal(r.outputBytes, 13);
+  assert.equal(r.truncated, false);
+  assert.equal(h.conn.openStreams, 0);
+});
+
+test('exec: output past maxOutputBytes is counted, not kept', async () => {
+  const h = await opened();
+  const result = h.conn.exec('seq', { maxOutputBytes: 5 });
+  const local = h.take()[0]!.arg0;
+  h.device(Command.OKAY, 5, local);
+  h.device(Command.WRTE, 5, local, Buffer.concat([encodeShellPacket(ShellId.Stdout, Buffer.from('abc')), encodeShellPacket(ShellId.Stderr, Buffer.from('defgh'))]));
+  h.device(Command.WRTE, 5, local, encodeShellPacket(ShellId.Exit, Buffer.from([0])));
+  h.device(Command.CLSE, 5, local);
+  const r = await result;
+  assert.deepEqual([r.stdout.toString(), r.stderr.toString(), r.combined.toString()], ['abc', 'de', 'abcde']);
+  assert.deepEqual([r.outputBytes, r.truncated, r.exitCode], [8, true, 0]);
+});
+
+test('exec falls back to shell v1 when the device lacks shell_v2', async () => {
+  const h = harness();
+  h.device(Command.CNXN, 0x01000001, 4096, 'device::features=cmd');
+  await h.conn.ready;
+  h.take();
+  const result = h.conn.exec('ls');
+  const [open] = h.take();
+  assert.equal(open?.payload.toString(), 'shell:ls\0');
+  h.device(Command.OKAY, 9, open.arg0);
+  assert.equal(h.take().length, 0, 'no shell v2 close-stdin on v1');
+  h.device(Command.WRTE, 9, open.arg0, 'a\nb\n');
+  h.device(Command.CLSE, 9, open.arg0);
+  const r = await result;
+  assert.deepEqual([r.stdout.toString(), r.exitCode], ['a\nb\n', null]);
+});
+
+test('timeout before the device answers OPEN: rejects TIMEOUT, and the late OKAY is answered with CLSE', async () => {
+  const h = await opened();
+  await assert.rejects(h.conn.exec('sleep 30', { timeoutMs: 50 }), (e: AdbError) => e.code === 'TIMEOUT');
+  const local = h.take()[0]!.arg0;
+  h.device(Command.OKAY, 42, local);
+  assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, local, 42]]);
+});
+
+test('abort after open sends CLSE and rejects CANCELLED; an aborted signal never opens', async () => {
+  const h = await opened();
+  const ac = new AbortController();
+  const result = h.conn.exec('sleep 30', { signal: ac.signal });
+  const local = h.take()[0]!.arg0;
+  h.device(Command.OKAY, 8, local);
+  h.take();
+  ac.abort();
+  await assert.rejects(result, (e: AdbError) => e.code === 'CANCELLED');
+  assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, local, 8]]);
+  await assert.rejects(h.conn.exec('x', { signal: ac.signal }), (e: AdbError) => e.code === 'CANCELLED');
+  assert.equal(h.take().length, 0);
+});
+
+test('flow control: one WRTE in flight per stream until the device says OKAY', async () => {
+  const h = await opened();
+  const s = h.conn.openStream('sink:', { onOpen() {}, onData() {}, onClose() {} });
+  const local = h.take()[0]!.arg0;
+  s.write(Buffer.from('a'));
+  assert.equal(h.take().length, 0, 'nothing before the OPEN is answered');
+  h.device(Command.OKAY, 3, local);
+  s.write(Buffer.from('b'));
+  s.write(Buffer.from('c'));
+  assert.deepEqual(h.take().map((p) => p.payload.toString()), ['a']);
+  h.device(Command.OKAY, 3, local);
+  assert.deepEqual(h.take().map((p) => p.payload.toString()), ['b']);
+  h.device(Command.OKAY, 3, local);
+  assert.deepEqual(h.take().map((p) => p.payload.toString()), ['c']);
+});
+
+test('garbage after the handshake fails open streams with PROTOCOL_ERROR and reports the close', async () => {
+  const h = await opened();
+  let reported: AdbError | null = null;
+  h.conn.onclose = (e) => (reported = e);
+  const result = h.conn.exec('echo');
+  h.conn.receive(Buffer.alloc(24, 0x41));
+  await assert.rejects(result, (e: AdbError) => e.code === 'PROTOCOL_ERROR');
+  assert.equal((reported as AdbError | null)?.code, 'PROTOCOL_ERROR');
+  assert.ok(h.isClosed());
+  await assert.rejects(h.conn.exec('echo'), (e: AdbError) => e.code === 'CONNECTION_LOST');
+});
+
+test('a device OPEN is refused and a refused OPEN of ours fails the call', async () => {
+  const h = await opened();
+  h.device(Command.OPEN, 12, 0, 'tcp:80\0');
+  assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, 0, 12]]);
+  const result = h.conn.exec('x');
+  const local = h.take()[0]!.arg0;
+  h.device(Command.CLSE, 0, local);
+  await assert.rejects(result, (e: AdbError) => e.code === 'PROTOCOL_ERROR' && /refused/.test(e.message));
+});
