@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type {
+  AdbError} from '../../src/adb/index.js';
 import {
   AdbConnection,
-  AdbError,
   AuthType,
   Command,
   PacketDecoder,
