@@ -21,6 +21,9 @@ export interface Dispatcher {
   submitted(task: CreatedTask, tenantKey: number): void;
   /** After store.cancelTask: stop the given running jobs (their ADB streams are closed, they end 1004). */
   cancelRunning(jobKeys: readonly number[]): void;
+  /** After store.cancelTask: its cancelledQueued jobs leave this worker's queues at once, with
+   * their cancelled events. Optional to call: waitForTask and markRunning catch them too. */
+  cancelQueued(jobKeys: readonly number[]): void;
   /** Resolves when every job of the task is final (results stored), or at the deadline. */
   waitForTask(taskKey: number, deadline: number): Promise<void>;
   /** Job state changes, for SSE. The listener must not throw. Returns an unsubscribe function. */

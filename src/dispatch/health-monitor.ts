@@ -1,0 +1,223 @@
+// Keeps every registered instance's SPEC §6 status: running when the pool has (or makes) a live
+// ADB connection, offline when it cannot, starting from a reboot until adbd answers again.
+// Checks go through a bounded queue so 10,000 instances never mean 10,000 connects at once.
+import type { Config } from '../core/config.js';
+import type { InstanceTarget, Store } from '../store/types.js';
+import { SILENT_LOGGER, unsubscribe, type Logger, type WorkerPool } from './ports.js';
+import { InstanceStatus, type HealthMonitor } from './types.js';
+
+export interface HealthMonitorOptions {
+  store: Store;
+  pool: WorkerPool;
+  config: Pick<Config, 'healthIntervalMs'>;
+  logger?: Logger;
+  /** checks in flight at most; default 64 */
+  concurrency?: number;
+  /** how often a rebooting instance is polled; default 250 ms */
+  startingPollMs?: number;
+}
+
+/** A reboot whose connection was never seen going down is taken as done after this long. */
+const REBOOT_UNSEEN_MS = 30_000;
+
+interface Entry {
+  target: InstanceTarget;
+  status: InstanceStatus;
+  /** set from reboot() until a connect succeeds after the device went down */
+  rebootAt: number | null;
+  sawDown: boolean;
+  /** bumped by reboot(): a check begun before it must not decide the status after it */
+  generation: number;
+  queued: boolean;
+  checking: boolean;
+}
+
+export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
+  return new PoolHealthMonitor(options);
+}
+
+class PoolHealthMonitor implements HealthMonitor {
+  readonly #store: Store;
+  readonly #pool: WorkerPool;
+  readonly #logger: Logger;
+  readonly #intervalMs: number;
+  readonly #concurrency: number;
+  readonly #startingPollMs: number;
+  #entries = new Map<string, Entry>();
+  #byAddress = new Map<string, Set<Entry>>();
+  #queue: Entry[] = [];
+  #inFlight = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #fastTimer: NodeJS.Timeout | null = null;
+  #subscription: unknown = null;
+  #running = false;
+
+  constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250 }: HealthMonitorOptions) {
+    this.#store = store;
+    this.#pool = pool;
+    this.#logger = logger;
+    this.#intervalMs = config.healthIntervalMs;
+    this.#concurrency = Math.max(1, concurrency);
+    this.#startingPollMs = startingPollMs;
+  }
+
+  status(instanceId: string): InstanceStatus {
+    return this.#entries.get(instanceId)?.status ?? InstanceStatus.Unknown;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#subscription = this.#pool.onDisconnect((address) => this.#disconnected(address));
+    await this.refresh();
+    this.#timer = setInterval(() => {
+      for (const e of this.#entries.values()) if (e.rebootAt === null) this.#enqueue(e);
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#fastTimer) clearInterval(this.#fastTimer);
+    this.#timer = this.#fastTimer = null;
+    unsubscribe(this.#subscription);
+    this.#subscription = null;
+    for (const e of this.#queue) e.queued = false;
+    this.#queue = [];
+  }
+
+  async refresh(): Promise<void> {
+    const targets = await this.#store.listTargets();
+    const next = new Map<string, Entry>();
+    for (const target of targets) {
+      const old = this.#entries.get(target.instanceId);
+      if (old && old.target.adbAddress === target.adbAddress) {
+        old.target = target;
+        next.set(target.instanceId, old);
+      } else {
+        next.set(target.instanceId, {
+          target,
+          status: InstanceStatus.Unknown,
+          rebootAt: null,
+          sawDown: false,
+          generation: 0,
+          queued: false,
+          checking: false,
+        });
+      }
+    }
+    this.#entries = next;
+    this.#byAddress = new Map();
+    for (const e of next.values()) {
+      let set = this.#byAddress.get(e.target.adbAddress);
+      if (!set) this.#byAddress.set(e.target.adbAddress, (set = new Set()));
+      set.add(e);
+    }
+    this.#queue = this.#queue.filter((e) => next.get(e.target.instanceId) === e);
+    for (const e of next.values()) if (e.status === InstanceStatus.Unknown) this.#enqueue(e);
+  }
+
+  async reboot(target: InstanceTarget): Promise<void> {
+    let entry = this.#entries.get(target.instanceId);
+    if (!entry || entry.target.adbAddress !== target.adbAddress) {
+      await this.refresh();
+      entry = this.#entries.get(target.instanceId);
+    }
+    const e = entry;
+    if (e) {
+      e.generation++;
+      e.rebootAt = Date.now();
+      e.sawDown = false;
+      e.status = InstanceStatus.Starting;
+      this.#pollStarting();
+    }
+    try {
+      await this.#pool.reboot(target.adbAddress);
+    } catch (err) {
+      // Not rebooted after all (or we cannot tell): back to ordinary checks.
+      if (e) {
+        e.generation++;
+        e.rebootAt = null;
+        this.#enqueue(e);
+      }
+      throw err;
+    }
+  }
+
+  #disconnected(address: string): void {
+    for (const e of this.#byAddress.get(address) ?? []) {
+      if (e.rebootAt !== null) e.sawDown = true;
+      else {
+        e.status = InstanceStatus.Offline;
+        // Only a check tells a dead device from a connection that was merely closed.
+        this.#enqueue(e);
+      }
+    }
+  }
+
+  #pollStarting(): void {
+    if (this.#fastTimer || !this.#running) return;
+    this.#fastTimer = setInterval(() => {
+      let any = false;
+      for (const e of this.#entries.values()) {
+        if (e.rebootAt === null) continue;
+        any = true;
+        this.#enqueue(e);
+      }
+      if (!any && this.#fastTimer) {
+        clearInterval(this.#fastTimer);
+        this.#fastTimer = null;
+      }
+    }, this.#startingPollMs);
+    this.#fastTimer.unref();
+  }
+
+  #enqueue(e: Entry): void {
+    if (e.queued || e.checking || !this.#running) return;
+    e.queued = true;
+    this.#queue.push(e);
+    this.#drain();
+  }
+
+  #drain(): void {
+    while (this.#inFlight < this.#concurrency && this.#queue.length > 0) {
+      const e = this.#queue.shift()!;
+      e.queued = false;
+      if (this.#entries.get(e.target.instanceId) !== e) continue; // unregistered meanwhile
+      this.#inFlight++;
+      e.checking = true;
+      void this.#check(e).finally(() => {
+        e.checking = false;
+        this.#inFlight--;
+        this.#drain();
+      });
+    }
+  }
+
+  async #check(e: Entry): Promise<void> {
+    const generation = e.generation;
+    let ok: boolean;
+    try {
+      await this.#pool.connect(e.target.adbAddress);
+      ok = true;
+    } catch (err) {
+      ok = false;
+      this.#logger.debug({ err, instanceId: e.target.instanceId }, 'health check failed');
+    }
+    if (generation !== e.generation) return;
+    if (e.rebootAt === null) {
+      e.status = ok ? InstanceStatus.Running : InstanceStatus.Offline;
+      return;
+    }
+    if (!ok) {
+      e.sawDown = true;
+      return;
+    }
+    // The old connection may still look alive right after reboot: wait until it has gone down.
+    if (e.sawDown || Date.now() - e.rebootAt > REBOOT_UNSEEN_MS) {
+      e.rebootAt = null;
+      e.status = InstanceStatus.Running;
+    }
+  }
+}

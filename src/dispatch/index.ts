@@ -1,0 +1,8 @@
+// The worker side: dispatcher (runs jobs), health monitor (instance status), retention purger.
+export type { Dispatcher, HealthMonitor, JobEvent } from './types.js';
+export { InstanceStatus } from './types.js';
+export { createDispatcher, type DispatcherOptions } from './dispatcher.js';
+export { createHealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
+export { createRetentionPurger, type RetentionPurger, type RetentionPurgerOptions } from './retention.js';
+export { executeMsg, utf8Prefix } from './outcome.js';
+export type { Logger, WorkerPool, ExecOptions, ExecResult } from './ports.js';

@@ -1,0 +1,53 @@
+import { isAdbError, type AdbErrorCode } from '../adb/index.js';
+
+// What the worker needs from its neighbours, as structural types: the real AdbPool (src/adb) and a
+// pino logger satisfy them, and the scheduling code does not depend on how either is built.
+
+/** The slice of AdbPool the worker and the health monitor use. */
+export interface WorkerPool {
+  /** Ensures a live, authenticated connection (no I/O when one is already up). */
+  connect(address: string): Promise<unknown>;
+  isConnected(address: string): boolean;
+  exec(address: string, command: string, options: ExecOptions): Promise<ExecResult>;
+  reboot(address: string): Promise<unknown>;
+  /** The listener gets the address whose connection went away; may return an unsubscribe function. */
+  onDisconnect(listener: (address: string) => void): unknown;
+}
+
+export interface ExecOptions {
+  timeoutMs: number;
+  maxOutputBytes: number;
+  signal: AbortSignal;
+}
+
+export interface ExecResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  combined: Buffer;
+  /** null when the device speaks shell v1, which carries no exit status */
+  exitCode: number | null;
+  /** every byte the command produced, including what the cap cut off */
+  outputBytes: number;
+  truncated: boolean;
+}
+
+/** The code of an AdbError, or null for anything else (a bug, or an error from elsewhere). */
+export function adbErrorCode(err: unknown): AdbErrorCode | null {
+  return isAdbError(err) ? err.code : null;
+}
+
+/** A pino-compatible logger (pino's Logger satisfies it). */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const noop = (): void => {};
+export const SILENT_LOGGER: Logger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });
+
+/** Calls an unsubscribe function if the subscription returned one. */
+export function unsubscribe(handle: unknown): void {
+  if (typeof handle === 'function') (handle as () => void)();
+}

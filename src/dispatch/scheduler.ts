@@ -1,0 +1,360 @@
+// The scheduling core: per-instance FIFO lanes, the per-instance and global bounds, connection
+// first, the retry window, exec and the mapping of its outcome. It does not know where jobs come
+// from or where results go (hooks): the SQLite consumer feeds it today, a PostgreSQL
+// claim-with-lease consumer can feed it the same way.
+import { JobCode } from '../core/job-state.js';
+import type { JobResult, QueuedJob } from '../store/types.js';
+import { Lane, type WorkJob } from './lane.js';
+import { completedResult, execErrorCode, failedResult } from './outcome.js';
+import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
+
+export interface SchedulerOptions {
+  pool: WorkerPool;
+  logger: Logger;
+  perInstanceConcurrency: number;
+  globalConcurrency: number;
+  retryWindowMs: number;
+  maxOutputBytes: number;
+  /** reconnect backoff for an unreachable instance: base doubling up to max (jittered) */
+  connectBackoffBaseMs?: number;
+  connectBackoffMaxMs?: number;
+}
+
+export interface SchedulerHooks {
+  /** queued -> running, committed before it resolves; returns the keys that moved. */
+  markRunning(jobKeys: number[], now: number): Promise<number[]>;
+  /** The job is committed as running and about to be exec'd. */
+  running(job: WorkJob): void;
+  /** The job is final (its slot is already free); the result still has to be stored. */
+  finished(job: WorkJob, result: JobResult): void;
+  /** markRunning did not move the job: it was cancelled in the store meanwhile. */
+  dropped(job: WorkJob): void;
+}
+
+/** After markRunning failed, wait this long before trying those jobs again. */
+const STORE_RETRY_MS = 500;
+
+export class Scheduler {
+  readonly #o: Required<SchedulerOptions>;
+  readonly #hooks: SchedulerHooks;
+  readonly #lanes = new Map<number, Lane>();
+  /** lanes with queued jobs and a free slot, in the order they became ready (fair under the global bound) */
+  readonly #ready = new Set<Lane>();
+  /** every job held, by key: queued, starting or running */
+  readonly #jobs = new Map<number, WorkJob>();
+  #active = 0;
+  #pumpQueued = false;
+  #pumpTimer: NodeJS.Timeout | null = null;
+  #stopping = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: SchedulerOptions, hooks: SchedulerHooks) {
+    this.#o = { connectBackoffBaseMs: 100, connectBackoffMaxMs: 5_000, ...options };
+    this.#hooks = hooks;
+  }
+
+  /** jobs starting or running */
+  get active(): number {
+    return this.#active;
+  }
+
+  has(jobKey: number): boolean {
+    return this.#jobs.has(jobKey);
+  }
+
+  /** Appends jobs to their instances' queues (callers pass them in submission order). */
+  enqueue(jobs: readonly QueuedJob[]): number {
+    const now = Date.now();
+    let added = 0;
+    for (const q of jobs) {
+      if (this.#jobs.has(q.jobKey)) continue;
+      const job: WorkJob = { ...q, phase: 'queued', enqueuedAt: now, startedAt: null, abort: null, abortReason: null };
+      let lane = this.#lanes.get(q.instanceKey);
+      if (!lane) this.#lanes.set(q.instanceKey, (lane = new Lane(q.instanceKey, q.adbAddress)));
+      lane.address = q.adbAddress; // re-registered instances keep their lane, with the new address
+      lane.push(job);
+      this.#jobs.set(job.jobKey, job);
+      if (lane.active < this.#o.perInstanceConcurrency) this.#ready.add(lane);
+      added++;
+    }
+    if (added > 0) this.#schedulePump();
+    return added;
+  }
+
+  /** Queued jobs leave the queues (the store cancelled them); returns those that were still queued here. */
+  removeQueued(jobKeys: readonly number[]): WorkJob[] {
+    const out: WorkJob[] = [];
+    for (const key of jobKeys) {
+      const job = this.#jobs.get(key);
+      if (!job || job.phase !== 'queued') continue;
+      this.#lanes.get(job.instanceKey)?.remove(job);
+      this.#jobs.delete(key);
+      out.push(job);
+    }
+    return out;
+  }
+
+  /** Aborts running jobs (their ADB streams close); a job still starting is cancelled once started. */
+  cancelRunning(jobKeys: readonly number[]): void {
+    for (const key of jobKeys) {
+      const job = this.#jobs.get(key);
+      if (!job || job.phase === 'queued' || job.abortReason) continue;
+      job.abortReason = 'cancel';
+      job.abort?.abort();
+    }
+  }
+
+  /** Stops starting jobs and reconnecting; running jobs go on. */
+  stopStarting(): void {
+    this.#stopping = true;
+    if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = null;
+    for (const lane of this.#lanes.values()) lane.clearTimers();
+    this.#ready.clear();
+  }
+
+  /** Aborts every running job; they end 1006 (interrupted). */
+  abortAll(): void {
+    for (const job of this.#jobs.values()) {
+      if (job.phase === 'queued' || job.abortReason) continue;
+      job.abortReason = 'stop';
+      job.abort?.abort();
+    }
+  }
+
+  /** Resolves when no job is starting or running, or after ms. */
+  idle(ms: number): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#idleWaiters = this.#idleWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#idleWaiters.push(done);
+    });
+  }
+
+  // --- starting jobs ---
+
+  #schedulePump(): void {
+    if (this.#pumpQueued || this.#stopping) return;
+    this.#pumpQueued = true;
+    // setImmediate, not a microtask: everything that became startable in this turn of the event
+    // loop (a whole task's jobs, every exec that settled in this I/O phase) goes in one markRunning.
+    setImmediate(() => this.#pump());
+  }
+
+  #pump(): void {
+    this.#pumpQueued = false;
+    if (this.#stopping) return;
+    const { perInstanceConcurrency, globalConcurrency, pool } = this.#o;
+    const batch: WorkJob[] = [];
+    for (const lane of this.#ready) {
+      if (this.#active >= globalConcurrency) break;
+      if (!pool.isConnected(lane.address)) {
+        // Connection first: the jobs stay queued (and cancellable) until the instance answers.
+        this.#ready.delete(lane);
+        this.#connect(lane);
+        continue;
+      }
+      while (lane.active < perInstanceConcurrency && this.#active < globalConcurrency) {
+        const job = lane.shift();
+        if (!job) break;
+        job.phase = 'starting';
+        lane.active++;
+        this.#active++;
+        batch.push(job);
+      }
+      if (lane.queued === 0 || lane.active >= perInstanceConcurrency) this.#ready.delete(lane);
+    }
+    if (batch.length > 0) void this.#start(batch);
+  }
+
+  async #start(batch: WorkJob[]): Promise<void> {
+    const now = Date.now();
+    let moved: Set<number>;
+    try {
+      moved = new Set(await this.#hooks.markRunning(batch.map((j) => j.jobKey), now));
+    } catch (err) {
+      // Not committed: nothing was sent. Back to the front of their queues, tried again shortly.
+      this.#o.logger.error({ err, jobs: batch.length }, 'markRunning failed; jobs stay queued');
+      this.#requeue(batch);
+      return;
+    }
+    for (const job of batch) {
+      if (!moved.has(job.jobKey)) {
+        this.#release(job);
+        this.#safe(() => this.#hooks.dropped(job), job);
+        continue;
+      }
+      job.phase = 'running';
+      job.startedAt = now;
+      this.#safe(() => this.#hooks.running(job), job);
+      void this.#run(job);
+    }
+  }
+
+  #requeue(batch: WorkJob[]): void {
+    const byLane = new Map<Lane, WorkJob[]>();
+    for (const job of batch) {
+      const lane = this.#lanes.get(job.instanceKey)!;
+      lane.active--;
+      this.#active--;
+      job.phase = 'queued';
+      const list = byLane.get(lane);
+      if (list) list.push(job);
+      else byLane.set(lane, [job]);
+    }
+    for (const [lane, jobs] of byLane) {
+      lane.unshift(jobs);
+      this.#ready.add(lane);
+    }
+    this.#notifyIdle();
+    if (this.#stopping) return;
+    this.#pumpTimer ??= setTimeout(() => {
+      this.#pumpTimer = null;
+      this.#schedulePump();
+    }, STORE_RETRY_MS);
+  }
+
+  async #run(job: WorkJob): Promise<void> {
+    let result: JobResult;
+    if (job.abortReason === 'cancel') result = failedResult(job.jobKey, JobCode.Cancelled, Date.now());
+    else if (this.#stopping) result = failedResult(job.jobKey, JobCode.Interrupted, Date.now());
+    else result = await this.#exec(job);
+    this.#release(job);
+    this.#safe(() => this.#hooks.finished(job, result), job);
+  }
+
+  async #exec(job: WorkJob): Promise<JobResult> {
+    job.abort = new AbortController();
+    const lane = this.#lanes.get(job.instanceKey)!;
+    try {
+      const r = await this.#o.pool.exec(lane.address, job.command, {
+        timeoutMs: job.timeoutMs,
+        maxOutputBytes: this.#o.maxOutputBytes,
+        signal: job.abort.signal,
+      });
+      return completedResult(job.jobKey, r, Date.now());
+    } catch (err) {
+      let code = execErrorCode(err);
+      if (code === JobCode.Cancelled && job.abortReason === 'stop') code = JobCode.Interrupted;
+      if (code === null) {
+        this.#o.logger.error({ err, jobKey: job.jobKey, instanceId: job.instanceId }, 'exec failed unexpectedly');
+        code = JobCode.Internal;
+      }
+      return failedResult(job.jobKey, code, Date.now());
+    }
+  }
+
+  /** Frees the job's slots; the instance's next job may start at once. */
+  #release(job: WorkJob): void {
+    job.phase = 'gone';
+    job.abort = null;
+    this.#jobs.delete(job.jobKey);
+    const lane = this.#lanes.get(job.instanceKey)!;
+    lane.active--;
+    this.#active--;
+    lane.lastFreeAt = Date.now();
+    if (lane.queued > 0 && !this.#stopping) {
+      this.#ready.add(lane);
+      this.#schedulePump();
+    }
+    // A global slot opened: lanes waiting only on the global bound may go now.
+    if (this.#ready.size > 0) this.#schedulePump();
+    this.#notifyIdle();
+  }
+
+  #notifyIdle(): void {
+    if (this.#active === 0) for (const w of [...this.#idleWaiters]) w();
+  }
+
+  // --- unreachable instances ---
+
+  #connect(lane: Lane): void {
+    if (lane.connecting || lane.retryTimer || this.#stopping) return;
+    lane.connecting = true;
+    this.#armExpiry(lane);
+    this.#o.pool.connect(lane.address).then(
+      () => {
+        lane.connecting = false;
+        lane.connectFailures = 0;
+        if (lane.expiryTimer) clearTimeout(lane.expiryTimer);
+        lane.expiryTimer = null;
+        if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency && !this.#stopping) {
+          this.#ready.add(lane);
+          this.#schedulePump();
+        }
+      },
+      (err: unknown) => this.#connectFailed(lane, err),
+    );
+  }
+
+  #connectFailed(lane: Lane, err: unknown): void {
+    lane.connecting = false;
+    lane.connectFailures++;
+    const code = adbErrorCode(err);
+    if (code === 'AUTH_REJECTED') {
+      // Retrying will not change the device's mind: fail what waits now; later jobs try again.
+      lane.connectFailures = 0;
+      this.#failQueued(lane, JobCode.AuthRejected, Infinity);
+      return;
+    }
+    if (code === null) this.#o.logger.warn({ err, address: lane.address }, 'connect failed unexpectedly');
+    else this.#o.logger.debug({ code, address: lane.address }, 'instance unreachable');
+    this.#expire(lane);
+    if (lane.queued === 0 || this.#stopping) return;
+    const { connectBackoffBaseMs: base, connectBackoffMaxMs: max } = this.#o;
+    const delay = Math.min(max, base * 2 ** Math.min(lane.connectFailures - 1, 20)) * (0.75 + Math.random() * 0.5);
+    lane.retryTimer = setTimeout(() => {
+      lane.retryTimer = null;
+      if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency) this.#connect(lane);
+    }, delay);
+    this.#armExpiry(lane);
+  }
+
+  /** The earliest moment a queued job of the lane runs out of retry window. */
+  #deadline(lane: Lane): number | null {
+    const head = lane.peek();
+    return head ? Math.max(head.enqueuedAt, lane.lastFreeAt) + this.#o.retryWindowMs : null;
+  }
+
+  #armExpiry(lane: Lane): void {
+    if (lane.expiryTimer || this.#stopping) return;
+    const deadline = this.#deadline(lane);
+    if (deadline === null) return;
+    lane.expiryTimer = setTimeout(() => {
+      lane.expiryTimer = null;
+      this.#expire(lane);
+      if (lane.queued > 0 && (lane.connecting || lane.retryTimer)) this.#armExpiry(lane);
+    }, Math.max(0, deadline - Date.now()) + 1);
+  }
+
+  /** Fails (1002) the queued jobs whose retry window has passed while the instance is unreachable. */
+  #expire(lane: Lane): void {
+    if (this.#o.pool.isConnected(lane.address) || lane.active >= this.#o.perInstanceConcurrency) return;
+    this.#failQueued(lane, JobCode.Unreachable, Date.now() - this.#o.retryWindowMs);
+  }
+
+  /** Fails queued jobs whose window started at or before `windowStartedBy`, from the head on. */
+  #failQueued(lane: Lane, code: JobCode, windowStartedBy: number): void {
+    const now = Date.now();
+    for (let job = lane.peek(); job; job = lane.peek()) {
+      if (Math.max(job.enqueuedAt, lane.lastFreeAt) > windowStartedBy) break;
+      lane.shift();
+      job.phase = 'gone';
+      this.#jobs.delete(job.jobKey);
+      this.#safe(() => this.#hooks.finished(job, failedResult(job.jobKey, code, now)), job);
+    }
+  }
+
+  #safe(fn: () => void, job: WorkJob): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#o.logger.error({ err, jobKey: job.jobKey }, 'dispatch hook threw');
+    }
+  }
+}
