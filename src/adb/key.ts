@@ -1,7 +1,7 @@
 // The host's ADB identity: one 2048-bit RSA key, made once and kept in the data dir, or an
 // existing key (adb's own ~/.android/adbkey) named by ADBFLEET_ADB_KEY or the keyPath option.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { androidPublicKey } from './android-key.js';
@@ -44,27 +44,28 @@ export function generateKey(name = defaultName()): AdbKey {
 
 /**
  * Reads the key named by opts.keyPath or ADBFLEET_ADB_KEY (which must exist), else
- * <dataDir>/adbkey, generating that one (PKCS#8 PEM, mode 0600) on first use.
+ * <dataDir>/adbkey, generating that one (PKCS#8 PEM, mode 0600) on first use. Synchronous:
+ * it runs once at start-up, before anything else needs the event loop.
  */
-export async function loadOrCreateKey(dataDir: string, opts: LoadKeyOptions = {}): Promise<AdbKey> {
+export function loadOrCreateKey(dataDir: string, opts: LoadKeyOptions = {}): AdbKey {
   const name = opts.name ?? defaultName();
   const explicit = opts.keyPath ?? (opts.env ?? process.env)['ADBFLEET_ADB_KEY'] ?? null;
-  if (explicit !== null && explicit !== '') return keyFromPem(await readFile(explicit), explicit, name);
+  if (explicit !== null && explicit !== '') return keyFromPem(readFileSync(explicit), explicit, name);
   const path = join(dataDir, 'adbkey');
   try {
-    return keyFromPem(await readFile(path), path, name);
+    return keyFromPem(readFileSync(path), path, name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  await mkdir(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
   try {
     // 'wx': if another process created it meanwhile, theirs wins and we read it back.
-    await writeFile(path, pem, { mode: 0o600, flag: 'wx' });
+    writeFileSync(path, pem, { mode: 0o600, flag: 'wx' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    return keyFromPem(await readFile(path), path, name);
+    return keyFromPem(readFileSync(path), path, name);
   }
   return keyFromPem(pem, path, name);
 }

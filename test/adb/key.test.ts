@@ -20,11 +20,11 @@ async function withTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 test('loadOrCreateKey makes a 2048-bit key once, mode 0600, and reads the same key back', () =>
   withTmp(async (dir) => {
     const data = join(dir, 'data');
-    const a = await loadOrCreateKey(data, { env: {} });
+    const a = loadOrCreateKey(data, { env: {} });
     assert.equal(a.path, join(data, 'adbkey'));
     assert.equal((await stat(a.path)).mode & 0o777, 0o600);
     assert.equal(a.privateKey.asymmetricKeyDetails?.modulusLength, 2048);
-    const b = await loadOrCreateKey(data, { env: {} });
+    const b = loadOrCreateKey(data, { env: {} });
     assert.ok(a.androidPublicKey.equals(b.androidPublicKey));
   }));
 
@@ -33,12 +33,12 @@ test('an existing PKCS#1 key named by ADBFLEET_ADB_KEY or keyPath is used instea
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const path = join(dir, 'mykey');
     await writeFile(path, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
-    const fromEnv = await loadOrCreateKey(join(dir, 'data'), { env: { ADBFLEET_ADB_KEY: path } });
-    const fromOpt = await loadOrCreateKey(join(dir, 'data'), { keyPath: path, env: {} });
+    const fromEnv = loadOrCreateKey(join(dir, 'data'), { env: { ADBFLEET_ADB_KEY: path } });
+    const fromOpt = loadOrCreateKey(join(dir, 'data'), { keyPath: path, env: {} });
     assert.equal(fromEnv.path, path);
     assert.ok(fromEnv.androidPublicKey.equals(fromOpt.androidPublicKey));
     assert.ok(!existsSync(join(dir, 'data', 'adbkey')), 'no key generated in the data dir');
-    await assert.rejects(loadOrCreateKey(dir, { keyPath: join(dir, 'missing'), env: {} }), /ENOENT/);
+    assert.throws(() => loadOrCreateKey(dir, { keyPath: join(dir, 'missing'), env: {} }), /ENOENT/);
   }));
 
 test('token signatures verify under the Android-format public key', () => {
@@ -59,7 +59,7 @@ test("conformance: our Android public key equals Debian adb's adbkey.pub for adb
     const pub = (await readFile(`${keyPath}.pub`, 'utf8')).split(' ')[0]!;
     const ours = androidPublicKey(publicKeyOf(await readFile(keyPath))).toString('utf8').split(' ')[0]!;
     assert.equal(ours, pub.trim());
-    const loaded = await loadOrCreateKey(join(home, 'data'), { keyPath, env: {} });
+    const loaded = loadOrCreateKey(join(home, 'data'), { keyPath, env: {} });
     assert.equal(loaded.androidPublicKey.toString().split(' ')[0], pub.trim());
   });
 });
