@@ -1,0 +1,75 @@
+// Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
+// validation), routes, one error handler. Schemas compile when the app is ready.
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { LIMITS } from '../core/config.js';
+import { ApiError } from '../core/errors.js';
+import { principalOf, tenantAuth } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { createRateLimiter } from './rate-limit.js';
+import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
+import { adminRoutes } from './routes/admin.js';
+import { commandRoutes } from './routes/commands.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { instanceRoutes } from './routes/instances.js';
+import { taskRoutes } from './routes/tasks.js';
+import { schemaErrorFormatter, type SchemaError } from './schemas.js';
+import { createTaskWatch } from './task-watch.js';
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const logger = deps.logger ?? false;
+  const app: FastifyInstance = Fastify({
+    ...(logger === false ? { logger: false } : { loggerInstance: logger }),
+    bodyLimit: LIMITS.bodyBytes,
+    genReqId,
+    requestIdHeader: false,
+    // SPEC: "30" is not an integer. Defaults still apply (timeout_seconds).
+    ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false } },
+    schemaErrorFormatter: (errors, dataVar) => schemaErrorFormatter(errors as unknown as SchemaError[], dataVar),
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest('principal', null);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onSend', echoRequestId);
+
+  // An empty body is "no body" (so body-less POSTs like cancel work with any client); routes
+  // with a body schema then reject it as "body: must be a JSON object".
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+    const s = typeof text === 'string' ? text : text.toString('utf8');
+    if (s.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(s));
+    } catch {
+      done(new ApiError('INVALID_REQUEST', 'body: is not valid JSON'), undefined);
+    }
+  });
+
+  await app.register(async (health) => healthRoutes(health, deps));
+  await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
+
+  const limiter = createRateLimiter(deps.config.rateLimitPerSecond, deps.config.rateLimitBurst);
+  const watch = createTaskWatch();
+  await app.register(async (tenant) => {
+    tenant.addHook('onRequest', requireRequestId);
+    tenant.addHook('onRequest', tenantAuth(deps.store));
+    tenant.addHook('onRequest', async (request: FastifyRequest) => {
+      const wait = limiter.take(principalOf(request).tenantKey);
+      if (wait > 0) {
+        throw new ApiError('RATE_LIMITED', `tenant: over ${deps.config.rateLimitPerSecond} requests per second`, {
+          'retry-after': String(wait),
+        });
+      }
+    });
+    await commandRoutes(tenant, deps);
+    await taskRoutes(tenant, deps, watch);
+    await eventRoutes(tenant, deps, watch);
+    await instanceRoutes(tenant, deps);
+  });
+
+  await app.ready();
+  return app;
+}

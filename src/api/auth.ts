@@ -1,0 +1,45 @@
+// Tenant tokens (X-Auth-Token) and the operator's bearer token. Only SHA-256 hashes are stored
+// and compared, in constant time.
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../core/errors.js';
+import { hashesEqual, hashToken } from '../core/ids.js';
+import type { Principal, Store } from '../store/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const TOKEN_MAX = 512;
+
+export function tenantAuth(store: Store) {
+  return async function authenticate(request: FastifyRequest): Promise<void> {
+    const token = request.headers['x-auth-token'];
+    if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) {
+      throw new ApiError('UNAUTHORIZED', 'X-Auth-Token: missing, unknown or revoked token');
+    }
+    const hash = hashToken(token);
+    const found = await store.findToken(hash);
+    if (found === null || !hashesEqual(found.tokenHash, hash)) {
+      throw new ApiError('UNAUTHORIZED', 'X-Auth-Token: missing, unknown or revoked token');
+    }
+    request.principal = { tenantKey: found.tenantKey, tenantId: found.tenantId };
+  };
+}
+
+export function adminAuth(adminTokenHash: Buffer) {
+  return async function authenticateAdmin(request: FastifyRequest): Promise<void> {
+    const header = request.headers.authorization;
+    const m = typeof header === 'string' ? /^Bearer +(\S{1,512})$/i.exec(header) : null;
+    if (m === null || !hashesEqual(hashToken(m[1] ?? ''), adminTokenHash)) {
+      throw new ApiError('UNAUTHORIZED', 'Authorization: missing or wrong admin bearer token');
+    }
+  };
+}
+
+/** The authenticated tenant of a tenant route (the auth hook ran). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === null) throw new Error('tenant route without authentication');
+  return request.principal;
+}

@@ -1,0 +1,67 @@
+// The one place errors become HTTP responses (SPEC §2's envelope). Routes and hooks throw.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { API_ERRORS, ApiError } from '../core/errors.js';
+import { StoreError, StoreErrorCode } from '../store/index.js';
+
+function envelope(code: string, msg: string): { error_code: string; error_msg: string } {
+  return { error_code: code, error_msg: msg };
+}
+
+/** Fastify's own request errors, in words that name the part of the request at fault. */
+function describeFastifyError(err: FastifyError): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'body: content-type must be application/json';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'body: must be a JSON object';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'body: is not valid JSON';
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'body: content-length does not match the body';
+    default:
+      return 'request: is not valid';
+  }
+}
+
+/** Store errors that are the caller's mistake (recognised by code); the rest are internal. */
+function fromStoreError(err: StoreError): ApiError | null {
+  switch (err.code) {
+    case StoreErrorCode.InstanceNotOwned:
+      // Ownership changed between the API's check and the insert.
+      return new ApiError('INSTANCE_NOT_FOUND', `instance_ids: instances do not exist: ${err.instanceIds.join(', ')}`);
+    case StoreErrorCode.InvalidCursor:
+      return new ApiError('INVALID_REQUEST', 'cursor: is not a cursor this API returned');
+    case StoreErrorCode.NoTenant:
+      return new ApiError('INVALID_REQUEST', 'tenant_id: tenant does not exist');
+    default:
+      return null;
+  }
+}
+
+export function errorHandler(err: FastifyError | ApiError | StoreError, request: FastifyRequest, reply: FastifyReply): void {
+  if (err instanceof StoreError) err = fromStoreError(err) ?? err;
+  if (err instanceof ApiError) {
+    reply.headers(err.headers).code(err.status).send(envelope(err.code, err.message));
+    return;
+  }
+  const status = (err as FastifyError).statusCode ?? 500;
+  if (status === 413) {
+    const e = API_ERRORS.PAYLOAD_TOO_LARGE;
+    reply.code(e.status).send(envelope(e.code, 'body: larger than 64 KiB'));
+    return;
+  }
+  if (status >= 400 && status < 500) {
+    // Bad JSON, wrong content type, aborted bodies: the client's fault, answered as 1000.
+    const e = API_ERRORS.INVALID_REQUEST;
+    reply.code(e.status).send(envelope(e.code, describeFastifyError(err as FastifyError)));
+    return;
+  }
+  request.log.error({ err, reqId: request.id }, 'unexpected error');
+  const e = API_ERRORS.INTERNAL;
+  reply.code(e.status).send(envelope(e.code, `internal error (request ${request.id})`));
+}
+
+export async function notFoundHandler(request: FastifyRequest): Promise<never> {
+  const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+  throw new ApiError('NOT_FOUND', `route: ${request.method} ${path} does not exist`);
+}

@@ -1,0 +1,4 @@
+// The HTTP API: KooPhone-compatible tenant endpoints, extensions, the operator API, health.
+export { buildApi } from './app.js';
+export type { ApiDeps } from './deps.js';
+export { createRateLimiter, type RateLimiter } from './rate-limit.js';

@@ -1,0 +1,46 @@
+// x-request-id (SPEC §2): the caller's, when valid, names the request in logs and comes back on
+// every response; otherwise a generated one does. Tenant routes require a valid one.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../core/errors.js';
+import { isValidRequestId } from '../core/validation.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** KooPhone documents x-request-id as a query parameter of batch-query: accepted there too. */
+const QUERY_ID_PATHS = new Set(['/v1/instances/batch-query']);
+
+/** The caller's valid request id, from the header or (on batch-query) the query string. */
+export function callerRequestId(raw: IncomingMessage): string | null {
+  const header = raw.headers[REQUEST_ID_HEADER];
+  if (isValidRequestId(header)) return header;
+  const url = raw.url ?? '';
+  const q = url.indexOf('?');
+  if (q < 0 || !QUERY_ID_PATHS.has(url.slice(0, q))) return null;
+  const fromQuery = new URLSearchParams(url.slice(q + 1)).get(REQUEST_ID_HEADER);
+  return isValidRequestId(fromQuery) ? fromQuery : null;
+}
+
+/** Fastify's genReqId: request.id is what every response echoes. */
+export function genReqId(raw: IncomingMessage): string {
+  return callerRequestId(raw) ?? randomUUID();
+}
+
+/** onRequest hook for tenant routes; runs before authentication. */
+export async function requireRequestId(request: FastifyRequest): Promise<void> {
+  if (callerRequestId(request.raw) === null) {
+    const present = request.headers[REQUEST_ID_HEADER] !== undefined;
+    throw new ApiError(
+      'MISSING_REQUEST_ID',
+      present
+        ? 'x-request-id: must be 1-128 printable ASCII characters'
+        : 'x-request-id: header is required (1-128 printable ASCII characters)',
+    );
+  }
+}
+
+/** onSend hook: every response, errors and 404s included, carries the id back. */
+export async function echoRequestId(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header(REQUEST_ID_HEADER, request.id);
+}

@@ -1,0 +1,117 @@
+// SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../core/errors.js';
+import { hashToken, newToken } from '../../core/ids.js';
+import { isValidAdbAddress } from '../../core/validation.js';
+import type { Instance } from '../../store/index.js';
+import { adminAuth } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { ASSIGN_BODY, INSTANCE_BODY, TENANT_BODY } from '../schemas.js';
+import { adminInstanceJson, iso } from '../views.js';
+
+/** Characters of a token kept in clear to name it (e.g. for revocation). */
+const TOKEN_PREFIX_CHARS = 12;
+
+type InstanceBody = {
+  instance_id: string;
+  adb_address: string;
+  instance_name?: string;
+  zone?: string;
+  tenant_id?: string | null;
+};
+
+export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { store, monitor } = deps;
+  app.addHook('onRequest', adminAuth(deps.adminTokenHash));
+
+  async function issueToken(tenantId: string): Promise<{ token: string; prefix: string } | null> {
+    const token = newToken('afk');
+    const prefix = token.slice(0, TOKEN_PREFIX_CHARS);
+    return (await store.addToken(tenantId, hashToken(token), prefix)) ? { token, prefix } : null;
+  }
+
+  async function findInstance(instanceId: string): Promise<Instance | null> {
+    return (await store.listInstances()).find((i) => i.instanceId === instanceId) ?? null;
+  }
+
+  app.post<{ Body: { name: string } }>('/tenants', { schema: { body: TENANT_BODY } }, async (request) => {
+    const tenant = await store.createTenant(request.body.name);
+    const issued = await issueToken(tenant.tenantId);
+    if (issued === null) throw new Error(`tenant ${tenant.tenantId} vanished after creation`);
+    return { tenant_id: tenant.tenantId, name: tenant.name, token: issued.token };
+  });
+
+  app.get('/tenants', async () => ({
+    tenants: (await store.listTenants()).map((t) => ({ tenant_id: t.tenantId, name: t.name, created_at: iso(t.createdAt) })),
+  }));
+
+  app.post<{ Params: { tenant_id: string } }>('/tenants/:tenant_id/tokens', async (request) => {
+    const issued = await issueToken(request.params.tenant_id);
+    if (issued === null) throw new ApiError('NOT_FOUND', `tenant_id ${request.params.tenant_id} does not exist`);
+    return issued;
+  });
+
+  app.delete<{ Params: { tenant_id: string; token_prefix: string } }>(
+    '/tenants/:tenant_id/tokens/:token_prefix',
+    async (request) => {
+      const { tenant_id: tenantId, token_prefix: prefix } = request.params;
+      if ((await store.getTenant(tenantId)) === null) {
+        throw new ApiError('NOT_FOUND', `tenant_id ${tenantId} does not exist`);
+      }
+      const revoked = await store.revokeToken(tenantId, prefix);
+      if (revoked === 0) throw new ApiError('NOT_FOUND', `token_prefix ${prefix} matches no token of this tenant`);
+      return { revoked };
+    },
+  );
+
+  app.post<{ Body: InstanceBody }>('/instances', { schema: { body: INSTANCE_BODY } }, async (request) => {
+    const b = request.body;
+    if (!isValidAdbAddress(b.adb_address)) {
+      throw new ApiError('INVALID_REQUEST', 'adb_address: must be host:port (hostname, IPv4 or [IPv6]; port 1-65535)');
+    }
+    const tenantId = b.tenant_id ?? null;
+    if (tenantId !== null && (await store.getTenant(tenantId)) === null) {
+      throw new ApiError('INVALID_REQUEST', `tenant_id: tenant ${tenantId} does not exist`);
+    }
+    const created = await store.createInstance({
+      instanceId: b.instance_id,
+      adbAddress: b.adb_address,
+      instanceName: b.instance_name ?? b.instance_id,
+      zone: b.zone ?? 'local',
+      tenantId,
+    });
+    if (!created) throw new ApiError('CONFLICT', `instance_id: ${b.instance_id} already exists`);
+    await monitor.refresh();
+    const inst = await findInstance(b.instance_id);
+    if (inst === null) throw new Error(`instance ${b.instance_id} vanished after creation`);
+    return adminInstanceJson(inst, monitor.status(inst.instanceId));
+  });
+
+  app.put<{ Params: { instance_id: string }; Body: { tenant_id: string | null } }>(
+    '/instances/:instance_id/tenant',
+    { schema: { body: ASSIGN_BODY } },
+    async (request) => {
+      const id = request.params.instance_id;
+      const res = await store.assignInstance(id, request.body.tenant_id);
+      if (res === 'no-instance') throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
+      if (res === 'no-tenant') {
+        throw new ApiError('INVALID_REQUEST', `tenant_id: tenant ${String(request.body.tenant_id)} does not exist`);
+      }
+      await monitor.refresh();
+      const inst = await findInstance(id);
+      if (inst === null) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
+      return adminInstanceJson(inst, monitor.status(id));
+    },
+  );
+
+  app.delete<{ Params: { instance_id: string } }>('/instances/:instance_id', async (request) => {
+    const id = request.params.instance_id;
+    if (!(await store.deleteInstance(id))) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
+    await monitor.refresh();
+    return { instance_id: id, deleted: true };
+  });
+
+  app.get('/instances', async () => ({
+    instances: (await store.listInstances()).map((i) => adminInstanceJson(i, monitor.status(i.instanceId))),
+  }));
+}

@@ -1,0 +1,72 @@
+// SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../core/errors.js';
+import { canonicalJson, type CommandRequest } from '../../core/validation.js';
+import { principalOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { requireOwned } from '../ownership.js';
+import { ASYNC_COMMAND_BODY, SYNC_COMMAND_BODY } from '../schemas.js';
+import { cmdResultJson, ok } from '../views.js';
+
+/** sync-command waits this much past the command timeout for the results to be stored. */
+const SYNC_GRACE_MS = 5_000;
+
+export function requestHash(body: CommandRequest): string {
+  const known = { command: body.command, instance_ids: body.instance_ids, timeout_seconds: body.timeout_seconds };
+  return createHash('sha256').update(canonicalJson(known)).digest('hex');
+}
+
+export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { store, dispatcher } = deps;
+
+  app.post<{ Body: CommandRequest }>(
+    '/v1/instances/async-command',
+    { schema: { body: ASYNC_COMMAND_BODY } },
+    async (request) => {
+      const { tenantKey } = principalOf(request);
+      const body = request.body;
+      await requireOwned(store, tenantKey, body.instance_ids);
+      const created = await store.createTask({
+        tenantKey,
+        command: body.command,
+        timeoutMs: body.timeout_seconds * 1000,
+        kind: 'async',
+        instanceIds: body.instance_ids,
+        requestId: request.id,
+        requestHash: requestHash(body),
+      });
+      if (created === 'conflict') {
+        throw new ApiError('IDEMPOTENCY_CONFLICT', 'x-request-id: already used for another request');
+      }
+      if (!created.replayed) dispatcher.submitted(created, tenantKey);
+      return ok({
+        task_id: created.taskId,
+        cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })),
+      });
+    },
+  );
+
+  app.post<{ Body: CommandRequest }>(
+    '/v1/instances/sync-command',
+    { schema: { body: SYNC_COMMAND_BODY } },
+    async (request) => {
+      const { tenantKey } = principalOf(request);
+      const body = request.body;
+      await requireOwned(store, tenantKey, body.instance_ids);
+      const created = await store.createTask({
+        tenantKey,
+        command: body.command,
+        timeoutMs: body.timeout_seconds * 1000,
+        kind: 'sync',
+        instanceIds: body.instance_ids,
+      });
+      if (created === 'conflict') throw new Error('sync task without a request id reported a conflict');
+      dispatcher.submitted(created, tenantKey);
+      await dispatcher.waitForTask(created.taskKey, Date.now() + body.timeout_seconds * 1000 + SYNC_GRACE_MS);
+      const task = await store.getTask(tenantKey, created.taskId);
+      if (task === null) throw new Error(`task ${created.taskId} vanished while running`);
+      return ok({ cmd_results: task.jobs.map(cmdResultJson) });
+    },
+  );
+}

@@ -1,0 +1,16 @@
+// Liveness and readiness: no token, no request id required.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps.js';
+
+export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (request, reply) => {
+    try {
+      await deps.store.ping();
+      return { status: 'ok' };
+    } catch (err) {
+      request.log.warn({ err }, 'store not reachable');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+}

@@ -1,0 +1,95 @@
+// Store rows -> SPEC's JSON shapes. Times are epoch ms in the store, ISO 8601 UTC here.
+import { kooPhoneStatus } from '../core/job-state.js';
+import type { Instance, JobOutput, JobView, TaskSummary } from '../store/index.js';
+
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function jobJson(j: JobView): Record<string, unknown> {
+  return {
+    job_id: j.jobId,
+    status: kooPhoneStatus(j.state),
+    error_code: j.errorCode,
+    error_msg: j.errorMsg,
+    execute_msg: j.executeMsg,
+    instance_id: j.instanceId,
+    state: j.state,
+    exit_code: j.exitCode,
+    created_at: iso(j.createdAt),
+    started_at: iso(j.startedAt),
+    finished_at: iso(j.finishedAt),
+    output_bytes: j.outputBytes,
+    output_truncated: j.outputTruncated,
+  };
+}
+
+/** sync-command's per-instance result: KooPhone's fields plus job_id and state. */
+export function cmdResultJson(j: JobView): Record<string, unknown> {
+  return {
+    instance_id: j.instanceId,
+    status: kooPhoneStatus(j.state),
+    error_code: j.errorCode,
+    error_msg: j.errorMsg,
+    execute_msg: j.executeMsg,
+    exit_code: j.exitCode,
+    job_id: j.jobId,
+    state: j.state,
+  };
+}
+
+export function taskSummaryJson(t: TaskSummary): Record<string, unknown> {
+  return {
+    task_id: t.taskId,
+    command: t.command,
+    created_at: iso(t.createdAt),
+    counts: {
+      queued: t.counts.queued,
+      running: t.counts.running,
+      succeeded: t.counts.succeeded,
+      failed: t.counts.failed,
+      timed_out: t.counts.timed_out,
+      cancelled: t.counts.cancelled,
+    },
+  };
+}
+
+export function outputJson(o: JobOutput): Record<string, unknown> {
+  // Buffer#toString replaces invalid UTF-8 sequences with U+FFFD.
+  return {
+    stdout: o.stdout.toString('utf8'),
+    stderr: o.stderr.toString('utf8'),
+    combined: o.combined.toString('utf8'),
+    exit_code: o.exitCode,
+    output_bytes: o.outputBytes,
+    output_truncated: o.outputTruncated,
+  };
+}
+
+export function tenantInstanceJson(i: Instance, runningStatus: number): Record<string, unknown> {
+  return {
+    instance_id: i.instanceId,
+    instance_name: i.instanceName,
+    running_status: runningStatus,
+    zone: i.zone,
+    created_at: iso(i.createdAt),
+  };
+}
+
+export function adminInstanceJson(i: Instance, status: number): Record<string, unknown> {
+  return {
+    instance_id: i.instanceId,
+    adb_address: i.adbAddress,
+    instance_name: i.instanceName,
+    zone: i.zone,
+    tenant_id: i.tenantId,
+    status,
+    created_at: iso(i.createdAt),
+  };
+}
+
+export function ok(data?: unknown): Record<string, unknown> {
+  return data === undefined ? { error_code: '0', error_msg: 'ok' } : { error_code: '0', error_msg: 'ok', data };
+}

@@ -1,0 +1,180 @@
+// SPEC §2 conventions: x-request-id, X-Auth-Token, order of checks, size limit, unknown routes,
+// unexpected errors. Every response carries x-request-id.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSqliteStore } from '../../src/store/index.js';
+import { envelope, overrideStore, rid, startHarness, type Harness } from './harness.js';
+
+let h: Harness;
+let token: string;
+let tenantId: string;
+const body = { command: 'ls', instance_ids: ['a1'] };
+const URL = '/v1/instances/async-command';
+
+before(async () => {
+  h = await startHarness();
+  ({ token, tenantId } = await h.tenant('alpha'));
+  await h.instance('a1', tenantId);
+});
+after(async () => {
+  await h.close();
+});
+
+const badIds: { name: string; value?: string }[] = [
+  { name: 'missing' },
+  { name: 'empty', value: '' },
+  { name: '129 characters', value: 'r'.repeat(129) },
+  { name: 'a tab', value: 'a\tb' },
+  { name: 'a non-ASCII byte', value: 'caf\u00e9' },
+];
+
+for (const c of badIds) {
+  test(`x-request-id ${c.name} -> 400 KOOPHONE.API.0002 naming the header, before auth`, async () => {
+    const before = await h.taskCount(token);
+    const headers: Record<string, string> = {};
+    if (c.value !== undefined) headers['x-request-id'] = c.value;
+    // No token either: the request id is checked first.
+    const res = await h.app.inject({ method: 'POST', url: URL, headers, payload: body });
+    assert.equal(res.statusCode, 400);
+    const e = envelope(res);
+    assert.equal(e.error_code, 'KOOPHONE.API.0002');
+    assert.match(e.error_msg, /x-request-id/);
+    const echoed = res.headers['x-request-id'];
+    assert.equal(typeof echoed, 'string');
+    assert.ok((echoed as string).length > 0);
+    assert.notEqual(echoed, c.value);
+    assert.equal(await h.taskCount(token), before);
+  });
+}
+
+test('x-request-id of 1 and of 128 printable characters are accepted and echoed', async () => {
+  for (const id of ['x', ' !~'.padEnd(128, 'z')]) {
+    const res = await h.app.inject({ method: 'POST', url: URL, headers: { 'x-request-id': id, 'x-auth-token': token }, payload: body });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['x-request-id'], id);
+  }
+});
+
+test('header names are case-insensitive', async () => {
+  const res = await h.app.inject({ method: 'POST', url: URL, headers: { 'X-Request-ID': 'case-1', 'X-AUTH-TOKEN': token }, payload: body });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.headers['x-request-id'], 'case-1');
+});
+
+const badTokens: { name: string; token?: string }[] = [
+  { name: 'missing' },
+  { name: 'empty', token: '' },
+  { name: 'unknown', token: 'afk_notarealtoken' },
+  { name: 'a valid token with a suffix', token: 'SUFFIX' },
+];
+
+for (const c of badTokens) {
+  test(`X-Auth-Token ${c.name} -> 401 APIGW.0301, checked before the body`, async () => {
+    const headers: Record<string, string> = { 'x-request-id': 'auth-1' };
+    if (c.token !== undefined) headers['x-auth-token'] = c.token === 'SUFFIX' ? `${token}x` : c.token;
+    // A broken body too: authentication comes before validation.
+    const res = await h.app.inject({ method: 'POST', url: URL, headers, payload: { command: ';' } });
+    assert.equal(res.statusCode, 401);
+    assert.equal(envelope(res).error_code, 'APIGW.0301');
+    assert.equal(res.headers['x-request-id'], 'auth-1');
+  });
+}
+
+test('a revoked token is refused; another token of the tenant still works', async () => {
+  const extra = await h.admin('POST', `/tenants/${tenantId}/tokens`);
+  assert.equal(extra.statusCode, 200);
+  const { token: t2, prefix } = extra.json<{ token: string; prefix: string }>();
+  assert.equal((await h.call(t2, 'GET', '/v1/instances/tasks')).statusCode, 200);
+  const del = await h.admin('DELETE', `/tenants/${tenantId}/tokens/${prefix}`);
+  assert.equal(del.statusCode, 200);
+  assert.deepEqual(del.json(), { revoked: 1 });
+  const res = await h.call(t2, 'GET', '/v1/instances/tasks');
+  assert.equal(res.statusCode, 401);
+  assert.equal(envelope(res).error_code, 'APIGW.0301');
+  assert.equal((await h.call(token, 'GET', '/v1/instances/tasks')).statusCode, 200);
+});
+
+test('body over 64 KiB -> 413 KOOPHONE.API.1000 with the request id', async () => {
+  const big = { ...body, padding: 'x'.repeat(64 * 1024) };
+  const before = await h.taskCount(token);
+  const res = await h.app.inject({ method: 'POST', url: URL, headers: { 'x-request-id': 'big-1', 'x-auth-token': token }, payload: big });
+  assert.equal(res.statusCode, 413);
+  assert.equal(envelope(res).error_code, 'KOOPHONE.API.1000');
+  assert.match(envelope(res).error_msg, /^body/);
+  assert.equal(res.headers['x-request-id'], 'big-1');
+  assert.equal(await h.taskCount(token), before);
+});
+
+test('a body just under 64 KiB is accepted', async () => {
+  const json = JSON.stringify({ ...body, padding: '' });
+  const padded = { ...body, padding: 'x'.repeat(64 * 1024 - json.length) };
+  assert.equal(Buffer.byteLength(JSON.stringify(padded)), 64 * 1024);
+  const res = await h.call(token, 'POST', URL, padded);
+  assert.equal(res.statusCode, 200, res.body);
+});
+
+for (const [method, url] of [['GET', '/nope'], ['GET', '/v1/instances/nope'], ['DELETE', '/v1/instances/async-command'], ['POST', '/v1']] as const) {
+  test(`unknown route ${method} ${url} -> 404 KOOPHONE.API.1000 with a request id`, async () => {
+    const res = await h.app.inject({ method, url, headers: { 'x-request-id': 'nf-1' } });
+    assert.equal(res.statusCode, 404);
+    assert.equal(envelope(res).error_code, 'KOOPHONE.API.1000');
+    assert.equal(res.headers['x-request-id'], 'nf-1');
+    const anon = await h.app.inject({ method, url });
+    assert.equal(anon.statusCode, 404);
+    assert.ok(anon.headers['x-request-id']);
+  });
+}
+
+test('an unexpected failure -> 500 KOOPHONE.API.9999, no stack or SQL in the answer', async () => {
+  const real = createSqliteStore({ path: ':memory:' });
+  const broken = overrideStore(real, {
+    listTasks: async () => {
+      throw new Error('SQLITE_CORRUPT: SELECT secret FROM tokens WHERE tenant = 42');
+    },
+  });
+  const h2 = await startHarness({ store: broken });
+  try {
+    const { token: t } = await h2.tenant('x');
+    const res = await h2.app.inject({ method: 'GET', url: '/v1/instances/tasks', headers: { 'x-request-id': 'boom-1', 'x-auth-token': t } });
+    assert.equal(res.statusCode, 500);
+    const e = envelope(res);
+    assert.equal(e.error_code, 'KOOPHONE.API.9999');
+    assert.doesNotMatch(res.body, /SQLITE|SELECT|secret|at .*\.ts/);
+    assert.equal(res.headers['x-request-id'], 'boom-1');
+  } finally {
+    await h2.close();
+  }
+});
+
+test('GET /healthz and /readyz need no token; readyz is 503 when the store is unreachable', async () => {
+  const hz = await h.app.inject({ method: 'GET', url: '/healthz' });
+  assert.equal(hz.statusCode, 200);
+  assert.deepEqual(hz.json(), { status: 'ok' });
+  assert.equal((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+  const real = createSqliteStore({ path: ':memory:' });
+  const down = overrideStore(real, {
+    ping: async () => {
+      throw new Error('database is locked');
+    },
+  });
+  const h2 = await startHarness({ store: down });
+  try {
+    const res = await h2.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(res.statusCode, 503);
+    assert.doesNotMatch(res.body, /locked/);
+  } finally {
+    await h2.close();
+  }
+});
+
+test('cancel accepts an empty JSON body (body-less POST)', async () => {
+  const created = await h.call(token, 'POST', URL, body);
+  const taskId = created.json().data.task_id as string;
+  const res = await h.app.inject({
+    method: 'POST',
+    url: `/v1/instances/tasks/${taskId}/cancel`,
+    headers: { 'x-request-id': rid(), 'x-auth-token': token, 'content-type': 'application/json' },
+    payload: '',
+  });
+  assert.equal(res.statusCode, 200, res.body);
+});

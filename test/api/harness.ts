@@ -1,0 +1,187 @@
+// Builds the API on a real SQLite store (a temp file), with tenants, tokens and instances created
+// through the admin API itself. Dispatcher and monitor are in-test implementations of their
+// interfaces for the tests that only validate requests (nothing runs).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApi } from '../../src/api/index.js';
+import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
+import { hashToken } from '../../src/core/ids.js';
+import type { Dispatcher, HealthMonitor, InstanceStatus, JobEvent } from '../../src/dispatch/types.js';
+import { createSqliteStore, type CreatedTask, type InstanceTarget, type Store } from '../../src/store/index.js';
+
+export const ADMIN_TOKEN = 'adm_test_token_0123456789';
+
+/** A dispatcher that records what the API asked of it and runs nothing. */
+export class RecordingDispatcher implements Dispatcher {
+  readonly submittedTasks: CreatedTask[] = [];
+  readonly cancelled: number[] = [];
+  readonly listeners = new Map<number, Set<(e: JobEvent) => void>>();
+  submitted(task: CreatedTask): void {
+    this.submittedTasks.push(task);
+  }
+  cancelRunning(jobKeys: readonly number[]): void {
+    this.cancelled.push(...jobKeys);
+  }
+  cancelQueued(): void {}
+  async waitForTask(): Promise<void> {}
+  onJobEvent(taskKey: number, listener: (e: JobEvent) => void): () => void {
+    let set = this.listeners.get(taskKey);
+    if (set === undefined) this.listeners.set(taskKey, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+  emit(e: JobEvent): void {
+    for (const l of this.listeners.get(e.taskKey) ?? []) l(e);
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+/** A monitor whose statuses the test sets; records reboots. */
+export class SettableMonitor implements HealthMonitor {
+  readonly statuses = new Map<string, InstanceStatus>();
+  readonly rebooted: string[] = [];
+  refreshes = 0;
+  status(instanceId: string): InstanceStatus {
+    return this.statuses.get(instanceId) ?? 0;
+  }
+  async reboot(target: InstanceTarget): Promise<void> {
+    this.rebooted.push(target.instanceId);
+    this.statuses.set(target.instanceId, 4);
+  }
+  async refresh(): Promise<void> {
+    this.refreshes += 1;
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+export interface Harness {
+  app: FastifyInstance;
+  store: Store;
+  dispatcher: Dispatcher;
+  monitor: HealthMonitor;
+  close(): Promise<void>;
+  admin(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse>;
+  /** A tenant created through the admin API, with its first token. */
+  tenant(name: string): Promise<{ tenantId: string; token: string }>;
+  instance(instanceId: string, tenantId: string | null, adbAddress?: string): Promise<void>;
+  /** A tenant request with a fresh valid x-request-id. */
+  call(
+    token: string,
+    method: 'GET' | 'POST',
+    url: string,
+    payload?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
+  /** How many tasks the token's tenant has in the store. */
+  taskCount(token: string): Promise<number>;
+}
+
+let seq = 0;
+export function rid(): string {
+  seq += 1;
+  return `req-${process.pid}-${seq}`;
+}
+
+export async function startHarness(opts: {
+  config?: Partial<Config>;
+  dispatcher?: Dispatcher;
+  monitor?: HealthMonitor;
+  store?: Store;
+  sseHeartbeatMs?: number;
+} = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
+  const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
+  await store.open();
+  const dispatcher = opts.dispatcher ?? new RecordingDispatcher();
+  const monitor = opts.monitor ?? new SettableMonitor();
+  const config: Config = { ...DEFAULT_CONFIG, rateLimitPerSecond: 0, ...opts.config };
+  let app: FastifyInstance;
+  try {
+    app = await buildApi({
+      store,
+      dispatcher,
+      monitor,
+      config,
+      adminTokenHash: hashToken(ADMIN_TOKEN),
+      logger: false,
+      ...(opts.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: opts.sseHeartbeatMs }),
+    });
+  } catch (err) {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const admin: Harness['admin'] = (method, url, payload) =>
+    app.inject({
+      method,
+      url: `/admin/v1${url}`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+  return {
+    app,
+    store,
+    dispatcher,
+    monitor,
+    admin,
+    async close() {
+      await app.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+    async tenant(name) {
+      const res = await admin('POST', '/tenants', { name });
+      if (res.statusCode !== 200) throw new Error(`tenant creation failed: ${res.body}`);
+      const body = res.json<{ tenant_id: string; token: string }>();
+      return { tenantId: body.tenant_id, token: body.token };
+    },
+    async instance(instanceId, tenantId, adbAddress = '127.0.0.1:5555') {
+      const res = await admin('POST', '/instances', { instance_id: instanceId, adb_address: adbAddress, tenant_id: tenantId });
+      if (res.statusCode !== 200) throw new Error(`instance creation failed: ${res.body}`);
+    },
+    call(token, method, url, payload, headers = {}) {
+      return app.inject({
+        method,
+        url,
+        headers: { 'x-request-id': rid(), 'x-auth-token': token, ...headers },
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      });
+    },
+    async taskCount(token) {
+      const principal = await store.findToken(hashToken(token));
+      if (principal === null) throw new Error('unknown token');
+      let n = 0;
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<Store['listTasks']>> = await store.listTasks(principal.tenantKey, 100, cursor);
+        n += page.tasks.length;
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return n;
+    },
+  };
+}
+
+/** Error envelope of a response, asserting its shape. */
+export function envelope(res: LightMyRequestResponse): { error_code: string; error_msg: string } {
+  const body = res.json<Record<string, unknown>>();
+  if (typeof body['error_code'] !== 'string' || typeof body['error_msg'] !== 'string') {
+    throw new Error(`not an error envelope: ${res.body}`);
+  }
+  return { error_code: body['error_code'], error_msg: body['error_msg'] };
+}
+
+/** The real store with some methods replaced (to inject a failure the real one cannot be made to have). */
+export function overrideStore(real: Store, overrides: Partial<Store>): Store {
+  return new Proxy(real, {
+    get(target, prop) {
+      if (Object.hasOwn(overrides, prop)) return (overrides as Record<string | symbol, unknown>)[prop];
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
