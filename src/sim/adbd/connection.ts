@@ -1,0 +1,364 @@
+// One host connection to a simulated adbd: handshake (CNXN, optional RSA AUTH), then streams.
+// Bytes in through receive(), bytes out through a Wire, so tests can drive it without sockets.
+// Replies produced while handling one chunk leave in a single write (batched on a microtask).
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { parseAndroidPublicKey, verifyTokenSignature } from '../../adb/android-key.js';
+import {
+  AuthType,
+  Command,
+  MAX_PAYLOAD,
+  MAX_PAYLOAD_V1,
+  PacketDecoder,
+  PacketError,
+  VERSION,
+  VERSION_SKIP_CHECKSUM,
+  encodePacket,
+  type Packet,
+} from '../../adb/packet.js';
+import { Journal } from '../journal.js';
+import type { VirtualShell } from '../shell/shell.js';
+import { EOF, WAIT, type Proc } from '../shell/proc.js';
+import type { Fault, JournalEntry } from '../types.js';
+import { SHELL_HEADER, ShellId, exitPacket, parseService } from './service.js';
+
+/** What a connection needs from its instance. */
+export interface DeviceSide {
+  readonly serial: string;
+  readonly shell: VirtualShell;
+  readonly journalStore: Journal;
+  readonly auth: 'none' | 'rsa';
+  /** The instance's adb_keys: a key accepted from RSAPUBLICKEY is appended here. */
+  readonly trustedKeys: KeyObject[];
+  readonly fault: Fault | null;
+  banner(): string;
+  /** Takes the instance down (asynchronously: the current reply is flushed first). */
+  reboot(): void;
+}
+
+/** The socket as the connection sees it. */
+export interface Wire {
+  write(data: Buffer): void;
+  /** Closes after pending data is sent. */
+  end(): void;
+  /** Closes at once. */
+  destroy(): void;
+}
+
+interface Stream {
+  localId: number;
+  remoteId: number;
+  proc: Proc;
+  v2: boolean;
+  awaitingAck: boolean;
+  entry: JournalEntry;
+  stdinBuf: Buffer | null;
+}
+
+const GARBAGE = Buffer.from('GARBAGE\u0000NOT\u0000AN\u0000ADB\u0000HDR!');
+/** Shell v2 stdin packets larger than this are a broken host, not data. */
+const MAX_SHELL_PACKET = MAX_PAYLOAD;
+/** Stop filling a WRTE when less than this is left: one more tiny read is not worth it. */
+const MIN_FILL = 256;
+
+export class AdbdConnection {
+  readonly id: number;
+  readonly #dev: DeviceSide;
+  readonly #wire: Wire;
+  readonly #decoder: PacketDecoder;
+  #online = false;
+  #closed = false;
+  #maxPayload = MAX_PAYLOAD_V1;
+  #checksum = false;
+  #token: Buffer | null = null;
+  #nextId = 1;
+  readonly #streams = new Map<number, Stream>();
+  #out: Buffer[] = [];
+  #flushQueued = false;
+  #sentData = 0;
+
+  constructor(dev: DeviceSide, wire: Wire, id: number) {
+    this.#dev = dev;
+    this.#wire = wire;
+    this.id = id;
+    this.#decoder = new PacketDecoder(this.#onPacket, MAX_PAYLOAD_V1);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes from the host. Anything malformed closes this connection only. */
+  receive(chunk: Buffer): void {
+    if (this.#closed) return;
+    try {
+      this.#decoder.push(chunk);
+    } catch (e) {
+      if (!(e instanceof PacketError)) queueMicrotask(() => { throw e; });
+      this.shutdown('disconnected', 'destroy');
+    }
+  }
+
+  /**
+   * Ends every stream (journaled with `end`) and closes the wire: `end` flushes what is queued
+   * first (reboot, drop), `destroy` cuts at once (offline), `none` when the socket is already gone.
+   */
+  shutdown(end: 'disconnected' | 'reboot', how: 'end' | 'destroy' | 'none'): void {
+    if (this.#closed) return;
+    for (const s of this.#streams.values()) {
+      s.proc.kill();
+      Journal.finish(s.entry, end);
+    }
+    this.#streams.clear();
+    if (how === 'end') this.#flush();
+    this.#closed = true;
+    this.#out = [];
+    if (how === 'none') return;
+    const latency = this.#latency();
+    const close = how === 'end' ? () => this.#wire.end() : () => this.#wire.destroy();
+    if (latency > 0 && how === 'end') setTimeout(close, latency);
+    else close();
+  }
+
+  #onPacket = (p: Packet): void => {
+    if (this.#closed) return;
+    switch (p.command) {
+      case Command.CNXN:
+        return this.#onConnect(p);
+      case Command.AUTH:
+        return this.#onAuth(p);
+      case Command.SYNC:
+        throw new PacketError('SYNC is not a wire command');
+    }
+    // adbd ignores stream traffic until the handshake is done (and must, or AUTH means nothing).
+    if (!this.#online) return;
+    switch (p.command) {
+      case Command.OPEN:
+        return this.#onOpen(p);
+      case Command.OKAY: {
+        const s = this.#streams.get(p.arg1);
+        if (s === undefined) return;
+        s.awaitingAck = false;
+        return this.#pump(s);
+      }
+      case Command.WRTE: {
+        const s = this.#streams.get(p.arg1);
+        if (s === undefined) return;
+        this.#packet(Command.OKAY, s.localId, s.remoteId);
+        return this.#stdin(s, p.payload);
+      }
+      case Command.CLSE: {
+        const s = this.#streams.get(p.arg1);
+        if (s === undefined) return;
+        // The host hung up: the command gets SIGHUP; adbd answers with its own CLSE.
+        this.#streams.delete(s.localId);
+        s.proc.kill();
+        Journal.finish(s.entry, 'closed');
+        return this.#packet(Command.CLSE, s.localId, s.remoteId);
+      }
+    }
+    // STLS: we never offer TLS, so a host has no business asking; ignore it like adbd would.
+  };
+
+  #onConnect(p: Packet): void {
+    if (this.#online) {
+      // A new CNXN restarts the transport: streams of the old session are gone.
+      for (const s of this.#streams.values()) {
+        s.proc.kill();
+        Journal.finish(s.entry, 'disconnected');
+      }
+      this.#streams.clear();
+      this.#online = false;
+    }
+    const version = Math.min(p.arg0 >>> 0, VERSION);
+    this.#maxPayload = Math.max(MIN_FILL * 4, Math.min(p.arg1 >>> 0, MAX_PAYLOAD));
+    this.#checksum = version < VERSION_SKIP_CHECKSUM;
+    this.#decoder.verifyChecksum = this.#checksum;
+    this.#decoder.maxPayload = Math.max(this.#maxPayload, MAX_PAYLOAD_V1);
+    this.#version = version;
+    const fault = this.#dev.fault;
+    if (fault?.kind === 'garbage') return this.#garbage();
+    if (this.#dev.auth === 'rsa' || fault?.kind === 'auth-reject') return this.#sendToken();
+    this.#accept();
+  }
+
+  #version = VERSION;
+
+  #accept(): void {
+    this.#online = true;
+    this.#token = null;
+    this.#queue(encodePacket(Command.CNXN, this.#version, this.#maxPayload, this.#dev.banner(), true));
+  }
+
+  #sendToken(): void {
+    this.#token = randomBytes(20);
+    this.#queue(encodePacket(Command.AUTH, AuthType.Token, 0, this.#token, true));
+  }
+
+  #onAuth(p: Packet): void {
+    const token = this.#token;
+    if (this.#online || token === null) return;
+    const rejecting = this.#dev.fault?.kind === 'auth-reject';
+    if (p.arg0 === AuthType.Signature) {
+      if (!rejecting && this.#dev.trustedKeys.some((k) => verifyTokenSignature(k, token, p.payload))) return this.#accept();
+      return this.#sendToken();
+    }
+    if (p.arg0 === AuthType.RsaPublicKey) {
+      // A real phone shows "Allow USB debugging?" here. `rsa` mode is a user who taps allow;
+      // auth-reject is one who never answers, so the host waits (and shows "unauthorized").
+      if (rejecting) return;
+      let key: KeyObject;
+      try {
+        key = parseAndroidPublicKey(p.payload);
+      } catch {
+        return;
+      }
+      this.#dev.trustedKeys.push(key);
+      this.#accept();
+    }
+  }
+
+  #onOpen(p: Packet): void {
+    const remoteId = p.arg0;
+    if (remoteId === 0) throw new PacketError('OPEN with local-id 0');
+    const fault = this.#dev.fault;
+    if (fault?.kind === 'hang') return;
+    if (fault?.kind === 'garbage') return this.#garbage();
+    const req = parseService(p.payload);
+    const dev = this.#dev;
+    if (req.kind === 'unknown') {
+      // CLSE with local-id 0 is how adbd refuses an OPEN.
+      return this.#packet(Command.CLSE, 0, remoteId);
+    }
+    const localId = this.#nextId++;
+    if (this.#nextId > 0xffffffff) this.#nextId = 1;
+    if (req.kind === 'reboot') {
+      const entry = dev.journalStore.start(dev.serial, req.target, req.name, remoteId, this.id);
+      this.#packet(Command.OKAY, localId, remoteId);
+      Journal.finish(entry, 'reboot');
+      return dev.reboot();
+    }
+    // Journaled before it runs: a command with side effects is on record even if it never ends.
+    const entry = dev.journalStore.start(dev.serial, req.command, req.name, remoteId, this.id);
+    const proc = req.command === '' && req.kind === 'shell' ? dev.shell.interactive() : dev.shell.spawn(req.command);
+    const s: Stream = { localId, remoteId, proc, v2: req.kind === 'shell' && req.v2, awaitingAck: false, entry, stdinBuf: null };
+    this.#streams.set(localId, s);
+    proc.wake = () => this.#pump(s);
+    this.#packet(Command.OKAY, localId, remoteId);
+    this.#pump(s);
+  }
+
+  /** Sends what the command has, at most one WRTE in flight (no delayed_ack feature offered). */
+  #pump(s: Stream): void {
+    if (s.awaitingAck || this.#closed || this.#streams.get(s.localId) !== s) return;
+    const max = this.#maxPayload;
+    const parts: Buffer[] = [];
+    let size = 0;
+    let eof = false;
+    for (;;) {
+      const room = max - size - (s.v2 ? SHELL_HEADER : 0);
+      const r = s.proc.read(room);
+      if (r === WAIT) break;
+      if (r === EOF) {
+        eof = true;
+        break;
+      }
+      if (s.v2) {
+        const h = Buffer.allocUnsafe(SHELL_HEADER);
+        h[0] = r.fd === 1 ? ShellId.Stdout : ShellId.Stderr;
+        h.writeUInt32LE(r.data.length, 1);
+        parts.push(h);
+        size += SHELL_HEADER;
+      }
+      parts.push(r.data);
+      size += r.data.length;
+      if (max - size < MIN_FILL) break;
+    }
+    let done = false;
+    if (eof) {
+      Journal.finish(s.entry, 'exit', s.proc.exitCode);
+      if (!s.v2) done = true;
+      else if (max - size >= 6) {
+        parts.push(exitPacket(s.proc.exitCode));
+        size += 6;
+        done = true;
+      }
+      // else: the exit packet goes in the next WRTE; read() keeps answering EOF.
+    }
+    if (size > 0) {
+      s.awaitingAck = true;
+      if (!this.#sendData(s, parts.length === 1 ? parts[0]! : Buffer.concat(parts, size))) return;
+    }
+    if (done) {
+      this.#streams.delete(s.localId);
+      this.#packet(Command.CLSE, s.localId, s.remoteId);
+    }
+  }
+
+  /** false when a drop fault cut the connection here. */
+  #sendData(s: Stream, payload: Buffer): boolean {
+    const fault = this.#dev.fault;
+    if (fault?.kind === 'drop') {
+      const left = fault.afterBytes - this.#sentData;
+      if (payload.length >= left) {
+        if (left > 0) this.#packet(Command.WRTE, s.localId, s.remoteId, payload.subarray(0, left));
+        this.#sentData += Math.max(left, 0);
+        this.shutdown('disconnected', 'end');
+        return false;
+      }
+    }
+    this.#sentData += payload.length;
+    this.#packet(Command.WRTE, s.localId, s.remoteId, payload);
+    return true;
+  }
+
+  #stdin(s: Stream, data: Buffer): void {
+    if (!s.v2) {
+      s.proc.stdin?.(Buffer.from(data));
+      return;
+    }
+    let buf = s.stdinBuf === null ? data : Buffer.concat([s.stdinBuf, data]);
+    while (buf.length >= SHELL_HEADER) {
+      const len = buf.readUInt32LE(1);
+      if (len > MAX_SHELL_PACKET) throw new PacketError(`shell packet of ${len} bytes`);
+      if (buf.length < SHELL_HEADER + len) break;
+      const id = buf[0];
+      if (id === ShellId.Stdin) s.proc.stdin?.(Buffer.from(buf.subarray(SHELL_HEADER, SHELL_HEADER + len)));
+      else if (id === ShellId.CloseStdin) s.proc.closeStdin?.();
+      buf = buf.subarray(SHELL_HEADER + len);
+    }
+    s.stdinBuf = buf.length > 0 ? Buffer.from(buf) : null;
+  }
+
+  #garbage(): void {
+    this.#queue(GARBAGE);
+    this.shutdown('disconnected', 'end');
+  }
+
+  #packet(command: number, arg0: number, arg1: number, payload?: Buffer): void {
+    this.#queue(encodePacket(command, arg0, arg1, payload, this.#checksum));
+  }
+
+  #queue(b: Buffer): void {
+    if (this.#closed) return;
+    this.#out.push(b);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  #flush = (): void => {
+    this.#flushQueued = false;
+    if (this.#out.length === 0 || this.#closed) return;
+    const data = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out);
+    this.#out = [];
+    const latency = this.#latency();
+    if (latency > 0) setTimeout(() => this.#wire.write(data), latency);
+    else this.#wire.write(data);
+  };
+
+  #latency(): number {
+    const f = this.#dev.fault;
+    return f?.kind === 'latency' ? f.ms : 0;
+  }
+}
