@@ -109,6 +109,14 @@ export class PacketDecoder {
     if (off < chunk.length) {
       this.#header ??= Buffer.allocUnsafe(HEADER_SIZE);
       this.#filled = chunk.copy(this.#header, 0, off);
+      this.#checkCommandWord();
+    }
+  }
+
+  /** A partial header whose command word is already wrong is garbage: say so now, not 20 bytes later. */
+  #checkCommandWord(): void {
+    if (this.#filled >= 4 && !KNOWN.has(this.#header!.readUInt32LE(0))) {
+      throw this.#fail(`unknown command ${commandName(this.#header!.readUInt32LE(0))}`);
     }
   }
 
@@ -119,7 +127,10 @@ export class PacketDecoder {
       const header = this.#header!;
       off = chunk.copy(header, this.#filled, 0, HEADER_SIZE - this.#filled);
       this.#filled += off;
-      if (this.#filled < HEADER_SIZE) return off;
+      if (this.#filled < HEADER_SIZE) {
+        this.#checkCommandWord();
+        return off;
+      }
       const length = this.#checkHeader(header, 0);
       this.#packet = Buffer.allocUnsafe(HEADER_SIZE + length);
       header.copy(this.#packet, 0);

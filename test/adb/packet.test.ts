@@ -69,6 +69,8 @@ test('rejects bad magic, unknown commands, oversize lengths and bad checksums', 
   const big = Buffer.from(good);
   big.writeUInt32LE(MAX_PAYLOAD + 1, 12);
   assert.throws(() => decodeAll([big]), /exceeds max/);
+  // Known to be garbage from its first four bytes, before a whole header has arrived.
+  assert.throws(() => new PacketDecoder(() => {}).push(Buffer.from('GARBAGE')), /unknown command/);
   const sum = encodePacket(Command.WRTE, 1, 2, Buffer.from('abc'), true);
   sum.writeUInt32LE(checksum(Buffer.from('abc')) + 1, 16);
   assert.throws(() => decodeAll([sum], true), /checksum/);

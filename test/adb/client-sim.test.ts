@@ -1,0 +1,141 @@
+// Our client against the real simulator over real sockets: outputs, exit codes, big outputs,
+// many streams on one connection, timeouts, cancellation and RSA authentication.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFleet, type Fleet } from '../../src/sim/index.js';
+import { AdbPool, connectAdb, generateKey, type AdbConnection } from '../../src/adb/index.js';
+import { codeOf, eventually, hostKey, hostPublicKey, seqText } from './helpers.js';
+
+let fleet: Fleet;
+let pool: AdbPool;
+let addr: string;
+
+before(async () => {
+  fleet = await startFleet({ count: 2, auth: 'rsa', trustedKeys: [hostPublicKey] });
+  pool = new AdbPool({ key: hostKey });
+  addr = fleet.instances[0]!.address;
+});
+
+after(async () => {
+  await pool?.close();
+  await fleet?.close();
+});
+
+test('stdout, stderr and exit codes of shell commands', async () => {
+  const cases: [string, number, string, RegExp | string][] = [
+    ['echo hello world', 0, 'hello world\n', ''],
+    ['ls /nonexistent', 1, '', /No such file or directory/],
+    ['exit 3', 3, '', ''],
+    ['nosuchcmd', 127, '', /nosuchcmd/],
+    ['getprop ro.product.model', 0, 'KooSim Phone\n', ''],
+    // stdin is closed for every exec, so a command reading it ends instead of waiting forever
+    ['cat', 0, '', ''],
+  ];
+  for (const [cmd, code, out, err] of cases) {
+    const r = await pool.exec(addr, cmd, { timeoutMs: 20_000 });
+    assert.equal(r.exitCode, code, cmd);
+    assert.equal(r.stdout.toString(), out, cmd);
+    if (typeof err === 'string') assert.equal(r.stderr.toString(), err, cmd);
+    else assert.match(r.stderr.toString(), err, cmd);
+    assert.equal(r.combined.length, r.stdout.length + r.stderr.length);
+    assert.equal(r.outputBytes, r.combined.length);
+    assert.equal(r.truncated, false);
+  }
+});
+
+test('a 5 MB output arrives whole, and past maxOutputBytes it is counted but not kept', async () => {
+  const want = seqText(700_000);
+  const r = await pool.exec(addr, 'seq 1 700000', { timeoutMs: 60_000, maxOutputBytes: 8 * 1024 * 1024 });
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.outputBytes, Buffer.byteLength(want));
+  assert.ok(r.stdout.equals(Buffer.from(want)), 'stdout is byte-identical');
+  const cut = await pool.exec(addr, 'seq 1 700000', { timeoutMs: 60_000, maxOutputBytes: 1000 });
+  assert.equal(cut.exitCode, 0);
+  assert.equal(cut.outputBytes, Buffer.byteLength(want));
+  assert.equal(cut.truncated, true);
+  assert.equal(cut.combined.toString(), want.slice(0, 1000));
+});
+
+test('100 concurrent streams share one connection and each gets its own output', async () => {
+  const conn: AdbConnection = await connectAdb(fleet.instances[1]!.address, { key: hostKey });
+  try {
+    const calls = Array.from({ length: 100 }, (_, i) => conn.exec(`echo stream ${i}`, { timeoutMs: 60_000 }));
+    assert.equal(conn.openStreams, 100, 'all 100 are open on the connection at once');
+    const results = await Promise.all(calls);
+    results.forEach((r, i) => assert.equal(r.stdout.toString(), `stream ${i}\n`));
+    const entries = fleet.instances[1]!.journal().filter((e) => e.command.startsWith('echo stream'));
+    assert.equal(entries.length, 100);
+    assert.equal(new Set(entries.map((e) => e.connectionId)).size, 1, 'all on one TCP connection');
+    assert.equal(conn.openStreams, 0);
+  } finally {
+    conn.close();
+  }
+});
+
+test('the pool bounds streams per connection and lets waiting callers in FIFO order', async () => {
+  const small = new AdbPool({ key: hostKey, maxStreamsPerConnection: 8 });
+  try {
+    await small.connect(addr);
+    const calls = Array.from({ length: 100 }, (_, i) => small.exec(addr, `echo fifo ${i}`, { timeoutMs: 60_000 }));
+    assert.equal(small.stats().openStreams, 8, 'eight run, the rest wait');
+    const results = await Promise.all(calls);
+    results.forEach((r, i) => assert.equal(r.stdout.toString(), `fifo ${i}\n`));
+    const order = fleet.journal().filter((e) => e.command.startsWith('echo fifo')).map((e) => Number(e.command.split(' ')[2]));
+    assert.deepEqual(order, Array.from({ length: 100 }, (_, i) => i), 'started in submission order');
+    assert.deepEqual([small.stats().connections, small.stats().openStreams], [1, 0]);
+  } finally {
+    await small.close();
+  }
+});
+
+test('timeout closes the stream (the shell is hung up on) and rejects with TIMEOUT', async () => {
+  await assert.rejects(pool.exec(addr, 'sleep 30', { timeoutMs: 300 }), (e) => codeOf(e) === 'TIMEOUT');
+  const entry = () => fleet.journal().find((e) => e.command === 'sleep 30');
+  await eventually(() => entry()?.end === 'closed', 'the device to see the stream closed');
+  // The connection is still good for the next command.
+  assert.equal((await pool.exec(addr, 'echo after', { timeoutMs: 20_000 })).stdout.toString(), 'after\n');
+});
+
+test('aborting through an AbortSignal closes the stream and rejects with CANCELLED', async () => {
+  const ac = new AbortController();
+  const call = pool.exec(addr, 'sleep 31', { signal: ac.signal });
+  await eventually(() => fleet.journal().some((e) => e.command === 'sleep 31'), 'the command to start');
+  ac.abort();
+  await assert.rejects(call, (e) => codeOf(e) === 'CANCELLED');
+  await eventually(() => fleet.journal().find((e) => e.command === 'sleep 31')?.end === 'closed', 'the device to see the close');
+});
+
+test('RSA auth: a trusted key is accepted; an unknown key is offered and accepted; a refused one gives AUTH_REJECTED', async () => {
+  const banner = await pool.connect(addr);
+  assert.equal(banner.model, 'KooSim Phone');
+  const stranger = new AdbPool({ key: generateKey('stranger@host') });
+  const refused = new AdbPool({ key: generateKey('refused@host'), authTimeoutMs: 500 });
+  const rsaFleet = await startFleet({ count: 1, auth: 'rsa' });
+  try {
+    const a = rsaFleet.instances[0]!.address;
+    const r = await stranger.exec(a, 'echo welcome', { timeoutMs: 20_000 });
+    assert.equal(r.stdout.toString(), 'welcome\n');
+    rsaFleet.instances[0]!.setFault({ kind: 'auth-reject' });
+    await assert.rejects(refused.connect(a), (e) => codeOf(e) === 'AUTH_REJECTED' && (e as Error).message.includes(a));
+  } finally {
+    await stranger.close();
+    await refused.close();
+    await rsaFleet.close();
+  }
+});
+
+test('a device without shell_v2 gets shell v1: no exit code, all output as stdout', async () => {
+  const v1 = await startFleet({ count: 1, features: [] });
+  const p = new AdbPool({ key: hostKey });
+  try {
+    const a = v1.instances[0]!.address;
+    const r = await p.exec(a, 'ls /nonexistent', { timeoutMs: 20_000 });
+    assert.equal(r.exitCode, null);
+    assert.match(r.stdout.toString(), /No such file or directory/);
+    assert.equal(r.stderr.length, 0);
+    assert.equal(v1.journal()[0]?.service, 'shell');
+  } finally {
+    await p.close();
+    await v1.close();
+  }
+});
