@@ -1,0 +1,96 @@
+// `adbfleet admin ...`: the operator's client for the admin API (SPEC §8). It talks HTTP, so it
+// works the same against a local service or a remote one.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+
+interface AdminGlobals {
+  url: string;
+  token?: string;
+  data: string;
+}
+
+function adminTokenFrom(opts: AdminGlobals): string {
+  if (opts.token !== undefined) return opts.token;
+  const env = process.env.ADBFLEET_ADMIN_TOKEN;
+  if (env !== undefined && env !== '') return env;
+  const file = join(opts.data, 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  throw new Error(`no admin token: pass --token, set ADBFLEET_ADMIN_TOKEN, or run where ${file} exists`);
+}
+
+async function call(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<void> {
+  const res = await fetch(new URL(`/admin/v1${path}`, opts.url), {
+    method,
+    headers: {
+      authorization: `Bearer ${adminTokenFrom(opts)}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    process.stderr.write(`HTTP ${res.status}: ${text}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+}
+
+export function registerAdminCommand(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description('manage tenants, tokens and instances through the admin API')
+    .option('--url <url>', 'service URL (ADBFLEET_URL)', process.env.ADBFLEET_URL ?? 'http://127.0.0.1:8080')
+    .option('--token <token>', 'admin token (ADBFLEET_ADMIN_TOKEN, else <data>/admin-token)')
+    .option('--data <dir>', 'data directory holding admin-token (ADBFLEET_DATA)', process.env.ADBFLEET_DATA ?? './data');
+  const globals = (): AdminGlobals => admin.opts<AdminGlobals>();
+
+  const tenant = admin.command('tenant').description('tenants');
+  tenant
+    .command('create <name>')
+    .description('create a tenant; prints its first token (shown only once)')
+    .action((name: string) => call(globals(), 'POST', '/tenants', { name }));
+  tenant.command('list').action(() => call(globals(), 'GET', '/tenants'));
+
+  const token = admin.command('token').description("tenants' tokens");
+  token
+    .command('create <tenant_id>')
+    .description('issue a further token for a tenant')
+    .action((id: string) => call(globals(), 'POST', `/tenants/${encodeURIComponent(id)}/tokens`));
+  token
+    .command('revoke <tenant_id> <token_prefix>')
+    .description('revoke the tenant tokens starting with a prefix (the first 12 characters)')
+    .action((id: string, prefix: string) =>
+      call(globals(), 'DELETE', `/tenants/${encodeURIComponent(id)}/tokens/${encodeURIComponent(prefix)}`),
+    );
+
+  const instance = admin.command('instance').description('instances');
+  instance
+    .command('add <instance_id> <adb_address>')
+    .description('register an instance reachable at host:port (its adbd)')
+    .option('--name <name>', 'instance name')
+    .option('--zone <zone>', 'zone')
+    .option('--tenant <tenant_id>', 'owner tenant')
+    .action((id: string, address: string, o: { name?: string; zone?: string; tenant?: string }) =>
+      call(globals(), 'POST', '/instances', {
+        instance_id: id,
+        adb_address: address,
+        ...(o.name === undefined ? {} : { instance_name: o.name }),
+        ...(o.zone === undefined ? {} : { zone: o.zone }),
+        ...(o.tenant === undefined ? {} : { tenant_id: o.tenant }),
+      }),
+    );
+  instance
+    .command('assign <instance_id> <tenant_id>')
+    .description('give an instance to a tenant ("none" unassigns it)')
+    .action((id: string, tenantId: string) =>
+      call(globals(), 'PUT', `/instances/${encodeURIComponent(id)}/tenant`, {
+        tenant_id: tenantId === 'none' ? null : tenantId,
+      }),
+    );
+  instance
+    .command('remove <instance_id>')
+    .action((id: string) => call(globals(), 'DELETE', `/instances/${encodeURIComponent(id)}`));
+  instance.command('list').action(() => call(globals(), 'GET', '/instances'));
+}

@@ -1,0 +1,91 @@
+// `adbfleet demo` (what `npm start` runs): the service plus a simulated fleet registered to a
+// demo tenant that is created once and reused, so curl commands keep working across restarts.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { hashToken, newToken } from '../core/ids.js';
+import type { Store } from '../store/index.js';
+import { startFleet } from '../sim/index.js';
+import { parsePort } from './config.js';
+import { configFromFlags, type ServiceFlags } from './serve.js';
+import { closeOnSignals, createLogger, startService } from './service.js';
+
+interface DemoFlags extends ServiceFlags {
+  instances: number;
+  simBasePort: number;
+}
+
+const DEMO_TENANT_NAME = 'demo';
+
+/** Finds or creates the demo tenant and a live token for it, kept in <data>/demo-token. */
+async function demoToken(store: Store, dataDir: string): Promise<{ tenantId: string; token: string }> {
+  const tokenFile = join(dataDir, 'demo-token');
+  if (existsSync(tokenFile)) {
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const principal = await store.findToken(hashToken(token));
+    if (principal !== null) return { tenantId: principal.tenantId, token };
+  }
+  const existing = (await store.listTenants()).find((t) => t.name === DEMO_TENANT_NAME);
+  const tenant = existing ?? (await store.createTenant(DEMO_TENANT_NAME));
+  const token = newToken('afk');
+  await store.addToken(tenant.tenantId, hashToken(token), token.slice(0, 12));
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  return { tenantId: tenant.tenantId, token };
+}
+
+function positiveInt(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`expected an integer from 1 to 10000, got "${raw}"`);
+  return n;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the service with a simulated fleet registered to a demo tenant')
+    .option('--host <host>', 'listen address (ADBFLEET_HOST)')
+    .option('--port <port>', 'listen port (ADBFLEET_PORT)', parsePort)
+    .option('--data <dir>', 'data directory (ADBFLEET_DATA)')
+    .option('--instances <n>', 'simulated instances', positiveInt, 8)
+    .option('--sim-base-port <port>', 'first port of the simulated instances', parsePort, 7100)
+    .action(async (flags: DemoFlags) => {
+      const config = configFromFlags(flags);
+      const logger = createLogger(config);
+      const fleet = await startFleet({ count: flags.instances, basePort: flags.simBasePort, host: '127.0.0.1' });
+      const service = await startService(config, logger);
+      const { tenantId, token } = await demoToken(service.store, config.dataDir);
+      const ids: string[] = [];
+      for (const [i, sim] of fleet.instances.entries()) {
+        const instanceId = `demo-${String(i + 1).padStart(3, '0')}`;
+        ids.push(instanceId);
+        const created = await service.store.createInstance({
+          instanceId,
+          adbAddress: sim.address,
+          instanceName: `Demo phone ${i + 1}`,
+          zone: 'local',
+          tenantId,
+        });
+        if (!created) await service.store.assignInstance(instanceId, tenantId);
+      }
+      await service.monitor.refresh();
+      const body = JSON.stringify({ command: 'ls -l /system', instance_ids: ids.slice(0, 2) });
+      process.stdout.write(
+        [
+          '',
+          `adbfleet demo ready at ${service.url}`,
+          `  ${fleet.instances.length} simulated instances (${ids[0]} .. ${ids[ids.length - 1]}), tenant ${tenantId}`,
+          `  tenant token in ${join(config.dataDir, 'demo-token')}, admin token in ${join(config.dataDir, 'admin-token')}`,
+          '',
+          'Try:',
+          `  curl -s -X POST ${service.url}/v1/instances/async-command \\`,
+          `    -H "X-Auth-Token: $(cat ${join(config.dataDir, 'demo-token')})" -H "x-request-id: $(date +%s%N)" \\`,
+          `    -H 'content-type: application/json' -d '${body}'`,
+          '',
+        ].join('\n'),
+      );
+      closeOnSignals(async () => {
+        await service.close();
+        await fleet.close();
+      }, logger);
+    });
+}

@@ -1,0 +1,35 @@
+// `adbfleet serve`: the production service (api + worker on SQLite), no simulator.
+import type { Command } from 'commander';
+import type { Config } from '../core/config.js';
+import { loadConfig, parsePort } from './config.js';
+import { closeOnSignals, createLogger, startService } from './service.js';
+
+export interface ServiceFlags {
+  host?: string;
+  port?: number;
+  data?: string;
+}
+
+export function configFromFlags(flags: ServiceFlags): Config {
+  const overrides: Partial<Config> = {};
+  if (flags.host !== undefined) overrides.host = flags.host;
+  if (flags.port !== undefined) overrides.port = flags.port;
+  if (flags.data !== undefined) overrides.dataDir = flags.data;
+  return loadConfig(process.env, overrides);
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the service (HTTP API and worker) against registered real instances')
+    .option('--host <host>', 'listen address (ADBFLEET_HOST)', undefined)
+    .option('--port <port>', 'listen port (ADBFLEET_PORT)', parsePort)
+    .option('--data <dir>', 'data directory (ADBFLEET_DATA)')
+    .action(async (flags: ServiceFlags) => {
+      const config = configFromFlags(flags);
+      const logger = createLogger(config);
+      const service = await startService(config, logger);
+      logger.info({ url: service.url, data: config.dataDir }, 'adbfleet ready');
+      closeOnSignals(service.close, logger);
+    });
+}

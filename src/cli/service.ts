@@ -1,0 +1,112 @@
+// The composition root: one process running the api and worker roles on the SQLite store.
+import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config.js';
+import { hashToken, newToken } from '../core/ids.js';
+import { AdbPool, loadOrCreateKey } from '../adb/index.js';
+import { createSqliteStore, type Store } from '../store/index.js';
+import {
+  createDispatcher,
+  createHealthMonitor,
+  createRetentionPurger,
+  type Dispatcher,
+  type HealthMonitor,
+} from '../dispatch/index.js';
+import { buildApi } from '../api/index.js';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  config: Config;
+  store: Store;
+  dispatcher: Dispatcher;
+  monitor: HealthMonitor;
+  api: FastifyInstance;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, base: { service: 'adbfleet' } });
+}
+
+/** The admin token: ADBFLEET_ADMIN_TOKEN, else <data>/admin-token, generated (mode 0600) on first start. */
+export function adminToken(config: Config): string {
+  if (config.adminToken !== null) return config.adminToken;
+  const file = join(config.dataDir, 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = newToken('adm');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return token;
+}
+
+export function databasePath(config: Config): string {
+  return join(config.dataDir, 'adbfleet.db');
+}
+
+export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const token = adminToken(config);
+  const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
+  await store.open();
+  const key = loadOrCreateKey(config.dataDir, config.adbKeyPath === null ? {} : { keyPath: config.adbKeyPath });
+  const pool = new AdbPool({
+    key,
+    connectTimeoutMs: config.adbConnectTimeoutMs,
+    authTimeoutMs: config.adbAuthTimeoutMs,
+  });
+  const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }) });
+  const monitor = createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) });
+  const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
+  const api = await buildApi({
+    store,
+    dispatcher,
+    monitor,
+    config,
+    adminTokenHash: hashToken(token),
+    logger: logger.child({ role: 'api' }),
+  });
+  await dispatcher.start();
+  await monitor.start();
+  purger.start();
+  await api.listen({ host: config.host, port: config.port });
+  const address = api.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await api.close();
+      purger.stop();
+      await monitor.stop();
+      await dispatcher.stop(5_000);
+      await pool.close();
+      await store.close();
+    })();
+    return closing;
+  };
+  return { url: `http://${host}:${port}`, port, config, store, dispatcher, monitor, api, logger, close };
+}
+
+/** Stops the service on SIGINT/SIGTERM and exits 0 (1 if closing failed). */
+export function closeOnSignals(close: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
