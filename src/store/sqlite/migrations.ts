@@ -1,0 +1,149 @@
+// Versioned schema. Each migration runs once, in its own BEGIN IMMEDIATE transaction: the first
+// process to take the write lock applies it, a second one starting at the same moment waits
+// (busy_timeout), then finds the version recorded and skips it. Never edit a released migration;
+// append a new one.
+//
+// Schema choices, for throughput (ARCHITECTURE.md targets ~100,000 job rows/s):
+// - INTEGER primary keys everywhere; the public ids (task_id, job_id, ...) are plain columns.
+// - jobs have no index on job_id or task: a task's jobs are written by one INSERT in one
+//   transaction under SQLite's single writer, so their keys are contiguous and the task records
+//   the range (job_first, job_count). PostgreSQL, with concurrent writers, needs an index on
+//   jobs(task) instead.
+// - jobs.task has no declared FOREIGN KEY: SQLite checks a parent DELETE by searching the child
+//   table, which without an index on jobs(task) is a full scan per purged task. The store writes
+//   a task and its jobs in one transaction and purges them together.
+// - The queue reads through two partial indexes (queued, running) that hold only live jobs.
+// - Instances are soft-deleted (deleted_at) because finished jobs still name them; instance_id is
+//   unique among live instances.
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+// The job states and final states are written out here rather than interpolated from core:
+// a migration is history and must not change meaning when code changes. A conformance test
+// checks that the CHECKs accept exactly core's JOB_STATES.
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE tenants (
+  id INTEGER PRIMARY KEY,
+  tenant_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY,
+  token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  prefix TEXT NOT NULL,
+  tenant INTEGER NOT NULL REFERENCES tenants (id),
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) STRICT;
+CREATE INDEX tokens_tenant_prefix ON tokens (tenant, prefix);
+
+CREATE TABLE instances (
+  id INTEGER PRIMARY KEY,
+  instance_id TEXT NOT NULL,
+  adb_address TEXT NOT NULL,
+  instance_name TEXT NOT NULL,
+  zone TEXT NOT NULL,
+  tenant INTEGER REFERENCES tenants (id),
+  created_at INTEGER NOT NULL,
+  deleted_at INTEGER,
+  CHECK (deleted_at IS NULL OR tenant IS NULL)
+) STRICT;
+CREATE UNIQUE INDEX instances_live_id ON instances (instance_id) WHERE deleted_at IS NULL;
+CREATE INDEX instances_tenant ON instances (tenant, instance_id) WHERE deleted_at IS NULL;
+
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  task_id TEXT NOT NULL UNIQUE,
+  tenant INTEGER NOT NULL REFERENCES tenants (id),
+  command TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('async', 'sync')),
+  timeout_ms INTEGER NOT NULL CHECK (timeout_ms > 0),
+  request_id TEXT,
+  request_hash TEXT,
+  created_at INTEGER NOT NULL,
+  job_first INTEGER NOT NULL,
+  job_count INTEGER NOT NULL CHECK (job_count > 0)
+) STRICT;
+CREATE INDEX tasks_tenant ON tasks (tenant, id);
+CREATE INDEX tasks_created ON tasks (created_at);
+CREATE UNIQUE INDEX tasks_request ON tasks (tenant, request_id) WHERE request_id IS NOT NULL;
+
+-- AUTOINCREMENT: job keys never go backwards, even after a purge empties the table, so a
+-- worker reading the queue "after key N" never misses a new job.
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  task INTEGER NOT NULL,
+  instance INTEGER NOT NULL REFERENCES instances (id),
+  job_id TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued' CHECK (state = 'queued' OR state = 'running' OR state = 'succeeded'
+    OR state = 'failed' OR state = 'timed_out' OR state = 'cancelled'),
+  error_code TEXT NOT NULL DEFAULT '',
+  error_msg TEXT NOT NULL DEFAULT '',
+  execute_msg TEXT NOT NULL DEFAULT '',
+  exit_code INTEGER,
+  output_bytes INTEGER NOT NULL DEFAULT 0,
+  output_truncated INTEGER NOT NULL DEFAULT 0 CHECK (output_truncated IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  -- River style: finished exactly when final (not queued or running), and an error code exactly
+  -- when finished. Written with = and OR, not IN: SQLite evaluates an IN list in a CHECK far
+  -- slower (measured: the IN form halved INSERT throughput).
+  CHECK ((finished_at IS NULL) = (state = 'queued' OR state = 'running')),
+  CHECK ((error_code = '') = (finished_at IS NULL)),
+  CHECK (state <> 'running' OR started_at IS NOT NULL)
+) STRICT;
+CREATE INDEX jobs_queued ON jobs (id) WHERE state = 'queued';
+CREATE INDEX jobs_running ON jobs (id) WHERE state = 'running';
+
+-- Written only for jobs that produced output.
+CREATE TABLE job_outputs (
+  job INTEGER PRIMARY KEY REFERENCES jobs (id),
+  stdout BLOB,
+  stderr BLOB,
+  combined BLOB
+) STRICT;
+`,
+  },
+];
+
+const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+) STRICT`;
+const SELECT_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = ?';
+const INSERT_APPLIED = 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)';
+export const SELECT_VERSIONS = 'SELECT version FROM schema_migrations ORDER BY version';
+
+/** Applies pending migrations; returns the versions applied by this call. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const applied: number[] = [];
+  for (const m of migrations) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(CREATE_MIGRATIONS_TABLE);
+      if (db.prepare(SELECT_APPLIED).get(m.version) === undefined) {
+        db.exec(m.sql);
+        db.prepare(INSERT_APPLIED).run(m.version, m.name, Date.now());
+        applied.push(m.version);
+      }
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+  return applied;
+}

@@ -1,0 +1,194 @@
+// createTask with group commit. Requests that arrive in the same tick (concurrent HTTP requests)
+// are queued and written by one transaction on setImmediate: one WAL fsync for all of them instead
+// of one each. Each request runs inside its own SAVEPOINT, so one that fails (an instance no longer
+// the tenant's, say) is rolled back alone; every promise resolves only after COMMIT, so a resolved
+// createTask is durable.
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { LIMITS } from '../../core/config.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
+import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.js';
+import type { StatementCache } from './db.js';
+import { InstanceSql } from './instances.sql.js';
+import { insertJobsSql } from './queue.sql.js';
+import { TaskSql } from './tasks.sql.js';
+
+type Outcome = CreatedTask | 'conflict';
+
+interface Pending {
+  task: NewTask;
+  resolve: (value: Outcome) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Cap on requests per transaction, so one burst does not hold the write lock for long. */
+const MAX_BATCH = 128;
+
+const TX = {
+  begin: 'BEGIN IMMEDIATE',
+  commit: 'COMMIT',
+  rollback: 'ROLLBACK',
+  savepoint: 'SAVEPOINT create_task',
+  release: 'RELEASE create_task',
+  rollbackTo: 'ROLLBACK TO create_task',
+} as const;
+
+export class TaskWriter {
+  readonly #db: Database.Database;
+  readonly #stmts: StatementCache;
+  #pending: Pending[] = [];
+  #scheduled = false;
+  /** the job INSERT for n jobs, at index n (its SQL text is long; skip hashing it per call) */
+  readonly #insertJobs: Database.Statement[] = [];
+
+  readonly #clock: () => number;
+
+  constructor(db: Database.Database, stmts: StatementCache, clock: () => number) {
+    this.#db = db;
+    this.#stmts = stmts;
+    this.#clock = clock;
+  }
+
+  submit(task: NewTask): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      this.#pending.push({ task, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flushLoop());
+      }
+    });
+  }
+
+  /** Writes everything still queued (before close). */
+  drain(): void {
+    while (this.#pending.length > 0) this.#flushBatch();
+  }
+
+  #flushLoop(): void {
+    this.#scheduled = false;
+    this.#flushBatch();
+    if (this.#pending.length > 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flushLoop());
+    }
+  }
+
+  #flushBatch(): void {
+    const batch = this.#pending.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; value: Outcome } | { ok: false; err: unknown }> = [];
+    const s = this.#stmts;
+    try {
+      s.get(TX.begin).run();
+      const now = this.#clock();
+      for (const p of batch) {
+        s.get(TX.savepoint).run();
+        try {
+          outcomes.push({ ok: true, value: this.#createOne(p.task, now) });
+          s.get(TX.release).run();
+        } catch (err) {
+          s.get(TX.rollbackTo).run();
+          s.get(TX.release).run();
+          outcomes.push({ ok: false, err });
+        }
+      }
+      s.get(TX.commit).run();
+    } catch (err) {
+      // BEGIN or COMMIT failed (busy past the timeout, disk full): nothing of the batch is stored.
+      if (this.#db.inTransaction) s.get(TX.rollback).run();
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i];
+      if (o === undefined) p.reject(new Error('createTask: missing outcome'));
+      else if (o.ok) p.resolve(o.value);
+      else p.reject(o.err);
+    });
+  }
+
+  #createOne(task: NewTask, now: number): Outcome {
+    const s = this.#stmts;
+    const n = task.instanceIds.length;
+    if (n === 0) throw new StoreError(StoreErrorCode.InvalidArgument, 'a task needs at least one instance');
+
+    if (task.requestId !== undefined) {
+      const prev = s.get(TaskSql.byRequest).get(task.tenantKey, task.requestId) as
+        | { id: number; requestHash: string | null; createdAt: number }
+        | undefined;
+      if (prev !== undefined) {
+        if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) {
+          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) return 'conflict';
+          return this.#replay(prev.id);
+        }
+        s.get(TaskSql.releaseRequest).run(prev.id);
+      }
+    }
+
+    // Checked again here, under the write lock: the API's check ran before this transaction and
+    // an admin may have unassigned an instance since.
+    const owned = new Map<string, InstanceTarget>();
+    for (const row of s.get(InstanceSql.owned).all({ tenant: task.tenantKey, ids: JSON.stringify(task.instanceIds) })) {
+      const t = row as InstanceTarget;
+      owned.set(t.instanceId, t);
+    }
+    const missing = task.instanceIds.filter((id) => !owned.has(id));
+    if (missing.length > 0) {
+      throw new StoreError(StoreErrorCode.InstanceNotOwned, `instances not found: ${missing.join(', ')}`, missing);
+    }
+
+    const taskId = randomBytes(16).toString('hex');
+    const taskKey = Number(
+      s
+        .get(TaskSql.insert)
+        .run(taskId, task.tenantKey, task.command, task.kind, task.timeoutMs, task.requestId ?? null, task.requestHash ?? null, now, n)
+        .lastInsertRowid,
+    );
+
+    const ids = randomBytes(16 * n).toString('hex');
+    const params: Array<number | string> = new Array<number | string>(4 * n);
+    const targets: InstanceTarget[] = new Array<InstanceTarget>(n);
+    for (let i = 0; i < n; i++) {
+      const t = owned.get(task.instanceIds[i] as string) as InstanceTarget;
+      targets[i] = t;
+      params[4 * i] = taskKey;
+      params[4 * i + 1] = t.instanceKey;
+      params[4 * i + 2] = ids.slice(32 * i, 32 * i + 32);
+      params[4 * i + 3] = now;
+    }
+    let insertJobs = this.#insertJobs[n];
+    if (insertJobs === undefined) this.#insertJobs[n] = insertJobs = s.get(insertJobsSql(n));
+    const lastKey = Number(insertJobs.run(...params).lastInsertRowid);
+    // One INSERT under the single writer: the keys are lastKey-n+1 .. lastKey, in request order.
+    const firstKey = lastKey - n + 1;
+    s.get(TaskSql.setJobFirst).run(firstKey, taskKey);
+
+    const jobs: CreatedJob[] = targets.map((t, i) => ({
+      jobKey: firstKey + i,
+      jobId: ids.slice(32 * i, 32 * i + 32),
+      instanceId: t.instanceId,
+      instanceKey: t.instanceKey,
+      adbAddress: t.adbAddress,
+    }));
+    return { taskKey, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false };
+  }
+
+  #replay(taskKey: number): CreatedTask {
+    const s = this.#stmts;
+    const t = s.get(TaskSql.byKey).get(taskKey) as TaskRow;
+    const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
+    return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
+  }
+}
+
+export interface TaskRow {
+  id: number;
+  taskId: string;
+  tenant: number;
+  command: string;
+  kind: 'async' | 'sync';
+  timeoutMs: number;
+  createdAt: number;
+  jobFirst: number;
+  jobCount: number;
+}

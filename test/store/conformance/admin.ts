@@ -1,0 +1,140 @@
+// Conformance: tenants, tokens, instances and ownership.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { StoreError } from '../../../src/store/index.js';
+import { tenantWithInstances, withStore, type MakeStore } from './fixtures.js';
+
+const hash = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+export function adminTests(makeStore: MakeStore): void {
+  test('tenants: create, get, list', () =>
+    withStore(makeStore, async (store) => {
+      const a = await store.createTenant('alpha');
+      const b = await store.createTenant('beta');
+      assert.match(a.tenantId, /^t_[0-9a-f]{12}$/);
+      assert.notEqual(a.tenantId, b.tenantId);
+      assert.deepEqual(await store.getTenant(a.tenantId), a);
+      assert.equal(await store.getTenant('t_000000000000'), null);
+      assert.deepEqual(
+        (await store.listTenants()).map((t) => t.name),
+        ['alpha', 'beta'],
+      );
+    }));
+
+  test('tokens: add, find, revoke by prefix', () =>
+    withStore(makeStore, async (store) => {
+      const t = await store.createTenant('alpha');
+      assert.equal(await store.addToken('t_000000000000', hash('x'), 'px'), false);
+      assert.equal(await store.addToken(t.tenantId, hash('one'), 'p1'), true);
+      assert.equal(await store.addToken(t.tenantId, hash('two'), 'p2'), true);
+      const p = await store.findToken(hash('one'));
+      assert.ok(p);
+      assert.equal(p.tenantId, t.tenantId);
+      assert.ok(Number.isInteger(p.tenantKey));
+      assert.deepEqual(p.tokenHash, hash('one'));
+      assert.equal(await store.findToken(hash('unknown')), null);
+
+      assert.equal(await store.revokeToken(t.tenantId, 'p1'), 1);
+      assert.equal(await store.findToken(hash('one')), null);
+      assert.equal(await store.revokeToken(t.tenantId, 'p1'), 0, 'already revoked');
+      assert.ok(await store.findToken(hash('two')), 'other token still live');
+      // another tenant cannot revoke it
+      const other = await store.createTenant('beta');
+      assert.equal(await store.revokeToken(other.tenantId, 'p2'), 0);
+      assert.ok(await store.findToken(hash('two')));
+    }));
+
+  test('instances: create, duplicate, assign, delete, re-create', () =>
+    withStore(makeStore, async (store) => {
+      const t = await store.createTenant('alpha');
+      const base = { adbAddress: '10.0.0.1:5555', instanceName: 'one', zone: 'z1' };
+      assert.equal(await store.createInstance({ instanceId: 'a1', ...base, tenantId: null }), true);
+      assert.equal(await store.createInstance({ instanceId: 'a1', ...base, tenantId: null }), false);
+      await assert.rejects(
+        store.createInstance({ instanceId: 'a2', ...base, tenantId: 't_000000000000' }),
+        (e: unknown) => e instanceof StoreError && e.code === 'NO_TENANT',
+      );
+      assert.equal(await store.assignInstance('a1', t.tenantId), 'ok');
+      assert.equal(await store.assignInstance('nope', t.tenantId), 'no-instance');
+      assert.equal(await store.assignInstance('a1', 't_000000000000'), 'no-tenant');
+      assert.equal(await store.assignInstance('nope', 't_000000000000'), 'no-instance');
+      const [inst] = await store.listInstances();
+      assert.ok(inst);
+      assert.equal(inst.instanceId, 'a1');
+      assert.equal(inst.tenantId, t.tenantId);
+      assert.equal(inst.adbAddress, '10.0.0.1:5555');
+      assert.equal(inst.instanceName, 'one');
+      assert.equal(inst.zone, 'z1');
+      assert.ok(inst.createdAt > 0);
+      assert.equal(await store.assignInstance('a1', null), 'ok');
+      assert.equal((await store.listInstances())[0]?.tenantId, null);
+
+      const targets = await store.listTargets();
+      assert.deepEqual(
+        targets.map((x) => [x.instanceId, x.adbAddress]),
+        [['a1', '10.0.0.1:5555']],
+      );
+      assert.equal(await store.deleteInstance('a1'), true);
+      assert.equal(await store.deleteInstance('a1'), false);
+      assert.deepEqual(await store.listInstances(), []);
+      assert.deepEqual(await store.listTargets(), []);
+      assert.equal(await store.assignInstance('a1', t.tenantId), 'no-instance');
+      // the id is free again
+      assert.equal(await store.createInstance({ instanceId: 'a1', ...base, adbAddress: '10.0.0.2:5555', tenantId: t.tenantId }), true);
+      assert.equal((await store.listTargets())[0]?.adbAddress, '10.0.0.2:5555');
+    }));
+
+  test('ownership: ownedInstances returns only the tenant\'s live instances', () =>
+    withStore(makeStore, async (store) => {
+      const a = await tenantWithInstances(store, 3, 'a');
+      const b = await tenantWithInstances(store, 2, 'b');
+      const [a0, a1, a2] = a.instanceIds as [string, string, string];
+      const owned = await store.ownedInstances(a.tenantKey, [a0, a1, ...b.instanceIds, 'ghost']);
+      assert.deepEqual(owned.map((o) => o.instanceId).sort(), [a0, a1].sort());
+      for (const o of owned) {
+        assert.ok(Number.isInteger(o.instanceKey));
+        assert.match(o.adbAddress, /^127\.0\.0\.1:\d+$/);
+      }
+      await store.deleteInstance(a2);
+      assert.deepEqual(await store.ownedInstances(a.tenantKey, [a2]), []);
+      assert.deepEqual(await store.ownedInstances(a.tenantKey, []), []);
+    }));
+
+  test('pageInstances: ordered by instance_id, filters, total', () =>
+    withStore(makeStore, async (store) => {
+      const t = await store.createTenant('alpha');
+      const other = await tenantWithInstances(store, 2, 'other');
+      const ids = ['c3', 'a1', 'b2', 'e5', 'd4'];
+      for (const [i, id] of ids.entries()) {
+        await store.createInstance({
+          instanceId: id,
+          adbAddress: `127.0.0.1:${6000 + i}`,
+          instanceName: id.startsWith('a') || id.startsWith('d') ? `Web Phone ${id}` : `db ${id}`,
+          zone: 'z',
+          tenantId: t.tenantId,
+        });
+      }
+      const hash = createHash('sha256').update('page').digest();
+      await store.addToken(t.tenantId, hash, 'pg');
+      const p = await store.findToken(hash);
+      assert.ok(p);
+      const page1 = await store.pageInstances(p.tenantKey, { pageNo: 1, pageSize: 2 });
+      assert.deepEqual(page1.items.map((i) => i.instanceId), ['a1', 'b2']);
+      assert.equal(page1.total, 5);
+      const page3 = await store.pageInstances(p.tenantKey, { pageNo: 3, pageSize: 2 });
+      assert.deepEqual(page3.items.map((i) => i.instanceId), ['e5']);
+      const beyond = await store.pageInstances(p.tenantKey, { pageNo: 9, pageSize: 2 });
+      assert.deepEqual(beyond, { items: [], total: 5 });
+      const exact = await store.pageInstances(p.tenantKey, { pageNo: 1, pageSize: 10, instanceId: 'd4' });
+      assert.deepEqual(exact.items.map((i) => i.instanceId), ['d4']);
+      assert.equal(exact.total, 1);
+      assert.equal((await store.pageInstances(p.tenantKey, { pageNo: 1, pageSize: 10, instanceId: 'd' })).total, 0);
+      const byName = await store.pageInstances(p.tenantKey, { pageNo: 1, pageSize: 10, instanceName: 'web phone' });
+      assert.deepEqual(byName.items.map((i) => i.instanceId), ['a1', 'd4']);
+      assert.equal(byName.items[0]?.tenantId, t.tenantId);
+      // another tenant's instances never show
+      const none = await store.pageInstances(p.tenantKey, { pageNo: 1, pageSize: 10, instanceId: other.instanceIds[0] as string });
+      assert.deepEqual(none, { items: [], total: 0 });
+    }));
+}
