@@ -68,7 +68,7 @@ export class Scheduler {
     let added = 0;
     for (const q of jobs) {
       if (this.#jobs.has(q.jobKey)) continue;
-      const job: WorkJob = { ...q, phase: 'queued', enqueuedAt: now, startedAt: null, abort: null, abortReason: null };
+      const job = workJob(q, now);
       let lane = this.#lanes.get(q.instanceKey);
       if (!lane) this.#lanes.set(q.instanceKey, (lane = new Lane(q.instanceKey, q.adbAddress)));
       lane.address = q.adbAddress; // re-registered instances keep their lane, with the new address
@@ -276,7 +276,6 @@ export class Scheduler {
   #connect(lane: Lane): void {
     if (lane.connecting || lane.retryTimer || this.#stopping) return;
     lane.connecting = true;
-    this.#armExpiry(lane);
     this.#o.pool.connect(lane.address).then(
       () => {
         lane.connecting = false;
@@ -328,13 +327,15 @@ export class Scheduler {
     lane.expiryTimer = setTimeout(() => {
       lane.expiryTimer = null;
       this.#expire(lane);
-      if (lane.queued > 0 && (lane.connecting || lane.retryTimer)) this.#armExpiry(lane);
+      if (lane.queued > 0 && lane.retryTimer) this.#armExpiry(lane);
     }, Math.max(0, deadline - Date.now()) + 1);
   }
 
-  /** Fails (1002) the queued jobs whose retry window has passed while the instance is unreachable. */
+  /** Fails (1002) the queued jobs whose retry window has passed while the instance is unreachable.
+   * Not while a connect attempt is under way: its outcome (bounded by the pool's connect and auth
+   * timeouts) decides, so a device that refuses our key reports 1007 rather than 1002. */
   #expire(lane: Lane): void {
-    if (this.#o.pool.isConnected(lane.address) || lane.active >= this.#o.perInstanceConcurrency) return;
+    if (lane.connecting || this.#o.pool.isConnected(lane.address) || lane.active >= this.#o.perInstanceConcurrency) return;
     this.#failQueued(lane, JobCode.Unreachable, Date.now() - this.#o.retryWindowMs);
   }
 
@@ -357,4 +358,26 @@ export class Scheduler {
       this.#o.logger.error({ err, jobKey: job.jobKey }, 'dispatch hook threw');
     }
   }
+}
+
+/** Built field by field (not spread) so every job has one hidden class: this runs per job. */
+function workJob(q: QueuedJob, enqueuedAt: number): WorkJob {
+  return {
+    jobKey: q.jobKey,
+    jobId: q.jobId,
+    taskKey: q.taskKey,
+    taskId: q.taskId,
+    tenantKey: q.tenantKey,
+    command: q.command,
+    timeoutMs: q.timeoutMs,
+    instanceKey: q.instanceKey,
+    instanceId: q.instanceId,
+    adbAddress: q.adbAddress,
+    createdAt: q.createdAt,
+    phase: 'queued',
+    enqueuedAt,
+    startedAt: null,
+    abort: null,
+    abortReason: null,
+  };
 }

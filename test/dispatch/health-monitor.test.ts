@@ -1,0 +1,60 @@
+// Instance status from real connections to the simulator: running, offline, starting after reboot.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHealthMonitor, InstanceStatus } from '../../src/dispatch/index.js';
+import { fixture, until } from './setup.js';
+
+test('health monitor: unknown, running, offline with an offline fault, running again', async () => {
+  const f = await fixture({ count: 2, noStart: true });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200 } });
+  try {
+    assert.equal(monitor.status(f.ids[0]!), InstanceStatus.Unknown);
+    await monitor.start();
+    await until('both running', () => f.ids.every((id) => monitor.status(id) === InstanceStatus.Running));
+    assert.equal(monitor.status('not-registered'), InstanceStatus.Unknown);
+
+    f.fleet.instances[0]!.setFault({ kind: 'offline', ms: 1_500 });
+    await until('i0 offline', () => monitor.status(f.ids[0]!) === InstanceStatus.Offline);
+    assert.equal(monitor.status(f.ids[1]!), InstanceStatus.Running);
+    await until('i0 back', () => monitor.status(f.ids[0]!) === InstanceStatus.Running);
+  } finally {
+    await monitor.stop();
+    await f.close();
+  }
+});
+
+test('health monitor: reboot shows starting until adbd answers again, then running', async () => {
+  const f = await fixture({ count: 1, noStart: true, rebootDelayMs: 1_000 });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200 } });
+  try {
+    await monitor.start();
+    await until('running', () => monitor.status(f.ids[0]!) === InstanceStatus.Running);
+    const [target] = await f.store.listTargets();
+    await monitor.reboot(target!);
+    assert.equal(monitor.status(f.ids[0]!), InstanceStatus.Starting);
+    await until('the device to go down', () => f.fleet.instances[0]!.state === 'rebooting');
+    assert.equal(monitor.status(f.ids[0]!), InstanceStatus.Starting);
+    await until('running again', () => monitor.status(f.ids[0]!) === InstanceStatus.Running);
+    assert.equal(f.fleet.instances[0]!.state, 'online');
+  } finally {
+    await monitor.stop();
+    await f.close();
+  }
+});
+
+test('health monitor: refresh picks up new and removed instances', async () => {
+  const f = await fixture({ count: 2, noStart: true });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 60_000 } });
+  try {
+    await f.store.deleteInstance(f.ids[1]!);
+    await monitor.start();
+    await until('i0 running', () => monitor.status(f.ids[0]!) === InstanceStatus.Running);
+    assert.equal(monitor.status(f.ids[1]!), InstanceStatus.Unknown);
+    await f.store.createInstance({ instanceId: 'late', adbAddress: f.fleet.instances[1]!.address, instanceName: 'late', zone: 'z', tenantId: null });
+    await monitor.refresh();
+    await until('late running', () => monitor.status('late') === InstanceStatus.Running);
+  } finally {
+    await monitor.stop();
+    await f.close();
+  }
+});
