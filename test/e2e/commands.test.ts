@@ -62,10 +62,10 @@ test('non-zero exit, stderr and an unknown command', async () => {
 });
 
 test('a 2 MB output: execute_msg cut at 1024 bytes, full count, stored output capped', async () => {
-  const taskId = await submit('seq 1 300000', [h.ids[5]!]);
+  const taskId = await submit('seq 1 320000', [h.ids[5]!]);
   const [j] = await h.waitTask(taskId);
   assert.equal(j?.state, 'succeeded');
-  const expected = Array.from({ length: 300000 }, (_, i) => `${i + 1}\n`).join('');
+  const expected = Array.from({ length: 320000 }, (_, i) => `${i + 1}\n`).join('');
   assert.ok(expected.length > 2_000_000);
   assert.equal(j?.output_bytes, expected.length);
   assert.equal(j?.output_truncated, true);

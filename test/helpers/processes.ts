@@ -1,0 +1,87 @@
+// Child processes for the tests that need real process boundaries: the simulator (so its journal
+// outlives a killed service) and the service itself (so it can be killed with SIGKILL).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const ENTRY = ['--import', 'tsx', 'src/cli/main.ts'];
+
+export interface Child {
+  proc: ChildProcess;
+  /** resolves with the first stdout line matching the pattern */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function startChild(args: string[], env: Record<string, string> = {}): Child {
+  const proc = spawn(process.execPath, [...ENTRY, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters) w();
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          for (const line of lines) {
+            const m = pattern.exec(line);
+            if (m !== null) {
+              cleanup();
+              resolve(m);
+              return;
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
+        }, timeoutMs);
+        const onExit = (): void => {
+          cleanup();
+          reject(new Error(`process exited before printing ${pattern}; stderr: ${stderr.slice(-2000)}`));
+        };
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          proc.off('exit', onExit);
+        };
+        waiters.add(check);
+        proc.once('exit', onExit);
+        check();
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Starts `adbfleet sim` and returns its control URL and the instances' addresses. */
+export async function startSimProcess(count: number): Promise<{ child: Child; control: string; addresses: string[] }> {
+  const child = startChild(['sim', '--count', String(count), '--base-port', '0', '--control-port', '0']);
+  const m = await child.waitFor(/^ready .*control=(\d+)/);
+  const control = `http://127.0.0.1:${m[1]}`;
+  const res = await fetch(`${control}/instances`);
+  const instances = (await res.json()) as { address: string }[];
+  return { child, control, addresses: instances.map((i) => i.address) };
+}
+
+/** Starts `adbfleet serve` on an ephemeral port and returns its URL. */
+export async function startServeProcess(env: Record<string, string>): Promise<{ child: Child; url: string }> {
+  const child = startChild(['serve', '--port', '0'], env);
+  const m = await child.waitFor(/"msg":"adbfleet ready"/);
+  const url = /"url":"([^"]+)"/.exec(m.input)?.[1];
+  if (url === undefined) throw new Error(`no url in ${m.input}`);
+  return { child, url };
+}
