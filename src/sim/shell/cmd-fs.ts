@@ -47,7 +47,10 @@ function ls(args: string[], dev: DeviceState): CommandResult {
       .filter((c) => flags.has('a') || flags.has('A') || !c.name.startsWith('.'))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((c) => [c.name, c]);
-    if (flags.has('a')) entries.unshift(['.', node], ['..', node]);
+    if (flags.has('a')) {
+      const up = lookup(dev.root, `${p === '.' ? '/' : p}/..`);
+      entries.unshift(['.', node], ['..', 'node' in up ? up.node : node]);
+    }
     let text = paths.length > 1 ? `${p}:\n` : '';
     if (long) {
       text += `total ${entries.reduce((s, [, n]) => s + blocks(n), 0)}\n`;
