@@ -45,7 +45,9 @@ class PoolHealthMonitor implements HealthMonitor {
   readonly #startingPollMs: number;
   #entries = new Map<string, Entry>();
   #byAddress = new Map<string, Set<Entry>>();
+  /** checks waiting for a slot; entries before #queueHead are done */
   #queue: Entry[] = [];
+  #queueHead = 0;
   #inFlight = 0;
   #timer: NodeJS.Timeout | null = null;
   #fastTimer: NodeJS.Timeout | null = null;
@@ -85,6 +87,7 @@ class PoolHealthMonitor implements HealthMonitor {
     this.#subscription = null;
     for (const e of this.#queue) e.queued = false;
     this.#queue = [];
+    this.#queueHead = 0;
   }
 
   async refresh(): Promise<void> {
@@ -114,7 +117,6 @@ class PoolHealthMonitor implements HealthMonitor {
       if (!set) this.#byAddress.set(e.target.adbAddress, (set = new Set()));
       set.add(e);
     }
-    this.#queue = this.#queue.filter((e) => next.get(e.target.instanceId) === e);
     for (const e of next.values()) if (e.status === InstanceStatus.Unknown) this.#enqueue(e);
   }
 
@@ -181,8 +183,12 @@ class PoolHealthMonitor implements HealthMonitor {
   }
 
   #drain(): void {
-    while (this.#inFlight < this.#concurrency && this.#queue.length > 0) {
-      const e = this.#queue.shift()!;
+    while (this.#inFlight < this.#concurrency && this.#queueHead < this.#queue.length) {
+      const e = this.#queue[this.#queueHead++]!;
+      if (this.#queueHead === this.#queue.length) {
+        this.#queue = [];
+        this.#queueHead = 0;
+      }
       e.queued = false;
       if (this.#entries.get(e.target.instanceId) !== e) continue; // unregistered meanwhile
       this.#inFlight++;

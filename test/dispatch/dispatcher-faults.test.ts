@@ -78,8 +78,8 @@ test('hanging, garbage-speaking and slow instances fail only their own jobs; no 
     const [hang, garbage, slow] = f.fleet.instances;
     hang!.setFault({ kind: 'hang' });
     garbage!.setFault({ kind: 'garbage' });
-    slow!.setFault({ kind: 'latency', ms: 200 });
-    const jobs = await f.run('echo x', f.ids, 1_500);
+    slow!.setFault({ kind: 'latency', ms: 100 });
+    const jobs = await f.run('echo x', f.ids, 3_000);
     assert.equal(jobs[0]!.errorCode, 'KOOPHONE.JOB.1003');
     assert.equal(jobs[0]!.state, 'timed_out');
     assert.equal(jobs[1]!.errorCode, 'KOOPHONE.JOB.1005');

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JournalEntry } from '../../src/sim/index.js';
 import type { CreatedTask } from '../../src/store/index.js';
+import type { JobEvent } from '../../src/dispatch/index.js';
 import { fixture } from './setup.js';
 
 /** Most commands running at one moment, from journal intervals. */
@@ -96,6 +97,24 @@ test('every job emits running then its final state, matching what the store show
       assert.deepEqual(last.job, job);
     }
     assert.equal(jobs[2]!.errorCode, 'KOOPHONE.JOB.1002');
+  } finally {
+    await f.close();
+  }
+});
+
+test('the running event shows the job as the store does while it runs', async () => {
+  const f = await fixture({ count: 1 });
+  try {
+    const task = await f.submit('sleep 0.5', [f.ids[0]!]);
+    const running = await new Promise<JobEvent>((resolve) => {
+      f.dispatcher.onJobEvent(task.taskKey, (e) => {
+        if (e.state === 'running') resolve(e);
+      });
+    });
+    const view = await f.store.getTask(f.tenantKey, task.taskId);
+    assert.equal(view!.jobs[0]!.state, 'running');
+    assert.deepEqual(running.job, view!.jobs[0]);
+    await f.finish(task);
   } finally {
     await f.close();
   }

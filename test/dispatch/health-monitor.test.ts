@@ -1,7 +1,7 @@
 // Instance status from real connections to the simulator: running, offline, starting after reboot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHealthMonitor, InstanceStatus } from '../../src/dispatch/index.js';
+import { createHealthMonitor, InstanceStatus, type WorkerPool } from '../../src/dispatch/index.js';
 import { fixture, until } from './setup.js';
 
 test('health monitor: unknown, running, offline with an offline fault, running again', async () => {
@@ -13,7 +13,7 @@ test('health monitor: unknown, running, offline with an offline fault, running a
     await until('both running', () => f.ids.every((id) => monitor.status(id) === InstanceStatus.Running));
     assert.equal(monitor.status('not-registered'), InstanceStatus.Unknown);
 
-    f.fleet.instances[0]!.setFault({ kind: 'offline', ms: 1_500 });
+    f.fleet.instances[0]!.setFault({ kind: 'offline', ms: 3_000 });
     await until('i0 offline', () => monitor.status(f.ids[0]!) === InstanceStatus.Offline);
     assert.equal(monitor.status(f.ids[1]!), InstanceStatus.Running);
     await until('i0 back', () => monitor.status(f.ids[0]!) === InstanceStatus.Running);
@@ -53,6 +53,38 @@ test('health monitor: refresh picks up new and removed instances', async () => {
     await f.store.createInstance({ instanceId: 'late', adbAddress: f.fleet.instances[1]!.address, instanceName: 'late', zone: 'z', tenantId: null });
     await monitor.refresh();
     await until('late running', () => monitor.status('late') === InstanceStatus.Running);
+  } finally {
+    await monitor.stop();
+    await f.close();
+  }
+});
+
+test('health monitor: checks run with bounded concurrency', async () => {
+  const f = await fixture({ count: 12, noStart: true });
+  // The real pool, observed: how many connects the monitor has in flight at once.
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const pool: WorkerPool = {
+    connect: async (address) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await f.pool.connect(address);
+      } finally {
+        inFlight--;
+      }
+    },
+    isConnected: (address) => f.pool.isConnected(address),
+    exec: (address, command, options) => f.pool.exec(address, command, options),
+    reboot: (address) => f.pool.reboot(address),
+    onDisconnect: (listener) => f.pool.onDisconnect(listener),
+  };
+  for (const inst of f.fleet.instances) inst.setFault({ kind: 'latency', ms: 50 });
+  const monitor = createHealthMonitor({ store: f.store, pool, config: { healthIntervalMs: 60_000 }, concurrency: 3 });
+  try {
+    await monitor.start();
+    await until('all running', () => f.ids.every((id) => monitor.status(id) === InstanceStatus.Running));
+    assert.ok(maxInFlight <= 3, `max in flight ${maxInFlight}`);
+    assert.ok(maxInFlight >= 2, 'checks did run in parallel');
   } finally {
     await monitor.stop();
     await f.close();
