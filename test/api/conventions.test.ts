@@ -132,7 +132,7 @@ test('an unexpected failure -> 500 KOOPHONE.API.9999, no stack or SQL in the ans
       throw new Error('SQLITE_CORRUPT: SELECT secret FROM tokens WHERE tenant = 42');
     },
   });
-  const h2 = await startHarness({ store: broken });
+  const h2 = await startHarness({ store: broken, closeStore: true });
   try {
     const { token: t } = await h2.tenant('x');
     const res = await h2.app.inject({ method: 'GET', url: '/v1/instances/tasks', headers: { 'x-request-id': 'boom-1', 'x-auth-token': t } });
@@ -157,7 +157,7 @@ test('GET /healthz and /readyz need no token; readyz is 503 when the store is un
       throw new Error('database is locked');
     },
   });
-  const h2 = await startHarness({ store: down });
+  const h2 = await startHarness({ store: down, closeStore: true });
   try {
     const res = await h2.app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(res.statusCode, 503);

@@ -90,11 +90,14 @@ export async function startHarness(opts: {
   config?: Partial<Config>;
   dispatcher?: Dispatcher;
   monitor?: HealthMonitor;
+  /** a store to use; the harness opens it, and closes it only when closeStore is set */
   store?: Store;
+  closeStore?: boolean;
   sseHeartbeatMs?: number;
 } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
   const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
+  const closeStore = opts.store === undefined || opts.closeStore === true;
   await store.open();
   const dispatcher = opts.dispatcher ?? new RecordingDispatcher();
   const monitor = opts.monitor ?? new SettableMonitor();
@@ -111,7 +114,7 @@ export async function startHarness(opts: {
       ...(opts.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: opts.sseHeartbeatMs }),
     });
   } catch (err) {
-    await store.close();
+    if (closeStore) await store.close();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
@@ -130,7 +133,7 @@ export async function startHarness(opts: {
     admin,
     async close() {
       await app.close();
-      await store.close();
+      if (closeStore) await store.close();
       await rm(dir, { recursive: true, force: true });
     },
     async tenant(name) {

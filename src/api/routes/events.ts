@@ -23,6 +23,11 @@ function rank(state: JobState): number {
 export async function eventRoutes(app: FastifyInstance, deps: ApiDeps, watch: TaskWatch): Promise<void> {
   const { store, dispatcher } = deps;
   const heartbeatMs = deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  // Open streams would hold server.close() until their clients leave: end them first.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
 
   app.get<{ Params: { task_id: string } }>('/v1/instances/tasks/:task_id/events', async (request, reply) => {
     const { tenantKey } = principalOf(request);
@@ -46,6 +51,12 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps, watch: Ta
       closed = true;
       for (const fn of cleanup) fn();
     };
+    const shutdown = (): void => {
+      close();
+      raw.end();
+    };
+    open.add(shutdown);
+    cleanup.push(() => open.delete(shutdown));
 
     const emit = (job: JobView): void => {
       if (closed) return;

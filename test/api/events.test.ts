@@ -1,0 +1,148 @@
+// SPEC §7 Server-Sent Events over a real socket: snapshot, live changes in order without
+// duplicates, `done`, heartbeats, and a closed client costs nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { RecordingDispatcher, startHarness } from './harness.js';
+import { startLive, until } from './live.js';
+
+interface SseEvent {
+  event: string;
+  data: string;
+}
+
+async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as AddressInfo).port;
+}
+
+function open(port: number, path: string, token: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { 'x-request-id': 'sse-1', 'x-auth-token': token } }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Reads the stream to its end (or until `stop` says so); returns events and comments. */
+function collect(res: IncomingMessage, stop?: (events: SseEvent[], comments: number) => boolean): Promise<{ events: SseEvent[]; comments: number }> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const events: SseEvent[] = [];
+    let comments = 0;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (block.startsWith(':')) comments += 1;
+        else {
+          const ev = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+          const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
+          events.push({ event: ev, data });
+        }
+        if (stop?.(events, comments)) {
+          res.destroy();
+          resolve({ events, comments });
+          return;
+        }
+      }
+    });
+    res.on('end', () => resolve({ events, comments }));
+    res.on('error', reject);
+  });
+}
+
+const RANK: Record<string, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, timed_out: 2, cancelled: 2 };
+
+test('events: every job advances queued/running/final in order, no duplicates, then done', async () => {
+  const live = await startLive({ count: 2 });
+  try {
+    const port = await listen(live.app);
+    const ids = live.ids;
+    // Two commands per instance: the second waits behind the first, so its stream starts queued.
+    await live.call(live.token, 'POST', '/v1/instances/async-command', { command: 'sleep 0.5', instance_ids: ids });
+    const res = await live.call(live.token, 'POST', '/v1/instances/async-command', { command: 'echo hi', instance_ids: ids });
+    const taskId = res.json().data.task_id as string;
+    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, live.token);
+    assert.equal(stream.statusCode, 200);
+    assert.match(String(stream.headers['content-type']), /^text\/event-stream/);
+    assert.equal(stream.headers['cache-control'], 'no-cache');
+    assert.equal(stream.headers['x-accel-buffering'], 'no');
+    assert.equal(stream.headers['x-request-id'], 'sse-1');
+    const { events } = await collect(stream);
+    const last = events.at(-1);
+    assert.deepEqual(last, { event: 'done', data: JSON.stringify({ task_id: taskId }) });
+    const jobEvents = events.slice(0, -1);
+    assert.ok(jobEvents.every((e) => e.event === 'job'));
+    const seen = new Map<string, string[]>();
+    for (const e of jobEvents) {
+      const job = JSON.parse(e.data) as { job_id: string; state: string; status: number; execute_msg: string };
+      const states = seen.get(job.job_id) ?? [];
+      const prev = states.at(-1);
+      if (prev !== undefined) assert.ok(RANK[job.state]! > RANK[prev]!, `${prev} then ${job.state}`);
+      states.push(job.state);
+      seen.set(job.job_id, states);
+      if (job.state === 'succeeded') assert.equal(job.execute_msg, 'hi\n');
+    }
+    assert.equal(seen.size, 2);
+    for (const states of seen.values()) {
+      assert.equal(states[0], 'queued', 'the snapshot shows the job waiting behind the sleep');
+      assert.equal(states.at(-1), 'succeeded');
+    }
+    // A finished task: the snapshot and done at once.
+    const again = await collect(await open(port, `/v1/instances/tasks/${taskId}/events`, live.token));
+    assert.deepEqual(again.events.map((e) => e.event), ['job', 'job', 'done']);
+  } finally {
+    await live.close();
+  }
+});
+
+test('events: a task cancelled while watched ends the stream with cancelled jobs', async () => {
+  const d = new RecordingDispatcher();
+  const h = await startHarness({ dispatcher: d });
+  try {
+    const port = await listen(h.app);
+    const t = await h.tenant('sse');
+    await h.instance('e1', t.tenantId);
+    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
+    const taskId = res.json().data.task_id as string;
+    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
+    const done = collect(stream);
+    await until('the stream subscribed', () => [...d.listeners.values()].some((s) => s.size > 0));
+    await h.call(t.token, 'POST', `/v1/instances/tasks/${taskId}/cancel`);
+    const { events } = await done;
+    assert.deepEqual(events.map((e) => [e.event, e.event === 'job' ? JSON.parse(e.data).state : '']), [
+      ['job', 'queued'], ['job', 'cancelled'], ['done', ''],
+    ]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('events: heartbeats; a closed client unsubscribes at once; missing task is 400 before streaming', async () => {
+  const d = new RecordingDispatcher();
+  const h = await startHarness({ dispatcher: d, sseHeartbeatMs: 50 });
+  try {
+    const port = await listen(h.app);
+    const t = await h.tenant('sse');
+    await h.instance('e1', t.tenantId);
+    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
+    const taskId = res.json().data.task_id as string;
+    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
+    const { events, comments } = await collect(stream, (_e, c) => c >= 2);
+    assert.equal(events.length, 1, 'one snapshot event for the queued job');
+    assert.ok(comments >= 2);
+    await until('the listener removed after the client left', () => [...d.listeners.values()].every((s) => s.size === 0), 10_000);
+    const missing = await open(port, `/v1/instances/tasks/${'a'.repeat(32)}/events`, t.token);
+    assert.equal(missing.statusCode, 400);
+    assert.match(String(missing.headers['content-type']), /json/);
+    missing.resume();
+  } finally {
+    await h.close();
+  }
+});
