@@ -1,0 +1,148 @@
+// End to end on SQLite: the service (`adbfleet serve`) and a simulated fleet of 1,000 instances,
+// each in its own process; this process submits tasks of 100 instances over HTTP and reads the
+// database (read-only) to see when every job is stored as finished.
+// Usage: node --import tsx bench/e2e.ts [--instances 1000] [--tasks 100] [--clients 8] [--synchronous FULL|NORMAL]
+// Prints a table and writes bench/results/e2e.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { request } from '../test/helpers/harness.js';
+import { startServeProcess, startSimProcess } from '../test/helpers/processes.js';
+
+const { values } = parseArgs({
+  options: {
+    instances: { type: 'string', default: '1000' },
+    tasks: { type: 'string', default: '100' },
+    clients: { type: 'string', default: '8' },
+    synchronous: { type: 'string', default: 'FULL' },
+  },
+});
+const INSTANCES = Number(values.instances);
+const TASKS = Number(values.tasks);
+const CLIENTS = Number(values.clients);
+const PER_TASK = Math.min(100, INSTANCES);
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-bench-'));
+  const adminToken = `adm_${randomUUID()}`;
+  const sim = await startSimProcess(INSTANCES);
+  const service = await startServeProcess({
+    ADBFLEET_DATA: dataDir,
+    ADBFLEET_ADMIN_TOKEN: adminToken,
+    ADBFLEET_RATE_LIMIT: '0',
+    ADBFLEET_SQLITE_SYNCHRONOUS: values.synchronous,
+    ADBFLEET_LOG_LEVEL: 'info',
+  });
+  try {
+    const admin = (method: string, path: string, body?: unknown) =>
+      request(service.url, method, `/admin/v1${path}`, body, { authorization: `Bearer ${adminToken}` });
+    const tenant = await admin('POST', '/tenants', { name: 'bench' });
+    const ids = sim.addresses.map((_, i) => `bench-${i}`);
+    for (let i = 0; i < ids.length; i += 50) {
+      await Promise.all(
+        ids.slice(i, i + 50).map((id, j) =>
+          admin('POST', '/instances', { instance_id: id, adb_address: sim.addresses[i + j], tenant_id: tenant.body.tenant_id }),
+        ),
+      );
+    }
+    const submit = async (command: string, instanceIds: string[]): Promise<{ taskId: string; ms: number }> => {
+      const t0 = performance.now();
+      const r = await request(service.url, 'POST', '/v1/instances/async-command', { command, instance_ids: instanceIds }, {
+        'x-auth-token': tenant.body.token,
+        'x-request-id': randomUUID(),
+      });
+      if (r.status !== 200) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
+      return { taskId: r.body.data.task_id, ms: performance.now() - t0 };
+    };
+    const db = new Database(join(dataDir, 'adbfleet.db'), { readonly: true });
+    const pending = db.prepare("SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running')");
+    const waitAllFinished = async (): Promise<void> => {
+      while ((pending.get() as { n: number }).n > 0) await new Promise((r) => setTimeout(r, 20));
+    };
+    const taskOf = (k: number): string[] => {
+      const start = (k * PER_TASK) % INSTANCES;
+      return Array.from({ length: PER_TASK }, (_, i) => ids[(start + i) % INSTANCES]!);
+    };
+
+    // Warm-up: one job on every instance, so ADB connections are open before measuring.
+    const warm0 = performance.now();
+    for (let k = 0; k < Math.ceil(INSTANCES / PER_TASK); k++) await submit('echo warm', taskOf(k));
+    await waitAllFinished();
+    const warmMs = performance.now() - warm0;
+
+    // Idle dispatch latency: single-job tasks one at a time; started_at - created_at.
+    const idle: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      idle.push((await submit('echo idle', [ids[i % INSTANCES]!])).taskId);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await waitAllFinished();
+    const idleLat = db
+      .prepare(
+        `SELECT j.started_at - j.created_at AS d FROM jobs j JOIN tasks t ON t.id = j.task WHERE t.task_id IN (${idle.map(() => '?').join(',')})`,
+      )
+      .all(...idle)
+      .map((r) => (r as { d: number }).d)
+      .sort((a, b) => a - b);
+
+    // Throughput: TASKS tasks of PER_TASK instances from CLIENTS concurrent HTTP clients.
+    const maxKeyBefore = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM jobs').get() as { m: number }).m;
+    const latencies: number[] = [];
+    let next = 0;
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < TASKS) {
+          const k = next++;
+          latencies.push((await submit('echo hello', taskOf(k))).ms);
+        }
+      }),
+    );
+    const submittedAt = Date.now();
+    await waitAllFinished();
+    const agg = db
+      .prepare('SELECT count(*) AS n, min(created_at) AS first, max(finished_at) AS last, sum(state = \'succeeded\') AS ok FROM jobs WHERE id > ?')
+      .get(maxKeyBefore) as { n: number; first: number; last: number; ok: number };
+    db.close();
+    latencies.sort((a, b) => a - b);
+    const seconds = (agg.last - t0) / 1000;
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: process.version },
+      params: { instances: INSTANCES, tasks: TASKS, perTask: PER_TASK, clients: CLIENTS, synchronous: values.synchronous },
+      warmupSeconds: warmMs / 1000,
+      jobs: agg.n,
+      succeeded: agg.ok,
+      seconds,
+      jobsPerSecond: agg.n / seconds,
+      submitSeconds: (submittedAt - t0) / 1000,
+      submitLatencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies[latencies.length - 1] },
+      idleDispatchLatencyMs: { p50: pct(idleLat, 50), p99: pct(idleLat, 99) },
+    };
+    console.log(`\nadbfleet end to end, SQLite ${values.synchronous}, ${INSTANCES} simulated instances, ${CLIENTS} HTTP clients`);
+    console.log('| measure | value |\n|---|---|');
+    console.log(`| jobs (tasks x instances) | ${agg.n} (${TASKS} x ${PER_TASK}), ${agg.ok} succeeded |`);
+    console.log(`| submit -> every job stored finished | ${seconds.toFixed(2)} s |`);
+    console.log(`| **jobs/s** | **${result.jobsPerSecond.toFixed(0)}** (target >= 5,000) |`);
+    console.log(`| submit latency p50 / p99 / max | ${result.submitLatencyMs.p50.toFixed(1)} / ${result.submitLatencyMs.p99.toFixed(1)} / ${result.submitLatencyMs.max?.toFixed(1)} ms |`);
+    console.log(`| idle dispatch latency (created -> running) p50 / p99 | ${result.idleDispatchLatencyMs.p50} / ${result.idleDispatchLatencyMs.p99} ms |`);
+    console.log(`| warm-up (first job on every instance, connects included) | ${result.warmupSeconds.toFixed(2)} s |`);
+    console.log(`| load average | ${loadavg().map((l) => l.toFixed(2)).join(' ')} |`);
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/e2e.json', `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await service.child.kill('SIGTERM');
+    await sim.child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
