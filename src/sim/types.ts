@@ -1,7 +1,7 @@
 // The simulator's public data types: what tests, the CLI and the control port see.
 import type { KeyObject } from 'node:crypto';
 
-/** One injected misbehaviour of an instance (see the README of this folder for what each models). */
+/** One injected misbehaviour of an instance (src/sim/README.md says what each one models). */
 export type Fault =
   | { kind: 'latency'; ms: number }
   | { kind: 'hang' }

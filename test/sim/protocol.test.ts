@@ -217,3 +217,28 @@ test('payloads over the negotiated size close the connection', async (t) => {
   await c.closed;
   assert.equal(fleet.journal().length, 0);
 });
+
+test('interactive shell over v2: stdin lines run in turn; close-stdin ends it', async (t) => {
+  const fleet = await fleetFor(t);
+  const c = await clientFor(t, fleet.instances[0]!.port);
+  await c.connectHandshake();
+  c.send(Command.OPEN, 3, 0, 'shell,v2,pty:');
+  const ok = await c.next();
+  assert.equal(ok.command, Command.OKAY);
+  const stdin = (id: number, text: string): Buffer => {
+    const h = Buffer.alloc(5);
+    h[0] = id;
+    h.writeUInt32LE(Buffer.byteLength(text), 1);
+    return Buffer.concat([h, Buffer.from(text)]);
+  };
+  c.send(Command.WRTE, 3, ok.arg0, Buffer.concat([stdin(0, 'echo one\nfalse\n'), stdin(4, '')]));
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const p = await c.next();
+    if (p.command === Command.WRTE) {
+      chunks.push(p.payload);
+      c.send(Command.OKAY, 3, p.arg0);
+    } else if (p.command === Command.CLSE) break;
+  }
+  assert.deepEqual(decodeShellV2(Buffer.concat(chunks)), { stdout: 'sim-0001:/ $ one\nsim-0001:/ $ sim-0001:/ $ ', stderr: '', exit: 1 });
+});

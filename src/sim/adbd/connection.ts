@@ -93,7 +93,8 @@ export class AdbdConnection {
     try {
       this.#decoder.push(chunk);
     } catch (e) {
-      if (!(e instanceof PacketError)) queueMicrotask(() => { throw e; });
+      // A bug of ours must not take the whole fleet down either: report it, drop this connection.
+      if (!(e instanceof PacketError)) process.emitWarning(`simulator error on ${this.#dev.serial}: ${(e as Error).stack ?? String(e)}`);
       this.shutdown('disconnected', 'destroy');
     }
   }
