@@ -48,7 +48,7 @@ class SqliteDispatcher implements Dispatcher {
     this.#store = store;
     this.#logger = logger;
     this.#tracker = new TaskTracker(logger);
-    this.#writer = new ResultWriter(store, logger, (batch) => this.#written(batch));
+    this.#writer = new ResultWriter(store, logger, (batch, ok) => this.#written(batch, ok));
     this.#scheduler = new Scheduler(
       {
         pool,
@@ -189,12 +189,14 @@ class SqliteDispatcher implements Dispatcher {
     this.#tracker.closed(job.taskKey);
   }
 
-  #written(batch: readonly JobResult[]): void {
+  /** After a batch committed: final events. If it could not be written, the jobs stay running in
+   * the store (the next start marks them 1006): no event claims otherwise, but waiters go free. */
+  #written(batch: readonly JobResult[], ok: boolean): void {
     for (const result of batch) {
       const entry = this.#unwritten.get(result.jobKey);
       if (!entry) continue;
       this.#unwritten.delete(result.jobKey);
-      this.#emit(entry.job, finalView(entry.job, result));
+      if (ok) this.#emit(entry.job, finalView(entry.job, result));
       this.#tracker.closed(entry.job.taskKey);
     }
   }

@@ -104,3 +104,25 @@ export class Lane {
     this.expiryTimer = null;
   }
 }
+
+/** Built field by field (not spread) so every job has one hidden class: this runs per job. */
+export function workJob(q: QueuedJob, enqueuedAt: number): WorkJob {
+  return {
+    jobKey: q.jobKey,
+    jobId: q.jobId,
+    taskKey: q.taskKey,
+    taskId: q.taskId,
+    tenantKey: q.tenantKey,
+    command: q.command,
+    timeoutMs: q.timeoutMs,
+    instanceKey: q.instanceKey,
+    instanceId: q.instanceId,
+    adbAddress: q.adbAddress,
+    createdAt: q.createdAt,
+    phase: 'queued',
+    enqueuedAt,
+    startedAt: null,
+    abort: null,
+    abortReason: null,
+  };
+}

@@ -49,11 +49,13 @@ export class ResultWriter {
       this.#timer = null;
     }
     if (this.#flushing || this.#pending.length === 0) return;
-    this.#flushing = this.#drain().finally(() => {
-      this.#flushing = null;
-      // Results added between the drain's last check and here would otherwise wait for the next add.
-      if (this.#pending.length > 0) this.#kick();
-    });
+    this.#flushing = this.#drain()
+      .catch((err: unknown) => this.#logger.error({ err }, 'result flush failed'))
+      .finally(() => {
+        this.#flushing = null;
+        // Results added between the drain's last check and here would otherwise wait for the next add.
+        if (this.#pending.length > 0) this.#kick();
+      });
   }
 
   async #drain(): Promise<void> {

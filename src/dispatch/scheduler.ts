@@ -4,7 +4,7 @@
 // claim-with-lease consumer can feed it the same way.
 import { JobCode } from '../core/job-state.js';
 import type { JobResult, QueuedJob } from '../store/types.js';
-import { Lane, type WorkJob } from './lane.js';
+import { Lane, workJob, type WorkJob } from './lane.js';
 import { completedResult, execErrorCode, failedResult } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
 
@@ -31,6 +31,8 @@ export interface SchedulerHooks {
   dropped(job: WorkJob): void;
 }
 
+/** Connects the worker starts at once; more lanes wait their turn (still queued, cancellable). */
+const MAX_CONNECTS_IN_FLIGHT = 256;
 /** After markRunning failed, wait this long before trying those jobs again. */
 const STORE_RETRY_MS = 500;
 
@@ -47,6 +49,9 @@ export class Scheduler {
   #pumpTimer: NodeJS.Timeout | null = null;
   #stopping = false;
   #idleWaiters: (() => void)[] = [];
+  #connectsInFlight = 0;
+  /** lanes waiting for a connect slot (a fleet coming up must not open 10,000 sockets at once) */
+  #connectWaiting: Lane[] = [];
 
   constructor(options: SchedulerOptions, hooks: SchedulerHooks) {
     this.#o = { connectBackoffBaseMs: 100, connectBackoffMaxMs: 5_000, ...options };
@@ -110,6 +115,8 @@ export class Scheduler {
     if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
     this.#pumpTimer = null;
     for (const lane of this.#lanes.values()) lane.clearTimers();
+    for (const lane of this.#connectWaiting) lane.connecting = false;
+    this.#connectWaiting = [];
     this.#ready.clear();
   }
 
@@ -276,8 +283,22 @@ export class Scheduler {
   #connect(lane: Lane): void {
     if (lane.connecting || lane.retryTimer || this.#stopping) return;
     lane.connecting = true;
+    if (this.#connectsInFlight < MAX_CONNECTS_IN_FLIGHT) this.#startConnect(lane);
+    else this.#connectWaiting.push(lane);
+  }
+
+  #connectSettled(): void {
+    this.#connectsInFlight--;
+    while (this.#connectsInFlight < MAX_CONNECTS_IN_FLIGHT && this.#connectWaiting.length > 0 && !this.#stopping) {
+      this.#startConnect(this.#connectWaiting.shift()!);
+    }
+  }
+
+  #startConnect(lane: Lane): void {
+    this.#connectsInFlight++;
     this.#o.pool.connect(lane.address).then(
       () => {
+        this.#connectSettled();
         lane.connecting = false;
         lane.connectFailures = 0;
         if (lane.expiryTimer) clearTimeout(lane.expiryTimer);
@@ -287,7 +308,10 @@ export class Scheduler {
           this.#schedulePump();
         }
       },
-      (err: unknown) => this.#connectFailed(lane, err),
+      (err: unknown) => {
+        this.#connectSettled();
+        this.#connectFailed(lane, err);
+      },
     );
   }
 
@@ -358,26 +382,4 @@ export class Scheduler {
       this.#o.logger.error({ err, jobKey: job.jobKey }, 'dispatch hook threw');
     }
   }
-}
-
-/** Built field by field (not spread) so every job has one hidden class: this runs per job. */
-function workJob(q: QueuedJob, enqueuedAt: number): WorkJob {
-  return {
-    jobKey: q.jobKey,
-    jobId: q.jobId,
-    taskKey: q.taskKey,
-    taskId: q.taskId,
-    tenantKey: q.tenantKey,
-    command: q.command,
-    timeoutMs: q.timeoutMs,
-    instanceKey: q.instanceKey,
-    instanceId: q.instanceId,
-    adbAddress: q.adbAddress,
-    createdAt: q.createdAt,
-    phase: 'queued',
-    enqueuedAt,
-    startedAt: null,
-    abort: null,
-    abortReason: null,
-  };
 }
