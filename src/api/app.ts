@@ -5,7 +5,7 @@ import { LIMITS } from '../core/config.js';
 import { ApiError } from '../core/errors.js';
 import { principalOf, tenantAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
-import { errorHandler, notFoundHandler } from './error-handler.js';
+import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-handler.js';
 import { createRateLimiter } from './rate-limit.js';
 import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
@@ -28,6 +28,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false } },
     schemaErrorFormatter: (errors, dataVar) => schemaErrorFormatter(errors as unknown as SchemaError[], dataVar),
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);

@@ -28,7 +28,7 @@ function fromStoreError(err: StoreError): ApiError | null {
   switch (err.code) {
     case StoreErrorCode.InstanceNotOwned:
       // Ownership changed between the API's check and the insert.
-      return new ApiError('INSTANCE_NOT_FOUND', `instance_ids: instances do not exist: ${err.instanceIds.join(', ')}`);
+      return new ApiError('INSTANCE_NOT_FOUND', `instance_ids: these instances do not exist or are not yours: ${err.instanceIds.join(', ')}`);
     case StoreErrorCode.InvalidCursor:
       return new ApiError('INVALID_REQUEST', 'cursor: is not a cursor this API returned');
     case StoreErrorCode.NoTenant:
@@ -64,4 +64,12 @@ export function errorHandler(err: FastifyError | ApiError | StoreError, request:
 export async function notFoundHandler(request: FastifyRequest): Promise<never> {
   const path = (request.url.split('?')[0] ?? '').slice(0, 200);
   throw new ApiError('NOT_FOUND', `route: ${request.method} ${path} does not exist`);
+}
+
+/** Errors Fastify's router raises before any hook runs (bad percent-encoding, an overlong path
+ * parameter): answered here, in the envelope, with the request id. */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const e = API_ERRORS.INVALID_REQUEST;
+  const msg = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'route: a path parameter is too long' : 'route: the URL is not valid';
+  void reply.header('x-request-id', request.id).code(e.status).send(envelope(e.code, msg));
 }

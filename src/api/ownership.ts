@@ -14,7 +14,7 @@ export async function requireOwned(
   if (missing.length > 0) {
     throw new ApiError(
       'INSTANCE_NOT_FOUND',
-      `instance_ids: instances do not exist: ${missing.join(', ')}`,
+      `instance_ids: these instances do not exist or are not yours: ${missing.join(', ')}`,
     );
   }
   return instanceIds.map((id) => byId.get(id) as InstanceTarget);

@@ -178,3 +178,13 @@ test('cancel accepts an empty JSON body (body-less POST)', async () => {
   });
   assert.equal(res.statusCode, 200, res.body);
 });
+
+for (const url of ['/v1/instances/tasks/%zz', '/%', `/v1/instances/tasks/${'a'.repeat(1000)}`]) {
+  test(`malformed URL ${url.slice(0, 40)} -> 400 KOOPHONE.API.1000 in the envelope with a request id`, async () => {
+    const res = await h.app.inject({ method: 'GET', url, headers: { 'x-request-id': 'bad-url', 'x-auth-token': token } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(envelope(res).error_code, 'KOOPHONE.API.1000');
+    assert.match(envelope(res).error_msg, /^route/);
+    assert.equal(res.headers['x-request-id'], 'bad-url');
+  });
+}
