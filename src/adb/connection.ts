@@ -127,7 +127,7 @@ export class AdbConnection implements StreamOwner {
     const stream = new Stream(this, id, handler);
     this.#streams.set(id, stream);
     // OPEN payloads end with a NUL (adb's host does so; adbd accepts both).
-    this.#send(Command.OPEN, id, 0, Buffer.from(`${service}\0`, 'utf8'));
+    this.#send(Command.OPEN, id, 0, `${service}\0`);
     return stream;
   }
 
@@ -157,7 +157,7 @@ export class AdbConnection implements StreamOwner {
 
   // Packets
 
-  #send(command: number, arg0: number, arg1: number, payload?: Buffer): void {
+  #send(command: number, arg0: number, arg1: number, payload?: Buffer | string): void {
     const packet = encodePacket(command, arg0, arg1, payload, this.#checksums);
     this.bytesOut += packet.length;
     this.#transport.write(packet);

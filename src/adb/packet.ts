@@ -40,18 +40,19 @@ export function checksum(data: Uint8Array): number {
 
 /** Encodes one packet (header and payload in a single Buffer, one socket write). */
 export function encodePacket(command: number, arg0: number, arg1: number, payload?: Buffer | string, withChecksum = false): Buffer {
-  const body = payload === undefined ? EMPTY : typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-  const buf = Buffer.allocUnsafe(HEADER_SIZE + body.length);
+  const length = payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + length);
   buf.writeUInt32LE(command >>> 0, 0);
   buf.writeUInt32LE(arg0 >>> 0, 4);
   buf.writeUInt32LE(arg1 >>> 0, 8);
-  buf.writeUInt32LE(body.length, 12);
-  buf.writeUInt32LE(withChecksum ? checksum(body) : 0, 16);
+  buf.writeUInt32LE(length, 12);
+  // A string payload is written straight into the packet: no intermediate Buffer.
+  if (typeof payload === 'string') buf.write(payload, HEADER_SIZE, 'utf8');
+  else if (payload !== undefined && length > 0) payload.copy(buf, HEADER_SIZE);
+  buf.writeUInt32LE(withChecksum ? checksum(buf.subarray(HEADER_SIZE)) : 0, 16);
   buf.writeUInt32LE((command ^ 0xffffffff) >>> 0, 20);
-  if (body.length > 0) body.copy(buf, HEADER_SIZE);
   return buf;
 }
-const EMPTY = Buffer.alloc(0);
 
 export interface Packet {
   command: number;

@@ -22,7 +22,8 @@ export const CLOSE_STDIN = encodeShellPacket(ShellId.CloseStdin);
  * input): a large stdout packet comes out in several pieces with the same id, never copied here.
  */
 export class ShellV2Parser {
-  #header = Buffer.alloc(HEADER);
+  /** only for a header split across payloads: most execs never need it */
+  #header: Buffer | null = null;
   #headerFilled = 0;
   #id = 0;
   #remaining = 0;
@@ -35,23 +36,33 @@ export class ShellV2Parser {
   push(chunk: Buffer): void {
     let off = 0;
     while (off < chunk.length) {
-      if (this.#remaining === 0 && this.#headerFilled < HEADER) {
-        const n = Math.min(HEADER - this.#headerFilled, chunk.length - off);
-        chunk.copy(this.#header, this.#headerFilled, off, off + n);
-        this.#headerFilled += n;
+      if (this.#remaining > 0) {
+        const n = Math.min(this.#remaining, chunk.length - off);
+        this.#remaining -= n;
+        this.#onData(this.#id, chunk.subarray(off, off + n));
         off += n;
-        if (this.#headerFilled < HEADER) return;
-        this.#id = this.#header[0]!;
-        this.#remaining = this.#header.readUInt32LE(1);
-        this.#headerFilled = 0;
-        if (this.#remaining === 0) this.#onData(this.#id, EMPTY);
         continue;
       }
-      const n = Math.min(this.#remaining, chunk.length - off);
-      this.#remaining -= n;
-      this.#onData(this.#id, chunk.subarray(off, off + n));
+      if (this.#headerFilled === 0 && chunk.length - off >= HEADER) {
+        this.#startPacket(chunk[off]!, chunk.readUInt32LE(off + 1));
+        off += HEADER;
+        continue;
+      }
+      const header = (this.#header ??= Buffer.alloc(HEADER));
+      const n = Math.min(HEADER - this.#headerFilled, chunk.length - off);
+      chunk.copy(header, this.#headerFilled, off, off + n);
+      this.#headerFilled += n;
       off += n;
+      if (this.#headerFilled < HEADER) return;
+      this.#headerFilled = 0;
+      this.#startPacket(header[0]!, header.readUInt32LE(1));
     }
+  }
+
+  #startPacket(id: number, length: number): void {
+    this.#id = id;
+    this.#remaining = length;
+    if (length === 0) this.#onData(id, EMPTY);
   }
 
   /** A packet is partly received (the stream ended mid-packet if this is true at close). */

@@ -1,0 +1,213 @@
+// ADB client throughput: 50 simulated instances (the simulator in its own process) running
+// `echo` commands through (1) our AdbPool, (2) Tango over direct TCP, (3) Debian's adb CLI.
+// Usage: node --import tsx bench/adb.ts [--instances 50] [--commands 200] [--baseline-commands 20] [--inflight 8]
+//        [--clients ours,tango,cli]
+// Prints a table and writes bench/results/adb.json.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { AdbPool, generateKey } from '../src/adb/index.js';
+import { tangoConnect, tangoExec } from './lib/tango.js';
+
+const { values } = parseArgs({
+  options: {
+    instances: { type: 'string', default: '50' },
+    commands: { type: 'string', default: '200' },
+    'baseline-commands': { type: 'string', default: '20' },
+    inflight: { type: 'string', default: '8' },
+    clients: { type: 'string', default: 'ours,tango,cli' },
+  },
+});
+const INSTANCES = Number(values.instances);
+const COMMANDS = Number(values.commands);
+const BASELINE_COMMANDS = Number(values['baseline-commands']);
+/** commands in flight per instance at once (each instance's commands run on its one connection) */
+const INFLIGHT = Number(values.inflight);
+const CLI_PARALLEL = 16;
+const CLIENTS = new Set(values.clients.split(','));
+
+interface Row {
+  client: string;
+  commands: number;
+  seconds: number;
+  perSecond: number;
+  /** client CPU per command, ms (the adb CLI's: its processes' CPU, from /proc) */
+  cpuMsPerCommand: number;
+  /** simulator CPU per command, ms: shows when the device side is the limit */
+  simCpuMsPerCommand: number;
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
+
+/** utime+stime of a process, or of its reaped children, in ms (from /proc/<pid>/stat). */
+function procCpuMs(pid: number | 'self', children = false): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17
+  const [u, s] = children ? [fields[13], fields[14]] : [fields[11], fields[12]];
+  return (Number(u) + Number(s)) * TICK_MS;
+}
+
+async function startSim(): Promise<{ child: ChildProcess; host: string; ports: number[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sim', '--count', String(INSTANCES), '--base-port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    if (!line.startsWith('ready')) continue;
+    const host = /host=(\S+)/.exec(line)?.[1] ?? '127.0.0.1';
+    const ports = (/ports=(\S+)/.exec(line)?.[1] ?? '').split(',').map(Number);
+    return { child, host, ports };
+  }
+  throw new Error('the simulator exited before it was ready');
+}
+
+/** Runs perInstance commands on every instance, `inflight` at a time per instance. */
+async function drive(addresses: string[], perInstance: number, inflight: number, run: (i: number) => Promise<void>): Promise<void> {
+  await Promise.all(
+    addresses.map(async (_a, i) => {
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < perInstance) {
+          next++;
+          await run(i);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(inflight, perInstance) }, lane));
+    }),
+  );
+}
+
+async function measure(client: string, simPid: number, total: number, body: () => Promise<void>, cpu: () => number): Promise<Row> {
+  const cpu0 = cpu();
+  const sim0 = procCpuMs(simPid);
+  const t0 = performance.now();
+  await body();
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    client,
+    commands: total,
+    seconds,
+    perSecond: total / seconds,
+    cpuMsPerCommand: (cpu() - cpu0) / total,
+    simCpuMsPerCommand: (procCpuMs(simPid) - sim0) / total,
+  };
+}
+
+const selfCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+async function benchOurs(host: string, ports: number[], simPid: number): Promise<Row> {
+  const pool = new AdbPool({ key: generateKey() });
+  const addresses = ports.map((p) => `${host}:${p}`);
+  try {
+    await Promise.all(addresses.map((a) => pool.connect(a)));
+    const run = async (i: number): Promise<void> => {
+      const r = await pool.exec(addresses[i]!, 'echo x', { timeoutMs: 30_000 });
+      if (r.exitCode !== 0 || r.stdout.toString() !== 'x\n') throw new Error(`unexpected result ${JSON.stringify(r)}`);
+    };
+    await drive(addresses, 20, INFLIGHT, run); // warm-up: JIT, socket buffers
+    return await measure('adbfleet AdbPool', simPid, addresses.length * COMMANDS, () => drive(addresses, COMMANDS, INFLIGHT, run), selfCpuMs);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function benchTango(host: string, ports: number[], simPid: number): Promise<Row> {
+  const key = generateKey();
+  const adbs = await Promise.all(ports.map((p) => tangoConnect(host, p, key.privateKey)));
+  try {
+    const run = async (i: number): Promise<void> => {
+      const r = await tangoExec(adbs[i]!, 'echo x');
+      if (r.exitCode !== 0 || r.stdout.toString() !== 'x\n') throw new Error('unexpected Tango result');
+    };
+    const addresses = ports.map(String);
+    await drive(addresses, 2, INFLIGHT, run);
+    return await measure('Tango (@yume-chan/adb 2.6)', simPid, ports.length * BASELINE_COMMANDS, () => drive(addresses, BASELINE_COMMANDS, INFLIGHT, run), selfCpuMs);
+  } finally {
+    await Promise.all(adbs.map((a) => a.close().catch(() => {})));
+  }
+}
+
+function runAdb(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('adb', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+async function benchCli(host: string, ports: number[], simPid: number): Promise<Row | null> {
+  if (spawnSync('adb', ['version']).status !== 0) {
+    console.log('adb CLI row skipped: adb is not installed');
+    return null;
+  }
+  const home = mkdtempSync(join(tmpdir(), 'adbfleet-bench-adb-'));
+  const serverPort = String(20000 + Math.floor(Math.random() * 20000));
+  const env = { ...process.env, HOME: home, ADB_EMU: '0', ANDROID_ADB_SERVER_PORT: serverPort };
+  const adb = (args: string[]) => runAdb(env, ['-P', serverPort, ...args]);
+  try {
+    await adb(['start-server']);
+    const serials = ports.map((p) => `${host}:${p}`);
+    for (const s of serials) {
+      // `adb connect` exits 0 even when it fails: read what it says.
+      const r = await adb(['connect', s]);
+      if (!/connected to/.test(r.out)) throw new Error(`adb connect ${s}: ${r.out.trim()}`);
+    }
+    const jobs: string[] = [];
+    for (let k = 0; k < BASELINE_COMMANDS; k++) jobs.push(...serials);
+    const work = async (): Promise<void> => {
+      for (let s = jobs.shift(); s !== undefined; s = jobs.shift()) {
+        const r = await adb(['-s', s, 'shell', 'echo', 'x']);
+        if (r.code !== 0 || r.out !== 'x\n') throw new Error(`adb shell on ${s}: ${JSON.stringify(r)}`);
+      }
+    };
+    await adb(['-s', serials[0]!, 'shell', 'echo', 'x']);
+    return await measure(
+      `Debian adb CLI (${CLI_PARALLEL} in parallel)`,
+      simPid,
+      serials.length * BASELINE_COMMANDS,
+      () => Promise.all(Array.from({ length: CLI_PARALLEL }, work)).then(() => {}),
+      () => procCpuMs('self', true),
+    );
+  } finally {
+    await adb(['kill-server']);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+const sim = await startSim();
+const rows: Row[] = [];
+try {
+  rows.push(await benchOurs(sim.host, sim.ports, sim.child.pid!));
+  if (CLIENTS.has('tango')) rows.push(await benchTango(sim.host, sim.ports, sim.child.pid!));
+  const cli = CLIENTS.has('cli') ? await benchCli(sim.host, sim.ports, sim.child.pid!) : null;
+  if (cli !== null) rows.push(cli);
+} finally {
+  sim.child.kill('SIGTERM');
+}
+
+const ours = rows[0]!;
+console.log(`\n${INSTANCES} instances, ${INFLIGHT} commands in flight per instance; simulator in its own process\n`);
+console.log('| client | commands | commands/s | client CPU ms/command | simulator CPU ms/command | ours is x faster |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) {
+  const ratio = r === ours ? '' : `${(ours.perSecond / r.perSecond).toFixed(1)}x`;
+  console.log(`| ${r.client} | ${r.commands} | ${Math.round(r.perSecond)} | ${r.cpuMsPerCommand.toFixed(3)} | ${r.simCpuMsPerCommand.toFixed(3)} | ${ratio} |`);
+}
+const result = {
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', loadavg: loadavg(), node: process.version, date: new Date().toISOString() },
+  params: { instances: INSTANCES, commands: COMMANDS, baselineCommands: BASELINE_COMMANDS, inflightPerInstance: INFLIGHT, cliParallel: CLI_PARALLEL },
+  rows,
+  ratios: Object.fromEntries(rows.slice(1).map((r) => [r.client, ours.perSecond / r.perSecond])),
+  targets: { commandsPerSecond: 10_000, vsTango: 15, vsCli: 30 },
+};
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/adb.json', `${JSON.stringify(result, null, 2)}\n`);
