@@ -11,8 +11,8 @@ export interface VNode {
   /** Epoch ms. */
   mtime: number;
   links: number;
-  /** Files: fixed text, or computed from the device state each time it is read. */
-  content?: string | (() => string);
+  /** Files: fixed text, or computed from the reading device's properties (the tree is shared by all instances). */
+  content?: string | ((props: ReadonlyMap<string, string>) => string);
   children?: Map<string, VNode>;
 }
 
@@ -28,17 +28,17 @@ export function dir(name: string, children: VNode[] = [], mode = 0o755, owner = 
   return { name, dir: true, mode, owner, group, mtime: IMAGE_TIME, links: 2 + children.filter((c) => c.dir).length, children: map };
 }
 
-export function file(name: string, content: string | (() => string), mode = 0o644, owner = 'root', group = 'root'): VNode {
+export function file(name: string, content: string | ((props: ReadonlyMap<string, string>) => string), mode = 0o644, owner = 'root', group = 'root'): VNode {
   return { name, dir: false, mode, owner, group, mtime: IMAGE_TIME, links: 1, content };
 }
 
-export function fileText(node: VNode): string {
+export function fileText(node: VNode, props: ReadonlyMap<string, string>): string {
   const c = node.content;
-  return typeof c === 'function' ? c() : (c ?? '');
+  return typeof c === 'function' ? c(props) : (c ?? '');
 }
 
-export function fileSize(node: VNode): number {
-  return node.dir ? 4096 : Buffer.byteLength(fileText(node));
+export function fileSize(node: VNode, props: ReadonlyMap<string, string>): number {
+  return node.dir ? 4096 : Buffer.byteLength(fileText(node, props));
 }
 
 /** Normalises a path against `/` (the shell's working directory): `.`/`..`/repeated slashes. */

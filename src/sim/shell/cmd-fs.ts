@@ -11,8 +11,8 @@ function stamp(ms: number): string {
 }
 
 /** toybox pads each column to the widest entry of the listing. */
-function longLines(entries: [string, VNode][]): string[] {
-  const cols = entries.map(([name, n]) => [modeString(n), String(n.links), n.owner, n.group, String(fileSize(n)), stamp(n.mtime), name] as const);
+function longLines(entries: [string, VNode][], props: ReadonlyMap<string, string>): string[] {
+  const cols = entries.map(([name, n]) => [modeString(n), String(n.links), n.owner, n.group, String(fileSize(n, props)), stamp(n.mtime), name] as const);
   const w = [0, 0, 0, 0, 0];
   for (const c of cols) for (let i = 0; i < 5; i++) w[i] = Math.max(w[i]!, c[i]!.length);
   return cols.map(
@@ -20,7 +20,7 @@ function longLines(entries: [string, VNode][]): string[] {
   );
 }
 
-const blocks = (n: VNode): number => Math.ceil(fileSize(n) / 4096) * 4;
+const blocks = (n: VNode, props: ReadonlyMap<string, string>): number => Math.ceil(fileSize(n, props) / 4096) * 4;
 
 function ls(args: string[], dev: DeviceState): CommandResult {
   const { flags, rest, bad } = parseFlags(args, 'laA1dh');
@@ -37,7 +37,7 @@ function ls(args: string[], dev: DeviceState): CommandResult {
     else files.push([p, r.node]);
   }
   const blocksOut: string[] = [];
-  if (files.length > 0) blocksOut.push((long ? longLines(files) : files.map(([n]) => n)).join('\n') + '\n');
+  if (files.length > 0) blocksOut.push((long ? longLines(files, dev.props) : files.map(([n]) => n)).join('\n') + '\n');
   for (const [p, node] of dirs) {
     if (!allowed(node, 4)) {
       err += `ls: ${p}: ${ERRNO_TEXT.EACCES}\n`;
@@ -53,8 +53,8 @@ function ls(args: string[], dev: DeviceState): CommandResult {
     }
     let text = paths.length > 1 ? `${p}:\n` : '';
     if (long) {
-      text += `total ${entries.reduce((s, [, n]) => s + blocks(n), 0)}\n`;
-      if (entries.length > 0) text += longLines(entries).join('\n') + '\n';
+      text += `total ${entries.reduce((s, [, n]) => s + blocks(n, dev.props), 0)}\n`;
+      if (entries.length > 0) text += longLines(entries, dev.props).join('\n') + '\n';
     } else if (entries.length > 0) text += entries.map(([n]) => n).join('\n') + '\n';
     blocksOut.push(text);
   }
@@ -71,7 +71,7 @@ function cat(args: string[], dev: DeviceState): CommandResult {
     if ('error' in r) err += `cat: ${p}: ${ERRNO_TEXT[r.error]}\n`;
     else if (r.node.dir) err += `cat: ${p}: ${ERRNO_TEXT.EISDIR}\n`;
     else if (!allowed(r.node, 4)) err += `cat: ${p}: ${ERRNO_TEXT.EACCES}\n`;
-    else out += fileText(r.node);
+    else out += fileText(r.node, dev.props);
   }
   return { out, err, code: err === '' ? 0 : 1 };
 }
