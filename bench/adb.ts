@@ -1,7 +1,7 @@
 // ADB client throughput: 50 simulated instances (the simulator in its own process) running
 // `echo` commands through (1) our AdbPool, (2) Tango over direct TCP, (3) Debian's adb CLI.
 // Usage: node --import tsx bench/adb.ts [--instances 50] [--commands 200] [--baseline-commands 20] [--inflight 8]
-//        [--clients ours,tango,cli]
+//        [--clients ours,tango,cli,memory]
 // Prints a table and writes bench/results/adb.json.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { AdbPool, generateKey } from '../src/adb/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { AdbPool, connectAdb, generateKey, type AdbConnection } from '../src/adb/index.js';
 import { tangoConnect, tangoExec } from './lib/tango.js';
 
 const { values } = parseArgs({
@@ -18,7 +20,7 @@ const { values } = parseArgs({
     commands: { type: 'string', default: '200' },
     'baseline-commands': { type: 'string', default: '20' },
     inflight: { type: 'string', default: '8' },
-    clients: { type: 'string', default: 'ours,tango,cli' },
+    clients: { type: 'string', default: 'ours,tango,cli,memory' },
   },
 });
 const INSTANCES = Number(values.instances);
@@ -183,13 +185,36 @@ async function benchCli(host: string, ports: number[], simPid: number): Promise<
   }
 }
 
+/** Heap and off-heap bytes held per open, idle connection (what a 10,000-phone fleet costs). */
+async function memoryPerConnection(host: string, ports: number[], perInstance: number): Promise<{ connections: number; bytesPerConnection: number }> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const key = generateKey();
+  const settle = async (): Promise<number> => {
+    await new Promise((r) => setTimeout(r, 200));
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external + m.arrayBuffers;
+  };
+  const before = await settle();
+  const conns: AdbConnection[] = [];
+  for (let k = 0; k < perInstance; k++) conns.push(...(await Promise.all(ports.map((p) => connectAdb(`${host}:${p}`, { key })))));
+  await Promise.all(conns.map((c) => c.exec('echo warm', { timeoutMs: 30_000 })));
+  const after = await settle();
+  for (const c of conns) c.close();
+  return { connections: conns.length, bytesPerConnection: (after - before) / conns.length };
+}
+
 const sim = await startSim();
+let memory: { connections: number; bytesPerConnection: number } | null = null;
 const rows: Row[] = [];
 try {
   rows.push(await benchOurs(sim.host, sim.ports, sim.child.pid!));
   if (CLIENTS.has('tango')) rows.push(await benchTango(sim.host, sim.ports, sim.child.pid!));
   const cli = CLIENTS.has('cli') ? await benchCli(sim.host, sim.ports, sim.child.pid!) : null;
   if (cli !== null) rows.push(cli);
+  if (CLIENTS.has('memory')) memory = await memoryPerConnection(sim.host, sim.ports, 20);
 } finally {
   sim.child.kill('SIGTERM');
 }
@@ -202,10 +227,14 @@ for (const r of rows) {
   const ratio = r === ours ? '' : `${(ours.perSecond / r.perSecond).toFixed(1)}x`;
   console.log(`| ${r.client} | ${r.commands} | ${Math.round(r.perSecond)} | ${r.cpuMsPerCommand.toFixed(3)} | ${r.simCpuMsPerCommand.toFixed(3)} | ${ratio} |`);
 }
+if (memory !== null) {
+  console.log(`\nmemory: ${memory.connections} open connections hold ${(memory.bytesPerConnection / 1024).toFixed(1)} KiB each (heap + buffers, target < 64 KiB)`);
+}
 const result = {
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', loadavg: loadavg(), node: process.version, date: new Date().toISOString() },
   params: { instances: INSTANCES, commands: COMMANDS, baselineCommands: BASELINE_COMMANDS, inflightPerInstance: INFLIGHT, cliParallel: CLI_PARALLEL },
   rows,
+  memory,
   ratios: Object.fromEntries(rows.slice(1).map((r) => [r.client, ours.perSecond / r.perSecond])),
   targets: { commandsPerSecond: 10_000, vsTango: 15, vsCli: 30 },
 };

@@ -239,6 +239,7 @@ export class AdbPool {
       (err: AdbError) => {
         entry.starting = null;
         entry.connecting = null;
+        if (this.#closed) throw new AdbError('CANCELLED', entry.address, 'the pool is closed');
         entry.failures++;
         this.#connectsFailed++;
         entry.lastError = err;
