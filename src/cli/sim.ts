@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseAndroidPublicKey } from '../adb/android-key.js';
+import { parseAndroidPublicKey } from '../adb/index.js';
 import { DEFAULT_REBOOT_DELAY_MS, startControlServer, startFleet } from '../sim/index.js';
 
 function intArg(min: number, max: number) {
