@@ -2,6 +2,7 @@
 // unexpected errors. Every response carries x-request-id.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import { createSqliteStore } from '../../src/store/index.js';
 import { envelope, overrideStore, rid, startHarness, type Harness } from './harness.js';
 
@@ -132,7 +133,9 @@ test('an unexpected failure -> 500 KOOPHONE.API.9999, no stack or SQL in the ans
       throw new Error('SQLITE_CORRUPT: SELECT secret FROM tokens WHERE tenant = 42');
     },
   });
-  const h2 = await startHarness({ store: broken, closeStore: true });
+  const lines: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+  const h2 = await startHarness({ store: broken, closeStore: true, logger });
   try {
     const { token: t } = await h2.tenant('x');
     const res = await h2.app.inject({ method: 'GET', url: '/v1/instances/tasks', headers: { 'x-request-id': 'boom-1', 'x-auth-token': t } });
@@ -141,6 +144,11 @@ test('an unexpected failure -> 500 KOOPHONE.API.9999, no stack or SQL in the ans
     assert.equal(e.error_code, 'KOOPHONE.API.9999');
     assert.doesNotMatch(res.body, /SQLITE|SELECT|secret|at .*\.ts/);
     assert.equal(res.headers['x-request-id'], 'boom-1');
+    const logged = lines.map((l) => JSON.parse(l) as { reqId?: string; err?: { message?: string } });
+    assert.ok(
+      logged.some((l) => l.reqId === 'boom-1' && l.err?.message?.includes('SQLITE_CORRUPT') === true),
+      'the server log has the error under the request id',
+    );
   } finally {
     await h2.close();
   }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { hashToken } from '../../src/core/ids.js';
 import { RecordingDispatcher, startHarness } from './harness.js';
 import { startLive, until } from './live.js';
 
@@ -142,6 +143,37 @@ test('events: heartbeats; a closed client unsubscribes at once; missing task is 
     assert.equal(missing.statusCode, 400);
     assert.match(String(missing.headers['content-type']), /json/);
     missing.resume();
+  } finally {
+    await h.close();
+  }
+});
+
+test('events: a change no event announced (another node) is picked up at the next heartbeat', async () => {
+  const d = new RecordingDispatcher();
+  const h = await startHarness({ dispatcher: d, sseHeartbeatMs: 100 });
+  try {
+    const port = await listen(h.app);
+    const t = await h.tenant('sse');
+    await h.instance('e1', t.tenantId);
+    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
+    const taskId = res.json().data.task_id as string;
+    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
+    const done = collect(stream);
+    await until('the stream subscribed', () => [...d.listeners.values()].some((s) => s.size > 0));
+    const principal = await h.store.findToken(hashToken(t.token));
+    const task = await h.store.getTask(principal?.tenantKey ?? -1, taskId);
+    const job = task?.jobs[0];
+    assert.ok(job);
+    await h.store.markRunning([job.jobKey], Date.now());
+    await h.store.finishJobs([{
+      jobKey: job.jobKey, state: 'succeeded', errorCode: '0', errorMsg: 'ok', exitCode: 0, executeMsg: 'x\n',
+      outputBytes: 2, outputTruncated: false, finishedAt: Date.now(), output: null,
+    }]);
+    const { events } = await done;
+    assert.equal(events.at(-1)?.event, 'done');
+    const states = events.filter((e) => e.event === 'job').map((e) => JSON.parse(e.data).state as string);
+    assert.equal(states[0], 'queued');
+    assert.equal(states.at(-1), 'succeeded');
   } finally {
     await h.close();
   }

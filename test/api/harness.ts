@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApi } from '../../src/api/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { hashToken } from '../../src/core/ids.js';
@@ -94,6 +95,7 @@ export async function startHarness(opts: {
   store?: Store;
   closeStore?: boolean;
   sseHeartbeatMs?: number;
+  logger?: Logger;
 } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
   const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
@@ -110,7 +112,7 @@ export async function startHarness(opts: {
       monitor,
       config,
       adminTokenHash: hashToken(ADMIN_TOKEN),
-      logger: false,
+      logger: opts.logger ?? false,
       ...(opts.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: opts.sseHeartbeatMs }),
     });
   } catch (err) {
