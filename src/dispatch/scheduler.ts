@@ -317,6 +317,7 @@ export class Scheduler {
 
   #connectFailed(lane: Lane, err: unknown): void {
     lane.connecting = false;
+    if (this.#stopping) return; // the jobs stay queued in the store for the next start
     lane.connectFailures++;
     const code = adbErrorCode(err);
     if (code === 'AUTH_REJECTED') {

@@ -1,6 +1,7 @@
 // Cancel, restart recovery and stop: at most once, and every job reaches a final state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createDispatcher } from '../../src/dispatch/index.js';
 import { fixture, until } from './setup.js';
 
 test('cancel: a running job has its stream closed and ends 1004; queued jobs leave the queue at once', async () => {
@@ -106,6 +107,32 @@ test('stop: running jobs past the grace period end 1006, queued ones stay queued
     const q = await f.store.getTask(f.tenantKey, queued.taskId);
     assert.equal(q!.jobs[0]!.state, 'queued');
     assert.equal(f.fleet.instances[0]!.journal().length, 1);
+
+    // The next worker on the same store runs what was left queued.
+    const next = createDispatcher({ store: f.store, pool: f.pool, config: f.config });
+    try {
+      await next.start();
+      await next.waitForTask(queued.taskKey, Date.now() + 30_000);
+      const done = await f.store.getTask(f.tenantKey, queued.taskId);
+      assert.equal(done!.jobs[0]!.executeMsg, 'next\n');
+    } finally {
+      await next.stop(1_000);
+    }
+  } finally {
+    await f.close();
+  }
+});
+
+test('stop while an instance is unreachable: its queued jobs stay queued, not failed', async () => {
+  const f = await fixture({ count: 1, config: { retryWindowMs: 500 } });
+  try {
+    f.fleet.instances[0]!.setFault({ kind: 'offline', ms: 600_000 });
+    const task = await f.submit('echo hi', [f.ids[0]!]);
+    await f.dispatcher.stop(100);
+    // Well past the retry window: a stopped worker decides nothing more.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const view = await f.store.getTask(f.tenantKey, task.taskId);
+    assert.equal(view!.jobs[0]!.state, 'queued');
   } finally {
     await f.close();
   }
