@@ -37,6 +37,13 @@ export interface ConnectionOptions {
   authTimeoutMs: number;
 }
 
+/**
+ * OPENs we gave up on (timeout, cancel) that the device never answered. Each stays in the stream
+ * table until it does; a device that answers none of them has stopped working, and keeping them
+ * would grow without bound, so past this many the connection is declared lost.
+ */
+export const MAX_UNANSWERED_OPENS = 128;
+
 const Phase = { Handshake: 0, Open: 1, Closed: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
 /** How far authentication went: nothing sent, signature sent, public key sent. */
@@ -61,6 +68,7 @@ export class AdbConnection implements StreamOwner {
   #timer: NodeJS.Timeout | null = null;
   #streams = new Map<number, Stream>();
   #nextId = 1;
+  #unanswered = 0;
   readonly #transport: Transport;
   readonly #decoder: PacketDecoder;
   readonly #key: AdbKey;
@@ -148,6 +156,7 @@ export class AdbConnection implements StreamOwner {
   closeStream(stream: Stream): void {
     if (stream.phase === StreamPhase.Opening) {
       stream.abandoned = true; // the CLSE goes out when the device's OKAY tells us its id
+      if (++this.#unanswered > MAX_UNANSWERED_OPENS) this.#fail('CONNECTION_LOST', `the device left ${MAX_UNANSWERED_OPENS} OPENs unanswered`);
       return;
     }
     stream.phase = StreamPhase.Closed;
@@ -192,7 +201,10 @@ export class AdbConnection implements StreamOwner {
     if (stream.phase === StreamPhase.Opening) {
       stream.remoteId = remoteId;
       stream.phase = StreamPhase.Open;
-      if (stream.abandoned) return this.closeStream(stream);
+      if (stream.abandoned) {
+        this.#unanswered--;
+        return this.closeStream(stream);
+      }
       stream.handler.onOpen();
       stream.flush();
     } else if (stream.remoteId === remoteId) {
@@ -216,7 +228,10 @@ export class AdbConnection implements StreamOwner {
     this.#streams.delete(localId);
     const refused = stream.phase === StreamPhase.Opening;
     stream.phase = StreamPhase.Closed;
-    if (stream.abandoned) return;
+    if (stream.abandoned) {
+      if (refused) this.#unanswered--;
+      return;
+    }
     stream.handler.onClose(refused ? new AdbError('PROTOCOL_ERROR', this.address, 'the device refused to open the service') : null);
   }
 

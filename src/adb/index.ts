@@ -2,7 +2,7 @@
 // typed errors, and the codec and key helpers the simulator shares.
 
 export { AdbPool, type AdbPoolOptions, type AdbPoolStats } from './pool.js';
-export { AdbConnection, type ConnectionOptions, type Transport } from './connection.js';
+export { AdbConnection, MAX_UNANSWERED_OPENS, type ConnectionOptions, type Transport } from './connection.js';
 export { connectAdb, startConnection, type ConnectOptions } from './socket.js';
 export { AdbError, ADB_ERROR_CODES, isAdbError, type AdbErrorCode } from './errors.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, type ExecOptions, type ExecResult } from './exec.js';

@@ -14,6 +14,7 @@ import {
   encodePacket,
   encodeShellPacket,
   generateKey,
+  MAX_UNANSWERED_OPENS,
   parseAndroidPublicKey,
   verifyTokenSignature,
   type Packet,
@@ -212,4 +213,19 @@ test('a device OPEN is refused and a refused OPEN of ours fails the call', async
   const local = h.take()[0]!.arg0;
   h.device(Command.CLSE, 0, local);
   await assert.rejects(result, (e: AdbError) => e.code === 'PROTOCOL_ERROR' && /refused/.test(e.message));
+});
+
+test('a device that leaves OPENs unanswered cannot make abandoned streams pile up', async () => {
+  const h = await opened();
+  let reported: AdbError | null = null;
+  h.conn.onclose = (e) => (reported = e);
+  // Answered late: no longer counted.
+  const late = h.conn.openStream('x:', { onOpen() {}, onData() {}, onClose() {} });
+  late.close();
+  h.device(Command.OKAY, 5, late.localId);
+  for (let i = 0; i < MAX_UNANSWERED_OPENS; i++) h.conn.openStream('x:', { onOpen() {}, onData() {}, onClose() {} }).close();
+  assert.ok(h.conn.isOpen, 'up to the limit the connection stays');
+  h.conn.openStream('x:', { onOpen() {}, onData() {}, onClose() {} }).close();
+  assert.ok(!h.conn.isOpen);
+  assert.equal((reported as AdbError | null)?.code, 'CONNECTION_LOST');
 });
