@@ -169,6 +169,7 @@ export interface Store {
   assignInstance(instanceId: string, tenantId: string | null): Promise<'ok' | 'no-instance' | 'no-tenant'>;
   deleteInstance(instanceId: string): Promise<boolean>;
   listInstances(): Promise<Instance[]>;
+  getInstance(instanceId: string): Promise<Instance | null>;
   /** Every registered instance's target, for the health monitor. */
   listTargets(): Promise<InstanceTarget[]>;
   /** The tenant's instances among ids (for ownership checks); ids not returned are missing or not theirs. */

@@ -31,7 +31,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   }
 
   async function findInstance(instanceId: string): Promise<Instance | null> {
-    return (await store.listInstances()).find((i) => i.instanceId === instanceId) ?? null;
+    return store.getInstance(instanceId);
   }
 
   app.post<{ Body: { name: string } }>('/tenants', { schema: { body: TENANT_BODY } }, async (request) => {

@@ -15,6 +15,9 @@ export const InstanceSql = {
   list: `SELECT ${VIEW_COLUMNS}
     FROM instances i LEFT JOIN tenants t ON t.id = i.tenant
     WHERE i.deleted_at IS NULL ORDER BY i.instance_id`,
+  one: `SELECT ${VIEW_COLUMNS}
+    FROM instances i LEFT JOIN tenants t ON t.id = i.tenant
+    WHERE i.instance_id = ? AND i.deleted_at IS NULL`,
   targets: `SELECT id AS instanceKey, instance_id AS instanceId, adb_address AS adbAddress
     FROM instances WHERE deleted_at IS NULL ORDER BY instance_id`,
   /** @ids is a JSON array of instance ids */

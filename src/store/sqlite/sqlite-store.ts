@@ -166,6 +166,10 @@ class SqliteStore implements Store {
     return this.#s(InstanceSql.list).all() as Instance[];
   }
 
+  async getInstance(instanceId: string): Promise<Instance | null> {
+    return (this.#s(InstanceSql.one).get(instanceId) as Instance | undefined) ?? null;
+  }
+
   async listTargets(): Promise<InstanceTarget[]> {
     return this.#s(InstanceSql.targets).all() as InstanceTarget[];
   }

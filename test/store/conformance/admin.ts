@@ -67,6 +67,8 @@ export function adminTests(makeStore: MakeStore): void {
       assert.equal(inst.instanceName, 'one');
       assert.equal(inst.zone, 'z1');
       assert.ok(inst.createdAt > 0);
+      assert.deepEqual(await store.getInstance('a1'), inst);
+      assert.equal(await store.getInstance('nope'), null);
       assert.equal(await store.assignInstance('a1', null), 'ok');
       assert.equal((await store.listInstances())[0]?.tenantId, null);
 
@@ -79,6 +81,7 @@ export function adminTests(makeStore: MakeStore): void {
       assert.equal(await store.deleteInstance('a1'), false);
       assert.deepEqual(await store.listInstances(), []);
       assert.deepEqual(await store.listTargets(), []);
+      assert.equal(await store.getInstance('a1'), null, 'a deleted instance is gone');
       assert.equal(await store.assignInstance('a1', t.tenantId), 'no-instance');
       // the id is free again
       assert.equal(await store.createInstance({ instanceId: 'a1', ...base, adbAddress: '10.0.0.2:5555', tenantId: t.tenantId }), true);
