@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     ADBFLEET_RATE_LIMIT: '0',
     ADBFLEET_SQLITE_SYNCHRONOUS: values.synchronous,
     ADBFLEET_LOG_LEVEL: 'info',
-  });
+  }, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
   try {
     const admin = (method: string, path: string, body?: unknown) =>
       request(service.url, method, `/admin/v1${path}`, body, { authorization: `Bearer ${adminToken}` });

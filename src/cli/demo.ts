@@ -53,7 +53,7 @@ export function registerDemoCommand(program: Command): void {
       const logger = createLogger(config);
       const fleet = await startFleet({ count: flags.instances, basePort: flags.simBasePort, host: '127.0.0.1' });
       const service = await startService(config, logger);
-      const { tenantId, token } = await demoToken(service.store, config.dataDir);
+      const { tenantId } = await demoToken(service.store, config.dataDir);
       const ids: string[] = [];
       for (const [i, sim] of fleet.instances.entries()) {
         const instanceId = `demo-${String(i + 1).padStart(3, '0')}`;

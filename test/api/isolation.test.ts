@@ -20,10 +20,10 @@ before(async () => {
   tokenA = a.token;
   tokenB = b.token;
   await h.instance('a1', a.tenantId);
-  await h.instance('b1', b.tenantId);
+  await h.instance('beta-phone', b.tenantId);
   monitor.statuses.set('a1', 2);
-  monitor.statuses.set('b1', 2);
-  const res = await h.call(tokenB, 'POST', '/v1/instances/async-command', { command: 'ls /secret', instance_ids: ['b1'] });
+  monitor.statuses.set('beta-phone', 2);
+  const res = await h.call(tokenB, 'POST', '/v1/instances/async-command', { command: 'ls /secret', instance_ids: ['beta-phone'] });
   taskB = res.json().data.task_id;
   jobB = res.json().data.cmd_jobs[0].job_id;
 });
@@ -41,7 +41,7 @@ async function sameAsMissing(method: 'GET' | 'POST', foreignUrl: string, missing
   for (const [from, to] of swaps) msg = msg.replace(from, to);
   assert.equal(envelope(foreign).error_code, envelope(missing).error_code);
   assert.equal(msg, envelope(missing).error_msg);
-  assert.doesNotMatch(foreign.body, /secret|b1/);
+  assert.doesNotMatch(foreign.body, /secret|beta-phone/);
 }
 
 test("another tenant's task is a missing task", async () => {
@@ -69,12 +69,12 @@ test("another tenant's task events are a missing task", async () => {
 
 for (const path of ['/v1/instances/async-command', '/v1/instances/sync-command', '/v1/instances/batch-query-status', '/v1/instances/reboot']) {
   test(`${path}: another tenant's instance is a missing instance (1001), nothing happens`, async () => {
-    const body = { command: 'ls', instance_ids: ['b1'] };
+    const body = { command: 'ls', instance_ids: ['beta-phone'] };
     const foreign = await h.call(tokenA, 'POST', path, body);
     const missing = await h.call(tokenA, 'POST', path, { ...body, instance_ids: ['n1'] });
     assert.equal(foreign.statusCode, 400);
     assert.equal(envelope(foreign).error_code, 'KOOPHONE.API.1001');
-    assert.equal(envelope(foreign).error_msg.replace('b1', 'n1'), envelope(missing).error_msg);
+    assert.equal(envelope(foreign).error_msg.replace('beta-phone', 'n1'), envelope(missing).error_msg);
     assert.deepEqual(monitor.rebooted, []);
   });
 }
@@ -83,14 +83,14 @@ test("batch-query and the task list show only the caller's own", async () => {
   const q = (await h.call(tokenA, 'GET', '/v1/instances/batch-query?page_size=100')).json().data;
   assert.deepEqual(q.result.map((r: { instance_id: string }) => r.instance_id), ['a1']);
   assert.equal(q.total_count, 1);
-  const byId = (await h.call(tokenA, 'GET', '/v1/instances/batch-query?instance_id=b1')).json().data;
+  const byId = (await h.call(tokenA, 'GET', '/v1/instances/batch-query?instance_id=beta-phone')).json().data;
   assert.equal(byId.total_count, 0);
   const tasks = (await h.call(tokenA, 'GET', '/v1/instances/tasks')).json().data;
   assert.equal(tasks.tasks.some((t: { task_id: string }) => t.task_id === taskB), false);
 });
 
 test("B's cursor does not page through A's list into B's tasks", async () => {
-  for (let i = 0; i < 3; i++) await h.call(tokenB, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['b1'] });
+  for (let i = 0; i < 3; i++) await h.call(tokenB, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['beta-phone'] });
   const page = (await h.call(tokenB, 'GET', '/v1/instances/tasks?limit=1')).json().data;
   assert.ok(page.next_cursor);
   const res = await h.call(tokenA, 'GET', `/v1/instances/tasks?cursor=${encodeURIComponent(page.next_cursor)}`);
@@ -105,7 +105,7 @@ test('the same x-request-id in two tenants is two independent requests', async (
   const headersA = { 'x-request-id': 'shared', 'x-auth-token': tokenA };
   const headersB = { 'x-request-id': 'shared', 'x-auth-token': tokenB };
   const a = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers: headersA, payload: { command: 'ls', instance_ids: ['a1'] } });
-  const b = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers: headersB, payload: { command: 'id', instance_ids: ['b1'] } });
+  const b = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers: headersB, payload: { command: 'id', instance_ids: ['beta-phone'] } });
   assert.equal(a.statusCode, 200);
   assert.equal(b.statusCode, 200, 'not a 409: request ids are per tenant');
   assert.notEqual(a.json().data.task_id, b.json().data.task_id);

@@ -12,8 +12,8 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startChild(args: string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, [...ENTRY, ...args], {
+export function startChild(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
+  const proc = spawn(process.execPath, [...nodeArgs, ...ENTRY, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,8 +78,11 @@ export async function startSimProcess(count: number): Promise<{ child: Child; co
 }
 
 /** Starts `adbfleet serve` on an ephemeral port and returns its URL. */
-export async function startServeProcess(env: Record<string, string>): Promise<{ child: Child; url: string }> {
-  const child = startChild(['serve', '--port', '0'], env);
+export async function startServeProcess(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ child: Child; url: string }> {
+  const child = startChild(['serve', '--port', '0'], env, nodeArgs);
   const m = await child.waitFor(/"msg":"adbfleet ready"/);
   const url = /"url":"([^"]+)"/.exec(m.input)?.[1];
   if (url === undefined) throw new Error(`no url in ${m.input}`);
