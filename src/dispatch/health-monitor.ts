@@ -19,6 +19,8 @@ export interface HealthMonitorOptions {
 
 /** A reboot whose connection was never seen going down is taken as done after this long. */
 const REBOOT_UNSEEN_MS = 30_000;
+/** Admin changes that arrive this close together share one re-read of the registry. */
+const REFRESH_DEBOUNCE_MS = 25;
 
 interface Entry {
   target: InstanceTarget;
@@ -53,6 +55,7 @@ class PoolHealthMonitor implements HealthMonitor {
   #fastTimer: NodeJS.Timeout | null = null;
   #subscription: unknown = null;
   #running = false;
+  #refreshing: Promise<void> | null = null;
 
   constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250 }: HealthMonitorOptions) {
     this.#store = store;
@@ -90,7 +93,19 @@ class PoolHealthMonitor implements HealthMonitor {
     this.#queueHead = 0;
   }
 
-  async refresh(): Promise<void> {
+  /**
+   * Re-reads the registered instances. Calls within REFRESH_DEBOUNCE_MS share one read, so
+   * registering 10,000 instances one request at a time is not 10,000 full listings.
+   */
+  refresh(): Promise<void> {
+    this.#refreshing ??= new Promise<void>((resolve) => setTimeout(resolve, REFRESH_DEBOUNCE_MS)).then(() => {
+      this.#refreshing = null;
+      return this.#load();
+    });
+    return this.#refreshing;
+  }
+
+  async #load(): Promise<void> {
     const targets = await this.#store.listTargets();
     const next = new Map<string, Entry>();
     for (const target of targets) {

@@ -1,5 +1,5 @@
 // SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { hashToken, newToken } from '../../core/ids.js';
 import { isValidAdbAddress } from '../../core/validation.js';
@@ -28,6 +28,11 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     const token = newToken('afk');
     const prefix = token.slice(0, TOKEN_PREFIX_CHARS);
     return (await store.addToken(tenantId, hashToken(token), prefix)) ? { token, prefix } : null;
+  }
+
+  // The monitor re-reads the registry in the background: an admin call never waits for it.
+  function refreshMonitor(request: FastifyRequest): void {
+    monitor.refresh().catch((err: unknown) => request.log.error({ err }, 'health monitor refresh failed'));
   }
 
   async function findInstance(instanceId: string): Promise<Instance | null> {
@@ -81,7 +86,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       tenantId,
     });
     if (!created) throw new ApiError('CONFLICT', `instance_id: ${b.instance_id} already exists`);
-    await monitor.refresh();
+    refreshMonitor(request);
     const inst = await findInstance(b.instance_id);
     if (inst === null) throw new Error(`instance ${b.instance_id} vanished after creation`);
     return adminInstanceJson(inst, monitor.status(inst.instanceId));
@@ -97,7 +102,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       if (res === 'no-tenant') {
         throw new ApiError('INVALID_REQUEST', `tenant_id: tenant ${String(request.body.tenant_id)} does not exist`);
       }
-      await monitor.refresh();
+      refreshMonitor(request);
       const inst = await findInstance(id);
       if (inst === null) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
       return adminInstanceJson(inst, monitor.status(id));
@@ -107,7 +112,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.delete<{ Params: { instance_id: string } }>('/instances/:instance_id', async (request) => {
     const id = request.params.instance_id;
     if (!(await store.deleteInstance(id))) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
-    await monitor.refresh();
+    refreshMonitor(request);
     return { instance_id: id, deleted: true };
   });
 
