@@ -3,7 +3,7 @@
 // database (read-only) to see when every job is stored as finished.
 // Usage: node --import tsx bench/e2e.ts [--instances 1000] [--tasks 100] [--clients 8] [--synchronous FULL|NORMAL]
 // Prints a table and writes bench/results/e2e.json.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -24,6 +24,13 @@ const INSTANCES = Number(values.instances);
 const TASKS = Number(values.tasks);
 const CLIENTS = Number(values.clients);
 const PER_TASK = Math.min(100, INSTANCES);
+
+/** utime+stime of a process in ms (from /proc/<pid>/stat; USER_HZ is 100 on Linux). */
+function cpuMs(pid: number | 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -96,6 +103,8 @@ async function main(): Promise<void> {
     // Throughput: TASKS tasks of PER_TASK instances from CLIENTS concurrent HTTP clients.
     const maxKeyBefore = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM jobs').get() as { m: number }).m;
     const latencies: number[] = [];
+    const pids = { service: service.child.proc.pid!, sim: sim.child.proc.pid!, client: 'self' as const };
+    const cpu0 = { service: cpuMs(pids.service), sim: cpuMs(pids.sim), client: cpuMs('self') };
     let next = 0;
     const t0 = Date.now();
     await Promise.all(
@@ -108,6 +117,11 @@ async function main(): Promise<void> {
     );
     const submittedAt = Date.now();
     await waitAllFinished();
+    const cpu = {
+      service: cpuMs(pids.service) - cpu0.service,
+      sim: cpuMs(pids.sim) - cpu0.sim,
+      client: cpuMs('self') - cpu0.client,
+    };
     const agg = db
       .prepare('SELECT count(*) AS n, min(created_at) AS first, max(finished_at) AS last, sum(state = \'succeeded\') AS ok FROM jobs WHERE id > ?')
       .get(maxKeyBefore) as { n: number; first: number; last: number; ok: number };
@@ -126,6 +140,7 @@ async function main(): Promise<void> {
       submitSeconds: (submittedAt - t0) / 1000,
       submitLatencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies[latencies.length - 1] },
       idleDispatchLatencyMs: { p50: pct(idleLat, 50), p99: pct(idleLat, 99) },
+      cpuMsPerJob: { service: cpu.service / agg.n, simulator: cpu.sim / agg.n, loadClient: cpu.client / agg.n },
     };
     console.log(`\nadbfleet end to end, SQLite ${values.synchronous}, ${INSTANCES} simulated instances, ${CLIENTS} HTTP clients`);
     console.log('| measure | value |\n|---|---|');
@@ -134,6 +149,8 @@ async function main(): Promise<void> {
     console.log(`| **jobs/s** | **${result.jobsPerSecond.toFixed(0)}** (target >= 5,000) |`);
     console.log(`| submit latency p50 / p99 / max | ${result.submitLatencyMs.p50.toFixed(1)} / ${result.submitLatencyMs.p99.toFixed(1)} / ${result.submitLatencyMs.max?.toFixed(1)} ms |`);
     console.log(`| idle dispatch latency (created -> running) p50 / p99 | ${result.idleDispatchLatencyMs.p50} / ${result.idleDispatchLatencyMs.p99} ms |`);
+    const per = result.cpuMsPerJob;
+    console.log(`| CPU ms per job: service / simulator / load client | ${per.service.toFixed(3)} / ${per.simulator.toFixed(3)} / ${per.loadClient.toFixed(3)} |`);
     console.log(`| warm-up (first job on every instance, connects included) | ${result.warmupSeconds.toFixed(2)} s |`);
     console.log(`| load average | ${loadavg().map((l) => l.toFixed(2)).join(' ')} |`);
     mkdirSync('bench/results', { recursive: true });

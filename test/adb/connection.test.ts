@@ -126,6 +126,39 @@ test('exec over shell v2: OPEN with NUL, close-stdin, every WRTE acked, output s
   assert.equal(h.conn.openStreams, 0);
 });
 
+test('a fast command answered in one chunk costs the host one packet: nothing is sent to a stream the device closed', async () => {
+  const h = await opened();
+  const result = h.conn.exec('echo hi');
+  const [open] = h.take();
+  const local = open!.arg0;
+  const output = Buffer.concat([encodeShellPacket(ShellId.Stdout, Buffer.from('hi\n')), encodeShellPacket(ShellId.Exit, Buffer.from([0]))]);
+  h.conn.receive(
+    Buffer.concat([
+      encodePacket(Command.OKAY, 9, local),
+      encodePacket(Command.WRTE, 9, local, output),
+      encodePacket(Command.CLSE, 9, local),
+    ]),
+  );
+  const r = await result;
+  assert.equal(r.stdout.toString(), 'hi\n');
+  assert.equal(r.exitCode, 0);
+  assert.deepEqual(h.take(), [], 'no close-stdin, OKAY or CLSE for the closed stream');
+  // A stream still open in the same chunk is answered as usual.
+  const second = h.conn.exec('echo again');
+  const [open2] = h.take();
+  h.conn.receive(
+    Buffer.concat([encodePacket(Command.OKAY, 10, open2!.arg0), encodePacket(Command.WRTE, 10, open2!.arg0, encodeShellPacket(ShellId.Stdout, Buffer.from('a')))]),
+  );
+  assert.deepEqual(
+    h.take().map((p) => p.command),
+    [Command.WRTE, Command.OKAY],
+  );
+  h.device(Command.WRTE, 10, open2!.arg0, encodeShellPacket(ShellId.Exit, Buffer.from([0])));
+  h.device(Command.CLSE, 10, open2!.arg0);
+  assert.deepEqual(h.take().map((p) => p.command), [Command.OKAY], 'the CLSE is not echoed');
+  assert.equal((await second).stdout.toString(), 'a');
+});
+
 test('exec: output past maxOutputBytes is counted, not kept', async () => {
   const h = await opened();
   const result = h.conn.exec('seq', { maxOutputBytes: 5 });
