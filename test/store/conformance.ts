@@ -59,6 +59,11 @@ function durabilityTests(makeStore: MakeStore, reopen: (store: Store) => Promise
       const out = await store.getJobOutput(a.tenantKey, tasks[0]?.taskId as string, tasks[0]?.jobs[0]?.jobId as string);
       assert.equal(out?.stdout.toString(), 'kept');
       assert.equal((await store.listInstances()).length, 3);
+      assert.deepEqual(
+        (await store.ownedInstances(a.tenantKey, a.instanceIds)).map((t) => t.instanceId),
+        a.instanceIds,
+        'ownership is known after a restart',
+      );
       assert.ok(await store.getTenant(a.tenantId));
       // idempotency survives a restart
       const replay = await store.createTask(newTask(a, { requestId: 'r3', requestHash: 'h' }));

@@ -8,6 +8,9 @@ export const InstanceSql = {
   insert: `INSERT INTO instances (instance_id, adb_address, instance_name, zone, tenant, created_at)
     VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING`,
+  /** every live instance, for the in-memory index (instance-index.ts) */
+  index: `SELECT id AS instanceKey, instance_id AS instanceId, adb_address AS adbAddress, tenant
+    FROM instances WHERE deleted_at IS NULL`,
   exists: 'SELECT 1 FROM instances WHERE instance_id = ? AND deleted_at IS NULL',
   assign: 'UPDATE instances SET tenant = ? WHERE instance_id = ? AND deleted_at IS NULL',
   softDelete: `UPDATE instances SET deleted_at = ?, tenant = NULL
@@ -20,11 +23,6 @@ export const InstanceSql = {
     WHERE i.instance_id = ? AND i.deleted_at IS NULL`,
   targets: `SELECT id AS instanceKey, instance_id AS instanceId, adb_address AS adbAddress
     FROM instances WHERE deleted_at IS NULL ORDER BY instance_id`,
-  /** @ids is a JSON array of instance ids */
-  owned: `SELECT id AS instanceKey, instance_id AS instanceId, adb_address AS adbAddress
-    FROM instances
-    WHERE tenant = @tenant AND deleted_at IS NULL
-      AND instance_id IN (SELECT value FROM json_each(@ids))`,
   /** filters: @instanceId exact or NULL; @name substring of instance_name (ASCII case-insensitive) or NULL */
   page: `SELECT ${VIEW_COLUMNS}
     FROM instances i JOIN tenants t ON t.id = i.tenant

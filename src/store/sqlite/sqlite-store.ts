@@ -23,6 +23,7 @@ import type {
 } from '../types.js';
 import { openDatabase, StatementCache, type Synchronous } from './db.js';
 import { InstanceSql } from './instances.sql.js';
+import { InstanceIndex, type InstanceIndexRow } from './instance-index.js';
 import { migrate } from './migrations.js';
 import { QueueSql } from './queue.sql.js';
 import { TaskWriter, type TaskRow } from './task-writer.js';
@@ -54,6 +55,7 @@ class SqliteStore implements Store {
   #db: Database.Database | null = null;
   #stmts: StatementCache | null = null;
   #writer: TaskWriter | null = null;
+  readonly #instances = new InstanceIndex();
   #finishTx: Database.Transaction<(results: readonly JobResult[]) => void> | null = null;
 
   constructor(path: string, synchronous: Synchronous, clock: () => number) {
@@ -73,7 +75,8 @@ class SqliteStore implements Store {
     }
     this.#db = db;
     this.#stmts = new StatementCache(db);
-    this.#writer = new TaskWriter(db, this.#stmts, this.#clock);
+    this.#instances.load(this.#stmts.get(InstanceSql.index).all() as InstanceIndexRow[]);
+    this.#writer = new TaskWriter(db, this.#stmts, this.#clock, this.#instances);
     this.#finishTx = db.transaction((results: readonly JobResult[]) => this.#finishAll(results));
   }
 
@@ -143,7 +146,9 @@ class SqliteStore implements Store {
       tenantKey,
       this.#clock(),
     );
-    return r.changes === 1;
+    if (r.changes !== 1) return false;
+    this.#instances.added(instance.instanceId, Number(r.lastInsertRowid), tenantKey, instance.adbAddress);
+    return true;
   }
 
   async assignInstance(instanceId: string, tenantId: string | null): Promise<'ok' | 'no-instance' | 'no-tenant'> {
@@ -155,11 +160,15 @@ class SqliteStore implements Store {
       }
       tenantKey = t.id;
     }
-    return this.#s(InstanceSql.assign).run(tenantKey, instanceId).changes === 1 ? 'ok' : 'no-instance';
+    if (this.#s(InstanceSql.assign).run(tenantKey, instanceId).changes !== 1) return 'no-instance';
+    this.#instances.assigned(instanceId, tenantKey);
+    return 'ok';
   }
 
   async deleteInstance(instanceId: string): Promise<boolean> {
-    return this.#s(InstanceSql.softDelete).run(this.#clock(), instanceId).changes === 1;
+    if (this.#s(InstanceSql.softDelete).run(this.#clock(), instanceId).changes !== 1) return false;
+    this.#instances.deleted(instanceId);
+    return true;
   }
 
   async listInstances(): Promise<Instance[]> {
@@ -175,8 +184,8 @@ class SqliteStore implements Store {
   }
 
   async ownedInstances(tenantKey: number, instanceIds: readonly string[]): Promise<InstanceTarget[]> {
-    if (instanceIds.length === 0) return [];
-    return this.#s(InstanceSql.owned).all({ tenant: tenantKey, ids: JSON.stringify(instanceIds) }) as InstanceTarget[];
+    this.#s(PING); // throws when the store is closed, like every other call
+    return this.#instances.owned(tenantKey, instanceIds);
   }
 
   async pageInstances(

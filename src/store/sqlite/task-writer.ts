@@ -9,7 +9,7 @@ import { LIMITS } from '../../core/config.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.js';
 import type { StatementCache } from './db.js';
-import { InstanceSql } from './instances.sql.js';
+import type { InstanceIndex } from './instance-index.js';
 import { insertJobsSql } from './queue.sql.js';
 import { TaskSql } from './tasks.sql.js';
 
@@ -43,7 +43,10 @@ export class TaskWriter {
 
   readonly #clock: () => number;
 
-  constructor(db: Database.Database, stmts: StatementCache, clock: () => number) {
+  readonly #instances: InstanceIndex;
+
+  constructor(db: Database.Database, stmts: StatementCache, clock: () => number, instances: InstanceIndex) {
+    this.#instances = instances;
     this.#db = db;
     this.#stmts = stmts;
     this.#clock = clock;
@@ -125,13 +128,10 @@ export class TaskWriter {
       }
     }
 
-    // Checked again here, under the write lock: the API's check ran before this transaction and
-    // an admin may have unassigned an instance since.
+    // Checked again here, in the writing transaction: the API's check ran earlier and an admin may
+    // have unassigned an instance since (the index changes with the instances table).
     const owned = new Map<string, InstanceTarget>();
-    for (const row of s.get(InstanceSql.owned).all({ tenant: task.tenantKey, ids: JSON.stringify(task.instanceIds) })) {
-      const t = row as InstanceTarget;
-      owned.set(t.instanceId, t);
-    }
+    for (const t of this.#instances.owned(task.tenantKey, task.instanceIds)) owned.set(t.instanceId, t);
     const missing = task.instanceIds.filter((id) => !owned.has(id));
     if (missing.length > 0) {
       throw new StoreError(StoreErrorCode.InstanceNotOwned, `instances not found: ${missing.join(', ')}`, missing);

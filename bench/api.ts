@@ -1,0 +1,122 @@
+// API and store alone: POST async-command with 100 instance ids from 50 keep-alive connections
+// against `adbfleet serve` in its own process. The instances point at a closed port, so the worker
+// only holds the jobs (retrying the connection) while the API and the store take the load.
+// Usage: node --import tsx bench/api.ts [--seconds 10] [--connections 50] [--synchronous FULL|NORMAL]
+// Prints a table and writes bench/results/api.json.
+import { Agent, request as httpRequest } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { request } from '../test/helpers/harness.js';
+import { startServeProcess } from '../test/helpers/processes.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    synchronous: { type: 'string', default: 'FULL' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+
+function cpuMs(pid: number | 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-bench-api-'));
+  const adminToken = `adm_${randomUUID()}`;
+  const service = await startServeProcess({
+    ADBFLEET_DATA: dataDir,
+    ADBFLEET_ADMIN_TOKEN: adminToken,
+    ADBFLEET_RATE_LIMIT: '0',
+    ADBFLEET_RETRY_WINDOW_SECONDS: '3600',
+    ADBFLEET_SQLITE_SYNCHRONOUS: values.synchronous,
+    ADBFLEET_LOG_LEVEL: 'info',
+  }, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
+  try {
+    const admin = (method: string, path: string, body?: unknown) =>
+      request(service.url, method, `/admin/v1${path}`, body, { authorization: `Bearer ${adminToken}` });
+    const tenant = await admin('POST', '/tenants', { name: 'bench' });
+    const ids = Array.from({ length: 100 }, (_, i) => `api-${i}`);
+    for (const id of ids) {
+      await admin('POST', '/instances', { instance_id: id, adb_address: '127.0.0.1:9', tenant_id: tenant.body.tenant_id });
+    }
+    const url = new URL('/v1/instances/async-command', service.url);
+    const body = JSON.stringify({ command: 'echo hello', instance_ids: ids });
+    const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+    const post = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const t0 = performance.now();
+        const req = httpRequest(
+          url,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+              'x-auth-token': tenant.body.token,
+              'x-request-id': randomUUID(),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`HTTP ${res.statusCode}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    // Warm-up, then the measured window.
+    for (let i = 0; i < 200; i++) await post();
+    const latencies: number[] = [];
+    const pid = service.child.proc.pid!;
+    const cpu0 = cpuMs(pid);
+    const t0 = performance.now();
+    const end = t0 + SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (performance.now() < end) latencies.push(await post());
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const serviceCpu = cpuMs(pid) - cpu0;
+    agent.destroy();
+    latencies.sort((a, b) => a - b);
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: process.version },
+      params: { seconds: SECONDS, connections: CONNECTIONS, instancesPerRequest: 100, synchronous: values.synchronous },
+      requests: latencies.length,
+      requestsPerSecond: latencies.length / seconds,
+      jobsPerSecond: (latencies.length * 100) / seconds,
+      latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies.at(-1) },
+      serviceCpuMsPerRequest: serviceCpu / latencies.length,
+    };
+    console.log(`\nPOST async-command, 100 instance ids, ${CONNECTIONS} connections, ${SECONDS} s, SQLite ${values.synchronous}`);
+    console.log('| measure | value |\n|---|---|');
+    console.log(`| **requests/s** | **${result.requestsPerSecond.toFixed(0)}** (target >= 1,000) |`);
+    console.log(`| jobs enqueued/s | ${result.jobsPerSecond.toFixed(0)} |`);
+    console.log(`| latency p50 / p99 / max | ${result.latencyMs.p50.toFixed(1)} / ${result.latencyMs.p99.toFixed(1)} / ${result.latencyMs.max?.toFixed(1)} ms (target p99 < 100) |`);
+    console.log(`| service CPU per request | ${result.serviceCpuMsPerRequest.toFixed(3)} ms |`);
+    console.log(`| load average | ${loadavg().map((l) => l.toFixed(2)).join(' ')} |`);
+    mkdirSync('bench/results', { recursive: true });
+    writeFileSync('bench/results/api.json', `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await service.child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
