@@ -1,8 +1,7 @@
 // Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
 // validation), routes, one error handler. Schemas compile when the app is ready.
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { LIMITS } from '../core/config.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, LIMITS } from '../core/index.js';
 import { principalOf, tenantAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-handler.js';

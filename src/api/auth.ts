@@ -1,8 +1,7 @@
 // Tenant tokens (X-Auth-Token) and the operator's bearer token. Only SHA-256 hashes are stored
 // and compared, in constant time.
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../core/errors.js';
-import { hashesEqual, hashToken } from '../core/ids.js';
+import { ApiError, hashesEqual, hashToken } from '../core/index.js';
 import type { Principal, Store } from '../store/index.js';
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 // What the API needs from the rest of the process.
 import type { Logger } from 'pino';
-import type { Config } from '../core/config.js';
+import type { Config } from '../core/index.js';
 import type { Dispatcher, HealthMonitor } from '../dispatch/index.js';
 import type { Store } from '../store/index.js';
 

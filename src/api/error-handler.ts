@@ -1,6 +1,6 @@
 // The one place errors become HTTP responses (SPEC §2's envelope). Routes and hooks throw.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { API_ERRORS, ApiError } from '../core/errors.js';
+import { API_ERRORS, ApiError } from '../core/index.js';
 import { StoreError, StoreErrorCode } from '../store/index.js';
 
 function envelope(code: string, msg: string): { error_code: string; error_msg: string } {

@@ -1,5 +1,5 @@
 // SPEC §2/§3: every instance named must be the caller's. Missing and foreign look the same.
-import { ApiError } from '../core/errors.js';
+import { ApiError } from '../core/index.js';
 import type { InstanceTarget, Store } from '../store/index.js';
 
 /** The caller's instances in request order, or 400 KOOPHONE.API.1001 naming the others. */

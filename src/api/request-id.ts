@@ -3,8 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../core/errors.js';
-import { isValidRequestId } from '../core/validation.js';
+import { ApiError, isValidRequestId } from '../core/index.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 

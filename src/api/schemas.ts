@@ -1,13 +1,12 @@
 // Route schemas (compiled by Fastify at start) and the one place Ajv's errors become SPEC's
 // field-naming messages.
-import { PATTERN_MESSAGES } from '../core/validation.js';
-import { ApiError } from '../core/errors.js';
+import { ApiError, PATTERN_MESSAGES } from '../core/index.js';
 
 export {
   ASYNC_COMMAND_BODY,
   SYNC_COMMAND_BODY,
   INSTANCE_IDS_BODY,
-} from '../core/validation.js';
+} from '../core/index.js';
 
 export const TENANT_BODY = {
   type: 'object',

@@ -1,5 +1,5 @@
 // Store rows -> SPEC's JSON shapes. Times are epoch ms in the store, ISO 8601 UTC here.
-import { kooPhoneStatus } from '../core/job-state.js';
+import { kooPhoneStatus } from '../core/index.js';
 import type { Instance, JobOutput, JobView, TaskSummary } from '../store/index.js';
 
 export function iso(ms: number): string;

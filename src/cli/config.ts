@@ -1,6 +1,6 @@
 // Builds the service Config from defaults, ADBFLEET_* environment variables and flags
 // (flags win). docs/OPERATIONS.md lists every variable; keep the two in step.
-import { DEFAULT_CONFIG, type Config } from '../core/config.js';
+import { DEFAULT_CONFIG, type Config } from '../core/index.js';
 
 type Parser = (raw: string, name: string) => unknown;
 

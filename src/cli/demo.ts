@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { hashToken, newToken } from '../core/ids.js';
+import { hashToken, newToken } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { startFleet } from '../sim/index.js';
 import { parsePort } from './config.js';

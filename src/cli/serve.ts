@@ -1,6 +1,6 @@
 // `adbfleet serve`: the production service (api + worker on SQLite), no simulator.
 import type { Command } from 'commander';
-import type { Config } from '../core/config.js';
+import type { Config } from '../core/index.js';
 import { loadConfig, parsePort } from './config.js';
 import { closeOnSignals, createLogger, startService } from './service.js';
 

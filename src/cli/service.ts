@@ -3,8 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'n
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../core/config.js';
-import { hashToken, newToken } from '../core/ids.js';
+import { hashToken, newToken, type Config } from '../core/index.js';
 import { AdbPool, loadOrCreateKey } from '../adb/index.js';
 import { createSqliteStore, type Store } from '../store/index.js';
 import {

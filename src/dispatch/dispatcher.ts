@@ -1,9 +1,8 @@
 // The in-process worker on the SQLite store: the jobs table is the queue and this is its single
 // consumer. It feeds the scheduler (queued jobs loaded on start, new tasks as they are submitted),
 // commits queued -> running before any command is sent, and writes results in batches.
-import type { Config } from '../core/config.js';
-import { isFinal, JobCode, jobMessage, JOB_CODES } from '../core/job-state.js';
-import type { CreatedTask, JobResult, JobView, QueuedJob, Store } from '../store/types.js';
+import { isFinal, JOB_CODES, JobCode, jobMessage, type Config } from '../core/index.js';
+import type { CreatedTask, JobResult, JobView, QueuedJob, Store } from '../store/index.js';
 import type { WorkJob } from './lane.js';
 import { SILENT_LOGGER, type Logger, type WorkerPool } from './ports.js';
 import { ResultWriter } from './result-writer.js';

@@ -1,5 +1,5 @@
 // One instance's FIFO queue and the state of its connection, as the scheduler keeps them.
-import type { QueuedJob } from '../store/types.js';
+import type { QueuedJob } from '../store/index.js';
 
 export type JobPhase = 'queued' | 'starting' | 'running' | 'gone';
 

@@ -1,7 +1,6 @@
 // Turns how an exec ended (a result or an AdbError) into the job's final state and code (SPEC §4).
-import { JOB_CODES, JobCode, jobMessage } from '../core/job-state.js';
-import { LIMITS } from '../core/config.js';
-import type { JobResult } from '../store/types.js';
+import { JOB_CODES, JobCode, jobMessage, LIMITS } from '../core/index.js';
+import type { JobResult } from '../store/index.js';
 import { adbErrorCode, type ExecResult } from './ports.js';
 
 /** The first `max` bytes of `buf`, cut back so no UTF-8 character is split. */

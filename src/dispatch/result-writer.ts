@@ -1,6 +1,6 @@
 // Final results are written in batches: one store.finishJobs (one transaction) per flush, so a
 // thousand jobs finishing in a second cost a few dozen commits, not a thousand.
-import type { JobResult, Store } from '../store/types.js';
+import type { JobResult, Store } from '../store/index.js';
 import type { Logger } from './ports.js';
 
 /** Flush at once when this many results are pending. */

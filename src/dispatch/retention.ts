@@ -1,7 +1,7 @@
 // Deletes finished tasks older than the retention period, in batches small enough that the
 // store's single writer is never held for long, yielding to the event loop between them.
-import type { Config } from '../core/config.js';
-import type { Store } from '../store/types.js';
+import type { Config } from '../core/index.js';
+import type { Store } from '../store/index.js';
 import { SILENT_LOGGER, type Logger } from './ports.js';
 
 export interface RetentionPurgerOptions {

@@ -2,8 +2,8 @@
 // first, the retry window, exec and the mapping of its outcome. It does not know where jobs come
 // from or where results go (hooks): the SQLite consumer feeds it today, a PostgreSQL
 // claim-with-lease consumer can feed it the same way.
-import { JobCode } from '../core/job-state.js';
-import type { JobResult, QueuedJob } from '../store/types.js';
+import { JobCode } from '../core/index.js';
+import type { JobResult, QueuedJob } from '../store/index.js';
 import { Lane, workJob, type WorkJob } from './lane.js';
 import { completedResult, execErrorCode, failedResult } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';

@@ -1,7 +1,7 @@
 // What the API layer sees of the worker side. The in-process implementation lives in this folder;
 // with PostgreSQL and separate worker processes the same calls go through the store and NOTIFY.
-import type { JobState } from '../core/job-state.js';
-import type { CreatedTask, InstanceTarget, JobView } from '../store/types.js';
+import type { JobState } from '../core/index.js';
+import type { CreatedTask, InstanceTarget, JobView } from '../store/index.js';
 
 /** One job state change, as Server-Sent Events and sync-command see it. */
 export interface JobEvent {

@@ -3,7 +3,7 @@
 //
 // Keys: every table has an INTEGER primary key; the public 32-hex ids are plain columns.
 // Times are epoch milliseconds in the store and ISO 8601 in the API.
-import type { JobCode, JobState } from '../core/job-state.js';
+import type { JobCode, JobState } from '../core/index.js';
 
 export interface Tenant {
   tenantId: string; // public id, e.g. "t_3f9c2a1b7d4e"

@@ -1,8 +1,6 @@
 // SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../../core/errors.js';
-import { hashToken, newToken } from '../../core/ids.js';
-import { isValidAdbAddress } from '../../core/validation.js';
+import { ApiError, hashToken, isValidAdbAddress, newToken } from '../../core/index.js';
 import type { Instance } from '../../store/index.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';

@@ -1,8 +1,7 @@
 // SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../core/errors.js';
-import { canonicalJson, type CommandRequest } from '../../core/validation.js';
+import { ApiError, canonicalJson, type CommandRequest } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { requireOwned } from '../ownership.js';

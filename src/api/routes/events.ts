@@ -2,8 +2,7 @@
 // store, so no change falls between the snapshot and the live feed; per job only states that
 // advance (queued < running < final) are sent, so the stream has no duplicates and no reversals.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { isFinal, type JobState } from '../../core/job-state.js';
-import { HEX_ID } from '../../core/ids.js';
+import { HEX_ID, isFinal, type JobState } from '../../core/index.js';
 import type { JobView, TaskView } from '../../store/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';

@@ -1,7 +1,6 @@
 // SPEC §6: the caller's instances: status, paged listing, reboot.
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../core/errors.js';
-import { parseQueryInt } from '../../core/validation.js';
+import { ApiError, parseQueryInt } from '../../core/index.js';
 import { InstanceStatus } from '../../dispatch/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';

@@ -1,8 +1,6 @@
 // SPEC §4 and §7: a task's jobs, the task list, one job's full output, cancel.
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../core/errors.js';
-import { HEX_ID } from '../../core/ids.js';
-import { parseQueryInt } from '../../core/validation.js';
+import { ApiError, HEX_ID, parseQueryInt } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import type { TaskWatch } from '../task-watch.js';

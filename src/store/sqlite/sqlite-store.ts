@@ -3,7 +3,7 @@
 // committed data.
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { canTransition, isFinal, JOB_CODES, JOB_STATES, JobCode, JobState, jobMessage } from '../../core/job-state.js';
+import { canTransition, isFinal, JOB_CODES, JOB_STATES, JobCode, JobState, jobMessage } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type {
   Instance,

@@ -5,7 +5,7 @@
 // createTask is durable.
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { LIMITS } from '../../core/config.js';
+import { LIMITS } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.js';
 import type { StatementCache } from './db.js';
