@@ -1,8 +1,9 @@
 // SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, canonicalJson, type CommandRequest } from '../../core/index.js';
 import { principalOf } from '../auth.js';
+import type { CreatedTask, TaskKind } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
 import { requireOwned } from '../ownership.js';
 import { ASYNC_COMMAND_BODY, SYNC_COMMAND_BODY } from '../schemas.js';
@@ -19,26 +20,32 @@ export function requestHash(body: CommandRequest): string {
 export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { store, dispatcher } = deps;
 
+  /** Ownership, then the task and its jobs in one transaction, then the jobs to the worker. */
+  async function submit(request: FastifyRequest<{ Body: CommandRequest }>, kind: TaskKind): Promise<CreatedTask> {
+    const { tenantKey } = principalOf(request);
+    const body = request.body;
+    await requireOwned(store, tenantKey, body.instance_ids);
+    const created = await store.createTask({
+      tenantKey,
+      command: body.command,
+      timeoutMs: body.timeout_seconds * 1000,
+      kind,
+      instanceIds: body.instance_ids,
+      // Idempotency (SPEC §3) is async-command's: a sync retry waits for a fresh run.
+      ...(kind === 'async' ? { requestId: request.id, requestHash: requestHash(body) } : {}),
+    });
+    if (created === 'conflict') {
+      throw new ApiError('IDEMPOTENCY_CONFLICT', 'x-request-id: already used for another request');
+    }
+    if (!created.replayed) dispatcher.submitted(created, tenantKey);
+    return created;
+  }
+
   app.post<{ Body: CommandRequest }>(
     '/v1/instances/async-command',
     { schema: { body: ASYNC_COMMAND_BODY } },
     async (request) => {
-      const { tenantKey } = principalOf(request);
-      const body = request.body;
-      await requireOwned(store, tenantKey, body.instance_ids);
-      const created = await store.createTask({
-        tenantKey,
-        command: body.command,
-        timeoutMs: body.timeout_seconds * 1000,
-        kind: 'async',
-        instanceIds: body.instance_ids,
-        requestId: request.id,
-        requestHash: requestHash(body),
-      });
-      if (created === 'conflict') {
-        throw new ApiError('IDEMPOTENCY_CONFLICT', 'x-request-id: already used for another request');
-      }
-      if (!created.replayed) dispatcher.submitted(created, tenantKey);
+      const created = await submit(request, 'async');
       return ok({
         task_id: created.taskId,
         cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })),
@@ -50,20 +57,9 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     '/v1/instances/sync-command',
     { schema: { body: SYNC_COMMAND_BODY } },
     async (request) => {
-      const { tenantKey } = principalOf(request);
-      const body = request.body;
-      await requireOwned(store, tenantKey, body.instance_ids);
-      const created = await store.createTask({
-        tenantKey,
-        command: body.command,
-        timeoutMs: body.timeout_seconds * 1000,
-        kind: 'sync',
-        instanceIds: body.instance_ids,
-      });
-      if (created === 'conflict') throw new Error('sync task without a request id reported a conflict');
-      dispatcher.submitted(created, tenantKey);
-      await dispatcher.waitForTask(created.taskKey, Date.now() + body.timeout_seconds * 1000 + SYNC_GRACE_MS);
-      const task = await store.getTask(tenantKey, created.taskId);
+      const created = await submit(request, 'sync');
+      await dispatcher.waitForTask(created.taskKey, Date.now() + request.body.timeout_seconds * 1000 + SYNC_GRACE_MS);
+      const task = await store.getTask(principalOf(request).tenantKey, created.taskId);
       if (task === null) throw new Error(`task ${created.taskId} vanished while running`);
       return ok({ cmd_results: task.jobs.map(cmdResultJson) });
     },
