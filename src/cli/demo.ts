@@ -47,7 +47,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--port <port>', 'listen port (ADBFLEET_PORT)', parsePort)
     .option('--data <dir>', 'data directory (ADBFLEET_DATA)')
     .option('--instances <n>', 'simulated instances', positiveInt, 8)
-    .option('--sim-base-port <port>', 'first port of the simulated instances', parsePort, 7100)
+    .option('--sim-base-port <port>', 'first port of the simulated instances', parsePort, 20000)
     .action(async (flags: DemoFlags) => {
       const config = configFromFlags(flags);
       const logger = createLogger(config);
