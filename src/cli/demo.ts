@@ -58,14 +58,11 @@ export function registerDemoCommand(program: Command): void {
       for (const [i, sim] of fleet.instances.entries()) {
         const instanceId = `demo-${String(i + 1).padStart(3, '0')}`;
         ids.push(instanceId);
-        const created = await service.store.createInstance({
-          instanceId,
-          adbAddress: sim.address,
-          instanceName: `Demo phone ${i + 1}`,
-          zone: 'local',
-          tenantId,
-        });
-        if (!created) await service.store.assignInstance(instanceId, tenantId);
+        const instance = { instanceId, adbAddress: sim.address, instanceName: `Demo phone ${i + 1}`, zone: 'local', tenantId };
+        // Registered by an earlier run: keep it if it still points at this fleet, else re-register.
+        const existing = await service.store.getInstance(instanceId);
+        if (existing !== null && existing.adbAddress !== sim.address) await service.store.deleteInstance(instanceId);
+        if (!(await service.store.createInstance(instance))) await service.store.assignInstance(instanceId, tenantId);
       }
       await service.monitor.refresh();
       const body = JSON.stringify({ command: 'ls -l /system', instance_ids: ids.slice(0, 2) });
