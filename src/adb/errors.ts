@@ -17,16 +17,36 @@ export const ADB_ERROR_CODES = {
 } as const;
 export type AdbErrorCode = keyof typeof ADB_ERROR_CODES;
 
+/** What a command printed before its exec failed (timeout, cancel, lost connection). */
+export interface PartialOutput {
+  stdout: Buffer;
+  stderr: Buffer;
+  combined: Buffer;
+  outputBytes: number;
+  truncated: boolean;
+}
+
 export class AdbError extends Error {
   readonly code: AdbErrorCode;
   /** host:port of the device */
   readonly address: string;
+  /** exec's failures carry the output the command printed up to the failure (see withPartial) */
+  partial: PartialOutput | null = null;
 
   constructor(code: AdbErrorCode, address: string, detail?: string, options?: { cause?: unknown }) {
     super(`${address}: ${ADB_ERROR_CODES[code]}${detail === undefined ? '' : `: ${detail}`}`, options);
     this.name = 'AdbError';
     this.code = code;
     this.address = address;
+  }
+
+  /** A copy carrying one command's output: a lost connection's error is shared by all its streams. */
+  withPartial(partial: PartialOutput): AdbError {
+    const e = new AdbError(this.code, this.address, undefined, this.cause === undefined ? undefined : { cause: this.cause });
+    e.message = this.message;
+    if (this.stack !== undefined) e.stack = this.stack;
+    e.partial = partial;
+    return e;
   }
 }
 

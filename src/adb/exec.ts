@@ -144,7 +144,10 @@ class Exec implements StreamHandler {
     if (this.#done) return;
     this.#finish();
     this.#done = true;
-    this.#reject(e);
+    // A command cut short still printed something: callers store it with the failure.
+    if (this.#total === 0) return this.#reject(e);
+    const { stdout, stderr, combined, outputBytes, truncated } = this.#result();
+    this.#reject(e.withPartial({ stdout, stderr, combined, outputBytes, truncated }));
   }
 
   /** Stops the timer and abort listener; closes the stream if it is still open. */

@@ -1,6 +1,7 @@
 // Turns how an exec ended (a result or an AdbError) into the job's final state and code (SPEC §4).
 import { JOB_CODES, JobCode, jobMessage, LIMITS } from '../core/index.js';
 import type { JobResult } from '../store/index.js';
+import { isAdbError, type PartialOutput } from '../adb/index.js';
 import { adbErrorCode, type ExecResult } from './ports.js';
 
 /** The first `max` bytes of `buf`, cut back so no UTF-8 character is split. */
@@ -19,7 +20,11 @@ export function utf8Prefix(buf: Buffer, max: number): Buffer {
 /** execute_msg: the first 1024 bytes of the combined output at a character boundary, decoded
  * (bytes that are not UTF-8 become U+FFFD). */
 export function executeMsg(combined: Buffer): string {
-  return utf8Prefix(combined, LIMITS.executeMsgBytes).toString('utf8');
+  const text = utf8Prefix(combined, LIMITS.executeMsgBytes).toString('utf8');
+  // Each invalid byte became U+FFFD, 3 bytes in UTF-8: cut again so the message stays within
+  // 1024 bytes as SPEC promises.
+  if (Buffer.byteLength(text) <= LIMITS.executeMsgBytes) return text;
+  return utf8Prefix(Buffer.from(text, 'utf8'), LIMITS.executeMsgBytes).toString('utf8');
 }
 
 function result(jobKey: number, code: JobCode, exitCode: number | null, finishedAt: number): JobResult {
@@ -37,9 +42,23 @@ function result(jobKey: number, code: JobCode, exitCode: number | null, finished
   };
 }
 
-/** A job that ended without output: it never ran, or its exec failed. */
-export function failedResult(jobKey: number, code: JobCode, finishedAt: number): JobResult {
-  return result(jobKey, code, null, finishedAt);
+/** A job that ended without a result: it never ran, or its exec failed (with the output the
+ * command printed before that, when there was any). */
+export function failedResult(jobKey: number, code: JobCode, finishedAt: number, partial?: PartialOutput | null): JobResult {
+  const r = result(jobKey, code, null, finishedAt);
+  if (partial === undefined || partial === null) return r;
+  return {
+    ...r,
+    executeMsg: executeMsg(partial.combined),
+    outputBytes: partial.outputBytes,
+    outputTruncated: partial.truncated,
+    output: { stdout: partial.stdout, stderr: partial.stderr, combined: partial.combined },
+  };
+}
+
+/** The output an AdbError carries from a command that was cut short. */
+export function partialOutput(err: unknown): PartialOutput | null {
+  return isAdbError(err) ? err.partial : null;
 }
 
 /** A command that ran to completion. A shell v1 device reports no exit status (exitCode null):

@@ -5,7 +5,7 @@
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
 import { Lane, workJob, type WorkJob } from './lane.js';
-import { completedResult, execErrorCode, failedResult } from './outcome.js';
+import { completedResult, execErrorCode, failedResult, partialOutput } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
 
 export interface SchedulerOptions {
@@ -252,7 +252,7 @@ export class Scheduler {
         this.#o.logger.error({ err, jobKey: job.jobKey, instanceId: job.instanceId }, 'exec failed unexpectedly');
         code = JobCode.Internal;
       }
-      return failedResult(job.jobKey, code, Date.now());
+      return failedResult(job.jobKey, code, Date.now(), partialOutput(err));
     }
   }
 

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
-import { AdbPool, connectAdb, generateKey, type AdbConnection } from '../../src/adb/index.js';
+import { AdbPool, connectAdb, generateKey, type AdbConnection, type AdbError } from '../../src/adb/index.js';
 import { codeOf, eventually, hostKey, hostPublicKey, seqText } from './helpers.js';
 
 let fleet: Fleet;
@@ -94,6 +94,18 @@ test('timeout closes the stream (the shell is hung up on) and rejects with TIMEO
   await eventually(() => entry()?.end === 'closed', 'the device to see the stream closed');
   // The connection is still good for the next command.
   assert.equal((await pool.exec(addr, 'echo after', { timeoutMs: 20_000 })).stdout.toString(), 'after\n');
+});
+
+test('a command cut short: the error carries what it printed, each stream its own', async () => {
+  const calls = [pool.exec(addr, 'seq 1 100000000', { timeoutMs: 400 }), pool.exec(addr, 'sleep 30', { timeoutMs: 400 })];
+  const [printed, silent] = await Promise.allSettled(calls);
+  assert.equal(printed.status, 'rejected');
+  const err = (printed as PromiseRejectedResult).reason as AdbError;
+  assert.equal(err.code, 'TIMEOUT');
+  assert.ok(err.partial !== null && err.partial.outputBytes > 0);
+  assert.ok(err.partial.combined.toString().startsWith('1\n2\n3\n'));
+  assert.ok(err.partial.stdout.equals(err.partial.combined));
+  assert.equal(((silent as PromiseRejectedResult).reason as AdbError).partial, null, 'no output, no partial');
 });
 
 test('aborting through an AbortSignal closes the stream and rejects with CANCELLED', async () => {

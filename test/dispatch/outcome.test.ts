@@ -25,3 +25,12 @@ test('execute_msg is the first 1024 bytes cut back to a character boundary; inva
   assert.equal(executeMsg(Buffer.from([0x68, 0x69, 0xff, 0x0a])), 'hi\ufffd\n');
   assert.equal(executeMsg(Buffer.alloc(0)), '');
 });
+
+test('execute_msg stays within 1024 bytes when invalid bytes become 3-byte U+FFFD', () => {
+  const msg = executeMsg(Buffer.alloc(2000, 0xff));
+  assert.ok(Buffer.byteLength(msg) <= 1024, `${Buffer.byteLength(msg)} bytes`);
+  assert.equal(msg, '\ufffd'.repeat(341));
+  const mixed = executeMsg(Buffer.concat([Buffer.from('ok '), Buffer.alloc(600, 0xfe), Buffer.from('tail')]));
+  assert.ok(Buffer.byteLength(mixed) <= 1024);
+  assert.ok(mixed.startsWith('ok \ufffd'));
+});

@@ -83,6 +83,31 @@ test('a command past timeout_seconds ends timed_out (1003)', async () => {
   assert.notEqual(entries[0]!.end, 'exit', 'the remote command was ended, not left to finish');
 });
 
+test('a command cut short keeps what it printed: timed out, and a dropped connection', async () => {
+  const taskId = await submit('seq 1 100000000', [h.ids[11]!], { timeout_seconds: 1 });
+  const [j] = await h.waitTask(taskId, 20_000);
+  assert.equal(j?.state, 'timed_out');
+  assert.ok(j!.output_bytes > 1024, `output_bytes ${j?.output_bytes}`);
+  assert.ok(j?.execute_msg.startsWith('1\n2\n3\n'));
+  assert.ok(Buffer.byteLength(j!.execute_msg) <= 1024);
+  const out = await h.call('GET', `/v1/instances/tasks/${taskId}/jobs/${j!.job_id}/output`);
+  assert.equal(out.status, 200);
+  assert.ok(out.body.data.combined.startsWith('1\n2\n3\n'));
+  assert.equal(out.body.data.stdout, out.body.data.combined);
+
+  const sim = h.fleet.instances[12]!;
+  sim.setFault({ kind: 'drop', afterBytes: 5000 });
+  try {
+    const dropped = await submit('seq 1 100000', [h.ids[12]!]);
+    const [d] = await h.waitTask(dropped);
+    assert.equal(d?.error_code, 'KOOPHONE.JOB.1005');
+    assert.ok(d!.output_bytes > 0 && d!.output_bytes < 5000, `output_bytes ${d?.output_bytes}`);
+    assert.ok(d?.execute_msg.startsWith('1\n2\n'));
+  } finally {
+    sim.setFault(null);
+  }
+});
+
 test('an offline instance fails with 1002 after the retry window', async () => {
   const sim = h.fleet.instances[7]!;
   sim.setFault({ kind: 'offline', ms: 60_000 });

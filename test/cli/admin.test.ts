@@ -1,0 +1,59 @@
+// `adbfleet admin ...` against a running `adbfleet serve`: tenants, tokens and instances from the
+// command line, with the admin token read from the data dir.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startServeProcess } from '../helpers/processes.js';
+
+const run = promisify(execFile);
+
+test('admin CLI: create a tenant, issue and revoke a token, register, assign and list instances', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-admin-'));
+  const service = await startServeProcess({ ADBFLEET_DATA: dataDir, ADBFLEET_LOG_LEVEL: 'info' });
+  const admin = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    try {
+      const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', '--url', service.url, '--data', dataDir, ...args], {
+        env: { ...process.env, ADBFLEET_ADMIN_TOKEN: '' },
+      });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (e) {
+      const x = e as { code: number; stdout: string; stderr: string };
+      return { code: x.code, out: x.stdout, err: x.stderr };
+    }
+  };
+  try {
+    const created = await admin('tenant', 'create', 'acme');
+    assert.equal(created.code, 0, created.err);
+    const tenant = JSON.parse(created.out) as { tenant_id: string; token: string };
+    assert.match(tenant.tenant_id, /^t_[0-9a-f]{12}$/);
+
+    const issued = JSON.parse((await admin('token', 'create', tenant.tenant_id)).out) as { token: string; prefix: string };
+    assert.ok(issued.token.startsWith(issued.prefix));
+    assert.deepEqual(JSON.parse((await admin('token', 'revoke', tenant.tenant_id, issued.prefix)).out), { revoked: 1 });
+
+    const added = await admin('instance', 'add', 'phone-01', '192.168.7.20:5555', '--tenant', tenant.tenant_id, '--name', 'Pixel 7');
+    assert.equal(added.code, 0, added.err);
+    const dup = await admin('instance', 'add', 'phone-01', '192.168.7.20:5555');
+    assert.equal(dup.code, 1);
+    assert.match(dup.err, /HTTP 409/);
+    const bad = await admin('instance', 'add', 'phone-02', 'no-port-here');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /adb_address/);
+
+    assert.equal((await admin('instance', 'assign', 'phone-01', 'none')).code, 0);
+    const list = JSON.parse((await admin('instance', 'list')).out) as { instances: { instance_id: string; tenant_id: string | null; instance_name: string }[] };
+    assert.deepEqual(
+      list.instances.map((i) => [i.instance_id, i.tenant_id, i.instance_name]),
+      [['phone-01', null, 'Pixel 7']],
+    );
+    assert.equal((await admin('instance', 'remove', 'phone-01')).code, 0);
+    assert.deepEqual(JSON.parse((await admin('instance', 'list')).out), { instances: [] });
+  } finally {
+    await service.child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
