@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import { ApiError, LIMITS } from '../core/index.js';
 import { principalOf, tenantAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { clientErrorHandler } from './client-error.js';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-handler.js';
 import { createRateLimiter } from './rate-limit.js';
 import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
@@ -30,7 +31,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // One log line per request costs more than the request itself at 1,000 requests/s; errors
     // (500s) are logged by the error handler with their request id.
     logController: new LogController({ disableRequestLogging: true }),
-    frameworkErrors: frameworkErrorHandler,
+    frameworkErrors: frameworkErrorHandler(deps.store),
+    clientErrorHandler,
+    // Long ids reach their route, whose hooks check the request id and token first, then answer
+    // "task_id ... does not exist"; Fastify's default (100) would answer before any hook.
+    maxParamLength: 2048,
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);

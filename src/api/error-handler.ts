@@ -1,7 +1,9 @@
 // The one place errors become HTTP responses (SPEC §2's envelope). Routes and hooks throw.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { API_ERRORS, ApiError } from '../core/index.js';
-import { StoreError, StoreErrorCode } from '../store/index.js';
+import { StoreError, StoreErrorCode, type Store } from '../store/index.js';
+import { tenantAuth } from './auth.js';
+import { requireRequestId } from './request-id.js';
 
 function envelope(code: string, msg: string): { error_code: string; error_msg: string } {
   return { error_code: code, error_msg: msg };
@@ -27,7 +29,7 @@ function describeFastifyError(err: FastifyError): string {
 function fromStoreError(err: StoreError): ApiError | null {
   switch (err.code) {
     case StoreErrorCode.InstanceNotOwned:
-      // Ownership changed between the API's check and the insert.
+      // createTask checks ownership in its transaction (routes/commands.ts).
       return new ApiError('INSTANCE_NOT_FOUND', `instance_ids: these instances do not exist or are not yours: ${err.instanceIds.join(', ')}`);
     case StoreErrorCode.InvalidCursor:
       return new ApiError('INVALID_REQUEST', 'cursor: is not a cursor this API returned');
@@ -67,9 +69,26 @@ export async function notFoundHandler(request: FastifyRequest): Promise<never> {
 }
 
 /** Errors Fastify's router raises before any hook runs (bad percent-encoding, an overlong path
- * parameter): answered here, in the envelope, with the request id. */
-export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const e = API_ERRORS.INVALID_REQUEST;
-  const msg = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'route: a path parameter is too long' : 'route: the URL is not valid';
-  void reply.header('x-request-id', request.id).code(e.status).send(envelope(e.code, msg));
+ * parameter): answered here, in the envelope, with the request id. A tenant path still checks
+ * the request id and the token first, in SPEC §2's order, as its hooks would have. */
+export function frameworkErrorHandler(store: Store) {
+  const authenticate = tenantAuth(store);
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const send = (e: ApiError): void => {
+      void reply.header('x-request-id', request.id).headers(e.headers).code(e.status).send(envelope(e.code, e.message));
+    };
+    const msg = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'route: a path parameter is too long' : 'route: the URL is not valid';
+    const invalid = new ApiError('INVALID_REQUEST', msg);
+    if (!(request.raw.url ?? '').startsWith('/v1/')) return send(invalid);
+    requireRequestId(request)
+      .then(() => authenticate(request))
+      .then(
+        () => send(invalid),
+        (e: unknown) => {
+          if (e instanceof ApiError) return send(e);
+          request.log.error({ err: e, reqId: request.id }, 'unexpected error');
+          send(new ApiError('INTERNAL', `internal error (request ${request.id})`));
+        },
+      );
+  };
 }

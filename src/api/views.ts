@@ -26,18 +26,10 @@ export function jobJson(j: JobView): Record<string, unknown> {
   };
 }
 
-/** sync-command's per-instance result: KooPhone's fields plus job_id and state. */
+/** sync-command's per-instance result: "per-instance fields as in §4" (SPEC §5), instance_id first. */
 export function cmdResultJson(j: JobView): Record<string, unknown> {
-  return {
-    instance_id: j.instanceId,
-    status: kooPhoneStatus(j.state),
-    error_code: j.errorCode,
-    error_msg: j.errorMsg,
-    execute_msg: j.executeMsg,
-    exit_code: j.exitCode,
-    job_id: j.jobId,
-    state: j.state,
-  };
+  const { instance_id, ...rest } = jobJson(j);
+  return { instance_id, ...rest };
 }
 
 export function taskSummaryJson(t: TaskSummary): Record<string, unknown> {

@@ -6,7 +6,8 @@ import { LIMITS } from './config.js';
 
 /** Letters, digits, space and `_ . / : -`: no shell metacharacter can chain or redirect. */
 export const COMMAND_CHARS = '^[A-Za-z0-9 _./:-]*$';
-export const ONLY_SPACES = '^ *$';
+/** Spaces and nothing else (an empty command is minLength's to report). */
+export const ONLY_SPACES = '^ +$';
 export const INSTANCE_ID_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
 
 /** x-request-id: 1-128 printable ASCII characters (0x20-0x7E). */
@@ -34,7 +35,9 @@ export function commandBodySchema(timeout: { min: number; max: number; default: 
         // The character set is ASCII only, so characters and bytes agree.
         maxLength: LIMITS.commandBytes,
         pattern: COMMAND_CHARS,
-        not: { pattern: ONLY_SPACES },
+        // `type` inside `not`: Ajv checks `not` before `type`, and a number must be told it is
+        // not a string rather than that it is "only spaces".
+        not: { type: 'string', pattern: ONLY_SPACES },
       },
       instance_ids: instanceIdsSchema(),
       timeout_seconds: { type: 'integer', minimum: timeout.min, maximum: timeout.max, default: timeout.default },
@@ -88,7 +91,7 @@ export function parseQueryInt(
 ): { ok: true; value: number } | { ok: false; message: string } {
   if (raw === undefined) return { ok: true, value: fallback };
   const message = `must be an integer from ${min} to ${max}`;
-  if (typeof raw !== 'string' || !/^[0-9]{1,10}$/.test(raw)) return { ok: false, message };
+  if (typeof raw !== 'string' || !/^[0-9]{1,16}$/.test(raw)) return { ok: false, message };
   const value = Number(raw);
   if (value < min || value > max) return { ok: false, message };
   return { ok: true, value };

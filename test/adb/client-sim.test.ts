@@ -99,7 +99,7 @@ test('timeout closes the stream (the shell is hung up on) and rejects with TIMEO
 test('a command cut short: the error carries what it printed, each stream its own', async () => {
   const calls = [pool.exec(addr, 'seq 1 100000000', { timeoutMs: 400 }), pool.exec(addr, 'sleep 30', { timeoutMs: 400 })];
   const [printed, silent] = await Promise.allSettled(calls);
-  assert.equal(printed.status, 'rejected');
+  assert.equal(printed?.status, 'rejected');
   const err = (printed as PromiseRejectedResult).reason as AdbError;
   assert.equal(err.code, 'TIMEOUT');
   assert.ok(err.partial !== null && err.partial.outputBytes > 0);

@@ -7,6 +7,7 @@ let h: Harness;
 const d = new RecordingDispatcher();
 let tokenA: string;
 let tokenB: string;
+let tenantAId: string;
 const MANY = Array.from({ length: 100 }, (_, i) => `m${i}`);
 
 before(async () => {
@@ -14,6 +15,7 @@ before(async () => {
   const a = await h.tenant('alpha');
   const b = await h.tenant('beta');
   tokenA = a.token;
+  tenantAId = a.tenantId;
   tokenB = b.token;
   for (const id of ['a1', 'a2', 'a3', ...MANY]) await h.instance(id, a.tenantId);
   await h.instance('b1', b.tenantId);
@@ -91,6 +93,15 @@ for (const path of ['/v1/instances/async-command', '/v1/instances/sync-command']
     });
   }
 }
+
+test('command errors say which rule: wrong type, empty, only spaces, a forbidden character', async () => {
+  const said = async (command: unknown) => envelope(await send('/v1/instances/async-command', { name: '', body: { ...valid, command }, field: '' })).error_msg;
+  assert.equal(await said(5), 'command: must be a string');
+  assert.equal(await said(null), 'command: must be a string');
+  assert.match(await said(''), /^command: must not be shorter than 1/);
+  assert.equal(await said('   '), 'command: must not be only spaces');
+  assert.match(await said('ls; rm'), /^command: only letters, digits, space and _ \. \/ : - are allowed/);
+});
 
 test('sync-command: timeout_seconds 61 is over the sync limit; async accepts it', async () => {
   const sync = await h.call(tokenA, 'POST', '/v1/instances/sync-command', { ...valid, timeout_seconds: 61 });
@@ -195,6 +206,24 @@ test('idempotency: same x-request-id and body -> original response; different bo
   });
   assert.equal(b.statusCode, 200);
   assert.notEqual(b.json().data.task_id, first.json().data.task_id);
+});
+
+test('idempotency comes before ownership: a retry after the instance changed hands gets the original answer', async () => {
+  await h.instance('moving', tenantAId);
+  const headers = { 'x-request-id': 'idem-moving', 'x-auth-token': tokenA };
+  const payload = { command: 'ls', instance_ids: ['moving'] };
+  const first = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers, payload });
+  assert.equal(first.statusCode, 200);
+  assert.equal((await h.admin('PUT', '/instances/moving/tenant', { tenant_id: null })).statusCode, 200);
+  const retry = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers, payload });
+  assert.equal(retry.statusCode, 200, retry.body);
+  assert.deepEqual(retry.json(), first.json());
+  // The same id with another body that names the now-foreign instance: the id's conflict first.
+  const other = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers, payload: { ...payload, command: 'id' } });
+  assert.equal(other.statusCode, 409);
+  // A fresh request for it: 1001.
+  const fresh = await h.call(tokenA, 'POST', '/v1/instances/async-command', payload);
+  assert.equal(envelope(fresh).error_code, 'KOOPHONE.API.1001');
 });
 
 test('a replay is not submitted to the dispatcher twice', async () => {

@@ -187,8 +187,8 @@ test('cancel accepts an empty JSON body (body-less POST)', async () => {
   assert.equal(res.statusCode, 200, res.body);
 });
 
-for (const url of ['/v1/instances/tasks/%zz', '/%', `/v1/instances/tasks/${'a'.repeat(1000)}`]) {
-  test(`malformed URL ${url.slice(0, 40)} -> 400 KOOPHONE.API.1000 in the envelope with a request id`, async () => {
+for (const url of ['/v1/instances/tasks/%zz', '/%']) {
+  test(`malformed URL ${url} -> 400 KOOPHONE.API.1000 in the envelope with a request id`, async () => {
     const res = await h.app.inject({ method: 'GET', url, headers: { 'x-request-id': 'bad-url', 'x-auth-token': token } });
     assert.equal(res.statusCode, 400);
     assert.equal(envelope(res).error_code, 'KOOPHONE.API.1000');
@@ -196,3 +196,31 @@ for (const url of ['/v1/instances/tasks/%zz', '/%', `/v1/instances/tasks/${'a'.r
     assert.equal(res.headers['x-request-id'], 'bad-url');
   });
 }
+
+test('a malformed tenant URL still checks x-request-id, then the token, first', async () => {
+  const url = '/v1/instances/tasks/%zz';
+  const noId = await h.app.inject({ method: 'GET', url, headers: { 'x-auth-token': token } });
+  assert.equal(noId.statusCode, 400);
+  assert.equal(envelope(noId).error_code, 'KOOPHONE.API.0002');
+  assert.ok(noId.headers['x-request-id']);
+  const noToken = await h.app.inject({ method: 'GET', url, headers: { 'x-request-id': 'r1' } });
+  assert.equal(noToken.statusCode, 401);
+  assert.equal(envelope(noToken).error_code, 'APIGW.0301');
+});
+
+test('a very long task_id reaches its route: request id and token are checked, then "does not exist"', async () => {
+  const long = 'a'.repeat(1000);
+  const noToken = await h.app.inject({ method: 'GET', url: `/v1/instances/tasks/${long}`, headers: { 'x-request-id': 'r2' } });
+  assert.equal(noToken.statusCode, 401);
+  const res = await h.app.inject({ method: 'GET', url: `/v1/instances/tasks/${long}`, headers: { 'x-request-id': 'r3', 'x-auth-token': token } });
+  assert.equal(res.statusCode, 400);
+  assert.equal(envelope(res).error_code, 'KOOPHONE.API.1000');
+  assert.match(envelope(res).error_msg, /^task_id a+ does not exist$/);
+  const out = await h.app.inject({
+    method: 'GET',
+    url: `/v1/instances/tasks/${'b'.repeat(32)}/jobs/${long}/output`,
+    headers: { 'x-request-id': 'r4', 'x-auth-token': token },
+  });
+  assert.equal(out.statusCode, 400);
+  assert.match(envelope(out).error_msg, /^task_id b+ does not exist$/);
+});

@@ -96,6 +96,8 @@ test('batch-query: last page, beyond the end, filters', async () => {
   const beyond = (await h.call(tokenA, 'GET', '/v1/instances/batch-query?page_no=9')).json().data;
   assert.deepEqual(beyond.result, []);
   assert.equal(beyond.total_count, 25);
+  const far = (await h.call(tokenA, 'GET', '/v1/instances/batch-query?page_no=2000000000')).json().data;
+  assert.deepEqual([far.result, far.page_no, far.total_count], [[], 2000000000, 25]);
   const exact = (await h.call(tokenA, 'GET', '/v1/instances/batch-query?instance_id=p07')).json().data;
   assert.deepEqual(exact.result.map((r: { instance_id: string }) => r.instance_id), ['p07']);
   assert.equal(exact.total_count, 1);

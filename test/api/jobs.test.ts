@@ -69,6 +69,13 @@ test('sync-command answers with every result', async () => {
     assert.equal(r.exit_code, 0);
     assert.equal(r.state, 'succeeded');
     assert.match(r.job_id, /^[0-9a-f]{32}$/);
+    // "Per-instance fields as in §4": every field of a job.
+    assert.deepEqual(Object.keys(r).sort(), [
+      'created_at', 'error_code', 'error_msg', 'execute_msg', 'exit_code', 'finished_at', 'instance_id',
+      'job_id', 'output_bytes', 'output_truncated', 'started_at', 'state', 'status',
+    ]);
+    assert.equal(r.output_bytes, 5);
+    assert.equal(r.output_truncated, false);
   }
 });
 

@@ -37,7 +37,7 @@ export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promi
   app.get<{ Querystring: Record<string, unknown> }>('/v1/instances/batch-query', async (request) => {
     const { tenantKey } = principalOf(request);
     const q = request.query;
-    const pageNo = parseQueryInt(q['page_no'], 1, 1_000_000_000, 1);
+    const pageNo = parseQueryInt(q['page_no'], 1, Number.MAX_SAFE_INTEGER, 1);
     if (!pageNo.ok) throw new ApiError('INVALID_REQUEST', 'page_no: must be an integer >= 1');
     const pageSize = parseQueryInt(q['page_size'], 1, 100, 10);
     if (!pageSize.ok) throw new ApiError('INVALID_REQUEST', `page_size: ${pageSize.message}`);

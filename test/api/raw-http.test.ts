@@ -1,0 +1,58 @@
+// What Node's HTTP parser refuses before Fastify runs (control characters in a header, headers
+// over the limit) is still answered in SPEC's envelope with an x-request-id. Real sockets: the
+// parser is the thing under test, and inject() does not go through it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { startHarness, type Harness } from './harness.js';
+
+let h: Harness;
+let port: number;
+
+before(async () => {
+  h = await startHarness();
+  await h.app.listen({ host: '127.0.0.1', port: 0 });
+  port = (h.app.server.address() as AddressInfo).port;
+});
+after(async () => {
+  await h.close();
+});
+
+/** Sends raw bytes, returns the raw response. */
+function raw(request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(Buffer.from(request, 'latin1')));
+    let out = '';
+    socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+  });
+}
+
+function parse(response: string): { status: number; headers: string; body: { error_code: string; error_msg: string } } {
+  const [head = '', body = ''] = response.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(body) };
+}
+
+test('a control character in x-request-id: 400 KOOPHONE.API.0002 in the envelope', async () => {
+  const r = parse(await raw('GET /v1/instances/tasks HTTP/1.1\r\nhost: x\r\nx-request-id: a\x01b\r\nx-auth-token: t\r\n\r\n'));
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error_code, 'KOOPHONE.API.0002');
+  assert.match(r.body.error_msg, /^x-request-id/);
+  assert.match(r.headers, /\r\nx-request-id: [0-9a-f-]{36}/);
+});
+
+test('a control character in another header: 400 KOOPHONE.API.1000 in the envelope', async () => {
+  const r = parse(await raw('GET /v1/instances/tasks HTTP/1.1\r\nhost: x\r\nx-request-id: ok\r\nx-auth-token: a\x7fb\r\n\r\n'));
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error_code, 'KOOPHONE.API.1000');
+  assert.match(r.headers, /\r\nx-request-id: /);
+});
+
+test('headers over the size limit: 431 in the envelope', async () => {
+  const r = parse(await raw(`GET /v1/instances/tasks HTTP/1.1\r\nhost: x\r\nx-request-id: ok\r\nx-auth-token: ${'t'.repeat(20_000)}\r\n\r\n`));
+  assert.equal(r.status, 431);
+  assert.equal(r.body.error_code, 'KOOPHONE.API.1000');
+  assert.match(r.body.error_msg, /^headers/);
+});
