@@ -1,12 +1,17 @@
 // adbfleet's command line: serve, demo, sim, admin.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAdminCommand } from './admin.js';
 import { registerDemoCommand } from './demo.js';
 import { registerServeCommand } from './serve.js';
 import { registerSimCommand } from './sim.js';
 
+// src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('adbfleet')
   .description('self-hostable cloud-phone control plane (KooPhone-compatible API over ADB)')
+  .version(version)
   .showHelpAfterError();
 registerServeCommand(program);
 registerDemoCommand(program);
