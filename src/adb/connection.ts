@@ -20,6 +20,7 @@ import {
 } from './packet.js';
 import { Stream, StreamPhase, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
 import { execOn, type ExecOptions, type ExecResult } from './exec.js';
+import { pingOn } from './ping.js';
 import { rebootOn } from './reboot.js';
 
 export interface Transport {
@@ -176,6 +177,11 @@ export class AdbConnection implements StreamOwner {
 
   reboot(opts: { timeoutMs?: number } = {}): Promise<void> {
     return rebootOn(this, opts.timeoutMs ?? 10_000);
+  }
+
+  /** Resolves when adbd answers an OPEN (see ping.ts); rejects with TIMEOUT or CONNECTION_LOST. */
+  ping(timeoutMs = 5_000): Promise<void> {
+    return pingOn(this, timeoutMs);
   }
 
   // StreamOwner

@@ -111,6 +111,16 @@ export class AdbPool {
     return conn.banner!;
   }
 
+  /**
+   * Is the device answering? Connects if needed, then probes the connection with an OPEN that
+   * runs nothing (ping.ts): a connected adbd that stopped answering fails with TIMEOUT.
+   */
+  async ping(address: string, timeoutMs = 5_000): Promise<void> {
+    if (this.#closed) throw new AdbError('CANCELLED', address, 'the pool is closed');
+    const conn = await this.#ensure(this.#entry(address));
+    await conn.ping(timeoutMs);
+  }
+
   isConnected(address: string): boolean {
     return this.#entries.get(address)?.conn != null;
   }

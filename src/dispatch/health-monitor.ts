@@ -15,6 +15,8 @@ export interface HealthMonitorOptions {
   concurrency?: number;
   /** how often a rebooting instance is polled; default 250 ms */
   startingPollMs?: number;
+  /** how long a check waits for adbd to answer (default 5 s) */
+  pingTimeoutMs?: number;
 }
 
 /** A reboot whose connection was never seen going down is taken as done after this long. */
@@ -45,6 +47,7 @@ class PoolHealthMonitor implements HealthMonitor {
   readonly #intervalMs: number;
   readonly #concurrency: number;
   readonly #startingPollMs: number;
+  readonly #pingTimeoutMs: number;
   #entries = new Map<string, Entry>();
   #byAddress = new Map<string, Set<Entry>>();
   /** checks waiting for a slot; entries before #queueHead are done */
@@ -57,13 +60,14 @@ class PoolHealthMonitor implements HealthMonitor {
   #running = false;
   #refreshing: Promise<void> | null = null;
 
-  constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250 }: HealthMonitorOptions) {
+  constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250, pingTimeoutMs = 5_000 }: HealthMonitorOptions) {
     this.#store = store;
     this.#pool = pool;
     this.#logger = logger;
     this.#intervalMs = config.healthIntervalMs;
     this.#concurrency = Math.max(1, concurrency);
     this.#startingPollMs = startingPollMs;
+    this.#pingTimeoutMs = pingTimeoutMs;
   }
 
   status(instanceId: string): InstanceStatus {
@@ -220,7 +224,8 @@ class PoolHealthMonitor implements HealthMonitor {
     const generation = e.generation;
     let ok: boolean;
     try {
-      await this.#pool.connect(e.target.adbAddress);
+      // "Running" is connected and answering (SPEC §6): a device whose adbd hangs is offline.
+      await this.#pool.ping(e.target.adbAddress, this.#pingTimeoutMs);
       ok = true;
     } catch (err) {
       ok = false;

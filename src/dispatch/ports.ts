@@ -7,6 +7,8 @@ import { isAdbError, type AdbErrorCode } from '../adb/index.js';
 export interface WorkerPool {
   /** Ensures a live, authenticated connection (no I/O when one is already up). */
   connect(address: string): Promise<unknown>;
+  /** Connects if needed and checks that adbd answers (no command runs). */
+  ping(address: string, timeoutMs: number): Promise<unknown>;
   isConnected(address: string): boolean;
   exec(address: string, command: string, options: ExecOptions): Promise<ExecResult>;
   reboot(address: string): Promise<unknown>;

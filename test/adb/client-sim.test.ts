@@ -108,6 +108,21 @@ test('a command cut short: the error carries what it printed, each stream its ow
   assert.equal(((silent as PromiseRejectedResult).reason as AdbError).partial, null, 'no output, no partial');
 });
 
+test('ping: adbd answers an OPEN that runs nothing; a hung device times out', async () => {
+  const before = fleet.journal().length;
+  await pool.ping(addr, 5_000);
+  assert.equal(fleet.journal().length, before, 'no command ran');
+  const hung = fleet.instances[1]!;
+  await pool.connect(hung.address);
+  hung.setFault({ kind: 'hang' });
+  try {
+    await assert.rejects(pool.ping(hung.address, 200), (e) => codeOf(e) === 'TIMEOUT');
+  } finally {
+    hung.setFault(null);
+  }
+  await pool.ping(hung.address, 5_000);
+});
+
 test('aborting through an AbortSignal closes the stream and rejects with CANCELLED', async () => {
   const ac = new AbortController();
   const call = pool.exec(addr, 'sleep 31', { signal: ac.signal });

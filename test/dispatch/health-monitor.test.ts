@@ -23,6 +23,25 @@ test('health monitor: unknown, running, offline with an offline fault, running a
   }
 });
 
+test('health monitor: a connected device that stops answering (hang) is offline; running again once it answers', async () => {
+  const f = await fixture({ count: 2, noStart: true });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200 }, pingTimeoutMs: 300 });
+  try {
+    await monitor.start();
+    await until('both running', () => f.ids.every((id) => monitor.status(id) === InstanceStatus.Running));
+    assert.ok(f.pool.isConnected(f.fleet.instances[0]!.address));
+    f.fleet.instances[0]!.setFault({ kind: 'hang' });
+    await until('i0 offline', () => monitor.status(f.ids[0]!) === InstanceStatus.Offline);
+    assert.equal(monitor.status(f.ids[1]!), InstanceStatus.Running);
+    assert.equal(f.fleet.instances[0]!.journal().length, 0, 'health checks run no command');
+    f.fleet.instances[0]!.setFault(null);
+    await until('i0 answering again', () => monitor.status(f.ids[0]!) === InstanceStatus.Running);
+  } finally {
+    await monitor.stop();
+    await f.close();
+  }
+});
+
 test('health monitor: reboot shows starting until adbd answers again, then running', async () => {
   const f = await fixture({ count: 1, noStart: true, rebootDelayMs: 1_000 });
   const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200 } });
@@ -61,14 +80,15 @@ test('health monitor: refresh picks up new and removed instances', async () => {
 
 test('health monitor: checks run with bounded concurrency', async () => {
   const f = await fixture({ count: 12, noStart: true });
-  // The real pool, observed: how many connects the monitor has in flight at once.
+  // The real pool, observed: how many checks the monitor has in flight at once.
   let inFlight = 0;
   let maxInFlight = 0;
   const pool: WorkerPool = {
-    connect: async (address) => {
+    connect: (address) => f.pool.connect(address),
+    ping: async (address, timeoutMs) => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);
       try {
-        return await f.pool.connect(address);
+        return await f.pool.ping(address, timeoutMs);
       } finally {
         inFlight--;
       }
