@@ -2,7 +2,7 @@
 // existing key (adb's own ~/.android/adbkey) named by ADBFLEET_ADB_KEY or the keyPath option.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { androidPublicKey } from './android-key.js';
 
@@ -30,7 +30,12 @@ export function publicKeyOf(key: KeyObject | string | Buffer): KeyObject {
 }
 
 export function keyFromPem(pem: string | Buffer, path = '(memory)', name = defaultName()): AdbKey {
-  const privateKey = createPrivateKey(pem);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (e) {
+    throw new Error(`${path}: not a PEM private key (${(e as Error).message})`, { cause: e });
+  }
   if (privateKey.asymmetricKeyType !== 'rsa' || privateKey.asymmetricKeyDetails?.modulusLength !== 2048) {
     throw new Error(`${path}: ADB keys must be 2048-bit RSA`);
   }
@@ -49,8 +54,24 @@ export function generateKey(name = defaultName()): AdbKey {
  */
 export function loadOrCreateKey(dataDir: string, opts: LoadKeyOptions = {}): AdbKey {
   const name = opts.name ?? defaultName();
-  const explicit = opts.keyPath ?? (opts.env ?? process.env)['ADBFLEET_ADB_KEY'] ?? null;
-  if (explicit !== null && explicit !== '') return keyFromPem(readFileSync(explicit), explicit, name);
+  const fromEnv = (opts.env ?? process.env)['ADBFLEET_ADB_KEY'];
+  const raw = opts.keyPath ?? (fromEnv === '' ? undefined : fromEnv) ?? null;
+  if (raw !== null) {
+    // "~/.android/adbkey" as written in an env file, where no shell expanded it.
+    const explicit = raw === '~' || raw.startsWith('~/') ? join(homedir(), raw.slice(1)) : raw;
+    const source = 'ADBFLEET_ADB_KEY';
+    let pem: Buffer;
+    try {
+      pem = readFileSync(explicit);
+    } catch (e) {
+      throw new Error(`${source}: cannot read ${explicit}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+    try {
+      return keyFromPem(pem, explicit, name);
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   const path = join(dataDir, 'adbkey');
   try {
     return keyFromPem(readFileSync(path), path, name);

@@ -35,7 +35,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     clientErrorHandler,
     // Long ids reach their route, whose hooks check the request id and token first, then answer
     // "task_id ... does not exist"; Fastify's default (100) would answer before any hook.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);

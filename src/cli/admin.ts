@@ -20,14 +20,23 @@ function adminTokenFrom(opts: AdminGlobals): string {
 }
 
 async function call(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<void> {
-  const res = await fetch(new URL(`/admin/v1${path}`, opts.url), {
-    method,
-    headers: {
-      authorization: `Bearer ${adminTokenFrom(opts)}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  // Relative to the URL's own path, so a service behind a path prefix (https://h/adbfleet/) works.
+  const base = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
+  const url = new URL(`admin/v1${path}`, base);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminTokenFrom(opts)}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
   const text = await res.text();
   if (!res.ok) {
     process.stderr.write(`HTTP ${res.status}: ${text}\n`);
@@ -60,7 +69,7 @@ export function registerAdminCommand(program: Command): void {
     .action((id: string) => call(globals(), 'POST', `/tenants/${encodeURIComponent(id)}/tokens`));
   token
     .command('revoke <tenant_id> <token_prefix>')
-    .description('revoke the tenant tokens starting with a prefix (the first 12 characters)')
+    .description("revoke a tenant's token by its prefix: its first 12 characters, as shown when it was issued")
     .action((id: string, prefix: string) =>
       call(globals(), 'DELETE', `/tenants/${encodeURIComponent(id)}/tokens/${encodeURIComponent(prefix)}`),
     );

@@ -4,6 +4,8 @@ import { DEFAULT_CONFIG, type Config } from '../core/index.js';
 
 type Parser = (raw: string, name: string) => unknown;
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 const int = (min: number, max = Number.MAX_SAFE_INTEGER): Parser => (raw, name) => {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -38,7 +40,13 @@ export const ENV_VARS: { [K in keyof Config]: [string, Parser] } = {
   ],
   adbConnectTimeoutMs: ['ADBFLEET_ADB_CONNECT_TIMEOUT_MS', int(100)],
   adbAuthTimeoutMs: ['ADBFLEET_ADB_AUTH_TIMEOUT_MS', int(100)],
-  logLevel: ['ADBFLEET_LOG_LEVEL', text],
+  logLevel: [
+    'ADBFLEET_LOG_LEVEL',
+    (raw, name) => {
+      if (!LOG_LEVELS.includes(raw)) throw new Error(`${name} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+      return raw;
+    },
+  ],
 };
 
 /** Defaults, then the environment, then explicit overrides (from flags). Throws naming the variable. */

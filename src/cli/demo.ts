@@ -33,9 +33,9 @@ async function demoToken(store: Store, dataDir: string): Promise<{ tenantId: str
   return { tenantId: tenant.tenantId, token };
 }
 
-function positiveInt(raw: string): number {
+function instanceCount(raw: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`expected an integer from 1 to 10000, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`--instances must be an integer from 1 to 10000, got "${raw}"`);
   return n;
 }
 
@@ -46,11 +46,14 @@ export function registerDemoCommand(program: Command): void {
     .option('--host <host>', 'listen address (ADBFLEET_HOST)')
     .option('--port <port>', 'listen port (ADBFLEET_PORT)', parsePort)
     .option('--data <dir>', 'data directory (ADBFLEET_DATA)')
-    .option('--instances <n>', 'simulated instances', positiveInt, 8)
+    .option('--instances <n>', 'simulated instances', instanceCount, 8)
     .option('--sim-base-port <port>', 'first port of the simulated instances', parsePort, 20000)
     .action(async (flags: DemoFlags) => {
       const config = configFromFlags(flags);
       const logger = createLogger(config);
+      if (flags.simBasePort !== 0 && flags.simBasePort + flags.instances - 1 > 65535) {
+        throw new Error(`--sim-base-port ${flags.simBasePort} leaves no room for ${flags.instances} instances below port 65536`);
+      }
       const fleet = await startFleet({ count: flags.instances, basePort: flags.simBasePort, host: '127.0.0.1' });
       const service = await startService(config, logger);
       const { tenantId } = await demoToken(service.store, config.dataDir);
@@ -71,7 +74,7 @@ export function registerDemoCommand(program: Command): void {
           '',
           `adbfleet demo ready at ${service.url}`,
           `  ${fleet.instances.length} simulated instances (${ids[0]} .. ${ids[ids.length - 1]}), tenant ${tenantId}`,
-          `  tenant token in ${join(config.dataDir, 'demo-token')}, admin token in ${join(config.dataDir, 'admin-token')}`,
+          `  tenant token in ${join(config.dataDir, 'demo-token')}, admin token ${config.adminToken === null ? `in ${join(config.dataDir, 'admin-token')}` : 'from ADBFLEET_ADMIN_TOKEN'}`,
           '',
           'Try:',
           `  curl -s -X POST ${service.url}/v1/instances/async-command \\`,

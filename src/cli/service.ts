@@ -71,7 +71,20 @@ export async function startService(config: Config, logger: Logger = createLogger
   await dispatcher.start();
   await monitor.start();
   purger.start();
-  await api.listen({ host: config.host, port: config.port });
+  try {
+    await api.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await api.close();
+    await purger.stop();
+    await monitor.stop();
+    await dispatcher.stop(0);
+    await pool.close();
+    await store.close();
+    throw new Error(
+      `cannot listen on ${config.host}:${config.port} (--host/ADBFLEET_HOST, --port/ADBFLEET_PORT): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   const address = api.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -80,7 +93,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await api.close();
-      purger.stop();
+      await purger.stop();
       await monitor.stop();
       await dispatcher.stop(5_000);
       await pool.close();

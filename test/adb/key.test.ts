@@ -38,7 +38,20 @@ test('an existing PKCS#1 key named by ADBFLEET_ADB_KEY or keyPath is used instea
     assert.equal(fromEnv.path, path);
     assert.ok(fromEnv.androidPublicKey.equals(fromOpt.androidPublicKey));
     assert.ok(!existsSync(join(dir, 'data', 'adbkey')), 'no key generated in the data dir');
-    assert.throws(() => loadOrCreateKey(dir, { keyPath: join(dir, 'missing'), env: {} }), /ENOENT/);
+    assert.throws(() => loadOrCreateKey(dir, { keyPath: join(dir, 'missing'), env: {} }), /^Error: ADBFLEET_ADB_KEY: cannot read .*missing: ENOENT/);
+    await writeFile(join(dir, 'notakey'), 'hello');
+    assert.throws(
+      () => loadOrCreateKey(dir, { env: { ADBFLEET_ADB_KEY: join(dir, 'notakey') } }),
+      /^Error: ADBFLEET_ADB_KEY: .*notakey: not a PEM private key/,
+    );
+    // "~/..." as an env file writes it, with no shell to expand it.
+    const home = process.env.HOME;
+    process.env.HOME = dir;
+    try {
+      assert.ok(loadOrCreateKey(join(dir, 'data'), { env: { ADBFLEET_ADB_KEY: '~/mykey' } }).androidPublicKey.equals(fromEnv.androidPublicKey));
+    } finally {
+      process.env.HOME = home;
+    }
   }));
 
 test('token signatures verify under the Android-format public key', () => {
