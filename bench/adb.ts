@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -146,13 +147,26 @@ function runAdb(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number 
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 async function benchCli(host: string, ports: number[], simPid: number): Promise<Row | null> {
   if (spawnSync('adb', ['version']).status !== 0) {
     console.log('adb CLI row skipped: adb is not installed');
     return null;
   }
   const home = mkdtempSync(join(tmpdir(), 'adbfleet-bench-adb-'));
-  const serverPort = String(20000 + Math.floor(Math.random() * 20000));
+  // A port free now (the simulator's ports are taken already): a random one could be an
+  // instance's, and adb would then talk its client protocol to an adbd.
+  const serverPort = String(await freePort());
   const env = { ...process.env, HOME: home, ADB_EMU: '0', ANDROID_ADB_SERVER_PORT: serverPort };
   const adb = (args: string[]) => runAdb(env, ['-P', serverPort, ...args]);
   try {
