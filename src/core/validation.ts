@@ -70,17 +70,6 @@ export interface CommandRequest {
   timeout_seconds: number;
 }
 
-/** JSON with object keys sorted at every level, so equal requests hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /** A query parameter that must be an integer in [min, max]; undefined gives the default.
  * Returns an error message (naming nothing; the caller prefixes the field) or the value. */
 export function parseQueryInt(

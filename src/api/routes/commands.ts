@@ -1,7 +1,7 @@
 // SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, canonicalJson, type CommandRequest } from '../../core/index.js';
+import { ApiError, type CommandRequest } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { CreatedTask, TaskKind } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
@@ -11,9 +11,10 @@ import { cmdResultJson, ok } from '../views.js';
 /** sync-command waits this much past the command timeout for the results to be stored. */
 const SYNC_GRACE_MS = 1_000;
 
+/** "The same body" for idempotency: the normalized request (unknown fields ignored, the default
+ * timeout written out), in a fixed order. */
 export function requestHash(body: CommandRequest): string {
-  const known = { command: body.command, instance_ids: body.instance_ids, timeout_seconds: body.timeout_seconds };
-  return createHash('sha256').update(canonicalJson(known)).digest('hex');
+  return createHash('sha256').update(JSON.stringify([body.command, body.instance_ids, body.timeout_seconds])).digest('hex');
 }
 
 export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
