@@ -52,10 +52,14 @@ test('kill -9 during 1,000 running jobs: after restart every job is final, none 
       assert.equal(r.status, 200, JSON.stringify(r.body));
       taskIds.push(r.body.data.task_id);
     }
-    // Let some jobs finish and others run, then kill the service outright.
-    await new Promise((r) => setTimeout(r, 1200));
-    const beforeKill = (await (await fetch(`${sim.control}/journal`)).json()) as JournalRow[];
-    assert.ok(beforeKill.length > 0, 'jobs were running when the service was killed');
+    // Once every instance has finished a job and started its next, kill the service outright.
+    const journalNow = async (): Promise<JournalRow[]> => (await (await fetch(`${sim.control}/journal`)).json()) as JournalRow[];
+    for (let deadline = Date.now() + 60_000; ; ) {
+      const rows = await journalNow();
+      if (rows.length >= 200 && rows.some((e) => e.end === 'running')) break;
+      assert.ok(Date.now() < deadline, `jobs did not get going: ${rows.length} started`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
     await service.child.kill('SIGKILL');
 
     service = await startServeProcess(env);
