@@ -4,13 +4,11 @@
 // Usage: node --import tsx bench/api.ts [--seconds 10] [--connections 50] [--synchronous FULL|NORMAL]
 // Prints a table and writes bench/results/api.json.
 import { Agent, request as httpRequest } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { request } from '../test/helpers/harness.js';
-import { startServeProcess } from '../test/helpers/processes.js';
+import { cpuMs, pct, startBenchService } from './lib/service.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,34 +20,15 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 
-function cpuMs(pid: number | 'self'): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-bench-api-'));
-  const adminToken = `adm_${randomUUID()}`;
-  const service = await startServeProcess({
-    ADBFLEET_DATA: dataDir,
-    ADBFLEET_ADMIN_TOKEN: adminToken,
-    ADBFLEET_RATE_LIMIT: '0',
+  const service = await startBenchService({
     ADBFLEET_RETRY_WINDOW_SECONDS: '3600',
     ADBFLEET_SQLITE_SYNCHRONOUS: values.synchronous,
-    ADBFLEET_LOG_LEVEL: 'info',
-  }, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
+  });
   try {
-    const admin = (method: string, path: string, body?: unknown) =>
-      request(service.url, method, `/admin/v1${path}`, body, { authorization: `Bearer ${adminToken}` });
-    const tenant = await admin('POST', '/tenants', { name: 'bench' });
     const ids = Array.from({ length: 100 }, (_, i) => `api-${i}`);
     for (const id of ids) {
-      await admin('POST', '/instances', { instance_id: id, adb_address: '127.0.0.1:9', tenant_id: tenant.body.tenant_id });
+      await service.admin('POST', '/instances', { instance_id: id, adb_address: '127.0.0.1:9', tenant_id: service.tenantId });
     }
     const url = new URL('/v1/instances/async-command', service.url);
     const body = JSON.stringify({ command: 'echo hello', instance_ids: ids });
@@ -65,7 +44,7 @@ async function main(): Promise<void> {
             headers: {
               'content-type': 'application/json',
               'content-length': Buffer.byteLength(body),
-              'x-auth-token': tenant.body.token,
+              'x-auth-token': service.token,
               'x-request-id': randomUUID(),
             },
           },
@@ -114,8 +93,7 @@ async function main(): Promise<void> {
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/api.json', `${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    await service.child.kill('SIGTERM');
-    rmSync(dataDir, { recursive: true, force: true });
+    await service.stop();
   }
 }
 

@@ -3,14 +3,15 @@
 // database (read-only) to see when every job is stored as finished.
 // Usage: node --import tsx bench/e2e.ts [--instances 1000] [--tasks 100] [--clients 8] [--synchronous FULL|NORMAL]
 // Prints a table and writes bench/results/e2e.json.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { request } from '../test/helpers/harness.js';
-import { startServeProcess, startSimProcess } from '../test/helpers/processes.js';
+import { startSimProcess } from '../test/helpers/processes.js';
+import { cpuMs, pct, startBenchService } from './lib/service.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,45 +26,23 @@ const TASKS = Number(values.tasks);
 const CLIENTS = Number(values.clients);
 const PER_TASK = Math.min(100, INSTANCES);
 
-/** utime+stime of a process in ms (from /proc/<pid>/stat; USER_HZ is 100 on Linux). */
-function cpuMs(pid: number | 'self'): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-bench-'));
-  const adminToken = `adm_${randomUUID()}`;
   const sim = await startSimProcess(INSTANCES);
-  const service = await startServeProcess({
-    ADBFLEET_DATA: dataDir,
-    ADBFLEET_ADMIN_TOKEN: adminToken,
-    ADBFLEET_RATE_LIMIT: '0',
-    ADBFLEET_SQLITE_SYNCHRONOUS: values.synchronous,
-    ADBFLEET_LOG_LEVEL: 'info',
-  }, process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
+  const service = await startBenchService({ ADBFLEET_SQLITE_SYNCHRONOUS: values.synchronous });
   try {
-    const admin = (method: string, path: string, body?: unknown) =>
-      request(service.url, method, `/admin/v1${path}`, body, { authorization: `Bearer ${adminToken}` });
-    const tenant = await admin('POST', '/tenants', { name: 'bench' });
+    const { admin, dataDir } = service;
     const ids = sim.addresses.map((_, i) => `bench-${i}`);
     for (let i = 0; i < ids.length; i += 50) {
       await Promise.all(
         ids.slice(i, i + 50).map((id, j) =>
-          admin('POST', '/instances', { instance_id: id, adb_address: sim.addresses[i + j], tenant_id: tenant.body.tenant_id }),
+          admin('POST', '/instances', { instance_id: id, adb_address: sim.addresses[i + j], tenant_id: service.tenantId }),
         ),
       );
     }
     const submit = async (command: string, instanceIds: string[]): Promise<{ taskId: string; ms: number }> => {
       const t0 = performance.now();
       const r = await request(service.url, 'POST', '/v1/instances/async-command', { command, instance_ids: instanceIds }, {
-        'x-auth-token': tenant.body.token,
+        'x-auth-token': service.token,
         'x-request-id': randomUUID(),
       });
       if (r.status !== 200) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
@@ -103,7 +82,7 @@ async function main(): Promise<void> {
     // Throughput: TASKS tasks of PER_TASK instances from CLIENTS concurrent HTTP clients.
     const maxKeyBefore = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM jobs').get() as { m: number }).m;
     const latencies: number[] = [];
-    const pids = { service: service.child.proc.pid!, sim: sim.child.proc.pid!, client: 'self' as const };
+    const pids = { service: service.child.proc.pid!, sim: sim.child.proc.pid! };
     const cpu0 = { service: cpuMs(pids.service), sim: cpuMs(pids.sim), client: cpuMs('self') };
     let next = 0;
     const t0 = Date.now();
@@ -156,9 +135,8 @@ async function main(): Promise<void> {
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/e2e.json', `${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    await service.child.kill('SIGTERM');
+    await service.stop();
     await sim.child.kill('SIGTERM');
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

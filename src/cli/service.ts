@@ -15,6 +15,9 @@ import {
 } from '../dispatch/index.js';
 import { buildApi } from '../api/index.js';
 
+/** How long running jobs may finish on SIGTERM before they are stored as 1006 (OPERATIONS.md). */
+const SHUTDOWN_GRACE_MS = 5_000;
+
 export interface RunningService {
   url: string;
   port: number;
@@ -68,18 +71,22 @@ export async function startService(config: Config, logger: Logger = createLogger
     adminTokenHash: hashToken(token),
     logger: logger.child({ role: 'api' }),
   });
+  /** In reverse order of start: no new requests, then no new jobs, then the connections and the store. */
+  const shutdown = async (graceMs: number): Promise<void> => {
+    await api.close();
+    await purger.stop();
+    await monitor.stop();
+    await dispatcher.stop(graceMs);
+    await pool.close();
+    await store.close();
+  };
   await dispatcher.start();
   await monitor.start();
   purger.start();
   try {
     await api.listen({ host: config.host, port: config.port });
   } catch (err) {
-    await api.close();
-    await purger.stop();
-    await monitor.stop();
-    await dispatcher.stop(0);
-    await pool.close();
-    await store.close();
+    await shutdown(0);
     throw new Error(
       `cannot listen on ${config.host}:${config.port} (--host/ADBFLEET_HOST, --port/ADBFLEET_PORT): ${(err as Error).message}`,
       { cause: err },
@@ -90,17 +97,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      await api.close();
-      await purger.stop();
-      await monitor.stop();
-      await dispatcher.stop(5_000);
-      await pool.close();
-      await store.close();
-    })();
-    return closing;
-  };
+  const close = (): Promise<void> => (closing ??= shutdown(SHUTDOWN_GRACE_MS));
   return { url: `http://${host}:${port}`, port, config, store, dispatcher, monitor, api, logger, close };
 }
 

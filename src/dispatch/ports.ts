@@ -1,4 +1,4 @@
-import { isAdbError, type AdbErrorCode } from '../adb/index.js';
+import { isAdbError, type AdbErrorCode, type ExecOptions as AdbExecOptions, type ExecResult } from '../adb/index.js';
 
 // What the worker needs from its neighbours, as structural types: the real AdbPool (src/adb) and a
 // pino logger satisfy them, and the scheduling code does not depend on how either is built.
@@ -16,22 +16,9 @@ export interface WorkerPool {
   onDisconnect(listener: (address: string) => void): unknown;
 }
 
-export interface ExecOptions {
-  timeoutMs: number;
-  maxOutputBytes: number;
-  signal: AbortSignal;
-}
-
-export interface ExecResult {
-  stdout: Buffer;
-  stderr: Buffer;
-  combined: Buffer;
-  /** null when the device speaks shell v1, which carries no exit status */
-  exitCode: number | null;
-  /** every byte the command produced, including what the cap cut off */
-  outputBytes: number;
-  truncated: boolean;
-}
+/** What the worker always passes: a deadline, the output cap and a way to cancel. */
+export type ExecOptions = Required<AdbExecOptions>;
+export type { ExecResult };
 
 /** The code of an AdbError, or null for anything else (a bug, or an error from elsewhere). */
 export function adbErrorCode(err: unknown): AdbErrorCode | null {
