@@ -2,17 +2,13 @@
 // duplicates, `done`, heartbeats, and a closed client costs nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { hashToken } from '../../src/core/ids.js';
 import { RecordingDispatcher, startHarness } from './harness.js';
 import { startLive, until } from './live.js';
-
-interface SseEvent {
-  event: string;
-  data: string;
-}
+import { collectSse, openSse } from '../helpers/sse.js';
 
 async function listen(app: FastifyInstance): Promise<number> {
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -20,43 +16,10 @@ async function listen(app: FastifyInstance): Promise<number> {
 }
 
 function open(port: number, path: string, token: string): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { 'x-request-id': 'sse-1', 'x-auth-token': token } }, resolve);
-    req.on('error', reject);
-    req.end();
-  });
+  return openSse(`http://127.0.0.1:${port}${path}`, { 'x-request-id': 'sse-1', 'x-auth-token': token });
 }
 
-/** Reads the stream to its end (or until `stop` says so); returns events and comments. */
-function collect(res: IncomingMessage, stop?: (events: SseEvent[], comments: number) => boolean): Promise<{ events: SseEvent[]; comments: number }> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const events: SseEvent[] = [];
-    let comments = 0;
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (block.startsWith(':')) comments += 1;
-        else {
-          const ev = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-          const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
-          events.push({ event: ev, data });
-        }
-        if (stop?.(events, comments)) {
-          res.destroy();
-          resolve({ events, comments });
-          return;
-        }
-      }
-    });
-    res.on('end', () => resolve({ events, comments }));
-    res.on('error', reject);
-  });
-}
+const collect = collectSse;
 
 const RANK: Record<string, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, timed_out: 2, cancelled: 2 };
 

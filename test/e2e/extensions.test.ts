@@ -2,10 +2,10 @@
 // simulator's journal as the witness of what ran.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createRetentionPurger } from '../../src/dispatch/index.js';
 import { startHarness, type Harness, type JobJson } from '../helpers/harness.js';
+import { collectSse, openSse, type SseEvent } from '../helpers/sse.js';
 
 let h: Harness;
 
@@ -36,29 +36,10 @@ test('20 concurrent submissions with one x-request-id: one task, one run per ins
 });
 
 /** Reads a Server-Sent Events stream to its end. */
-function readEvents(path: string): Promise<{ event: string; data: string }[]> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${h.url}${path}`, { headers: { 'x-auth-token': h.token, 'x-request-id': randomUUID() } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`events: HTTP ${res.statusCode}`));
-      const events: { event: string; data: string }[] = [];
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          if (block.startsWith(':')) continue;
-          events.push({ event: /^event: (.*)$/m.exec(block)?.[1] ?? '', data: /^data: (.*)$/m.exec(block)?.[1] ?? '' });
-        }
-      });
-      res.on('end', () => resolve(events));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function readEvents(path: string): Promise<SseEvent[]> {
+  const res = await openSse(`${h.url}${path}`, { 'x-auth-token': h.token, 'x-request-id': randomUUID() });
+  assert.equal(res.statusCode, 200);
+  return (await collectSse(res)).events;
 }
 
 test('events: a 100-job task streams queued, running, succeeded for every job, in order, then done', async () => {
