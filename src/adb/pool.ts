@@ -5,7 +5,7 @@
 import type { AdbConnection } from './connection.js';
 import type { DeviceBanner } from './banner.js';
 import { AdbError } from './errors.js';
-import type { ExecOptions, ExecResult } from './exec.js';
+import type { CancelSignal, ExecOptions, ExecResult } from './exec.js';
 import type { AdbKey } from './key.js';
 import { startConnection } from './socket.js';
 
@@ -321,7 +321,7 @@ export class AdbPool {
 }
 
 /** Waits for p, but gives up on abort or at the deadline (p itself carries on). */
-function guard<T>(p: Promise<T>, address: string, signal: AbortSignal | undefined, deadline: number): Promise<T> {
+function guard<T>(p: Promise<T>, address: string, signal: CancelSignal | undefined, deadline: number): Promise<T> {
   if (signal === undefined && deadline === Infinity) return p;
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | null = null;

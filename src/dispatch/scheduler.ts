@@ -4,7 +4,7 @@
 // claim-with-lease consumer can feed it the same way.
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
-import { Lane, workJob, type WorkJob } from './lane.js';
+import { JobCancel, Lane, workJob, type WorkJob } from './lane.js';
 import { completedResult, execErrorCode, failedResult, partialOutput } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
 
@@ -236,13 +236,13 @@ export class Scheduler {
   }
 
   async #exec(job: WorkJob): Promise<JobResult> {
-    job.abort = new AbortController();
+    job.abort = new JobCancel();
     const lane = this.#lanes.get(job.instanceKey)!;
     try {
       const r = await this.#o.pool.exec(lane.address, job.command, {
         timeoutMs: job.timeoutMs,
         maxOutputBytes: this.#o.maxOutputBytes,
-        signal: job.abort.signal,
+        signal: job.abort,
       });
       return completedResult(job.jobKey, r, Date.now());
     } catch (err) {
