@@ -115,6 +115,10 @@ class Exec implements StreamHandler {
     this.#stream = null; // already closed: #finish must not send CLSE
     if (err !== null) return this.#fail(err);
     if (this.#done) return;
+    // Shell v2 always ends with an exit packet; a stream closed without one ended abnormally.
+    if (this.#v2 && this.#exitCode === null) {
+      return this.#fail(new AdbError('CONNECTION_LOST', this.#target.address, 'the shell stream closed without an exit status'));
+    }
     this.#finish();
     this.#done = true;
     this.#resolve(this.#result());

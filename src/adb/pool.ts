@@ -100,7 +100,9 @@ export class AdbPool {
   }
 
   async reboot(address: string, opts: { timeoutMs?: number } = {}): Promise<void> {
-    const conn = await this.#ensure(this.#entry(address));
+    const entry = this.#entry(address);
+    const conn = await this.#ensure(entry);
+    entry.lastUsed = Date.now();
     await conn.reboot(opts);
   }
 
@@ -117,7 +119,10 @@ export class AdbPool {
    */
   async ping(address: string, timeoutMs = 5_000): Promise<void> {
     if (this.#closed) throw new AdbError('CANCELLED', address, 'the pool is closed');
-    const conn = await this.#ensure(this.#entry(address));
+    const entry = this.#entry(address);
+    const conn = await this.#ensure(entry);
+    // A checked connection is in use: the idle sweep must not close it under the health monitor.
+    entry.lastUsed = Date.now();
     await conn.ping(timeoutMs);
   }
 
@@ -229,7 +234,12 @@ export class AdbPool {
     if (entry.lastError !== null && Date.now() < entry.retryAt) return Promise.reject(entry.lastError);
     const conn = startConnection(entry.address, this.#opts);
     entry.starting = conn;
-    entry.connecting = conn.ready.then(
+    // A chunk that holds the device's CNXN and then garbage closes the connection before ready's
+    // callbacks run: such a connection is a failed connect, never an entry's live one.
+    const opened = conn.ready.then(() => {
+      if (!conn.isOpen) throw new AdbError('CONNECT_FAILED', entry.address, 'the device closed the connection right after the handshake');
+    });
+    entry.connecting = opened.then(
       () => {
         entry.starting = null;
         entry.connecting = null;
@@ -338,7 +348,8 @@ function guard<T>(p: Promise<T>, address: string, signal: CancelSignal | undefin
     if (deadline !== Infinity) {
       timer = setTimeout(() => {
         done();
-        reject(new AdbError('TIMEOUT', address, 'timed out while connecting'));
+        // Nothing reached the device: unreachable within the call's time, not a command that ran too long.
+        reject(new AdbError('CONNECT_FAILED', address, 'no connection within the call\'s timeout'));
       }, Math.max(0, deadline - Date.now()));
     }
     p.then(

@@ -1,0 +1,92 @@
+// Pool behaviour at the edges, against a scripted device on a real socket: each test's device
+// misbehaves in one precise way that the simulator's fault modes do not produce.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { AdbPool, Command, PacketDecoder, ShellId, encodePacket, encodeShellPacket, type Packet } from '../../src/adb/index.js';
+import { codeOf, hostKey } from './helpers.js';
+
+const BANNER = 'device::ro.product.name=p;ro.product.model=m;ro.product.device=d;features=shell_v2,cmd';
+const CNXN = encodePacket(Command.CNXN, 0x01000001, 1024 * 1024, BANNER);
+
+/** A device that answers CNXN at connect (plus `extra` in the same write) and OPENs with `onOpen`. */
+async function device(opts: { extra?: Buffer; onOpen?: (socket: Socket, p: Packet) => void }): Promise<{ server: Server; address: string; accepted: () => number }> {
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted++;
+    socket.write(opts.extra === undefined ? CNXN : Buffer.concat([CNXN, opts.extra]));
+    const decoder = new PacketDecoder((p) => {
+      if (p.command === Command.OPEN) opts.onOpen?.(socket, p);
+    });
+    socket.on('data', (chunk) => {
+      try {
+        decoder.push(chunk);
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}`, accepted: () => accepted };
+}
+
+test('a connection that dies in the chunk that completed its handshake is a failed connect, not a live one', async () => {
+  const d = await device({ extra: Buffer.alloc(24, 0x41) });
+  const pool = new AdbPool({ key: hostKey, backoffBaseMs: 10, backoffMaxMs: 20 });
+  try {
+    await assert.rejects(pool.connect(d.address), (e) => codeOf(e) === 'CONNECT_FAILED');
+    assert.equal(pool.isConnected(d.address), false);
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(pool.exec(d.address, 'echo x', { timeoutMs: 2_000 }), (e) => codeOf(e) === 'CONNECT_FAILED');
+    assert.ok(d.accepted() >= 2, 'the pool tried again instead of keeping the dead connection');
+  } finally {
+    await pool.close();
+    d.server.close();
+  }
+});
+
+test('health pings keep a connection in use: the idle sweep does not close and reopen it', async () => {
+  const d = await device({ onOpen: (socket, p) => socket.write(encodePacket(Command.CLSE, 0, p.arg0)) });
+  const pool = new AdbPool({ key: hostKey, idleMs: 200 });
+  try {
+    const until = Date.now() + 1_500;
+    while (Date.now() < until) {
+      await pool.ping(d.address, 1_000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(d.accepted(), 1);
+    // Without pings the same pool does close it when idle.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(pool.isConnected(d.address), false);
+  } finally {
+    await pool.close();
+    d.server.close();
+  }
+});
+
+test('a shell v2 stream that closes without an exit status fails (CONNECTION_LOST), it does not succeed', async () => {
+  const d = await device({
+    onOpen: (socket, p) => {
+      socket.write(
+        Buffer.concat([
+          encodePacket(Command.OKAY, 7, p.arg0),
+          encodePacket(Command.WRTE, 7, p.arg0, encodeShellPacket(ShellId.Stdout, Buffer.from('partial\n'))),
+          encodePacket(Command.CLSE, 7, p.arg0),
+        ]),
+      );
+    },
+  });
+  const pool = new AdbPool({ key: hostKey });
+  try {
+    await assert.rejects(pool.exec(d.address, 'echo x', { timeoutMs: 2_000 }), (e) => {
+      assert.equal(codeOf(e), 'CONNECTION_LOST');
+      assert.equal((e as { partial: { combined: Buffer } | null }).partial?.combined.toString(), 'partial\n');
+      return true;
+    });
+  } finally {
+    await pool.close();
+    d.server.close();
+  }
+});
