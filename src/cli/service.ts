@@ -17,6 +17,8 @@ import { buildApi } from '../api/index.js';
 
 /** How long running jobs may finish on SIGTERM before they are stored as 1006 (OPERATIONS.md). */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** After the worker stopped, how long answers in flight may take before connections are cut. */
+const API_DRAIN_MS = 2_000;
 
 export interface RunningService {
   url: string;
@@ -71,12 +73,20 @@ export async function startService(config: Config, logger: Logger = createLogger
     adminTokenHash: hashToken(token),
     logger: logger.child({ role: 'api' }),
   });
-  /** In reverse order of start: no new requests, then no new jobs, then the connections and the store. */
+  /**
+   * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds
+   * api.close() until the worker lets it go, so the worker stops before the API close is awaited;
+   * connections still open after that (keep-alive, a slow client) are cut. Then the ADB
+   * connections and the store, which answered the last requests.
+   */
   const shutdown = async (graceMs: number): Promise<void> => {
-    await api.close();
+    const apiClosed = api.close();
     await purger.stop();
     await monitor.stop();
     await dispatcher.stop(graceMs);
+    const timer = setTimeout(() => api.server.closeAllConnections(), API_DRAIN_MS);
+    await apiClosed;
+    clearTimeout(timer);
     await pool.close();
     await store.close();
   };

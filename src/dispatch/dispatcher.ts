@@ -73,6 +73,7 @@ class SqliteDispatcher implements Dispatcher {
     if (this.#state !== 'new') return;
     this.#state = 'loading';
     const interrupted = await this.#store.interruptRunning(Date.now());
+    if (this.#state !== 'loading') return; // stopped meanwhile
     if (interrupted > 0) this.#logger.warn({ jobs: interrupted }, 'jobs left running by a previous worker marked interrupted (1006)');
     // Everything is read before anything starts, so loaded jobs keep their order ahead of new ones.
     const loaded: QueuedJob[] = [];
@@ -83,6 +84,7 @@ class SqliteDispatcher implements Dispatcher {
       if (page.length < LOAD_PAGE || !last) break;
       after = last.jobKey;
     }
+    if (this.#state !== 'loading') return; // stopped meanwhile: they stay queued for the next start
     this.#loadedKeys = new Set(loaded.map((j) => j.jobKey));
     this.#loadedKeysTimer = setTimeout(() => {
       this.#loadedKeys = null;

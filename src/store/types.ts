@@ -165,8 +165,10 @@ export interface Store {
   // --- instances ---
   /** false if the instance id already exists */
   createInstance(instance: Omit<Instance, 'createdAt'>): Promise<boolean>;
-  /** tenantId null unassigns; returns false if the instance (or the tenant) does not exist */
+  /** tenantId null unassigns; returns false if the instance (or the tenant) does not exist.
+   * Queued jobs of any other tenant on the instance are cancelled (1004): they never reach it. */
   assignInstance(instanceId: string, tenantId: string | null): Promise<'ok' | 'no-instance' | 'no-tenant'>;
+  /** Queued jobs on the instance are cancelled (1004); running ones finish. */
   deleteInstance(instanceId: string): Promise<boolean>;
   listInstances(): Promise<Instance[]>;
   getInstance(instanceId: string): Promise<Instance | null>;

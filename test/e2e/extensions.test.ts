@@ -132,3 +132,17 @@ test('retention purges old finished tasks while new ones are submitted and run',
     assert.ok(jobs.every((j) => j.state === 'succeeded'));
   }
 });
+
+test("an instance given to another tenant never runs the first tenant's queued jobs", async () => {
+  const other = await h.admin('POST', '/tenants', { name: 'other' });
+  const id = h.ids[90]!;
+  const sim = h.fleet.instances[90]!;
+  await h.call('POST', '/v1/instances/async-command', { command: 'sleep 1', instance_ids: [id] });
+  const queued = await h.call('POST', '/v1/instances/async-command', { command: 'echo was-here', instance_ids: [id] });
+  const moved = await h.admin('PUT', `/instances/${id}/tenant`, { tenant_id: other.body.tenant_id });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  const [job] = await h.waitTask(queued.body.data.task_id);
+  assert.deepEqual([job?.state, job?.error_code], ['cancelled', 'KOOPHONE.JOB.1004']);
+  await new Promise((r) => setTimeout(r, 1_500)); // past the sleep: the instance is free again
+  assert.equal(sim.journal().filter((e) => e.command === 'echo was-here').length, 0);
+});

@@ -12,9 +12,9 @@ export const InstanceSql = {
   index: `SELECT id AS instanceKey, instance_id AS instanceId, adb_address AS adbAddress, tenant
     FROM instances WHERE deleted_at IS NULL`,
   exists: 'SELECT 1 FROM instances WHERE instance_id = ? AND deleted_at IS NULL',
-  assign: 'UPDATE instances SET tenant = ? WHERE instance_id = ? AND deleted_at IS NULL',
+  assign: 'UPDATE instances SET tenant = ? WHERE instance_id = ? AND deleted_at IS NULL RETURNING id',
   softDelete: `UPDATE instances SET deleted_at = ?, tenant = NULL
-    WHERE instance_id = ? AND deleted_at IS NULL`,
+    WHERE instance_id = ? AND deleted_at IS NULL RETURNING id`,
   list: `SELECT ${VIEW_COLUMNS}
     FROM instances i LEFT JOIN tenants t ON t.id = i.tenant
     WHERE i.deleted_at IS NULL ORDER BY i.instance_id`,

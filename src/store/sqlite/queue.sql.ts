@@ -35,6 +35,12 @@ export const QueueSql = {
       error_msg = 'cancelled', finished_at = ?
     WHERE id BETWEEN ? AND ? AND task = ? AND state = 'queued'
     RETURNING id`,
+  /** An instance changed hands (@tenant: its new owner) or was removed (@tenant NULL): queued jobs
+   * of anyone else never reach it (served by jobs_queued). Running ones finish. */
+  cancelQueuedOnInstance: `UPDATE jobs SET state = 'cancelled', error_code = 'KOOPHONE.JOB.1004',
+      error_msg = 'cancelled: the instance was reassigned or removed', finished_at = @now
+    WHERE state = 'queued' AND instance = @instance
+      AND (@tenant IS NULL OR (SELECT t.tenant FROM tasks t WHERE t.id = jobs.task) IS NOT @tenant)`,
   runningOfTask: `SELECT id FROM jobs WHERE id BETWEEN ? AND ? AND task = ? AND state = 'running' ORDER BY id`,
   /** on worker start: jobs whose worker died mid-run are failed, never re-run (served by jobs_running) */
   interruptRunning: `UPDATE jobs SET state = 'failed', error_code = 'KOOPHONE.JOB.1006',

@@ -160,13 +160,30 @@ class SqliteStore implements Store {
       }
       tenantKey = t.id;
     }
-    if (this.#s(InstanceSql.assign).run(tenantKey, instanceId).changes !== 1) return 'no-instance';
+    const changed = this.#conn()
+      .transaction(() => {
+        const row = this.#s(InstanceSql.assign).get(tenantKey, instanceId) as { id: number } | undefined;
+        if (row === undefined) return false;
+        this.#s(QueueSql.cancelQueuedOnInstance).run({ now: this.#clock(), instance: row.id, tenant: tenantKey });
+        return true;
+      })
+      .immediate();
+    if (!changed) return 'no-instance';
     this.#instances.assigned(instanceId, tenantKey);
     return 'ok';
   }
 
   async deleteInstance(instanceId: string): Promise<boolean> {
-    if (this.#s(InstanceSql.softDelete).run(this.#clock(), instanceId).changes !== 1) return false;
+    const now = this.#clock();
+    const deleted = this.#conn()
+      .transaction(() => {
+        const row = this.#s(InstanceSql.softDelete).get(now, instanceId) as { id: number } | undefined;
+        if (row === undefined) return false;
+        this.#s(QueueSql.cancelQueuedOnInstance).run({ now, instance: row.id, tenant: null });
+        return true;
+      })
+      .immediate();
+    if (!deleted) return false;
     this.#instances.deleted(instanceId);
     return true;
   }

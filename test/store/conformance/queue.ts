@@ -50,6 +50,29 @@ export function queueTests(makeStore: MakeStore): void {
       assert.equal((await store.queuedJobs(0, 100))[0]?.jobKey, keys[1]);
     }));
 
+  test('an instance that changes hands or is removed: queued jobs of others are cancelled, running ones finish', () =>
+    withStore(makeStore, async (store) => {
+      const a = await tenantWithInstances(store, 2, 'a');
+      const b = await tenantWithInstances(store, 1, 'b');
+      const [x, y] = a.instanceIds as [string, string];
+      const running = await create(store, a, { instanceIds: [x] });
+      await store.markRunning([running.jobs[0]!.jobKey], Date.now());
+      const queuedA = await create(store, a, { instanceIds: [x, y] });
+      assert.equal(await store.assignInstance(x, b.tenantId), 'ok');
+      const bOnX = await create(store, b, { instanceIds: [x] });
+      const cancelled = await jobState(store, a.tenantKey, queuedA.taskId, 0);
+      assert.deepEqual([cancelled.state, cancelled.errorCode], ['cancelled', JobCode.Cancelled]);
+      assert.ok(cancelled.finishedAt !== null);
+      assert.equal((await jobState(store, a.tenantKey, queuedA.taskId, 1)).state, 'queued', 'its other instance is untouched');
+      assert.equal((await jobState(store, a.tenantKey, running.taskId, 0)).state, 'running', 'a running job finishes');
+      assert.equal((await jobState(store, b.tenantKey, bOnX.taskId, 0)).state, 'queued', "the new owner's job stays");
+      assert.equal(await store.assignInstance(x, b.tenantId), 'ok');
+      assert.equal((await jobState(store, b.tenantKey, bOnX.taskId, 0)).state, 'queued', 'assigning again to the owner cancels nothing');
+      assert.equal(await store.deleteInstance(x), true);
+      assert.equal((await jobState(store, b.tenantKey, bOnX.taskId, 0)).state, 'cancelled');
+      assert.deepEqual((await store.queuedJobs(0, 100)).map((j) => j.instanceId), [y]);
+    }));
+
   test('markRunning: only queued jobs move, once', () =>
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 3);
