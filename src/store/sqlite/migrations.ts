@@ -107,7 +107,8 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_queued ON jobs (id) WHERE state = 'queued';
 CREATE INDEX jobs_running ON jobs (id) WHERE state = 'running';
 
--- Written only for jobs that produced output.
+-- Written only for jobs that produced output. stdout or stderr NULL: the same bytes as combined
+-- (the other stream was empty), so a one-stream output is stored once.
 CREATE TABLE job_outputs (
   job INTEGER PRIMARY KEY REFERENCES jobs (id),
   stdout BLOB,

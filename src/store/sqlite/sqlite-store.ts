@@ -279,11 +279,12 @@ class SqliteStore implements Store {
         }
       | undefined;
     if (row === undefined) return null;
-    const empty = Buffer.alloc(0);
+    // No row: no output. NULL stdout or stderr: the same bytes as combined (see #finishAll).
+    const combined = row.combined ?? EMPTY;
     return {
-      stdout: row.stdout ?? empty,
-      stderr: row.stderr ?? empty,
-      combined: row.combined ?? empty,
+      stdout: row.stdout ?? combined,
+      stderr: row.stderr ?? combined,
+      combined,
       exitCode: row.exitCode,
       outputBytes: row.outputBytes,
       outputTruncated: row.outputTruncated === 1,
@@ -343,8 +344,11 @@ class SqliteStore implements Store {
       // A job already final (cancelled meanwhile, or reported twice) keeps its first result.
       if (!changed) continue;
       const o = r.output;
-      if (o !== null && (o.stdout.length > 0 || o.stderr.length > 0 || o.combined.length > 0)) {
-        insertOutput.run(r.jobKey, orNull(o.stdout), orNull(o.stderr), orNull(o.combined));
+      if (o !== null && o.combined.length > 0) {
+        // stdout and stderr partition combined: when one is empty the other IS combined, and is
+        // stored as NULL ("same as combined") rather than a second copy of up to 1 MiB.
+        const [stdout, stderr] = o.stderr.length === 0 ? [null, EMPTY] : o.stdout.length === 0 ? [EMPTY, null] : [o.stdout, o.stderr];
+        insertOutput.run(r.jobKey, stdout, stderr, o.combined);
       }
     }
   }
@@ -423,9 +427,7 @@ function checkResult(r: JobResult): void {
   }
 }
 
-function orNull(b: Buffer): Buffer | null {
-  return b.length > 0 ? b : null;
-}
+const EMPTY = Buffer.alloc(0);
 
 function encodeCursor(taskKey: number): string {
   return Buffer.from(String(taskKey), 'utf8').toString('base64url');

@@ -136,6 +136,28 @@ export function queueTests(makeStore: MakeStore): void {
       assert.equal(out?.stdout.toString(), 'first');
     }));
 
+  test('job output round-trips: stdout only, stderr only, and both interleaved', () =>
+    withStore(makeStore, async (store) => {
+      const a = await tenantWithInstances(store, 3);
+      const t = await create(store, a);
+      const keys = t.jobs.map((j) => j.jobKey);
+      await store.markRunning(keys, Date.now());
+      const b = (x: string) => Buffer.from(x);
+      const outputs = [
+        { stdout: b('out only'), stderr: b(''), combined: b('out only') },
+        { stdout: b(''), stderr: b('err only'), combined: b('err only') },
+        { stdout: b('o1 o2'), stderr: b('e1 '), combined: b('o1 e1 o2') },
+      ];
+      await store.finishJobs(outputs.map((output, i) => ({ ...succeeded(keys[i]!, ''), output })));
+      for (const [i, want] of outputs.entries()) {
+        const got = await store.getJobOutput(a.tenantKey, t.taskId, t.jobs[i]!.jobId);
+        assert.deepEqual(
+          [got?.stdout.toString(), got?.stderr.toString(), got?.combined.toString()],
+          [want.stdout.toString(), want.stderr.toString(), want.combined.toString()],
+        );
+      }
+    }));
+
   test('finishJobs: guarded transitions (cancelled stays cancelled; queued cannot succeed)', () =>
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 2);
