@@ -202,7 +202,11 @@ export interface Store {
   /** Writes final results in one transaction; a job already final is left untouched. */
   finishJobs(results: readonly JobResult[]): Promise<void>;
   /** queued -> cancelled for a task's queued jobs; returns keys of the task's jobs still running. */
-  cancelTask(tenantKey: number, taskId: string, now: number): Promise<{ cancelledQueued: number[]; running: number[] } | null>;
+  cancelTask(
+    tenantKey: number,
+    taskId: string,
+    now: number,
+  ): Promise<{ taskKey: number; cancelledQueued: number[]; running: number[] } | null>;
 
   // --- retention ---
   /** Deletes up to batchSize finished tasks created before `before` (and their jobs and outputs); returns how many. */

@@ -70,11 +70,9 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
     if (res === null) throw noSuchTask(taskId);
     if (res.cancelledQueued.length > 0) dispatcher.cancelQueued(res.cancelledQueued);
     if (res.running.length > 0) dispatcher.cancelRunning(res.running);
-    const before = await store.getTask(tenantKey, taskId);
-    if (before === null) throw noSuchTask(taskId);
     // Queued jobs were cancelled in the store, not by the worker: wake this node's event streams.
-    watch.poke(before.taskKey);
-    await dispatcher.waitForTask(before.taskKey, now + CANCEL_WAIT_MS);
+    watch.poke(res.taskKey);
+    await dispatcher.waitForTask(res.taskKey, now + CANCEL_WAIT_MS);
     const task = await store.getTask(tenantKey, taskId);
     if (task === null) throw noSuchTask(taskId);
     return ok({ jobs: task.jobs.map(jobJson) });

@@ -357,7 +357,7 @@ class SqliteStore implements Store {
     tenantKey: number,
     taskId: string,
     now: number,
-  ): Promise<{ cancelledQueued: number[]; running: number[] } | null> {
+  ): Promise<{ taskKey: number; cancelledQueued: number[]; running: number[] } | null> {
     const db = this.#conn();
     return db
       .transaction(() => {
@@ -366,7 +366,7 @@ class SqliteStore implements Store {
         const last = t.jobFirst + t.jobCount - 1;
         const cancelled = this.#s(QueueSql.cancelQueued).all(now, t.jobFirst, last, t.id) as Array<{ id: number }>;
         const running = this.#s(QueueSql.runningOfTask).all(t.jobFirst, last, t.id) as Array<{ id: number }>;
-        return { cancelledQueued: cancelled.map((r) => r.id).sort((a, b) => a - b), running: running.map((r) => r.id) };
+        return { taskKey: t.id, cancelledQueued: cancelled.map((r) => r.id).sort((a, b) => a - b), running: running.map((r) => r.id) };
       })
       .immediate();
   }

@@ -202,7 +202,7 @@ export function queueTests(makeStore: MakeStore): void {
       assert.equal(await store.cancelTask(a.tenantKey, '0'.repeat(32), Date.now()), null);
       const now = Date.now();
       const r = await store.cancelTask(a.tenantKey, t.taskId, now);
-      assert.deepEqual(r, { cancelledQueued: [k2, k3], running: [k1] });
+      assert.deepEqual(r, { taskKey: t.taskKey, cancelledQueued: [k2, k3], running: [k1] });
       const v = await store.getTask(a.tenantKey, t.taskId);
       assert.ok(v);
       assert.deepEqual(v.jobs.map((j) => j.state), ['succeeded', 'running', 'cancelled', 'cancelled']);
@@ -212,7 +212,7 @@ export function queueTests(makeStore: MakeStore): void {
       assert.equal(c?.finishedAt, now);
       // the worker then ends the running one as cancelled
       await store.finishJobs([result(k1, JobCode.Cancelled, 'cancelled', { errorMsg: 'cancelled' })]);
-      assert.deepEqual(await store.cancelTask(a.tenantKey, t.taskId, Date.now()), { cancelledQueued: [], running: [] });
+      assert.deepEqual(await store.cancelTask(a.tenantKey, t.taskId, Date.now()), { taskKey: t.taskKey, cancelledQueued: [], running: [] });
       assert.deepEqual(await store.queuedJobs(0, 100), []);
     }));
 
