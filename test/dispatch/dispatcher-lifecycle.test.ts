@@ -14,7 +14,7 @@ test('cancel: a running job has its stream closed and ends 1004; queued jobs lea
 
     // The queued task first: it leaves the in-memory queue and gets its cancelled event.
     const q = await f.store.cancelTask(f.tenantKey, queued.taskId, Date.now());
-    assert.deepEqual(q, { cancelledQueued: [queued.jobs[0]!.jobKey], running: [] });
+    assert.deepEqual(q, { taskKey: queued.taskKey, cancelledQueued: [queued.jobs[0]!.jobKey], running: [] });
     f.dispatcher.cancelQueued(q.cancelledQueued);
     const [qJob] = await f.finish(queued, 10_000);
     assert.equal(qJob!.state, 'cancelled');
