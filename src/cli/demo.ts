@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { hashToken, newToken } from '../core/index.js';
+import { hashToken, newTenantToken } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { startFleet } from '../sim/index.js';
 import { parsePort } from './config.js';
@@ -27,8 +27,8 @@ async function demoToken(store: Store, dataDir: string): Promise<{ tenantId: str
   }
   const existing = (await store.listTenants()).find((t) => t.name === DEMO_TENANT_NAME);
   const tenant = existing ?? (await store.createTenant(DEMO_TENANT_NAME));
-  const token = newToken('afk');
-  await store.addToken(tenant.tenantId, hashToken(token), token.slice(0, 12));
+  const { token, hash, prefix } = newTenantToken();
+  await store.addToken(tenant.tenantId, hash, prefix);
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   return { tenantId: tenant.tenantId, token };
 }

@@ -6,11 +6,19 @@ export function newHexId(): string {
 }
 
 export const HEX_ID = /^[0-9a-f]{32}$/;
-export const INSTANCE_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** Tokens are shown once and stored only as SHA-256 hashes. */
 export function newToken(prefix: string): string {
   return `${prefix}_${randomBytes(24).toString('base64url')}`;
+}
+
+/** A tenant token's first characters: shown with it, and how an operator names it to revoke it. */
+export const TOKEN_PREFIX_CHARS = 12;
+
+/** A new tenant token, with what the store keeps of it (its hash and display prefix). */
+export function newTenantToken(): { token: string; hash: Buffer; prefix: string } {
+  const token = newToken('afk');
+  return { token, hash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX_CHARS) };
 }
 
 export function hashToken(token: string): Buffer {

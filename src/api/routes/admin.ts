@@ -1,6 +1,6 @@
 // SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, hashToken, isValidAdbAddress, newToken } from '../../core/index.js';
+import { ApiError, isValidAdbAddress, newTenantToken } from '../../core/index.js';
 import type { Instance } from '../../store/index.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -8,7 +8,6 @@ import { ASSIGN_BODY, INSTANCE_BODY, TENANT_BODY } from '../schemas.js';
 import { adminInstanceJson, iso } from '../views.js';
 
 /** Characters of a token kept in clear to name it (e.g. for revocation). */
-const TOKEN_PREFIX_CHARS = 12;
 
 type InstanceBody = {
   instance_id: string;
@@ -23,9 +22,8 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.addHook('onRequest', adminAuth(deps.adminTokenHash));
 
   async function issueToken(tenantId: string): Promise<{ token: string; prefix: string } | null> {
-    const token = newToken('afk');
-    const prefix = token.slice(0, TOKEN_PREFIX_CHARS);
-    return (await store.addToken(tenantId, hashToken(token), prefix)) ? { token, prefix } : null;
+    const { token, hash, prefix } = newTenantToken();
+    return (await store.addToken(tenantId, hash, prefix)) ? { token, prefix } : null;
   }
 
   // The monitor re-reads the registry in the background: an admin call never waits for it.

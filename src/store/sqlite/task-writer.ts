@@ -5,7 +5,7 @@
 // createTask is durable.
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { LIMITS } from '../../core/index.js';
+import { LIMITS, newHexId } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.js';
 import type { StatementCache } from './db.js';
@@ -137,7 +137,7 @@ export class TaskWriter {
       throw new StoreError(StoreErrorCode.InstanceNotOwned, `instances not found: ${missing.join(', ')}`, missing);
     }
 
-    const taskId = randomBytes(16).toString('hex');
+    const taskId = newHexId();
     const taskKey = Number(
       s
         .get(TaskSql.insert)
