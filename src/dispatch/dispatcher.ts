@@ -59,7 +59,7 @@ class SqliteDispatcher implements Dispatcher {
       },
       {
         markRunning: (keys, now) => this.#store.markRunning(keys, now),
-        running: (job) => this.#emit(job, runningView(job)),
+        running: (job) => this.#emit(job, runningView),
         finished: (job, result) => {
           this.#unwritten.set(job.jobKey, { job, result });
           this.#writer.add(result);
@@ -197,12 +197,15 @@ class SqliteDispatcher implements Dispatcher {
       const entry = this.#unwritten.get(result.jobKey);
       if (!entry) continue;
       this.#unwritten.delete(result.jobKey);
-      if (ok) this.#emit(entry.job, finalView(entry.job, result));
+      if (ok) this.#emit(entry.job, (job) => finalView(job, result));
       this.#tracker.closed(entry.job.taskKey);
     }
   }
 
-  #emit(job: WorkJob, view: JobView): void {
+  /** The view is built only when someone listens: most tasks have no event stream open. */
+  #emit(job: WorkJob, view: JobView | ((job: WorkJob) => JobView)): void {
+    if (!this.#tracker.listening(job.taskKey)) return;
+    if (typeof view === 'function') view = view(job);
     this.#tracker.emit({
       tenantKey: job.tenantKey,
       taskKey: job.taskKey,

@@ -70,6 +70,10 @@ export class TaskTracker {
     };
   }
 
+  listening(taskKey: number): boolean {
+    return this.#listeners.has(taskKey);
+  }
+
   emit(e: JobEvent): void {
     const set = this.#listeners.get(e.taskKey);
     if (!set) return;
