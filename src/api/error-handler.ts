@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { API_ERRORS, ApiError } from '../core/index.js';
 import { StoreError, StoreErrorCode, type Store } from '../store/index.js';
 import { tenantAuth } from './auth.js';
+import { instancesNotFound } from './ownership.js';
 import { requireRequestId } from './request-id.js';
 
 function envelope(code: string, msg: string): { error_code: string; error_msg: string } {
@@ -30,7 +31,7 @@ function fromStoreError(err: StoreError): ApiError | null {
   switch (err.code) {
     case StoreErrorCode.InstanceNotOwned:
       // createTask checks ownership in its transaction (routes/commands.ts).
-      return new ApiError('INSTANCE_NOT_FOUND', `instance_ids: these instances do not exist or are not yours: ${err.instanceIds.join(', ')}`);
+      return instancesNotFound(err.instanceIds);
     case StoreErrorCode.InvalidCursor:
       return new ApiError('INVALID_REQUEST', 'cursor: is not a cursor this API returned');
     case StoreErrorCode.NoTenant:
