@@ -8,8 +8,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const SRC = resolve('src');
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  cli: ['api', 'dispatch', 'store', 'core', 'adb', 'sim'],
-  api: ['dispatch', 'store', 'core'],
+  cli: ['api', 'tasks', 'dispatch', 'store', 'core', 'adb', 'sim'],
+  api: ['tasks', 'store', 'core'],
+  tasks: ['store', 'core'],
   dispatch: ['store', 'core', 'adb'],
   store: ['core'],
   core: [],

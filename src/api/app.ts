@@ -15,7 +15,6 @@ import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { schemaErrorFormatter, type SchemaError } from './schemas.js';
-import { createTaskWatch } from './task-watch.js';
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const logger = deps.logger ?? false;
@@ -60,7 +59,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
 
   const limiter = createRateLimiter(deps.config.rateLimitPerSecond, deps.config.rateLimitBurst);
-  const watch = createTaskWatch();
   await app.register(async (tenant) => {
     tenant.addHook('onRequest', requireRequestId);
     tenant.addHook('onRequest', tenantAuth(deps.store));
@@ -73,8 +71,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       }
     });
     await commandRoutes(tenant, deps);
-    await taskRoutes(tenant, deps, watch);
-    await eventRoutes(tenant, deps, watch);
+    await taskRoutes(tenant, deps);
+    await eventRoutes(tenant, deps);
     await instanceRoutes(tenant, deps);
   });
 

@@ -1,13 +1,14 @@
 // What the API needs from the rest of the process.
 import type { Logger } from 'pino';
-import type { Config } from '../core/index.js';
-import type { Dispatcher, HealthMonitor } from '../dispatch/index.js';
-import type { Store } from '../store/index.js';
+import type { Config, InstanceStatus } from '../core/index.js';
+import type { InstanceTarget, Store } from '../store/index.js';
+import type { TaskService } from '../tasks/index.js';
 
 export interface ApiDeps {
   store: Store;
-  dispatcher: Dispatcher;
-  monitor: HealthMonitor;
+  /** submit, cancel, run-and-wait and watch: the task's life goes through here */
+  tasks: TaskService;
+  monitor: InstanceHealth;
   config: Config;
   /** SHA-256 of the operator's admin token */
   adminTokenHash: Buffer;
@@ -15,4 +16,14 @@ export interface ApiDeps {
   logger?: Logger | false;
   /** Server-Sent Events heartbeat interval (default 15 s); also how often a stream re-reads the store */
   sseHeartbeatMs?: number;
+}
+
+/** What the API asks of the health monitor (the worker side's HealthMonitor satisfies it). */
+export interface InstanceHealth {
+  /** SPEC §6 status of a registered instance (0 when never checked) */
+  status(instanceId: string): InstanceStatus;
+  /** reboots through ADB's reboot: service; the instance shows 4 (starting) until adbd answers */
+  reboot(target: InstanceTarget): Promise<void>;
+  /** re-reads the registered instances (after admin changes) */
+  refresh(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import {
   type Dispatcher,
   type HealthMonitor,
 } from '../dispatch/index.js';
+import { createTaskService } from '../tasks/index.js';
 import { buildApi } from '../api/index.js';
 
 /** How long running jobs may finish on SIGTERM before they are stored as 1006 (OPERATIONS.md). */
@@ -65,9 +66,10 @@ export async function startService(config: Config, logger: Logger = createLogger
   const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }) });
   const monitor = createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) });
   const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
+  const tasks = createTaskService(store);
   const api = await buildApi({
     store,
-    dispatcher,
+    tasks,
     monitor,
     config,
     adminTokenHash: hashToken(token),
@@ -75,7 +77,8 @@ export async function startService(config: Config, logger: Logger = createLogger
   });
   /**
    * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds
-   * api.close() until the worker lets it go, so the worker stops before the API close is awaited;
+   * api.close() until the task service lets it go, after the worker stopped, so the API close is
+   * awaited last;
    * connections still open after that (keep-alive, a slow client) are cut. Then the ADB
    * connections and the store, which answered the last requests.
    */
@@ -84,6 +87,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     await purger.stop();
     await monitor.stop();
     await dispatcher.stop(graceMs);
+    // Nothing changes jobs in this process any more: waiting sync-commands and cancels answer now.
+    tasks.close();
     const timer = setTimeout(() => api.server.closeAllConnections(), API_DRAIN_MS);
     await apiClosed;
     clearTimeout(timer);

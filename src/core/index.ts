@@ -3,5 +3,6 @@
 export * from './config.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './instance-status.js';
 export * from './job-state.js';
 export * from './validation.js';

@@ -1,10 +1,10 @@
 // Keeps every registered instance's SPEC §6 status: running when the pool has (or makes) a live
 // ADB connection, offline when it cannot, starting from a reboot until adbd answers again.
 // Checks go through a bounded queue so 10,000 instances never mean 10,000 connects at once.
-import type { Config } from '../core/index.js';
+import { InstanceStatus, type Config } from '../core/index.js';
 import type { InstanceTarget, Store } from '../store/index.js';
 import { SILENT_LOGGER, unsubscribe, type Logger, type WorkerPool } from './ports.js';
-import { InstanceStatus, type HealthMonitor } from './types.js';
+import type { HealthMonitor } from './types.js';
 
 export interface HealthMonitorOptions {
   store: Store;

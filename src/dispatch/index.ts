@@ -1,6 +1,5 @@
 // The worker side: dispatcher (runs jobs), health monitor (instance status), retention purger.
-export type { Dispatcher, HealthMonitor, JobEvent } from './types.js';
-export { InstanceStatus } from './types.js';
+export type { Dispatcher, HealthMonitor } from './types.js';
 export { createDispatcher, type DispatcherOptions } from './dispatcher.js';
 export { createHealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
 export { createRetentionPurger, type RetentionPurger, type RetentionPurgerOptions } from './retention.js';

@@ -1,4 +1,4 @@
-// One instance's FIFO queue and the state of its connection, as the scheduler keeps them.
+// One instance's FIFO queue and the state of its connection, and the job as the worker holds it.
 import type { CancelSignal } from '../adb/index.js';
 import type { QueuedJob } from '../store/index.js';
 
@@ -43,41 +43,65 @@ export class JobCancel implements CancelSignal {
   }
 }
 
+/**
+ * One instance's FIFO queue, its slots and the state of its connection. The scheduler decides;
+ * the lane keeps its own counts and timers consistent through these transitions.
+ */
 export class Lane {
   readonly instanceKey: number;
-  address: string;
+  #address: string;
   /** jobs in submission order; entries before #head are consumed, 'gone' entries are skipped */
   #items: WorkJob[] = [];
   #head = 0;
   /** live (phase 'queued') entries */
-  queued = 0;
+  #queued = 0;
   /** jobs starting or running on this instance */
-  active = 0;
+  #active = 0;
   /** when a job last left a slot here: the retry window counts from here at the earliest */
-  lastFreeAt = 0;
-  connecting = false;
-  connectFailures = 0;
-  retryTimer: NodeJS.Timeout | null = null;
-  expiryTimer: NodeJS.Timeout | null = null;
+  #lastFreeAt = 0;
+  #connecting = false;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(instanceKey: number, address: string) {
     this.instanceKey = instanceKey;
-    this.address = address;
+    this.#address = address;
   }
 
-  push(job: WorkJob): void {
+  get address(): string {
+    return this.#address;
+  }
+
+  /** live queued jobs */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** jobs starting or running */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** a connect attempt is under way */
+  get connecting(): boolean {
+    return this.#connecting;
+  }
+
+  /** waiting for the pool to allow the next connect attempt */
+  get waitingToConnect(): boolean {
+    return this.#retryTimer !== null;
+  }
+
+  /** The start of the head job's retry window (it never starts before the last slot freed). */
+  windowStart(job: WorkJob): number {
+    return Math.max(job.enqueuedAt, this.#lastFreeAt);
+  }
+
+  /** A queued job joins the tail. A re-registered instance keeps its lane, with its new address. */
+  push(job: WorkJob, address: string): void {
+    this.#address = address;
     this.#items.push(job);
-    this.queued++;
-  }
-
-  /** Puts jobs back at the front, in their order (markRunning failed before they started). */
-  unshift(jobs: readonly WorkJob[]): void {
-    for (let i = jobs.length - 1; i >= 0; i--) {
-      const job = jobs[i]!;
-      if (this.#head > 0) this.#items[--this.#head] = job;
-      else this.#items.unshift(job);
-      this.queued++;
-    }
+    this.#queued++;
   }
 
   /** The oldest live queued job, without taking it. */
@@ -91,28 +115,99 @@ export class Lane {
     return undefined;
   }
 
-  shift(): WorkJob | undefined {
-    const job = this.peek();
-    if (!job) return undefined;
-    this.#head++;
-    this.queued--;
-    this.#compact();
+  /** The head job takes a slot: queued -> starting. */
+  start(): WorkJob | undefined {
+    const job = this.#take();
+    if (job === undefined) return undefined;
+    job.phase = 'starting';
+    this.#active++;
     return job;
   }
 
-  /** A queued job leaves out of order (cancelled, expired): marked gone, skipped later. */
+  /** Starting jobs go back to the front, in their order (markRunning failed before they started). */
+  requeue(jobs: readonly WorkJob[]): void {
+    for (let i = jobs.length - 1; i >= 0; i--) {
+      const job = jobs[i]!;
+      job.phase = 'queued';
+      this.#active--;
+      if (this.#head > 0) this.#items[--this.#head] = job;
+      else this.#items.unshift(job);
+      this.#queued++;
+    }
+  }
+
+  /** A starting or running job leaves its slot. */
+  release(job: WorkJob, now: number): void {
+    job.phase = 'gone';
+    job.abort = null;
+    this.#active--;
+    this.#lastFreeAt = now;
+  }
+
+  /** The head job leaves without running (its retry window ran out, or the device refused us). */
+  drop(): WorkJob | undefined {
+    const job = this.#take();
+    if (job !== undefined) job.phase = 'gone';
+    return job;
+  }
+
+  /** A queued job leaves out of order (cancelled): marked gone, skipped later. */
   remove(job: WorkJob): void {
     if (job.phase !== 'queued') return;
     job.phase = 'gone';
-    this.queued--;
+    this.#queued--;
   }
 
-  /** Live queued jobs in order. */
-  *queuedJobs(): Generator<WorkJob> {
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const job = this.#items[i]!;
-      if (job.phase === 'queued') yield job;
-    }
+  // --- connecting ---
+
+  connectStarted(): void {
+    this.#connecting = true;
+  }
+
+  /** The attempt ended (either way), or was called off before it started. */
+  connectEnded(): void {
+    this.#connecting = false;
+  }
+
+  /** Calls fn at `at` (epoch ms), when the pool allows the next connect attempt. */
+  retryConnectAt(at: number, fn: () => void): void {
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      fn();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  /** Calls fn at `deadline` (epoch ms), once, for the retry window's end. */
+  expireAt(deadline: number, fn: () => void): void {
+    if (this.#expiryTimer) return;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = null;
+      fn();
+    }, Math.max(0, deadline - Date.now()) + 1);
+  }
+
+  /** The instance answered: no retry window runs out while it does. */
+  connected(): void {
+    this.#connecting = false;
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = null;
+  }
+
+  clearTimers(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#retryTimer = null;
+    this.#expiryTimer = null;
+  }
+
+  #take(): WorkJob | undefined {
+    const job = this.peek();
+    if (!job) return undefined;
+    this.#head++;
+    this.#queued--;
+    this.#compact();
+    return job;
   }
 
   #compact(): void {
@@ -123,13 +218,6 @@ export class Lane {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
-  }
-
-  clearTimers(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.retryTimer = null;
-    this.expiryTimer = null;
   }
 }
 

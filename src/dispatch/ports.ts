@@ -10,6 +10,8 @@ export interface WorkerPool {
   /** Connects if needed and checks that adbd answers (no command runs). */
   ping(address: string, timeoutMs: number): Promise<unknown>;
   isConnected(address: string): boolean;
+  /** When the address may next be tried, in epoch ms (the pool owns the reconnect policy). */
+  nextAttemptAt(address: string): number;
   exec(address: string, command: string, options: ExecOptions): Promise<ExecResult>;
   reboot(address: string): Promise<unknown>;
   /** The listener gets the address whose connection went away; may return an unsubscribe function. */

@@ -12,20 +12,13 @@ const RETRY_DELAYS_MS = [50, 200, 1000];
 export class ResultWriter {
   readonly #store: Store;
   readonly #logger: Logger;
-  /** Called with each batch after it committed (or after writing it finally failed). */
-  readonly #onWritten: (batch: readonly JobResult[], ok: boolean) => void;
   #pending: JobResult[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
 
-  constructor(store: Store, logger: Logger, onWritten: (batch: readonly JobResult[], ok: boolean) => void) {
+  constructor(store: Store, logger: Logger) {
     this.#store = store;
     this.#logger = logger;
-    this.#onWritten = onWritten;
-  }
-
-  get pending(): number {
-    return this.#pending.length;
   }
 
   add(r: JobResult): void {
@@ -61,27 +54,21 @@ export class ResultWriter {
   async #drain(): Promise<void> {
     // One flush at a time keeps results in order; what arrives meanwhile goes in the next batch.
     while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, FLUSH_BATCH);
-      const ok = await this.#write(batch);
-      try {
-        this.#onWritten(batch, ok);
-      } catch (err) {
-        this.#logger.error({ err }, 'result callback threw');
-      }
+      await this.#write(this.#pending.splice(0, FLUSH_BATCH));
     }
   }
 
-  async #write(batch: JobResult[]): Promise<boolean> {
+  async #write(batch: JobResult[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#store.finishJobs(batch);
-        return true;
+        return;
       } catch (err) {
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay === undefined) {
           // The jobs stay running in the store; the next start marks them 1006. Never re-run.
           this.#logger.error({ err, jobs: batch.length }, 'writing job results failed; giving up on this batch');
-          return false;
+          return;
         }
         this.#logger.warn({ err, jobs: batch.length, attempt }, 'writing job results failed; retrying');
         await new Promise((r) => setTimeout(r, delay));

@@ -15,20 +15,14 @@ export interface SchedulerOptions {
   globalConcurrency: number;
   retryWindowMs: number;
   maxOutputBytes: number;
-  /** reconnect backoff for an unreachable instance: base doubling up to max (jittered) */
-  connectBackoffBaseMs?: number;
-  connectBackoffMaxMs?: number;
 }
 
 export interface SchedulerHooks {
-  /** queued -> running, committed before it resolves; returns the keys that moved. */
+  /** queued -> running, committed before it resolves; returns the keys that moved (the others
+   * were cancelled in the store meanwhile: they leave without a word). */
   markRunning(jobKeys: number[], now: number): Promise<number[]>;
-  /** The job is committed as running and about to be exec'd. */
-  running(job: WorkJob): void;
   /** The job is final (its slot is already free); the result still has to be stored. */
   finished(job: WorkJob, result: JobResult): void;
-  /** markRunning did not move the job: it was cancelled in the store meanwhile. */
-  dropped(job: WorkJob): void;
 }
 
 /** Connects the worker starts at once; more lanes wait their turn (still queued, cancellable). */
@@ -37,7 +31,7 @@ const MAX_CONNECTS_IN_FLIGHT = 256;
 const STORE_RETRY_MS = 500;
 
 export class Scheduler {
-  readonly #o: Required<SchedulerOptions>;
+  readonly #o: SchedulerOptions;
   readonly #hooks: SchedulerHooks;
   readonly #lanes = new Map<number, Lane>();
   /** lanes with queued jobs and a free slot, in the order they became ready (fair under the global bound) */
@@ -54,17 +48,13 @@ export class Scheduler {
   #connectWaiting: Lane[] = [];
 
   constructor(options: SchedulerOptions, hooks: SchedulerHooks) {
-    this.#o = { connectBackoffBaseMs: 100, connectBackoffMaxMs: 5_000, ...options };
+    this.#o = options;
     this.#hooks = hooks;
   }
 
   /** jobs starting or running */
   get active(): number {
     return this.#active;
-  }
-
-  has(jobKey: number): boolean {
-    return this.#jobs.has(jobKey);
   }
 
   /** Appends jobs to their instances' queues (callers pass them in submission order). */
@@ -76,8 +66,7 @@ export class Scheduler {
       const job = workJob(q, now);
       let lane = this.#lanes.get(q.instanceKey);
       if (!lane) this.#lanes.set(q.instanceKey, (lane = new Lane(q.instanceKey, q.adbAddress)));
-      lane.address = q.adbAddress; // re-registered instances keep their lane, with the new address
-      lane.push(job);
+      lane.push(job, q.adbAddress);
       this.#jobs.set(job.jobKey, job);
       if (lane.active < this.#o.perInstanceConcurrency) this.#ready.add(lane);
       added++;
@@ -86,17 +75,14 @@ export class Scheduler {
     return added;
   }
 
-  /** Queued jobs leave the queues (the store cancelled them); returns those that were still queued here. */
-  removeQueued(jobKeys: readonly number[]): WorkJob[] {
-    const out: WorkJob[] = [];
+  /** Queued jobs leave the queues (the store cancelled them). */
+  removeQueued(jobKeys: readonly number[]): void {
     for (const key of jobKeys) {
       const job = this.#jobs.get(key);
       if (!job || job.phase !== 'queued') continue;
       this.#lanes.get(job.instanceKey)?.remove(job);
       this.#jobs.delete(key);
-      out.push(job);
     }
-    return out;
   }
 
   /** Aborts running jobs (their ADB streams close); a job still starting is cancelled once started. */
@@ -115,7 +101,7 @@ export class Scheduler {
     if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
     this.#pumpTimer = null;
     for (const lane of this.#lanes.values()) lane.clearTimers();
-    for (const lane of this.#connectWaiting) lane.connecting = false;
+    for (const lane of this.#connectWaiting) lane.connectEnded();
     this.#connectWaiting = [];
     this.#ready.clear();
   }
@@ -167,10 +153,8 @@ export class Scheduler {
         continue;
       }
       while (lane.active < perInstanceConcurrency && this.#active < globalConcurrency) {
-        const job = lane.shift();
+        const job = lane.start();
         if (!job) break;
-        job.phase = 'starting';
-        lane.active++;
         this.#active++;
         batch.push(job);
       }
@@ -193,12 +177,10 @@ export class Scheduler {
     for (const job of batch) {
       if (!moved.has(job.jobKey)) {
         this.#release(job);
-        this.#safe(() => this.#hooks.dropped(job), job);
         continue;
       }
       job.phase = 'running';
       job.startedAt = now;
-      this.#safe(() => this.#hooks.running(job), job);
       void this.#run(job);
     }
   }
@@ -207,15 +189,13 @@ export class Scheduler {
     const byLane = new Map<Lane, WorkJob[]>();
     for (const job of batch) {
       const lane = this.#lanes.get(job.instanceKey)!;
-      lane.active--;
-      this.#active--;
-      job.phase = 'queued';
       const list = byLane.get(lane);
       if (list) list.push(job);
       else byLane.set(lane, [job]);
     }
+    this.#active -= batch.length;
     for (const [lane, jobs] of byLane) {
-      lane.unshift(jobs);
+      lane.requeue(jobs);
       this.#ready.add(lane);
     }
     this.#notifyIdle();
@@ -258,13 +238,10 @@ export class Scheduler {
 
   /** Frees the job's slots; the instance's next job may start at once. */
   #release(job: WorkJob): void {
-    job.phase = 'gone';
-    job.abort = null;
     this.#jobs.delete(job.jobKey);
     const lane = this.#lanes.get(job.instanceKey)!;
-    lane.active--;
+    lane.release(job, Date.now());
     this.#active--;
-    lane.lastFreeAt = Date.now();
     if (lane.queued > 0 && !this.#stopping) {
       this.#ready.add(lane);
       this.#schedulePump();
@@ -281,8 +258,8 @@ export class Scheduler {
   // --- unreachable instances ---
 
   #connect(lane: Lane): void {
-    if (lane.connecting || lane.retryTimer || this.#stopping) return;
-    lane.connecting = true;
+    if (lane.connecting || lane.waitingToConnect || this.#stopping) return;
+    lane.connectStarted();
     if (this.#connectsInFlight < MAX_CONNECTS_IN_FLIGHT) this.#startConnect(lane);
     else this.#connectWaiting.push(lane);
   }
@@ -299,10 +276,7 @@ export class Scheduler {
     this.#o.pool.connect(lane.address).then(
       () => {
         this.#connectSettled();
-        lane.connecting = false;
-        lane.connectFailures = 0;
-        if (lane.expiryTimer) clearTimeout(lane.expiryTimer);
-        lane.expiryTimer = null;
+        lane.connected();
         if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency && !this.#stopping) {
           this.#ready.add(lane);
           this.#schedulePump();
@@ -316,13 +290,11 @@ export class Scheduler {
   }
 
   #connectFailed(lane: Lane, err: unknown): void {
-    lane.connecting = false;
+    lane.connectEnded();
     if (this.#stopping) return; // the jobs stay queued in the store for the next start
-    lane.connectFailures++;
     const code = adbErrorCode(err);
     if (code === 'AUTH_REJECTED') {
       // Retrying will not change the device's mind: fail what waits now; later jobs try again.
-      lane.connectFailures = 0;
       this.#failQueued(lane, JobCode.AuthRejected, Infinity);
       return;
     }
@@ -330,30 +302,27 @@ export class Scheduler {
     else this.#o.logger.debug({ code, address: lane.address }, 'instance unreachable');
     this.#expire(lane);
     if (lane.queued === 0 || this.#stopping) return;
-    const { connectBackoffBaseMs: base, connectBackoffMaxMs: max } = this.#o;
-    const delay = Math.min(max, base * 2 ** Math.min(lane.connectFailures - 1, 20)) * (0.75 + Math.random() * 0.5);
-    lane.retryTimer = setTimeout(() => {
-      lane.retryTimer = null;
+    // The pool owns the reconnect policy: the next attempt waits until it allows one.
+    lane.retryConnectAt(this.#o.pool.nextAttemptAt(lane.address), () => {
       if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency) this.#connect(lane);
-    }, delay);
+    });
     this.#armExpiry(lane);
   }
 
   /** The earliest moment a queued job of the lane runs out of retry window. */
   #deadline(lane: Lane): number | null {
     const head = lane.peek();
-    return head ? Math.max(head.enqueuedAt, lane.lastFreeAt) + this.#o.retryWindowMs : null;
+    return head ? lane.windowStart(head) + this.#o.retryWindowMs : null;
   }
 
   #armExpiry(lane: Lane): void {
-    if (lane.expiryTimer || this.#stopping) return;
+    if (this.#stopping) return;
     const deadline = this.#deadline(lane);
     if (deadline === null) return;
-    lane.expiryTimer = setTimeout(() => {
-      lane.expiryTimer = null;
+    lane.expireAt(deadline, () => {
       this.#expire(lane);
-      if (lane.queued > 0 && lane.retryTimer) this.#armExpiry(lane);
-    }, Math.max(0, deadline - Date.now()) + 1);
+      if (lane.queued > 0 && lane.waitingToConnect) this.#armExpiry(lane);
+    });
   }
 
   /** Fails (1002) the queued jobs whose retry window has passed while the instance is unreachable.
@@ -368,9 +337,8 @@ export class Scheduler {
   #failQueued(lane: Lane, code: JobCode, windowStartedBy: number): void {
     const now = Date.now();
     for (let job = lane.peek(); job; job = lane.peek()) {
-      if (Math.max(job.enqueuedAt, lane.lastFreeAt) > windowStartedBy) break;
-      lane.shift();
-      job.phase = 'gone';
+      if (lane.windowStart(job) > windowStartedBy) break;
+      lane.drop();
       this.#jobs.delete(job.jobKey);
       this.#safe(() => this.#hooks.finished(job, failedResult(job.jobKey, code, now)), job);
     }

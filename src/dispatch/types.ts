@@ -1,41 +1,16 @@
-// What the API layer sees of the worker side. The in-process implementation lives in this folder;
-// with PostgreSQL and separate worker processes the same calls go through the store and NOTIFY.
-import type { JobState } from '../core/index.js';
-import type { CreatedTask, InstanceTarget, JobView } from '../store/index.js';
-
-/** One job state change, as Server-Sent Events and sync-command see it. */
-export interface JobEvent {
-  tenantKey: number;
-  taskKey: number;
-  taskId: string;
-  jobKey: number;
-  jobId: string;
-  instanceId: string;
-  state: JobState;
-  /** the job as GET /tasks/{id} would show it after this change */
-  job: JobView;
-}
+// The worker side's faces: the dispatcher (runs jobs) and the health monitor (instance status).
+// The API does not talk to the dispatcher: both meet in the store (its queue and change feed).
+import type { InstanceStatus } from '../core/index.js';
+import type { InstanceTarget } from '../store/index.js';
 
 export interface Dispatcher {
-  /** Called after createTask committed: the jobs join their instances' FIFO queues at once. */
-  submitted(task: CreatedTask, tenantKey: number): void;
-  /** After store.cancelTask: stop the given running jobs (their ADB streams are closed, they end 1004). */
-  cancelRunning(jobKeys: readonly number[]): void;
-  /** After store.cancelTask: its cancelledQueued jobs leave this worker's queues at once, with
-   * their cancelled events. Optional to call: waitForTask and markRunning catch them too. */
-  cancelQueued(jobKeys: readonly number[]): void;
-  /** Resolves when every job of the task is final (results stored), or at the deadline. */
-  waitForTask(taskKey: number, deadline: number): Promise<void>;
-  /** Job state changes, for SSE. The listener must not throw. Returns an unsubscribe function. */
-  onJobEvent(taskKey: number, listener: (e: JobEvent) => void): () => void;
+  /** Marks jobs a previous worker left running as interrupted (1006), then takes queued jobs
+   * from the store, oldest first, and keeps taking them as the store commits more. */
   start(): Promise<void>;
-  /** Stops claiming, lets running jobs finish (up to graceMs), flushes results. */
-  stop(graceMs?: number): Promise<void>;
+  /** Stops taking jobs, lets running ones finish (up to graceMs), then interrupts the rest
+   * (1006) and flushes results. */
+  stop(graceMs: number): Promise<void>;
 }
-
-/** SPEC §6 instance status numbers. */
-export const InstanceStatus = { Unknown: 0, Stopped: 1, Running: 2, Offline: 3, Starting: 4, ShutDown: 5 } as const;
-export type InstanceStatus = (typeof InstanceStatus)[keyof typeof InstanceStatus];
 
 export interface HealthMonitor {
   /** Current status of a registered instance (0 when never checked). */

@@ -4,6 +4,7 @@
 // Keys: every table has an INTEGER primary key; the public 32-hex ids are plain columns.
 // Times are epoch milliseconds in the store and ISO 8601 in the API.
 import type { JobCode, JobState } from '../core/index.js';
+import type { ChangeFeed } from './changes.js';
 
 export interface Tenant {
   tenantId: string; // public id, e.g. "t_3f9c2a1b7d4e"
@@ -51,8 +52,6 @@ export interface CreatedJob {
   jobKey: number;
   jobId: string;
   instanceId: string;
-  instanceKey: number;
-  adbAddress: string;
 }
 
 export interface CreatedTask {
@@ -144,6 +143,8 @@ export interface Page<T> {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** What each write committed, for the worker and for those waiting on a task (changes.ts). */
+  readonly changes: ChangeFeed;
 
   /** Applies pending migrations (under a lock) and prepares statements. */
   open(): Promise<void>;

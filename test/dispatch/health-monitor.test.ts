@@ -1,7 +1,8 @@
 // Instance status from real connections to the simulator: running, offline, starting after reboot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHealthMonitor, InstanceStatus, type WorkerPool } from '../../src/dispatch/index.js';
+import { InstanceStatus } from '../../src/core/index.js';
+import { createHealthMonitor, type WorkerPool } from '../../src/dispatch/index.js';
 import { fixture, until } from './setup.js';
 
 test('health monitor: unknown, running, offline with an offline fault, running again', async () => {

@@ -1,55 +1,29 @@
 // SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
-import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, type CommandRequest } from '../../core/index.js';
+import type { FastifyInstance } from 'fastify';
+import type { CommandRequest } from '../../core/index.js';
+import type { CommandInput } from '../../tasks/index.js';
 import { principalOf } from '../auth.js';
-import type { CreatedTask, TaskKind } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
 import { ASYNC_COMMAND_BODY, SYNC_COMMAND_BODY } from '../schemas.js';
 import { cmdResultJson, ok } from '../views.js';
 
-/** sync-command waits this much past the command timeout for the results to be stored. */
-const SYNC_GRACE_MS = 1_000;
-
-/** "The same body" for idempotency: the normalized request (unknown fields ignored, the default
- * timeout written out), in a fixed order. */
-export function requestHash(body: CommandRequest): string {
-  return createHash('sha256').update(JSON.stringify([body.command, body.instance_ids, body.timeout_seconds])).digest('hex');
-}
-
 export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const { store, dispatcher } = deps;
+  const { tasks } = deps;
 
-  /**
-   * The task and its jobs in one transaction, then the jobs to the worker. The store checks
-   * ownership in that transaction, after looking up x-request-id: a retry of an accepted request
-   * gets its original answer even if an instance changed hands since (SPEC §3), and a reused id
-   * with another body is 409 before anything else is said about the body's instances.
-   */
-  async function submit(request: FastifyRequest<{ Body: CommandRequest }>, kind: TaskKind): Promise<CreatedTask> {
-    const { tenantKey } = principalOf(request);
-    const body = request.body;
-    const created = await store.createTask({
-      tenantKey,
-      command: body.command,
-      timeoutMs: body.timeout_seconds * 1000,
-      kind,
-      instanceIds: body.instance_ids,
-      // Idempotency (SPEC §3) is async-command's: a sync retry waits for a fresh run.
-      ...(kind === 'async' ? { requestId: request.id, requestHash: requestHash(body) } : {}),
-    });
-    if (created === 'conflict') {
-      throw new ApiError('IDEMPOTENCY_CONFLICT', 'x-request-id: already used for another request');
-    }
-    if (!created.replayed) dispatcher.submitted(created, tenantKey);
-    return created;
-  }
+  /** The task service's input: the store checks ownership in the writing transaction, after
+   * looking up x-request-id, so a retry of an accepted request gets its original answer even if
+   * an instance changed hands since (SPEC §3). */
+  const input = (body: CommandRequest): CommandInput => ({
+    command: body.command,
+    instanceIds: body.instance_ids,
+    timeoutMs: body.timeout_seconds * 1000,
+  });
 
   app.post<{ Body: CommandRequest }>(
     '/v1/instances/async-command',
     { schema: { body: ASYNC_COMMAND_BODY } },
     async (request) => {
-      const created = await submit(request, 'async');
+      const created = await tasks.submit(principalOf(request).tenantKey, input(request.body), request.id);
       return ok({
         task_id: created.taskId,
         cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })),
@@ -61,10 +35,7 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     '/v1/instances/sync-command',
     { schema: { body: SYNC_COMMAND_BODY } },
     async (request) => {
-      const created = await submit(request, 'sync');
-      await dispatcher.waitForTask(created.taskKey, Date.now() + request.body.timeout_seconds * 1000 + SYNC_GRACE_MS);
-      const task = await store.getTask(principalOf(request).tenantKey, created.taskId);
-      if (task === null) throw new Error(`task ${created.taskId} vanished while running`);
+      const task = await tasks.run(principalOf(request).tenantKey, input(request.body));
       return ok({ cmd_results: task.jobs.map(cmdResultJson) });
     },
   );

@@ -1,13 +1,13 @@
-// SPEC §7: a task's job state changes as Server-Sent Events. Subscribe first, then read the
-// store, so no change falls between the snapshot and the live feed; per job only states that
-// advance (queued < running < final) are sent, so the stream has no duplicates and no reversals.
+// SPEC §7: a task's job state changes as Server-Sent Events. The task service hands over the task
+// as the store has it, first and after every committed change; per job only states that advance
+// (queued < running < final) are sent, so the stream has no duplicates and no reversals.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { HEX_ID, isFinal, type JobState } from '../../core/index.js';
-import type { JobView, TaskView } from '../../store/index.js';
+import { HEX_ID, type JobState } from '../../core/index.js';
+import type { TaskView } from '../../store/index.js';
+import type { TaskWatch } from '../../tasks/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { REQUEST_ID_HEADER } from '../request-id.js';
-import type { TaskWatch } from '../task-watch.js';
 import { jobJson } from '../views.js';
 import { noSuchTask } from './tasks.js';
 
@@ -19,8 +19,8 @@ function rank(state: JobState): number {
   return 2;
 }
 
-export async function eventRoutes(app: FastifyInstance, deps: ApiDeps, watch: TaskWatch): Promise<void> {
-  const { store, dispatcher } = deps;
+export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { tasks } = deps;
   const heartbeatMs = deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   // Open streams would hold server.close() until their clients leave: end them first.
   const open = new Set<() => void>();
@@ -31,96 +31,83 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps, watch: Ta
   app.get<{ Params: { task_id: string } }>('/v1/instances/tasks/:task_id/events', async (request, reply) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
-    const found = HEX_ID.test(taskId) ? await store.getTask(tenantKey, taskId) : null;
-    if (found === null) throw noSuchTask(taskId);
-    await stream(reply, found, tenantKey, request.id);
+    // Views that arrive before the stream is open wait here, in order.
+    const early: (TaskView | null)[] = [];
+    let stream: EventStream | null = null;
+    const watch = HEX_ID.test(taskId)
+      ? await tasks.watch(tenantKey, taskId, (task) => (stream ? stream.update(task) : early.push(task)))
+      : null;
+    if (watch === null) throw noSuchTask(taskId);
+    stream = new EventStream(reply, taskId, request.id, watch, heartbeatMs, open);
+    for (const task of early) stream.update(task);
   });
+}
 
-  async function stream(reply: FastifyReply, found: TaskView, tenantKey: number, requestId: string): Promise<void> {
-    const { taskKey, taskId } = found;
-    const last = new Map<string, number>(found.jobs.map((j) => [j.jobId, -1]));
-    let snapshotDone = false;
-    let closed = false;
-    const pending: JobView[] = [];
-    const raw = reply.raw;
+/** One open stream: the per-job rank filter, the heartbeat, and the end. */
+class EventStream {
+  readonly #raw: FastifyReply['raw'];
+  readonly #taskId: string;
+  readonly #watch: TaskWatch;
+  readonly #open: Set<() => void>;
+  readonly #timer: NodeJS.Timeout;
+  /** per job id, the rank of the last state sent (-1: none yet) */
+  readonly #sent = new Map<string, number>();
+  #closed = false;
 
-    const cleanup: (() => void)[] = [];
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      for (const fn of cleanup) fn();
-    };
-    const shutdown = (): void => {
-      close();
-      raw.end();
-    };
-    open.add(shutdown);
-    cleanup.push(() => open.delete(shutdown));
-
-    const emit = (job: JobView): void => {
-      if (closed) return;
-      const prev = last.get(job.jobId);
-      if (prev === undefined || rank(job.state) <= prev) return;
-      last.set(job.jobId, rank(job.state));
-      raw.write(`event: job\ndata: ${JSON.stringify(jobJson(job))}\n\n`);
-    };
-    const finishIfDone = (): void => {
-      if (closed) return;
-      for (const r of last.values()) if (r < 2) return;
-      raw.write(`event: done\ndata: ${JSON.stringify({ task_id: taskId })}\n\n`);
-      close();
-      raw.end();
-    };
-    const resync = async (): Promise<void> => {
-      try {
-        const task = await store.getTask(tenantKey, taskId);
-        if (task === null) {
-          // Purged while watched: nothing more will happen to it.
-          close();
-          raw.end();
-          return;
-        }
-        for (const j of task.jobs) emit(j);
-        finishIfDone();
-      } catch {
-        // A transient store error: the next heartbeat tries again.
-      }
-    };
-
-    // Subscribe first: events arriving before the snapshot is written wait in `pending`.
-    cleanup.push(
-      dispatcher.onJobEvent(taskKey, (e) => {
-        if (!snapshotDone) {
-          pending.push(e.job);
-          return;
-        }
-        emit(e.job);
-        if (isFinal(e.state)) finishIfDone();
-      }),
-    );
-    cleanup.push(watch.watch(taskKey, () => void resync()));
-
+  constructor(reply: FastifyReply, taskId: string, requestId: string, watch: TaskWatch, heartbeatMs: number, open: Set<() => void>) {
+    this.#raw = reply.raw;
+    this.#taskId = taskId;
+    this.#watch = watch;
+    this.#open = open;
     reply.hijack();
-    raw.writeHead(200, {
+    this.#raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
       connection: 'keep-alive',
       [REQUEST_ID_HEADER]: requestId,
     });
-    raw.on('close', close);
-    if (raw.destroyed) close();
-    const timer = setInterval(() => {
-      if (closed) return;
-      raw.write(': ping\n\n');
-      void resync();
+    open.add(this.end);
+    this.#raw.on('close', this.#close);
+    this.#timer = setInterval(() => {
+      if (this.#closed) return;
+      this.#raw.write(': ping\n\n');
+      // Also a resync: a change another node made, or a read that failed, is seen here.
+      watch.refresh();
     }, heartbeatMs);
-    cleanup.push(() => clearInterval(timer));
-
-    const current = await store.getTask(tenantKey, taskId).catch(() => found);
-    for (const j of (current ?? found).jobs) emit(j);
-    snapshotDone = true;
-    for (const j of pending.splice(0)) emit(j);
-    finishIfDone();
+    if (this.#raw.destroyed) this.#close();
   }
+
+  /** The task as the store has it now; null: it was purged while watched (nothing more comes). */
+  update(task: TaskView | null): void {
+    if (this.#closed) return;
+    if (task === null) {
+      this.end();
+      return;
+    }
+    let done = true;
+    for (const job of task.jobs) {
+      const r = rank(job.state);
+      if (r < 2) done = false;
+      if (r <= (this.#sent.get(job.jobId) ?? -1)) continue;
+      this.#sent.set(job.jobId, r);
+      this.#raw.write(`event: job\ndata: ${JSON.stringify(jobJson(job))}\n\n`);
+    }
+    if (!done) return;
+    this.#raw.write(`event: done\ndata: ${JSON.stringify({ task_id: this.#taskId })}\n\n`);
+    this.end();
+  }
+
+  readonly end = (): void => {
+    this.#close();
+    this.#raw.end();
+  };
+
+  readonly #close = (): void => {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#watch.close();
+    this.#open.delete(this.end);
+  };
 }

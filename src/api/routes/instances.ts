@@ -1,7 +1,6 @@
 // SPEC §6: the caller's instances: status, paged listing, reboot.
 import type { FastifyInstance } from 'fastify';
-import { ApiError, parseQueryInt } from '../../core/index.js';
-import { InstanceStatus } from '../../dispatch/index.js';
+import { ApiError, InstanceStatus, parseQueryInt } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { requireOwned } from '../ownership.js';

@@ -3,11 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError, HEX_ID, parseQueryInt } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import type { TaskWatch } from '../task-watch.js';
 import { jobJson, ok, outputJson, taskSummaryJson } from '../views.js';
 
-/** How long cancel waits for running jobs to report their end before answering. */
-const CANCEL_WAIT_MS = 2_000;
 const CURSOR_MAX = 256;
 
 type TaskParams = { task_id: string };
@@ -17,8 +14,8 @@ export function noSuchTask(taskId: string): ApiError {
   return new ApiError('INVALID_REQUEST', `task_id ${taskId.slice(0, 64)} does not exist`);
 }
 
-export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: TaskWatch): Promise<void> {
-  const { store, dispatcher } = deps;
+export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { store, tasks } = deps;
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/instances/tasks', async (request) => {
     const { tenantKey } = principalOf(request);
@@ -64,16 +61,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
   app.post<{ Params: TaskParams }>('/v1/instances/tasks/:task_id/cancel', async (request) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
-    if (!HEX_ID.test(taskId)) throw noSuchTask(taskId);
-    const now = Date.now();
-    const res = await store.cancelTask(tenantKey, taskId, now);
-    if (res === null) throw noSuchTask(taskId);
-    if (res.cancelledQueued.length > 0) dispatcher.cancelQueued(res.cancelledQueued);
-    if (res.running.length > 0) dispatcher.cancelRunning(res.running);
-    // Queued jobs were cancelled in the store, not by the worker: wake this node's event streams.
-    watch.poke(res.taskKey);
-    await dispatcher.waitForTask(res.taskKey, now + CANCEL_WAIT_MS);
-    const task = await store.getTask(tenantKey, taskId);
+    const task = HEX_ID.test(taskId) ? await tasks.cancel(tenantKey, taskId) : null;
     if (task === null) throw noSuchTask(taskId);
     return ok({ jobs: task.jobs.map(jobJson) });
   });

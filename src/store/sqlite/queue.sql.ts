@@ -22,13 +22,17 @@ export const QueueSql = {
       i.instance_id AS instanceId, i.adb_address AS adbAddress, j.created_at AS createdAt
     FROM jobs j JOIN tasks t ON t.id = j.task JOIN instances i ON i.id = j.instance
     WHERE j.state = 'queued' AND j.id > ? ORDER BY j.id LIMIT ?`,
+  /** the key the next job gets (AUTOINCREMENT: never one used before) */
+  nextJobKey: `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0) + 1 AS next`,
   markRunning: `UPDATE jobs SET state = 'running', started_at = ?
-    WHERE id = ? AND state = 'queued'`,
+    WHERE id = ? AND state = 'queued'
+    RETURNING task`,
   /** final result; ?from is the state the job must still be in */
   finish: `UPDATE jobs SET state = @state, error_code = @errorCode, error_msg = @errorMsg,
       exit_code = @exitCode, execute_msg = @executeMsg, output_bytes = @outputBytes,
       output_truncated = @outputTruncated, finished_at = @finishedAt
-    WHERE id = @jobKey AND state = @from`,
+    WHERE id = @jobKey AND state = @from
+    RETURNING task`,
   insertOutput: 'INSERT INTO job_outputs (job, stdout, stderr, combined) VALUES (?, ?, ?, ?)',
   /** a task's queued jobs -> cancelled (KOOPHONE.JOB.1004) */
   cancelQueued: `UPDATE jobs SET state = 'cancelled', error_code = 'KOOPHONE.JOB.1004',
@@ -40,12 +44,14 @@ export const QueueSql = {
   cancelQueuedOnInstance: `UPDATE jobs SET state = 'cancelled', error_code = 'KOOPHONE.JOB.1004',
       error_msg = 'cancelled: the instance was reassigned or removed', finished_at = @now
     WHERE state = 'queued' AND instance = @instance
-      AND (@tenant IS NULL OR (SELECT t.tenant FROM tasks t WHERE t.id = jobs.task) IS NOT @tenant)`,
+      AND (@tenant IS NULL OR (SELECT t.tenant FROM tasks t WHERE t.id = jobs.task) IS NOT @tenant)
+    RETURNING id, task`,
   runningOfTask: `SELECT id FROM jobs WHERE id BETWEEN ? AND ? AND task = ? AND state = 'running' ORDER BY id`,
   /** on worker start: jobs whose worker died mid-run are failed, never re-run (served by jobs_running) */
   interruptRunning: `UPDATE jobs SET state = 'failed', error_code = 'KOOPHONE.JOB.1006',
       error_msg = @msg, finished_at = @now
-    WHERE state = 'running'`,
+    WHERE state = 'running'
+    RETURNING task`,
   /** tasks old enough and with every job final */
   purgeCandidates: `SELECT t.id, t.job_first AS jobFirst, t.job_count AS jobCount
     FROM tasks t

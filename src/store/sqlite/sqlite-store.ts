@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { canTransition, isFinal, JOB_CODES, JOB_STATES, JobCode, JobState, jobMessage } from '../../core/index.js';
+import { LocalChangeFeed } from '../changes.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type {
   Instance,
@@ -22,6 +23,7 @@ import type {
   Tenant,
 } from '../types.js';
 import { openDatabase, StatementCache, type Synchronous } from './db.js';
+import { FreshJobs } from './fresh-jobs.js';
 import { InstanceSql } from './instances.sql.js';
 import { InstanceIndex, type InstanceIndexRow } from './instance-index.js';
 import { migrate } from './migrations.js';
@@ -45,10 +47,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
 const PING = 'SELECT 1';
 
+type CancelledRow = { id: number; task: number };
+
 type JobRow = Omit<JobView, 'outputTruncated' | 'errorCode'> & { errorCode: string; outputTruncated: number };
 
 class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
+  readonly changes = new LocalChangeFeed();
   readonly #path: string;
   readonly #synchronous: Synchronous;
   readonly #clock: () => number;
@@ -56,7 +61,8 @@ class SqliteStore implements Store {
   #stmts: StatementCache | null = null;
   #writer: TaskWriter | null = null;
   readonly #instances = new InstanceIndex();
-  #finishTx: Database.Transaction<(results: readonly JobResult[]) => void> | null = null;
+  #fresh = new FreshJobs(1);
+  #finishTx: Database.Transaction<(results: readonly JobResult[], tasks: Set<number> | null) => void> | null = null;
 
   constructor(path: string, synchronous: Synchronous, clock: () => number) {
     this.#path = path;
@@ -76,8 +82,9 @@ class SqliteStore implements Store {
     this.#db = db;
     this.#stmts = new StatementCache(db);
     this.#instances.load(this.#stmts.get(InstanceSql.index).all() as InstanceIndexRow[]);
-    this.#writer = new TaskWriter(db, this.#stmts, this.#clock, this.#instances);
-    this.#finishTx = db.transaction((results: readonly JobResult[]) => this.#finishAll(results));
+    this.#fresh = new FreshJobs((this.#stmts.get(QueueSql.nextJobKey).get() as { next: number }).next);
+    this.#writer = new TaskWriter(db, this.#stmts, this.#clock, this.#instances, this.#fresh, this.changes);
+    this.#finishTx = db.transaction((results: readonly JobResult[], tasks: Set<number> | null) => this.#finishAll(results, tasks));
   }
 
   async close(): Promise<void> {
@@ -160,31 +167,31 @@ class SqliteStore implements Store {
       }
       tenantKey = t.id;
     }
-    const changed = this.#conn()
+    const cancelled = this.#conn()
       .transaction(() => {
         const row = this.#s(InstanceSql.assign).get(tenantKey, instanceId) as { id: number } | undefined;
-        if (row === undefined) return false;
-        this.#s(QueueSql.cancelQueuedOnInstance).run({ now: this.#clock(), instance: row.id, tenant: tenantKey });
-        return true;
+        if (row === undefined) return null;
+        return this.#s(QueueSql.cancelQueuedOnInstance).all({ now: this.#clock(), instance: row.id, tenant: tenantKey }) as CancelledRow[];
       })
       .immediate();
-    if (!changed) return 'no-instance';
+    if (cancelled === null) return 'no-instance';
     this.#instances.assigned(instanceId, tenantKey);
+    this.#publishCancelled(cancelled);
     return 'ok';
   }
 
   async deleteInstance(instanceId: string): Promise<boolean> {
     const now = this.#clock();
-    const deleted = this.#conn()
+    const cancelled = this.#conn()
       .transaction(() => {
         const row = this.#s(InstanceSql.softDelete).get(now, instanceId) as { id: number } | undefined;
-        if (row === undefined) return false;
-        this.#s(QueueSql.cancelQueuedOnInstance).run({ now, instance: row.id, tenant: null });
-        return true;
+        if (row === undefined) return null;
+        return this.#s(QueueSql.cancelQueuedOnInstance).all({ now, instance: row.id, tenant: null }) as CancelledRow[];
       })
       .immediate();
-    if (!deleted) return false;
+    if (cancelled === null) return false;
     this.#instances.deleted(instanceId);
+    this.#publishCancelled(cancelled);
     return true;
   }
 
@@ -295,20 +302,31 @@ class SqliteStore implements Store {
 
   async interruptRunning(now: number): Promise<number> {
     const msg = jobMessage(JobCode.Interrupted, null);
-    return this.#s(QueueSql.interruptRunning).run({ msg, now }).changes;
+    const rows = this.#s(QueueSql.interruptRunning).all({ msg, now }) as Array<{ task: number }>;
+    this.changes.taskChanged(new Set(rows.map((r) => r.task)));
+    return rows.length;
   }
 
   async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
-    return this.#s(QueueSql.queued).all(afterJobKey, limit) as QueuedJob[];
+    const stmt = this.#s(QueueSql.queued);
+    return this.#fresh.after(afterJobKey, limit) ?? (stmt.all(afterJobKey, limit) as QueuedJob[]);
   }
 
   async markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {
     const db = this.#conn();
     const stmt = this.#s(QueueSql.markRunning);
     const moved: number[] = [];
+    const tasks = this.#changedTasks();
     db.transaction(() => {
-      for (const key of jobKeys) if (stmt.run(now, key).changes === 1) moved.push(key);
+      for (const key of jobKeys) {
+        const row = stmt.get(now, key) as { task: number } | undefined;
+        if (row === undefined) continue;
+        moved.push(key);
+        tasks?.add(row.task);
+      }
     }).immediate();
+    for (const key of moved) this.#fresh.left(key);
+    if (tasks !== null) this.changes.taskChanged(tasks);
     return moved;
   }
 
@@ -317,10 +335,13 @@ class SqliteStore implements Store {
     if (results.length === 0) return;
     const tx = this.#finishTx;
     if (tx === null) throw new Error('store is not open');
-    tx.immediate(results);
+    const tasks = this.#changedTasks();
+    tx.immediate(results, tasks);
+    for (const r of results) this.#fresh.left(r.jobKey);
+    if (tasks !== null) this.changes.taskChanged(tasks);
   }
 
-  #finishAll(results: readonly JobResult[]): void {
+  #finishAll(results: readonly JobResult[], tasks: Set<number> | null): void {
     const finish = this.#s(QueueSql.finish);
     const insertOutput = this.#s(QueueSql.insertOutput);
     for (const r of results) {
@@ -336,13 +357,14 @@ class SqliteStore implements Store {
         finishedAt: r.finishedAt,
         from: JobState.Running as JobState,
       };
-      let changed = finish.run(params).changes === 1;
-      if (!changed && canTransition(JobState.Queued, r.state)) {
+      let row = finish.get(params) as { task: number } | undefined;
+      if (row === undefined && canTransition(JobState.Queued, r.state)) {
         params.from = JobState.Queued;
-        changed = finish.run(params).changes === 1;
+        row = finish.get(params) as { task: number } | undefined;
       }
       // A job already final (cancelled meanwhile, or reported twice) keeps its first result.
-      if (!changed) continue;
+      if (row === undefined) continue;
+      tasks?.add(row.task);
       const o = r.output;
       if (o !== null && o.combined.length > 0) {
         // stdout and stderr partition combined: when one is empty the other IS combined, and is
@@ -359,7 +381,7 @@ class SqliteStore implements Store {
     now: number,
   ): Promise<{ taskKey: number; cancelledQueued: number[]; running: number[] } | null> {
     const db = this.#conn();
-    return db
+    const res = db
       .transaction(() => {
         const t = this.#s(TaskSql.byPublicId).get(taskId, tenantKey) as TaskRow | undefined;
         if (t === undefined) return null;
@@ -369,6 +391,11 @@ class SqliteStore implements Store {
         return { taskKey: t.id, cancelledQueued: cancelled.map((r) => r.id).sort((a, b) => a - b), running: running.map((r) => r.id) };
       })
       .immediate();
+    if (res === null) return null;
+    for (const key of res.cancelledQueued) this.#fresh.left(key);
+    this.changes.cancelled({ queued: res.cancelledQueued, running: res.running });
+    if (res.cancelledQueued.length > 0) this.changes.taskChanged([res.taskKey]);
+    return res;
   }
 
   // --- retention ---
@@ -376,7 +403,7 @@ class SqliteStore implements Store {
   async purgeTasks(before: number, batchSize: number): Promise<number> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'batchSize must be a positive integer');
     const db = this.#conn();
-    return db
+    const purged = db
       .transaction(() => {
         const victims = this.#s(QueueSql.purgeCandidates).all(before, batchSize) as Array<{ id: number; jobFirst: number; jobCount: number }>;
         for (const v of victims) {
@@ -385,12 +412,27 @@ class SqliteStore implements Store {
           this.#s(QueueSql.purgeJobs).run(v.jobFirst, last, v.id);
           this.#s(QueueSql.purgeTask).run(v.id);
         }
-        return victims.length;
+        return victims.map((v) => v.id);
       })
       .immediate();
+    this.changes.taskChanged(purged);
+    return purged.length;
   }
 
   // --- helpers ---
+
+  /** A set to collect the tasks a write changes, or null when no task is watched (the common case). */
+  #changedTasks(): Set<number> | null {
+    return this.changes.watchingAny ? new Set() : null;
+  }
+
+  /** Queued jobs an instance change cancelled leave the queue's tail and are told. */
+  #publishCancelled(rows: readonly CancelledRow[]): void {
+    if (rows.length === 0) return;
+    for (const r of rows) this.#fresh.left(r.id);
+    this.changes.cancelled({ queued: rows.map((r) => r.id), running: [] });
+    this.changes.taskChanged(new Set(rows.map((r) => r.task)));
+  }
 
   #conn(): Database.Database {
     if (this.#db === null) throw new Error('store is not open');

@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { LIMITS, newHexId } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
-import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.js';
+import type { LocalChangeFeed } from '../changes.js';
+import type { CreatedJob, CreatedTask, InstanceTarget, NewTask, QueuedJob } from '../types.js';
 import type { StatementCache } from './db.js';
+import type { FreshJobs } from './fresh-jobs.js';
 import type { InstanceIndex } from './instance-index.js';
 import { insertJobsSql } from './queue.sql.js';
 import { TaskSql } from './tasks.sql.js';
@@ -44,12 +46,23 @@ export class TaskWriter {
   readonly #clock: () => number;
 
   readonly #instances: InstanceIndex;
+  readonly #fresh: FreshJobs;
+  readonly #changes: LocalChangeFeed;
 
-  constructor(db: Database.Database, stmts: StatementCache, clock: () => number, instances: InstanceIndex) {
+  constructor(
+    db: Database.Database,
+    stmts: StatementCache,
+    clock: () => number,
+    instances: InstanceIndex,
+    fresh: FreshJobs,
+    changes: LocalChangeFeed,
+  ) {
     this.#instances = instances;
     this.#db = db;
     this.#stmts = stmts;
     this.#clock = clock;
+    this.#fresh = fresh;
+    this.#changes = changes;
   }
 
   submit(task: NewTask): Promise<Outcome> {
@@ -80,6 +93,7 @@ export class TaskWriter {
     const batch = this.#pending.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
     const outcomes: Array<{ ok: true; value: Outcome } | { ok: false; err: unknown }> = [];
+    const queued: QueuedJob[][] = [];
     const s = this.#stmts;
     try {
       s.get(TX.begin).run();
@@ -87,8 +101,10 @@ export class TaskWriter {
       for (const p of batch) {
         s.get(TX.savepoint).run();
         try {
-          outcomes.push({ ok: true, value: this.#createOne(p.task, now) });
+          const [value, jobs] = this.#createOne(p.task, now);
           s.get(TX.release).run();
+          outcomes.push({ ok: true, value });
+          if (jobs !== null) queued.push(jobs);
         } catch (err) {
           s.get(TX.rollbackTo).run();
           s.get(TX.release).run();
@@ -102,6 +118,10 @@ export class TaskWriter {
       for (const p of batch) p.reject(err);
       return;
     }
+    // Committed: the new jobs join the queue's tail, and a worker is told once for the batch.
+    for (const jobs of queued) this.#fresh.committed(jobs);
+    const last = queued.at(-1)?.at(-1);
+    if (last !== undefined) this.#changes.queued(last.jobKey);
     batch.forEach((p, i) => {
       const o = outcomes[i];
       if (o === undefined) p.reject(new Error('createTask: missing outcome'));
@@ -110,7 +130,8 @@ export class TaskWriter {
     });
   }
 
-  #createOne(task: NewTask, now: number): Outcome {
+  /** Writes one task; returns it with its new jobs as the worker reads them (null: none new). */
+  #createOne(task: NewTask, now: number): [Outcome, QueuedJob[] | null] {
     const s = this.#stmts;
     const n = task.instanceIds.length;
     if (n === 0) throw new StoreError(StoreErrorCode.InvalidArgument, 'a task needs at least one instance');
@@ -121,8 +142,8 @@ export class TaskWriter {
         | undefined;
       if (prev !== undefined) {
         if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) {
-          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) return 'conflict';
-          return this.#replay(prev.id);
+          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) return ['conflict', null];
+          return [this.#replay(prev.id), null];
         }
         s.get(TaskSql.releaseRequest).run(prev.id);
       }
@@ -163,14 +184,25 @@ export class TaskWriter {
     const firstKey = lastKey - n + 1;
     s.get(TaskSql.setJobFirst).run(firstKey, taskKey);
 
-    const jobs: CreatedJob[] = targets.map((t, i) => ({
-      jobKey: firstKey + i,
-      jobId: ids.slice(32 * i, 32 * i + 32),
-      instanceId: t.instanceId,
-      instanceKey: t.instanceKey,
-      adbAddress: t.adbAddress,
-    }));
-    return { taskKey, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false };
+    // Each job is built once, as the worker will read it; the caller sees its CreatedJob part.
+    const jobs: QueuedJob[] = new Array<QueuedJob>(n);
+    for (let i = 0; i < n; i++) {
+      const t = targets[i]!;
+      jobs[i] = {
+        jobKey: firstKey + i,
+        jobId: params[4 * i + 2] as string,
+        taskKey,
+        taskId,
+        tenantKey: task.tenantKey,
+        command: task.command,
+        timeoutMs: task.timeoutMs,
+        instanceKey: t.instanceKey,
+        instanceId: t.instanceId,
+        adbAddress: t.adbAddress,
+        createdAt: now,
+      };
+    }
+    return [{ taskKey, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false }, jobs];
   }
 
   #replay(taskKey: number): CreatedTask {

@@ -19,8 +19,7 @@ export const TaskSql = {
       created_at AS createdAt, job_first AS jobFirst, job_count AS jobCount
     FROM tasks WHERE task_id = ? AND tenant = ?`,
   /** the jobs as createTask returns them (used to replay an idempotent request) */
-  createdJobs: `SELECT j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId,
-      i.id AS instanceKey, i.adb_address AS adbAddress
+  createdJobs: `SELECT j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId
     FROM jobs j JOIN instances i ON i.id = j.instance
     WHERE j.id BETWEEN ? AND ? ORDER BY j.id`,
   jobViews: `SELECT j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId, j.state,
