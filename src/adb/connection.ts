@@ -3,10 +3,12 @@
 // go out through a Transport, so tests can drive it without sockets; socket.ts adapts node:net.
 
 import { AdbError, type AdbErrorCode } from './errors.js';
-import { HOST_BANNER, parseDeviceBanner, type DeviceBanner } from './banner.js';
-import { signToken } from './android-key.js';
 import type { AdbKey } from './key.js';
 import {
+  HOST_BANNER,
+  parseDeviceBanner,
+  signToken,
+  type DeviceBanner,
   AuthType,
   Command,
   MAX_PAYLOAD,
@@ -17,7 +19,7 @@ import {
   commandName,
   encodePacket,
   type Packet,
-} from './packet.js';
+} from './wire/index.js';
 import { Stream, StreamPhase, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
 import { execOn, type ExecOptions, type ExecResult } from './exec.js';
 import { pingOn } from './ping.js';

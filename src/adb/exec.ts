@@ -3,7 +3,7 @@
 // One promise per exec; the data path is callbacks on Buffers.
 
 import { AdbError } from './errors.js';
-import { CLOSE_STDIN, ShellId, ShellV2Parser } from './shell-v2.js';
+import { CLOSE_STDIN, ShellId, ShellV2Parser } from './wire/index.js';
 import type { StreamHandle, StreamHandler } from './stream.js';
 
 /**

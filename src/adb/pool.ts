@@ -3,7 +3,7 @@
 // jitter, closed when idle. The worker's only door to the devices.
 
 import type { AdbConnection } from './connection.js';
-import type { DeviceBanner } from './banner.js';
+import type { DeviceBanner } from './wire/index.js';
 import { AdbError } from './errors.js';
 import type { CancelSignal, ExecOptions, ExecResult } from './exec.js';
 import type { AdbKey } from './key.js';
