@@ -44,7 +44,7 @@ export interface ExecTarget {
   openStream(service: string, handler: StreamHandler): StreamHandle;
 }
 
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 export function execOn(target: ExecTarget, command: string, opts: ExecOptions): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {

@@ -5,7 +5,7 @@ export { AdbPool, type AdbPoolOptions, type AdbPoolStats } from './pool.js';
 export { AdbConnection, MAX_UNANSWERED_OPENS, type ConnectionOptions, type Transport } from './connection.js';
 export { connectAdb, startConnection, type ConnectOptions } from './socket.js';
 export { AdbError, ADB_ERROR_CODES, isAdbError, type AdbErrorCode, type PartialOutput } from './errors.js';
-export { DEFAULT_MAX_OUTPUT_BYTES, type CancelSignal, type ExecOptions, type ExecResult } from './exec.js';
+export { type CancelSignal, type ExecOptions, type ExecResult } from './exec.js';
 export { generateKey, keyFromPem, loadOrCreateKey, publicKeyOf, type AdbKey, type LoadKeyOptions } from './key.js';
 export { parseAddress, type HostPort } from './address.js';
 export type { StreamHandle, StreamHandler } from './stream.js';

@@ -63,8 +63,6 @@ export class DeviceState {
   sizeOverride: string | null = null;
   densityOverride: number | null = null;
   bootTime = Date.now();
-  /** Input events received (tap, swipe, text, keyevent), for tests that want to see them. */
-  inputEvents: string[] = [];
   /** The filesystem is read-only and identical on every instance: one tree for the whole process. */
   get root(): VNode {
     SHARED_ROOT ??= androidTree();

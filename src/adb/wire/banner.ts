@@ -39,5 +39,5 @@ export function formatDeviceBanner(b: { product: string; model: string; device: 
 }
 
 /** What we announce: shell v2 (exit codes, separate stderr) and cmd; not delayed_ack. */
-export const HOST_FEATURES = ['shell_v2', 'cmd'] as const;
+const HOST_FEATURES = ['shell_v2', 'cmd'] as const;
 export const HOST_BANNER = `host::features=${HOST_FEATURES.join(',')}`;
