@@ -1,6 +1,6 @@
 // ARCHITECTURE.md's module rules, checked on the source: imports flow one way between the layer
-// folders, and a folder is entered only through its index.ts (the simulator may take the ADB
-// wire formats, packet.ts and android-key.ts, and nothing else of src/adb).
+// folders, and a folder is entered only through its index.ts (the simulator enters src/adb only
+// through the wire format's own face, adb/wire/index.ts, and takes nothing else of src/adb).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -17,7 +17,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   adb: [],
   sim: ['adb'],
 };
-const SIM_MAY_TAKE_FROM_ADB = new Set(['adb/packet.ts', 'adb/android-key.ts']);
+/** The one door into another folder: its index.ts, except sim -> adb, whose door is the wire format's. */
+function face(from: string, to: string): string {
+  return from === 'sim' && to === 'adb' ? 'adb/wire/index.ts' : `${to}/index.ts`;
+}
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -47,9 +50,19 @@ test('imports flow one way and enter another folder only through its index.ts', 
       if (to === from) continue;
       const where = `${relative('.', file)} imports ${m[1]}`;
       if (!MAY_IMPORT[from]?.includes(to)) problems.push(`${where}: ${from} may not import ${to}`);
-      else if (from === 'sim' ? !SIM_MAY_TAKE_FROM_ADB.has(target) : target !== `${to}/index.ts`) {
-        problems.push(`${where}: not through ${to}/index.ts`);
-      }
+      else if (target !== face(from, to)) problems.push(`${where}: not through ${face(from, to)}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('the ADB wire format stands alone: adb/wire imports nothing else of src', () => {
+  const problems: string[] = [];
+  const wire = join(SRC, 'adb', 'wire');
+  for (const file of sources(wire)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const target = resolve(dirname(file), m[1]!);
+      if (relative(wire, target).startsWith('..')) problems.push(`${relative('.', file)} imports ${m[1]}`);
     }
   }
   assert.deepEqual(problems, []);

@@ -3,10 +3,12 @@
 // go out through a Transport, so tests can drive it without sockets; socket.ts adapts node:net.
 
 import { AdbError, type AdbErrorCode } from './errors.js';
-import { HOST_BANNER, parseDeviceBanner, type DeviceBanner } from './banner.js';
-import { signToken } from './android-key.js';
 import type { AdbKey } from './key.js';
 import {
+  HOST_BANNER,
+  parseDeviceBanner,
+  signToken,
+  type DeviceBanner,
   AuthType,
   Command,
   MAX_PAYLOAD,
@@ -17,8 +19,8 @@ import {
   commandName,
   encodePacket,
   type Packet,
-} from './packet.js';
-import { Stream, StreamPhase, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
+} from './wire/index.js';
+import { StreamController, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
 import { execOn, type ExecOptions, type ExecResult } from './exec.js';
 import { pingOn } from './ping.js';
 import { rebootOn } from './reboot.js';
@@ -51,7 +53,7 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 const AuthStep = { None: 0, Signed: 1, KeySent: 2 } as const;
 type AuthStep = (typeof AuthStep)[keyof typeof AuthStep];
 
-export class AdbConnection implements StreamOwner {
+export class AdbConnection {
   readonly address: string;
   banner: DeviceBanner | null = null;
   /** max payload the device accepts (negotiated in CNXN) */
@@ -67,7 +69,7 @@ export class AdbConnection implements StreamOwner {
   #auth: AuthStep = AuthStep.None;
   #checksums = true; // until the device's CNXN says otherwise, as adb's transport.cpp does
   #timer: NodeJS.Timeout | null = null;
-  #streams = new Map<number, Stream>();
+  #streams = new Map<number, StreamController>();
   #nextId = 1;
   #unanswered = 0;
   /**
@@ -85,6 +87,15 @@ export class AdbConnection implements StreamOwner {
   readonly #decoder: PacketDecoder;
   readonly #key: AdbKey;
   readonly #authTimeoutMs: number;
+  /** What the streams' controllers call: one object per connection, so AdbConnection shows none of it. */
+  readonly #streamOwner: StreamOwner = {
+    address: () => this.address,
+    maxPayload: () => this.maxPayload,
+    sendWrite: (localId, remoteId, data) => this.#send(Command.WRTE, localId, remoteId, data, localId),
+    sendOkay: (localId, remoteId) => this.#send(Command.OKAY, localId, remoteId, undefined, localId),
+    ended: (localId, remoteId, byDevice) => this.#streamEnded(localId, remoteId, byDevice),
+    unanswered: (delta) => this.#countUnanswered(delta),
+  };
   #resolveReady!: (b: DeviceBanner) => void;
   #rejectReady!: (e: AdbError) => void;
 
@@ -164,11 +175,11 @@ export class AdbConnection implements StreamOwner {
     // Ids only grow (mod 2^32, never 0) so a late packet for a closed stream cannot hit a new one.
     while (id === 0 || this.#streams.has(id)) id = (id + 1) >>> 0;
     this.#nextId = (id + 1) >>> 0;
-    const stream = new Stream(this, id, handler);
+    const stream = new StreamController(this.#streamOwner, id, handler);
     this.#streams.set(id, stream);
     // OPEN payloads end with a NUL (adb's host does so; adbd accepts both).
     this.#send(Command.OPEN, id, 0, `${service}\0`);
-    return stream;
+    return stream.handle;
   }
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
@@ -182,25 +193,6 @@ export class AdbConnection implements StreamOwner {
   /** Resolves when adbd answers an OPEN (see ping.ts); rejects with TIMEOUT or CONNECTION_LOST. */
   ping(timeoutMs = 5_000): Promise<void> {
     return pingOn(this, timeoutMs);
-  }
-
-  // StreamOwner
-
-  sendWrite(stream: Stream, data: Buffer): void {
-    this.#send(Command.WRTE, stream.localId, stream.remoteId, data, stream.localId);
-  }
-
-  closeStream(stream: Stream): void {
-    if (stream.phase === StreamPhase.Opening) {
-      stream.abandoned = true; // the CLSE goes out when the device's OKAY tells us its id
-      if (++this.#unanswered > MAX_UNANSWERED_OPENS) this.#fail('CONNECTION_LOST', `the device left ${MAX_UNANSWERED_OPENS} OPENs unanswered`);
-      return;
-    }
-    // Closed by the device already: protocol.txt says not to answer its CLSE.
-    if (stream.phase === StreamPhase.Closed) return;
-    stream.phase = StreamPhase.Closed;
-    this.#streams.delete(stream.localId);
-    if (this.#phase === Phase.Open) this.#send(Command.CLSE, stream.localId, stream.remoteId, undefined, stream.localId);
   }
 
   // Packets
@@ -241,44 +233,32 @@ export class AdbConnection implements StreamOwner {
   }
 
   #onOkay(remoteId: number, localId: number): void {
-    const stream = this.#streams.get(localId);
-    if (stream === undefined || remoteId === 0) return; // closed while in flight: ignore
-    if (stream.phase === StreamPhase.Opening) {
-      stream.remoteId = remoteId;
-      stream.phase = StreamPhase.Open;
-      if (stream.abandoned) {
-        this.#unanswered--;
-        return this.closeStream(stream);
-      }
-      stream.handler.onOpen();
-      stream.flush();
-    } else if (stream.remoteId === remoteId) {
-      stream.writing = false;
-      stream.flush();
-    }
+    // An OKAY for a stream closed while it was in flight finds nothing: ignored.
+    if (remoteId !== 0) this.#streams.get(localId)?.okay(remoteId);
   }
 
   #onWrite(p: Packet): void {
-    const stream = this.#streams.get(p.arg1);
-    if (stream === undefined || stream.phase !== StreamPhase.Open || stream.remoteId !== p.arg0) return;
-    // Acked at once: the receiver keeps at most its byte cap and counts the rest, so nothing piles up.
-    this.#send(Command.OKAY, stream.localId, stream.remoteId, undefined, stream.localId);
-    stream.handler.onData(p.payload);
+    this.#streams.get(p.arg1)?.data(p.arg0, p.payload);
   }
 
   #onClose(remoteId: number, localId: number): void {
-    const stream = this.#streams.get(localId);
-    if (stream === undefined) return;
-    if (stream.phase === StreamPhase.Open && stream.remoteId !== remoteId) return;
+    this.#streams.get(localId)?.remoteClose(remoteId);
+  }
+
+  /** A stream is over (it says so): forget it, and answer with CLSE unless the device closed it. */
+  #streamEnded(localId: number, remoteId: number, byDevice: boolean): void {
     this.#streams.delete(localId);
-    if (this.#inReceive) this.#closedByDevice.add(localId);
-    const refused = stream.phase === StreamPhase.Opening;
-    stream.phase = StreamPhase.Closed;
-    if (stream.abandoned) {
-      if (refused) this.#unanswered--;
-      return;
+    if (byDevice) {
+      if (this.#inReceive) this.#closedByDevice.add(localId);
+      // protocol.txt: a CLSE is not answered.
+    } else if (this.#phase === Phase.Open) {
+      this.#send(Command.CLSE, localId, remoteId, undefined, localId);
     }
-    stream.handler.onClose(refused ? new AdbError('PROTOCOL_ERROR', this.address, 'the device refused to open the service') : null);
+  }
+
+  #countUnanswered(delta: 1 | -1): void {
+    this.#unanswered += delta;
+    if (this.#unanswered > MAX_UNANSWERED_OPENS) this.#fail('CONNECTION_LOST', `the device left ${MAX_UNANSWERED_OPENS} OPENs unanswered`);
   }
 
   #onAuth(p: Packet): void {
@@ -340,10 +320,7 @@ export class AdbConnection implements StreamOwner {
     const err = new AdbError(code, this.address, detail, cause === undefined ? undefined : { cause });
     const streams = [...this.#streams.values()];
     this.#streams.clear();
-    for (const s of streams) {
-      s.phase = StreamPhase.Closed;
-      if (!s.abandoned) s.handler.onClose(err);
-    }
+    for (const s of streams) s.lost(err);
     const cb = this.onclose;
     this.onclose = null;
     cb?.(err);

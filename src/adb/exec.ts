@@ -3,7 +3,7 @@
 // One promise per exec; the data path is callbacks on Buffers.
 
 import { AdbError } from './errors.js';
-import { CLOSE_STDIN, ShellId, ShellV2Parser } from './shell-v2.js';
+import { CLOSE_STDIN, ShellId, ShellV2Parser } from './wire/index.js';
 import type { StreamHandle, StreamHandler } from './stream.js';
 
 /**
@@ -44,7 +44,7 @@ export interface ExecTarget {
   openStream(service: string, handler: StreamHandler): StreamHandle;
 }
 
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 export function execOn(target: ExecTarget, command: string, opts: ExecOptions): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {

@@ -4,7 +4,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { androidPublicKey } from './android-key.js';
+import { androidPublicKey } from './wire/index.js';
 
 export interface AdbKey {
   privateKey: KeyObject;

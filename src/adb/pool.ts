@@ -3,7 +3,7 @@
 // jitter, closed when idle. The worker's only door to the devices.
 
 import type { AdbConnection } from './connection.js';
-import type { DeviceBanner } from './banner.js';
+import type { DeviceBanner } from './wire/index.js';
 import { AdbError } from './errors.js';
 import type { CancelSignal, ExecOptions, ExecResult } from './exec.js';
 import type { AdbKey } from './key.js';
@@ -124,6 +124,21 @@ export class AdbPool {
     // A checked connection is in use: the idle sweep must not close it under the health monitor.
     entry.lastUsed = Date.now();
     await conn.ping(timeoutMs);
+  }
+
+  /**
+   * When a call may next reach out to this address, in epoch ms: at or before Date.now() when it
+   * may be tried now (connected, connecting, never tried, or its backoff has run out), later while
+   * the pool backs off after failed connects. Until then every call fails at once with the last
+   * connect error, so a caller with work for the address waits until this time instead of
+   * running its own backoff on top. The policy is the pool's: the first wait is backoffBaseMs,
+   * doubling per consecutive failure up to backoffMaxMs, each drawn from [ceiling/2, ceiling]
+   * (jitter, so a fleet that went down together does not reconnect in lockstep); one success
+   * resets it. A connection that was up and got lost is retried at once.
+   */
+  nextAttemptAt(address: string): number {
+    const entry = this.#entries.get(address);
+    return entry === undefined || entry.lastError === null ? 0 : entry.retryAt;
   }
 
   isConnected(address: string): boolean {
@@ -264,7 +279,7 @@ export class AdbPool {
         this.#connectsFailed++;
         entry.lastError = err;
         const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(entry.failures - 1, 30));
-        entry.retryAt = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+        entry.retryAt = Math.ceil(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2));
         throw err;
       },
     );

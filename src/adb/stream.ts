@@ -1,7 +1,8 @@
-// One ADB stream (a service opened with OPEN) as the connection's dispatcher sees it.
-// The public face is StreamHandle (write, close); the connection drives the rest.
+// One ADB stream (a service opened with OPEN), split as Tango splits its sockets: the controller
+// holds the stream's state and its transitions, driven by the connection as the device's packets
+// come in; the handle is what the stream's user holds (write, close) and nothing more.
 
-import type { AdbError } from './errors.js';
+import { AdbError } from './errors.js';
 
 /** Callbacks of a stream's user. They run on the socket's data path: they must not throw. */
 export interface StreamHandler {
@@ -24,57 +25,146 @@ export interface StreamHandle {
   close(): void;
 }
 
-export const StreamPhase = { Opening: 0, Open: 1, Closed: 2 } as const;
-export type StreamPhase = (typeof StreamPhase)[keyof typeof StreamPhase];
-
-/** What the stream needs from its connection. */
+/** What a stream needs from its connection: packets out, and the connection's stream table. */
 export interface StreamOwner {
-  sendWrite(stream: Stream, data: Buffer): void;
-  closeStream(stream: Stream): void;
-  readonly maxPayload: number;
+  address(): string;
+  /** the device's largest WRTE payload (negotiated in CNXN) */
+  maxPayload(): number;
+  sendWrite(localId: number, remoteId: number, data: Buffer): void;
+  sendOkay(localId: number, remoteId: number): void;
+  /** The stream is over: drop it from the table; CLSE goes out unless the device closed it. */
+  ended(localId: number, remoteId: number, byDevice: boolean): void;
+  /** One more (+1) or one fewer (-1) OPEN we gave up on that the device has not answered. */
+  unanswered(delta: 1 | -1): void;
 }
 
-export class Stream implements StreamHandle {
+const Phase = { Opening: 0, Open: 1, Closed: 2 } as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+
+export class StreamController {
   readonly localId: number;
-  remoteId = 0;
-  phase: StreamPhase = StreamPhase.Opening;
+  /** the user's side of this stream */
+  readonly handle: StreamHandle;
+  #remoteId = 0;
+  #phase: Phase = Phase.Opening;
   /** closed by us before the device answered OPEN: its OKAY must be answered with CLSE */
-  abandoned = false;
+  #abandoned = false;
   /** a WRTE of ours awaits the device's OKAY */
-  writing = false;
+  #writing = false;
   #queue: Buffer[] | null = null;
-  readonly handler: StreamHandler;
+  readonly #handler: StreamHandler;
   readonly #owner: StreamOwner;
 
   constructor(owner: StreamOwner, localId: number, handler: StreamHandler) {
     this.#owner = owner;
     this.localId = localId;
-    this.handler = handler;
+    this.#handler = handler;
+    this.handle = new Stream(this);
   }
 
+  // The user's side, reached through the handle.
+
   write(data: Buffer): void {
-    if (this.phase === StreamPhase.Closed || this.abandoned) return;
-    const max = this.#owner.maxPayload;
+    if (this.#phase === Phase.Closed || this.#abandoned) return;
+    const max = this.#owner.maxPayload();
     for (let off = 0; off < data.length; off += max) {
       const piece = data.length <= max ? data : data.subarray(off, off + max);
       (this.#queue ??= []).push(piece);
     }
-    this.flush();
-  }
-
-  /** Sends the next queued piece if the device has acknowledged the previous one. */
-  flush(): void {
-    if (this.phase !== StreamPhase.Open || this.writing || this.#queue === null) return;
-    const next = this.#queue.shift();
-    if (this.#queue.length === 0) this.#queue = null;
-    if (next === undefined) return;
-    this.writing = true;
-    this.#owner.sendWrite(this, next);
+    this.#flush();
   }
 
   close(): void {
-    if (this.phase === StreamPhase.Closed || this.abandoned) return;
+    if (this.#phase === Phase.Closed || this.#abandoned) return;
     this.#queue = null;
-    this.#owner.closeStream(this);
+    if (this.#phase === Phase.Opening) {
+      this.#abandoned = true; // the CLSE goes out when the device's OKAY tells us its id
+      this.#owner.unanswered(1);
+      return;
+    }
+    this.#end(false);
+  }
+
+  // The device's side: the connection hands over this stream's packets.
+
+  /** OKAY: the first one accepts our OPEN, later ones acknowledge our WRTE. */
+  okay(remoteId: number): void {
+    if (this.#phase === Phase.Opening) {
+      this.#remoteId = remoteId;
+      this.#phase = Phase.Open;
+      if (this.#abandoned) {
+        this.#owner.unanswered(-1);
+        return this.#end(false);
+      }
+      this.#handler.onOpen();
+      this.#flush();
+    } else if (this.#phase === Phase.Open && remoteId === this.#remoteId) {
+      this.#writing = false;
+      this.#flush();
+    }
+  }
+
+  /** WRTE: acknowledged at once (the user keeps at most its byte cap and counts the rest). */
+  data(remoteId: number, payload: Buffer): void {
+    if (this.#phase !== Phase.Open || remoteId !== this.#remoteId) return;
+    this.#owner.sendOkay(this.localId, remoteId);
+    this.#handler.onData(payload);
+  }
+
+  /** CLSE: the device closed the stream, or (before answering OPEN) refused it. */
+  remoteClose(remoteId: number): void {
+    if (this.#phase === Phase.Open && remoteId !== this.#remoteId) return;
+    const refused = this.#phase === Phase.Opening;
+    this.#end(true);
+    if (this.#abandoned) {
+      if (refused) this.#owner.unanswered(-1);
+      return;
+    }
+    this.#handler.onClose(refused ? new AdbError('PROTOCOL_ERROR', this.#owner.address(), 'the device refused to open the service') : null);
+  }
+
+  /** The connection ended under the stream (it has already forgotten it). */
+  lost(err: AdbError): void {
+    if (this.#phase === Phase.Closed) return;
+    this.#phase = Phase.Closed;
+    this.#queue = null;
+    if (!this.#abandoned) this.#handler.onClose(err);
+  }
+
+  /** Sends the next queued piece if the device has acknowledged the previous one. */
+  #flush(): void {
+    if (this.#phase !== Phase.Open || this.#writing || this.#queue === null) return;
+    const next = this.#queue.shift();
+    if (this.#queue.length === 0) this.#queue = null;
+    if (next === undefined) return;
+    this.#writing = true;
+    this.#owner.sendWrite(this.localId, this.#remoteId, next);
+  }
+
+  #end(byDevice: boolean): void {
+    this.#phase = Phase.Closed;
+    this.#queue = null;
+    this.#owner.ended(this.localId, this.#remoteId, byDevice);
+  }
+}
+
+/** The handle: the user's view of a stream, with none of the controller's transitions. */
+class Stream implements StreamHandle {
+  readonly #controller: StreamController;
+
+  constructor(controller: StreamController) {
+    this.#controller = controller;
+  }
+
+  get localId(): number {
+    return this.#controller.localId;
+  }
+
+  write(data: Buffer): void {
+    this.#controller.write(data);
+  }
+
+  close(): void {
+    this.#controller.close();
   }
 }

@@ -1,6 +1,7 @@
 // Everything one simulated phone remembers: properties, settings, packages, screen, files.
 // Properties not under persist.* and running apps are lost on reboot, as on a real device.
 import { createHash } from 'node:crypto';
+import { formatDeviceBanner } from '../adb/wire/index.js';
 import { dir, file, type VNode } from './vfs.js';
 
 interface Profile {
@@ -62,8 +63,6 @@ export class DeviceState {
   sizeOverride: string | null = null;
   densityOverride: number | null = null;
   bootTime = Date.now();
-  /** Input events received (tap, swipe, text, keyevent), for tests that want to see them. */
-  inputEvents: string[] = [];
   /** The filesystem is read-only and identical on every instance: one tree for the whole process. */
   get root(): VNode {
     SHARED_ROOT ??= androidTree();
@@ -120,7 +119,7 @@ export class DeviceState {
 
   banner(features: readonly string[]): string {
     const p = this.profile;
-    return `device::ro.product.name=${p.name};ro.product.model=${p.model};ro.product.device=${p.device};features=${features.join(',')}`;
+    return formatDeviceBanner({ product: p.name, model: p.model, device: p.device, features });
   }
 
   #bootProps(): void {

@@ -3,7 +3,7 @@ import { SimInstanceImpl } from './instance.js';
 import { Journal } from './journal.js';
 import type { Fleet, FleetOptions, JournalEntry, SimInstance } from './types.js';
 
-export const DEFAULT_FEATURES: readonly string[] = ['shell_v2', 'cmd'];
+const DEFAULT_FEATURES: readonly string[] = ['shell_v2', 'cmd'];
 export const DEFAULT_REBOOT_DELAY_MS = 1000;
 
 class FleetImpl implements Fleet {
@@ -48,7 +48,6 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       const inst = new SimInstanceImpl({
         index: i,
         host: opts.host ?? '127.0.0.1',
-        port: basePort === 0 ? 0 : basePort + i,
         auth: opts.auth ?? 'none',
         rebootDelayMs: opts.rebootDelayMs ?? DEFAULT_REBOOT_DELAY_MS,
         trustedKeys: opts.trustedKeys ?? [],

@@ -12,7 +12,6 @@ import type { Fault, InstanceState, JournalEntry, SimInstance } from './types.js
 export interface InstanceOptions {
   index: number;
   host: string;
-  port: number;
   auth: 'none' | 'rsa';
   rebootDelayMs: number;
   trustedKeys: KeyObject[];
@@ -20,7 +19,7 @@ export interface InstanceOptions {
   journal: Journal;
 }
 
-export function formatAddress(host: string, port: number): string {
+function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 

@@ -11,8 +11,6 @@ export type Fault =
   | { kind: 'garbage' }
   | { kind: 'offline'; ms: number };
 
-export type FaultKind = Fault['kind'];
-
 /** online: answers; rebooting / offline: refuses connections until its timer brings it back. */
 export type InstanceState = 'online' | 'rebooting' | 'offline';
 

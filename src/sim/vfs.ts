@@ -17,7 +17,7 @@ export interface VNode {
 }
 
 /** Android's build timestamp for files from the system image (what real devices show). */
-export const IMAGE_TIME = Date.UTC(2009, 0, 1, 0, 0, 0);
+const IMAGE_TIME = Date.UTC(2009, 0, 1, 0, 0, 0);
 
 /** The groups of adbd's `shell` user that matter for permissions here. */
 const SHELL_GROUPS = new Set(['shell', 'sdcard_rw', 'sdcard_r', 'everybody', 'ext_data_rw']);
@@ -42,7 +42,7 @@ export function fileSize(node: VNode, props: ReadonlyMap<string, string>): numbe
 }
 
 /** Normalises a path against `/` (the shell's working directory): `.`/`..`/repeated slashes. */
-export function normalize(path: string): string {
+function normalize(path: string): string {
   const parts: string[] = [];
   for (const p of path.split('/')) {
     if (p === '' || p === '.') continue;

@@ -90,3 +90,66 @@ test('a shell v2 stream that closes without an exit status fails (CONNECTION_LOS
     d.server.close();
   }
 });
+
+test('nextAttemptAt follows the pool\'s backoff on a refusing port: jittered, doubling, failing fast until then', async () => {
+  const d = await device({});
+  const address = d.address;
+  await new Promise((r) => d.server.close(r)); // nothing listens there now: connects are refused
+  const pool = new AdbPool({ key: hostKey, backoffBaseMs: 1_000, backoffMaxMs: 30_000 });
+  try {
+    assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'an address never tried may be tried now');
+    const failAndWindow = async (): Promise<{ err: unknown; from: number; to: number }> => {
+      const from = Date.now();
+      let err: unknown;
+      await assert.rejects(pool.connect(address), (e) => {
+        err = e;
+        return codeOf(e) === 'CONNECT_FAILED';
+      });
+      return { err, from, to: Date.now() };
+    };
+    const first = await failAndWindow();
+    const at1 = pool.nextAttemptAt(address);
+    assert.ok(at1 >= first.from + 500 && at1 <= first.to + 1_000, `first wait in [base/2, base]: ${at1 - first.to} ms`);
+    // Until then a call fails at once with the last error, without touching the network.
+    if (Date.now() < at1) await assert.rejects(pool.connect(address), (e) => e === first.err);
+    await new Promise((r) => setTimeout(r, at1 - Date.now()));
+    assert.ok(pool.nextAttemptAt(address) <= Date.now());
+    const second = await failAndWindow();
+    assert.notEqual(second.err, first.err, 'past nextAttemptAt the pool really tried again');
+    const at2 = pool.nextAttemptAt(address);
+    assert.ok(at2 >= second.from + 1_000 && at2 <= second.to + 2_000, `second wait doubled: ${at2 - second.to} ms`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('nextAttemptAt is now again after a successful connect, and after a connection is lost', async () => {
+  let refusing = true;
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    if (refusing) return socket.resetAndDestroy();
+    sockets.push(socket);
+    socket.write(CNXN);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pool = new AdbPool({ key: hostKey, backoffBaseMs: 400, backoffMaxMs: 800 });
+  try {
+    await assert.rejects(pool.connect(address), (e) => codeOf(e) === 'CONNECT_FAILED');
+    const at = pool.nextAttemptAt(address);
+    assert.ok(at > Date.now(), 'backing off after a reset connection');
+    refusing = false;
+    await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+    await pool.connect(address);
+    assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'connected: may be tried now');
+    const lost = new Promise<void>((r) => pool.onDisconnect(() => r()));
+    sockets[0]!.destroy();
+    await lost;
+    assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'a lost connection is retried at once');
+    await pool.connect(address);
+  } finally {
+    await pool.close();
+    server.close();
+  }
+});

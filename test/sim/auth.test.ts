@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { AuthType, Command } from '../../src/adb/packet.js';
-import { androidPublicKey, signToken } from '../../src/adb/android-key.js';
+import { AuthType, Command, androidPublicKey, signToken } from '../../src/adb/wire/index.js';
 import { startFleet } from '../../src/sim/index.js';
 import { RawClient, decodeShellV2, testKey } from './raw-client.js';
 

@@ -1,7 +1,7 @@
 // Fault injection per instance, and reboot: what a host sees on the wire, and what the journal says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from '../../src/adb/packet.js';
+import { Command } from '../../src/adb/wire/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { RawClient, decodeShellV2 } from './raw-client.js';
 import { waitFor } from './helpers.js';

@@ -2,7 +2,7 @@
 // hang-up, malformed input.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command, HEADER_SIZE, VERSION, VERSION_MIN, checksum } from '../../src/adb/packet.js';
+import { Command, HEADER_SIZE, VERSION, VERSION_MIN, checksum } from '../../src/adb/wire/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { RawClient, decodeShellV2 } from './raw-client.js';
 
@@ -241,4 +241,28 @@ test('interactive shell over v2: stdin lines run in turn; close-stdin ends it', 
     } else if (p.command === Command.CLSE) break;
   }
   assert.deepEqual(decodeShellV2(Buffer.concat(chunks)), { stdout: 'sim-0001:/ $ one\nsim-0001:/ $ sim-0001:/ $ ', stderr: '', exit: 1 });
+});
+
+test('shell v2 stdin split anywhere across WRTEs (mid-header, mid-character) reads as one line', async (t) => {
+  const fleet = await fleetFor(t);
+  const c = await clientFor(t, fleet.instances[0]!.port);
+  await c.connectHandshake();
+  c.send(Command.OPEN, 3, 0, 'shell,v2,raw:');
+  const ok = await c.next();
+  assert.equal(ok.command, Command.OKAY);
+  const text = Buffer.from('echo h\u00e9llo\n');
+  const header = Buffer.alloc(5);
+  header.writeUInt32LE(text.length, 1); // id 0: stdin
+  const packet = Buffer.concat([header, text, Buffer.from([4, 0, 0, 0, 0])]); // then close-stdin
+  const cuts = [0, 3, 5 + text.indexOf(0xc3) + 1, packet.length - 2, packet.length];
+  for (let i = 1; i < cuts.length; i++) c.send(Command.WRTE, 3, ok.arg0, packet.subarray(cuts[i - 1], cuts[i]));
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const p = await c.next();
+    if (p.command === Command.WRTE) {
+      chunks.push(p.payload);
+      c.send(Command.OKAY, 3, p.arg0);
+    } else if (p.command === Command.CLSE) break;
+  }
+  assert.deepEqual(decodeShellV2(Buffer.concat(chunks)), { stdout: 'sim-0001:/ $ h\u00e9llo\nsim-0001:/ $ ', stderr: '', exit: 0 });
 });

@@ -1,7 +1,7 @@
 // A deliberately small ADB host for driving the simulator packet by packet in tests.
 import net from 'node:net';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { Command, PacketDecoder, VERSION, MAX_PAYLOAD, encodePacket, type Packet } from '../../src/adb/packet.js';
+import { Command, PacketDecoder, VERSION, MAX_PAYLOAD, encodePacket, type Packet } from '../../src/adb/wire/index.js';
 
 export const HOST_BANNER = 'host::features=shell_v2,cmd';
 

@@ -2,24 +2,31 @@
 // Bytes in through receive(), bytes out through a Wire, so tests can drive it without sockets.
 // Replies produced while handling one chunk leave in a single write (batched on a microtask).
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { parseAndroidPublicKey, verifyTokenSignature } from '../../adb/android-key.js';
 import {
   AuthType,
   Command,
+  EXIT_PACKET_SIZE,
   MAX_PAYLOAD,
   MAX_PAYLOAD_V1,
   PacketDecoder,
   PacketError,
+  SHELL_HEADER_SIZE,
+  ShellId,
+  ShellV2Parser,
   VERSION,
   VERSION_SKIP_CHECKSUM,
   encodePacket,
+  exitPacket,
+  parseAndroidPublicKey,
+  shellHeader,
+  verifyTokenSignature,
   type Packet,
-} from '../../adb/packet.js';
+} from '../../adb/wire/index.js';
 import { Journal } from '../journal.js';
 import type { VirtualShell } from '../shell/shell.js';
 import { EOF, WAIT, type Proc } from '../shell/proc.js';
 import type { Fault, JournalEntry } from '../types.js';
-import { SHELL_HEADER, ShellId, exitPacket, parseService } from './service.js';
+import { parseService } from './service.js';
 
 /** What a connection needs from its instance. */
 export interface DeviceSide {
@@ -51,12 +58,11 @@ interface Stream {
   v2: boolean;
   awaitingAck: boolean;
   entry: JournalEntry;
-  stdinBuf: Buffer | null;
+  /** shell v2 only: the host's stdin and close-stdin packets */
+  stdin: ShellV2Parser | null;
 }
 
 const GARBAGE = Buffer.from('GARBAGE\u0000NOT\u0000AN\u0000ADB\u0000HDR!');
-/** Shell v2 stdin packets larger than this are a broken host, not data. */
-const MAX_SHELL_PACKET = MAX_PAYLOAD;
 /** Stop filling a WRTE when less than this is left: one more tiny read is not worth it. */
 const MIN_FILL = 256;
 
@@ -241,7 +247,9 @@ export class AdbdConnection {
     // Journaled before it runs: a command with side effects is on record even if it never ends.
     const entry = dev.journalStore.start(dev.serial, req.command, req.name, remoteId, this.id);
     const proc = req.command === '' && req.kind === 'shell' ? dev.shell.interactive() : dev.shell.spawn(req.command);
-    const s: Stream = { localId, remoteId, proc, v2: req.kind === 'shell' && req.v2, awaitingAck: false, entry, stdinBuf: null };
+    const v2 = req.kind === 'shell' && req.v2;
+    const stdin = v2 ? new ShellV2Parser((id, data) => (id === ShellId.Stdin ? proc.stdin?.(data) : id === ShellId.CloseStdin ? proc.closeStdin?.() : undefined)) : null;
+    const s: Stream = { localId, remoteId, proc, v2, awaitingAck: false, entry, stdin };
     this.#streams.set(localId, s);
     proc.wake = () => this.#pump(s);
     this.#packet(Command.OKAY, localId, remoteId);
@@ -256,7 +264,7 @@ export class AdbdConnection {
     let size = 0;
     let eof = false;
     for (;;) {
-      const room = max - size - (s.v2 ? SHELL_HEADER : 0);
+      const room = max - size - (s.v2 ? SHELL_HEADER_SIZE : 0);
       const r = s.proc.read(room);
       if (r === WAIT) break;
       if (r === EOF) {
@@ -264,11 +272,8 @@ export class AdbdConnection {
         break;
       }
       if (s.v2) {
-        const h = Buffer.allocUnsafe(SHELL_HEADER);
-        h[0] = r.fd === 1 ? ShellId.Stdout : ShellId.Stderr;
-        h.writeUInt32LE(r.data.length, 1);
-        parts.push(h);
-        size += SHELL_HEADER;
+        parts.push(shellHeader(r.fd === 1 ? ShellId.Stdout : ShellId.Stderr, r.data.length));
+        size += SHELL_HEADER_SIZE;
       }
       parts.push(r.data);
       size += r.data.length;
@@ -278,9 +283,9 @@ export class AdbdConnection {
     if (eof) {
       Journal.finish(s.entry, 'exit', s.proc.exitCode);
       if (!s.v2) done = true;
-      else if (max - size >= 6) {
+      else if (max - size >= EXIT_PACKET_SIZE) {
         parts.push(exitPacket(s.proc.exitCode));
-        size += 6;
+        size += EXIT_PACKET_SIZE;
         done = true;
       }
       // else: the exit packet goes in the next WRTE; read() keeps answering EOF.
@@ -312,22 +317,10 @@ export class AdbdConnection {
     return true;
   }
 
+  /** Host WRTE data: raw stdin for shell v1, shell v2 packets otherwise (pieces are views: procs copy what they keep). */
   #stdin(s: Stream, data: Buffer): void {
-    if (!s.v2) {
-      s.proc.stdin?.(Buffer.from(data));
-      return;
-    }
-    let buf = s.stdinBuf === null ? data : Buffer.concat([s.stdinBuf, data]);
-    while (buf.length >= SHELL_HEADER) {
-      const len = buf.readUInt32LE(1);
-      if (len > MAX_SHELL_PACKET) throw new PacketError(`shell packet of ${len} bytes`);
-      if (buf.length < SHELL_HEADER + len) break;
-      const id = buf[0];
-      if (id === ShellId.Stdin) s.proc.stdin?.(Buffer.from(buf.subarray(SHELL_HEADER, SHELL_HEADER + len)));
-      else if (id === ShellId.CloseStdin) s.proc.closeStdin?.();
-      buf = buf.subarray(SHELL_HEADER + len);
-    }
-    s.stdinBuf = buf.length > 0 ? Buffer.from(buf) : null;
+    if (s.stdin === null) s.proc.stdin?.(data);
+    else s.stdin.push(data);
   }
 
   #garbage(): void {

@@ -27,15 +27,3 @@ export function parseService(payload: Buffer): ServiceRequest {
   }
   return { kind: 'shell', name, v2, command: arg };
 }
-
-/** Shell protocol v2 packet ids (adbd shell_protocol.h). */
-export const ShellId = { Stdin: 0, Stdout: 1, Stderr: 2, Exit: 3, CloseStdin: 4, WindowSizeChange: 5 } as const;
-
-/** Exit packets are the same every time: build all 256 once. */
-const EXIT_PACKETS: Buffer[] = Array.from({ length: 256 }, (_, code) => Buffer.from([ShellId.Exit, 1, 0, 0, 0, code]));
-
-export function exitPacket(code: number): Buffer {
-  return EXIT_PACKETS[code & 255]!;
-}
-
-export const SHELL_HEADER = 5;

@@ -86,7 +86,7 @@ function am(args: string[], dev: DeviceState): CommandResult {
 const SOURCES = new Set(['touchscreen', 'touchpad', 'keyboard', 'mouse', 'dpad', 'gamepad', 'stylus', 'trackball', 'joystick']);
 const INPUT_USAGE = 'Usage: input [<source>] <command> [<arg>...]\n  tap <x> <y>\n  swipe <x1> <y1> <x2> <y2> [duration(ms)]\n  text <string>\n  keyevent [--longpress] <key code number or name> ...';
 
-function input(args: string[], dev: DeviceState): CommandResult {
+function input(args: string[]): CommandResult {
   const a = SOURCES.has(args[0] ?? '') ? args.slice(1) : args;
   const [sub, ...rest] = a;
   const bad = (): CommandResult => ({ err: `Error: Invalid arguments for command: ${sub}\n${INPUT_USAGE}\n`, code: 1 });
@@ -103,7 +103,6 @@ function input(args: string[], dev: DeviceState): CommandResult {
   } else {
     return { err: `Error: Unknown command: ${sub ?? ''}\n${INPUT_USAGE}\n`, code: 1 };
   }
-  dev.inputEvents.push([sub, ...rest].join(' '));
   return {};
 }
 

@@ -20,7 +20,10 @@ export interface Proc {
   kill(): void;
   /** True for `exit`: the enclosing list stops there. */
   readonly exits: boolean;
-  /** Data the host typed (shell v2 id 0, or raw WRTE for v1); most commands ignore it. */
+  /**
+   * Data the host typed (shell v2 id 0, or raw WRTE for v1), in any chunking; a view into the
+   * receive buffer, so copy what is kept. Most commands ignore it.
+   */
   stdin?(data: Buffer): void;
   closeStdin?(): void;
 }

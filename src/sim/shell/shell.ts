@@ -1,5 +1,6 @@
 // The virtual Android shell of one instance: parses a command line and starts it as a Proc.
 // No host process is ever spawned; everything answers from the instance's DeviceState.
+import { StringDecoder } from 'node:string_decoder';
 import type { DeviceState } from '../device-state.js';
 import { ANDROID_COMMANDS } from './cmd-android.js';
 import { BASIC_COMMANDS } from './cmd-basic.js';
@@ -57,6 +58,8 @@ class InteractiveProc implements Proc {
   readonly #shell: VirtualShell;
   readonly #prompt: Buffer;
   #pending = '';
+  /** stdin arrives in arbitrary pieces: a character split between two must not become U+FFFD */
+  readonly #decoder = new StringDecoder('utf8');
   #lines: string[] = [];
   #current: Proc | null = null;
   #promptDue = true;
@@ -103,7 +106,7 @@ class InteractiveProc implements Proc {
   }
 
   stdin(data: Buffer): void {
-    this.#pending += data.toString('utf8');
+    this.#pending += this.#decoder.write(data);
     let nl: number;
     let added = false;
     while ((nl = this.#pending.search(/\r?\n|\r/)) >= 0) {

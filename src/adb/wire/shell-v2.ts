@@ -1,25 +1,45 @@
 // Shell protocol v2 (AOSP adb/shell_protocol.h): inside a stream, `[u8 id][u32 LE length][data]`.
 // Its packets are independent of WRTE boundaries, so the parser carries state across payloads.
+// Both ends use this file: the host reads stdout/stderr/exit, the simulated adbd reads stdin.
 
 export const ShellId = { Stdin: 0, Stdout: 1, Stderr: 2, Exit: 3, CloseStdin: 4, WindowSizeChange: 5 } as const;
 export type ShellId = (typeof ShellId)[keyof typeof ShellId];
 
-const HEADER = 5;
+export const SHELL_HEADER_SIZE = 5;
+const EMPTY = Buffer.alloc(0);
 
-export function encodeShellPacket(id: ShellId, data: Buffer = Buffer.alloc(0)): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + data.length);
+/** The header alone, for a sender that gathers header and data into one WRTE without copying data twice. */
+export function shellHeader(id: ShellId, length: number): Buffer {
+  const out = Buffer.allocUnsafe(SHELL_HEADER_SIZE);
+  out[0] = id;
+  out.writeUInt32LE(length, 1);
+  return out;
+}
+
+export function encodeShellPacket(id: ShellId, data: Buffer = EMPTY): Buffer {
+  const out = Buffer.allocUnsafe(SHELL_HEADER_SIZE + data.length);
   out[0] = id;
   out.writeUInt32LE(data.length, 1);
-  data.copy(out, HEADER);
+  data.copy(out, SHELL_HEADER_SIZE);
   return out;
 }
 
 /** The close-stdin packet, sent once per exec so commands that read stdin see EOF. */
 export const CLOSE_STDIN = encodeShellPacket(ShellId.CloseStdin);
 
+/** Exit packets are the same every time: all 256 are built once. */
+const EXIT_PACKETS: readonly Buffer[] = Array.from({ length: 256 }, (_, code) => encodeShellPacket(ShellId.Exit, Buffer.from([code])));
+export const EXIT_PACKET_SIZE = SHELL_HEADER_SIZE + 1;
+
+/** The exit packet for a status (its low 8 bits, as a process exit status is). Shared: do not modify. */
+export function exitPacket(code: number): Buffer {
+  return EXIT_PACKETS[code & 255]!;
+}
+
 /**
  * Incremental parser. onData gets each piece of a packet's data as it arrives (a view into the
- * input): a large stdout packet comes out in several pieces with the same id, never copied here.
+ * input): a large packet comes out in several pieces with the same id, never copied or buffered
+ * here, so a packet's announced length costs nothing (adbd's shell_protocol.cpp reads the same way).
  */
 export class ShellV2Parser {
   /** only for a header split across payloads: most execs never need it */
@@ -43,17 +63,17 @@ export class ShellV2Parser {
         off += n;
         continue;
       }
-      if (this.#headerFilled === 0 && chunk.length - off >= HEADER) {
+      if (this.#headerFilled === 0 && chunk.length - off >= SHELL_HEADER_SIZE) {
         this.#startPacket(chunk[off]!, chunk.readUInt32LE(off + 1));
-        off += HEADER;
+        off += SHELL_HEADER_SIZE;
         continue;
       }
-      const header = (this.#header ??= Buffer.alloc(HEADER));
-      const n = Math.min(HEADER - this.#headerFilled, chunk.length - off);
+      const header = (this.#header ??= Buffer.alloc(SHELL_HEADER_SIZE));
+      const n = Math.min(SHELL_HEADER_SIZE - this.#headerFilled, chunk.length - off);
       chunk.copy(header, this.#headerFilled, off, off + n);
       this.#headerFilled += n;
       off += n;
-      if (this.#headerFilled < HEADER) return;
+      if (this.#headerFilled < SHELL_HEADER_SIZE) return;
       this.#headerFilled = 0;
       this.#startPacket(header[0]!, header.readUInt32LE(1));
     }
@@ -70,4 +90,3 @@ export class ShellV2Parser {
     return this.#remaining > 0 || this.#headerFilled > 0;
   }
 }
-const EMPTY = Buffer.alloc(0);

@@ -1,6 +1,7 @@
 // The connect banner a device sends in its CNXN payload, e.g.
 // `device::ro.product.name=X;ro.product.model=Y;ro.product.device=Z;features=shell_v2,cmd`
 // (AOSP adb.cpp get_connection_string). Older devices send `device::` and nothing else.
+// The host parses it, the simulated adbd formats it: both from here.
 
 export interface DeviceBanner {
   /** connection state word before `::` ("device", "recovery", "sideload", ...) */
@@ -32,6 +33,11 @@ export function parseDeviceBanner(payload: Buffer | string): DeviceBanner {
   return banner;
 }
 
+/** The banner adbd sends for an online device (the simulator's). */
+export function formatDeviceBanner(b: { product: string; model: string; device: string; features: readonly string[] }): string {
+  return `device::ro.product.name=${b.product};ro.product.model=${b.model};ro.product.device=${b.device};features=${b.features.join(',')}`;
+}
+
 /** What we announce: shell v2 (exit codes, separate stderr) and cmd; not delayed_ack. */
-export const HOST_FEATURES = ['shell_v2', 'cmd'] as const;
+const HOST_FEATURES = ['shell_v2', 'cmd'] as const;
 export const HOST_BANNER = `host::features=${HOST_FEATURES.join(',')}`;
