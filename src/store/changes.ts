@@ -22,6 +22,8 @@ export interface ChangeFeed {
   onCancelled(listener: (jobs: CancelledJobs) => void): () => void;
   /** A job of the task changed state, or the task was purged. Called at most once per commit. */
   onTaskChanged(taskKey: number, listener: () => void): () => void;
+  /** Whether anyone watches the task (writers collect task keys only for watched tasks). */
+  watching(taskKey: number): boolean;
 }
 
 /** The in-process feed: the store publishes, listeners run synchronously after the commit. A
@@ -58,7 +60,6 @@ export class LocalChangeFeed implements ChangeFeed {
     };
   }
 
-  /** Whether anyone watches the task: writers collect task keys only for watched tasks. */
   watching(taskKey: number): boolean {
     return this.#tasks.has(taskKey);
   }

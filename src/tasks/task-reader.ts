@@ -50,7 +50,14 @@ export class TaskReader {
       return;
     }
     this.#reading = false;
-    if (!this.#closed) this.#listener(task);
+    if (!this.#closed) {
+      try {
+        this.#listener(task);
+      } catch (err) {
+        // A watcher's bug must not stop the reads of the others (nor become an unhandled rejection).
+        process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'TaskWatchListenerError');
+      }
+    }
     if (this.#again) {
       this.#again = false;
       this.schedule();

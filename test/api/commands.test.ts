@@ -1,17 +1,16 @@
 // SPEC §2, §3, §5: request rules of async-command and sync-command, one case per rule.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envelope, RecordingDispatcher, startHarness, type Harness } from './harness.js';
+import { envelope, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
-const d = new RecordingDispatcher();
 let tokenA: string;
 let tokenB: string;
 let tenantAId: string;
 const MANY = Array.from({ length: 100 }, (_, i) => `m${i}`);
 
 before(async () => {
-  h = await startHarness({ dispatcher: d });
+  h = await startHarness();
   const a = await h.tenant('alpha');
   const b = await h.tenant('beta');
   tokenA = a.token;
@@ -136,16 +135,17 @@ for (const c of accepted) {
     assert.deepEqual(body.data.cmd_jobs.map((j: { instance_id: string }) => j.instance_id), ids);
     for (const j of body.data.cmd_jobs) assert.match(j.job_id, /^[0-9a-f]{32}$/);
     assert.equal(await h.taskCount(tokenA), before + 1);
-    assert.equal(d.submittedTasks.at(-1)?.taskId, body.data.task_id, 'the dispatcher was told');
+    const queued = await h.queuedOf(body.data.task_id);
+    assert.deepEqual(queued.map((j) => j.instanceId), ids, 'the jobs are queued in the store');
+    assert.equal(h.feed.queued.at(-1), queued.at(-1)!.jobKey, 'the store woke the worker');
   });
 }
 
 test('async-command stores timeout_seconds (default 300)', async () => {
   const res = await h.call(tokenA, 'POST', '/v1/instances/async-command', valid);
-  assert.equal(d.submittedTasks.at(-1)?.taskId, res.json().data.task_id);
-  assert.equal(d.submittedTasks.at(-1)?.timeoutMs, 300_000);
-  await h.call(tokenA, 'POST', '/v1/instances/async-command', { ...valid, timeout_seconds: 7 });
-  assert.equal(d.submittedTasks.at(-1)?.timeoutMs, 7_000);
+  assert.equal((await h.queuedOf(res.json().data.task_id))[0]?.timeoutMs, 300_000);
+  const seven = await h.call(tokenA, 'POST', '/v1/instances/async-command', { ...valid, timeout_seconds: 7 });
+  assert.equal((await h.queuedOf(seven.json().data.task_id))[0]?.timeoutMs, 7_000);
 });
 
 const ownership: { name: string; ids: string[]; offending: string[] }[] = [
@@ -226,11 +226,13 @@ test('idempotency comes before ownership: a retry after the instance changed han
   assert.equal(envelope(fresh).error_code, 'KOOPHONE.API.1001');
 });
 
-test('a replay is not submitted to the dispatcher twice', async () => {
+test('a replay queues nothing new and wakes no worker', async () => {
   const headers = { 'x-request-id': 'idem-2', 'x-auth-token': tokenA };
   const first = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers, payload: valid });
-  const n = d.submittedTasks.length;
-  await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers, payload: valid });
-  assert.equal(d.submittedTasks.length, n);
-  assert.equal(d.submittedTasks.at(-1)?.taskId, first.json().data.task_id);
+  const wakes = h.feed.queued.length;
+  const queued = (await h.store.queuedJobs(0, 1_000_000)).length;
+  const again = await h.app.inject({ method: 'POST', url: '/v1/instances/async-command', headers, payload: valid });
+  assert.equal(again.json().data.task_id, first.json().data.task_id);
+  assert.equal(h.feed.queued.length, wakes);
+  assert.equal((await h.store.queuedJobs(0, 1_000_000)).length, queued);
 });

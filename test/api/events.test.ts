@@ -5,8 +5,12 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hashToken } from '../../src/core/ids.js';
-import { RecordingDispatcher, startHarness } from './harness.js';
+import { createSqliteStore } from '../../src/store/index.js';
+import { startHarness } from './harness.js';
 import { startLive, until } from './live.js';
 import { collectSse, openSse } from '../helpers/sse.js';
 
@@ -67,8 +71,7 @@ test('events: every job advances queued/running/final in order, no duplicates, t
 });
 
 test('events: a task cancelled while watched ends the stream with cancelled jobs', async () => {
-  const d = new RecordingDispatcher();
-  const h = await startHarness({ dispatcher: d });
+  const h = await startHarness();
   try {
     const port = await listen(h.app);
     const t = await h.tenant('sse');
@@ -76,8 +79,8 @@ test('events: a task cancelled while watched ends the stream with cancelled jobs
     const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
     const taskId = res.json().data.task_id as string;
     const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
+    // The headers come after the stream subscribed to the task's changes.
     const done = collect(stream);
-    await until('the stream subscribed', () => [...d.listeners.values()].some((s) => s.size > 0));
     await h.call(t.token, 'POST', `/v1/instances/tasks/${taskId}/cancel`);
     const { events } = await done;
     assert.deepEqual(events.map((e) => [e.event, e.event === 'job' ? JSON.parse(e.data).state : '']), [
@@ -89,8 +92,7 @@ test('events: a task cancelled while watched ends the stream with cancelled jobs
 });
 
 test('events: heartbeats; a closed client unsubscribes at once; missing task is 400 before streaming', async () => {
-  const d = new RecordingDispatcher();
-  const h = await startHarness({ dispatcher: d, sseHeartbeatMs: 50 });
+  const h = await startHarness({ sseHeartbeatMs: 50 });
   try {
     const port = await listen(h.app);
     const t = await h.tenant('sse');
@@ -101,7 +103,9 @@ test('events: heartbeats; a closed client unsubscribes at once; missing task is 
     const { events, comments } = await collect(stream, (_e, c) => c >= 2);
     assert.equal(events.length, 1, 'one snapshot event for the queued job');
     assert.ok(comments >= 2);
-    await until('the listener removed after the client left', () => [...d.listeners.values()].every((s) => s.size === 0), 10_000);
+    const principal = await h.store.findToken(hashToken(t.token));
+    const taskKey = (await h.store.getTask(principal!.tenantKey, taskId))!.taskKey;
+    await until('the watch removed after the client left', () => !h.store.changes.watching(taskKey), 10_000);
     const missing = await open(port, `/v1/instances/tasks/${'a'.repeat(32)}/events`, t.token);
     assert.equal(missing.statusCode, 400);
     assert.match(String(missing.headers['content-type']), /json/);
@@ -111,10 +115,14 @@ test('events: heartbeats; a closed client unsubscribes at once; missing task is 
   }
 });
 
-test('events: a change no event announced (another node) is picked up at the next heartbeat', async () => {
-  const d = new RecordingDispatcher();
-  const h = await startHarness({ dispatcher: d, sseHeartbeatMs: 100 });
+test('events: a change another process committed (no notice here) is picked up at the next heartbeat', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-sse-'));
+  const path = join(dir, 'db.sqlite');
+  const h = await startHarness({ store: createSqliteStore({ path, synchronous: 'NORMAL' }), closeStore: true, sseHeartbeatMs: 100 });
+  // A second store on the same file: its commits do not reach this process's change feed.
+  const other = createSqliteStore({ path, synchronous: 'NORMAL' });
   try {
+    await other.open();
     const port = await listen(h.app);
     const t = await h.tenant('sse');
     await h.instance('e1', t.tenantId);
@@ -122,13 +130,12 @@ test('events: a change no event announced (another node) is picked up at the nex
     const taskId = res.json().data.task_id as string;
     const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
     const done = collect(stream);
-    await until('the stream subscribed', () => [...d.listeners.values()].some((s) => s.size > 0));
-    const principal = await h.store.findToken(hashToken(t.token));
-    const task = await h.store.getTask(principal?.tenantKey ?? -1, taskId);
+    const principal = await other.findToken(hashToken(t.token));
+    const task = await other.getTask(principal?.tenantKey ?? -1, taskId);
     const job = task?.jobs[0];
     assert.ok(job);
-    await h.store.markRunning([job.jobKey], Date.now());
-    await h.store.finishJobs([{
+    await other.markRunning([job.jobKey], Date.now());
+    await other.finishJobs([{
       jobKey: job.jobKey, state: 'succeeded', errorCode: '0', errorMsg: 'ok', exitCode: 0, executeMsg: 'x\n',
       outputBytes: 2, outputTruncated: false, finishedAt: Date.now(), output: null,
     }]);
@@ -138,6 +145,8 @@ test('events: a change no event announced (another node) is picked up at the nex
     assert.equal(states[0], 'queued');
     assert.equal(states.at(-1), 'succeeded');
   } finally {
+    await other.close();
     await h.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

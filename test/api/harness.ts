@@ -1,6 +1,7 @@
-// Builds the API on a real SQLite store (a temp file), with tenants, tokens and instances created
-// through the admin API itself. Dispatcher and monitor are in-test implementations of their
-// interfaces for the tests that only validate requests (nothing runs).
+// Builds the API on a real SQLite store (a temp file) and the real task service, with tenants,
+// tokens and instances created through the admin API itself. No worker runs: what the store told
+// the worker side through its change feed is recorded instead. The monitor is an in-test
+// implementation of its interface.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,35 +10,23 @@ import type { Logger } from 'pino';
 import { buildApi } from '../../src/api/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { hashToken } from '../../src/core/ids.js';
-import type { Dispatcher, HealthMonitor, InstanceStatus, JobEvent } from '../../src/dispatch/types.js';
-import { createSqliteStore, type CreatedTask, type InstanceTarget, type Store } from '../../src/store/index.js';
+import type { InstanceStatus } from '../../src/core/index.js';
+import type { HealthMonitor } from '../../src/dispatch/index.js';
+import { createSqliteStore, type ChangeFeed, type InstanceTarget, type QueuedJob, type Store } from '../../src/store/index.js';
+import { createTaskService, type TaskService } from '../../src/tasks/index.js';
 
 export const ADMIN_TOKEN = 'adm_test_token_0123456789';
 
-/** A dispatcher that records what the API asked of it and runs nothing. */
-export class RecordingDispatcher implements Dispatcher {
-  readonly submittedTasks: CreatedTask[] = [];
-  readonly cancelled: number[] = [];
-  readonly listeners = new Map<number, Set<(e: JobEvent) => void>>();
-  submitted(task: CreatedTask): void {
-    this.submittedTasks.push(task);
+/** What the store's change feed told the worker side (nothing runs the jobs here). */
+export class FeedRecorder {
+  /** the last job key of each commit that queued jobs */
+  readonly queued: number[] = [];
+  /** running jobs a cancel asked their worker to stop */
+  readonly cancelledRunning: number[] = [];
+  constructor(feed: ChangeFeed) {
+    feed.onQueued((lastJobKey) => this.queued.push(lastJobKey));
+    feed.onCancelled((jobs) => this.cancelledRunning.push(...jobs.running));
   }
-  cancelRunning(jobKeys: readonly number[]): void {
-    this.cancelled.push(...jobKeys);
-  }
-  cancelQueued(): void {}
-  async waitForTask(): Promise<void> {}
-  onJobEvent(taskKey: number, listener: (e: JobEvent) => void): () => void {
-    let set = this.listeners.get(taskKey);
-    if (set === undefined) this.listeners.set(taskKey, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
-  }
-  emit(e: JobEvent): void {
-    for (const l of this.listeners.get(e.taskKey) ?? []) l(e);
-  }
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
 }
 
 /** A monitor whose statuses the test sets; records reboots. */
@@ -62,8 +51,11 @@ export class SettableMonitor implements HealthMonitor {
 export interface Harness {
   app: FastifyInstance;
   store: Store;
-  dispatcher: Dispatcher;
+  tasks: TaskService;
+  feed: FeedRecorder;
   monitor: HealthMonitor;
+  /** the task's jobs still queued in the store, as a worker would read them */
+  queuedOf(taskId: string): Promise<QueuedJob[]>;
   close(): Promise<void>;
   admin(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse>;
   /** A tenant created through the admin API, with its first token. */
@@ -89,7 +81,6 @@ export function rid(): string {
 
 export async function startHarness(opts: {
   config?: Partial<Config>;
-  dispatcher?: Dispatcher;
   monitor?: HealthMonitor;
   /** a store to use; the harness opens it, and closes it only when closeStore is set */
   store?: Store;
@@ -101,14 +92,15 @@ export async function startHarness(opts: {
   const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
   const closeStore = opts.store === undefined || opts.closeStore === true;
   await store.open();
-  const dispatcher = opts.dispatcher ?? new RecordingDispatcher();
+  const tasks = createTaskService(store);
+  const feed = new FeedRecorder(store.changes);
   const monitor = opts.monitor ?? new SettableMonitor();
   const config: Config = { ...DEFAULT_CONFIG, rateLimitPerSecond: 0, ...opts.config };
   let app: FastifyInstance;
   try {
     app = await buildApi({
       store,
-      dispatcher,
+      tasks,
       monitor,
       config,
       adminTokenHash: hashToken(ADMIN_TOKEN),
@@ -130,9 +122,13 @@ export async function startHarness(opts: {
   return {
     app,
     store,
-    dispatcher,
+    tasks,
+    feed,
     monitor,
     admin,
+    async queuedOf(taskId) {
+      return (await store.queuedJobs(0, 1_000_000)).filter((j) => j.taskId === taskId);
+    },
     async close() {
       await app.close();
       if (closeStore) await store.close();

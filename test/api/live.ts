@@ -48,7 +48,7 @@ export async function startLive(opts: { count?: number; config?: Partial<Config>
     await monitor.start();
     cleanups.push(() => monitor.stop());
     const h = await startHarness({
-      store, dispatcher, monitor, config,
+      store, monitor, config,
       ...(opts.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: opts.sseHeartbeatMs }),
     });
     cleanups.push(() => h.close());

@@ -4,16 +4,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashToken } from '../../src/core/ids.js';
 import type { JobResult } from '../../src/store/index.js';
-import { envelope, RecordingDispatcher, startHarness, type Harness } from './harness.js';
+import { envelope, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 let tokenA: string;
 let tenantKeyA: number;
-const d = new RecordingDispatcher();
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 before(async () => {
-  h = await startHarness({ dispatcher: d });
+  h = await startHarness();
   const a = await h.tenant('alpha');
   tokenA = a.token;
   tenantKeyA = (await h.store.findToken(hashToken(tokenA)))?.tenantKey ?? -1;
@@ -209,7 +208,7 @@ test('cancel: queued jobs become cancelled 1004, finished ones untouched, runnin
   assert.deepEqual(jobs.map((j: { state: string }) => j.state), ['succeeded', 'running', 'cancelled']);
   assert.equal(jobs[2].error_code, 'KOOPHONE.JOB.1004');
   assert.equal(jobs[2].status, -1);
-  assert.ok(d.cancelled.includes(j2.jobKey), 'the running job was handed to the dispatcher');
+  assert.ok(h.feed.cancelledRunning.includes(j2.jobKey), 'the store told the worker to stop the running job');
   const again = await h.call(tokenA, 'POST', `/v1/instances/tasks/${taskId}/cancel`);
   assert.equal(again.statusCode, 200);
   assert.deepEqual(again.json().data.jobs.map((j: { state: string }) => j.state), ['succeeded', 'running', 'cancelled']);

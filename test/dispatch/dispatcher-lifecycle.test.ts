@@ -12,10 +12,9 @@ test('cancel: a running job has its stream closed and ends 1004; queued jobs lea
     const waiting = await f.submit('echo later', [f.ids[0]!]);
     await until('the sleep to start', () => f.fleet.instances[0]!.journal().length === 1);
 
-    // The queued task first: it leaves the in-memory queue and gets its cancelled event.
+    // The queued task first: the store's change feed takes it out of the worker's queue.
     const q = await f.store.cancelTask(f.tenantKey, queued.taskId, Date.now());
     assert.deepEqual(q, { taskKey: queued.taskKey, cancelledQueued: [queued.jobs[0]!.jobKey], running: [] });
-    f.dispatcher.cancelQueued(q.cancelledQueued);
     const [qJob] = await f.finish(queued, 10_000);
     assert.equal(qJob!.state, 'cancelled');
     assert.deepEqual(
@@ -25,7 +24,6 @@ test('cancel: a running job has its stream closed and ends 1004; queued jobs lea
 
     const r = await f.store.cancelTask(f.tenantKey, running.taskId, Date.now());
     assert.deepEqual(r?.running, [running.jobs[0]!.jobKey]);
-    f.dispatcher.cancelRunning(r!.running);
     const [rJob] = await f.finish(running);
     assert.equal(rJob!.state, 'cancelled');
     assert.equal(rJob!.errorCode, 'KOOPHONE.JOB.1004');
@@ -44,7 +42,7 @@ test('cancel: a running job has its stream closed and ends 1004; queued jobs lea
   }
 });
 
-test('cancel without cancelQueued: waitForTask notices the store cancelled the queued jobs', async () => {
+test('a cancel reaches the worker only through the store: cancelled jobs never run', async () => {
   const f = await fixture({ count: 1 });
   try {
     const blocker = await f.submit('sleep 30', [f.ids[0]!]);
@@ -54,9 +52,9 @@ test('cancel without cancelQueued: waitForTask notices the store cancelled the q
     const [job] = await f.finish(queued, 10_000);
     assert.equal(job!.state, 'cancelled');
     assert.equal(f.events.get(job!.jobKey)?.at(-1)?.state, 'cancelled');
-    const b = await f.store.cancelTask(f.tenantKey, blocker.taskId, Date.now());
-    f.dispatcher.cancelRunning(b!.running);
-    await f.finish(blocker);
+    await f.store.cancelTask(f.tenantKey, blocker.taskId, Date.now());
+    const [b] = await f.finish(blocker);
+    assert.equal(b!.errorCode, 'KOOPHONE.JOB.1004');
     assert.deepEqual(
       f.fleet.instances[0]!.journal().map((e) => e.command),
       ['sleep 30'],
@@ -80,8 +78,6 @@ test('recovery: a job left running by a dead worker ends 1006 and never runs; qu
     assert.deepEqual(await f.store.markRunning([crashed.jobs[0]!.jobKey], Date.now()), [crashed.jobs[0]!.jobKey]);
 
     await f.dispatcher.start();
-    // Submitted again by an API that raced the restart: not run twice.
-    f.dispatcher.submitted(pending, f.tenantKey);
     const [dead] = await f.finish(crashed);
     assert.equal(dead!.state, 'failed');
     assert.equal(dead!.errorCode, 'KOOPHONE.JOB.1006');
@@ -112,9 +108,8 @@ test('stop: running jobs past the grace period end 1006, queued ones stay queued
     const next = createDispatcher({ store: f.store, pool: f.pool, config: f.config });
     try {
       await next.start();
-      await next.waitForTask(queued.taskKey, Date.now() + 30_000);
-      const done = await f.store.getTask(f.tenantKey, queued.taskId);
-      assert.equal(done!.jobs[0]!.executeMsg, 'next\n');
+      const [done] = await f.finish(queued, 30_000);
+      assert.equal(done!.executeMsg, 'next\n');
     } finally {
       await next.stop(1_000);
     }

@@ -95,6 +95,7 @@ test('health monitor: checks run with bounded concurrency', async () => {
       }
     },
     isConnected: (address) => f.pool.isConnected(address),
+    nextAttemptAt: (address) => f.pool.nextAttemptAt(address),
     exec: (address, command, options) => f.pool.exec(address, command, options),
     reboot: (address) => f.pool.reboot(address),
     onDisconnect: (listener) => f.pool.onDisconnect(listener),

@@ -1,14 +1,16 @@
 // Shared fixture for the worker's tests: a real SQLite store in a temp dir, a simulated fleet
-// registered to one tenant, the real AdbPool, and the dispatcher under test.
+// registered to one tenant, the real AdbPool, the dispatcher under test, and the task service
+// (the way the API submits and watches).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdbPool, generateKey, publicKeyOf, type AdbKey } from '../../src/adb/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { hashToken, newToken } from '../../src/core/ids.js';
-import { createDispatcher, type Dispatcher, type JobEvent } from '../../src/dispatch/index.js';
+import { createDispatcher, type Dispatcher } from '../../src/dispatch/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { createSqliteStore, type CreatedTask, type JobView, type Store } from '../../src/store/index.js';
+import { createTaskService, type TaskService } from '../../src/tasks/index.js';
 
 let sharedKey: AdbKey | null = null;
 /** RSA key generation is slow on a loaded machine: one key for the whole file. */
@@ -27,13 +29,15 @@ export interface Fixture {
   /** instance ids; ids[i] is fleet.instances[i] */
   ids: string[];
   dispatcher: Dispatcher;
-  /** every event, in emission order, per job key */
-  events: Map<number, JobEvent[]>;
-  /** creates a task in the store and hands it to the dispatcher */
+  tasks: TaskService;
+  /** per job key, the job as the store had it after each change of its state (the first,
+   * queued, view is not counted: a job that never ran has just its final view) */
+  events: Map<number, JobView[]>;
+  /** creates a task through the task service, and watches it into `events` */
   submit(command: string, instanceIds: readonly string[], timeoutMs?: number): Promise<CreatedTask>;
   /** submits and waits (generously) until every job is final; returns the store's views */
   run(command: string, instanceIds: readonly string[], timeoutMs?: number): Promise<JobView[]>;
-  /** waits for the task and returns its jobs as the store has them */
+  /** waits (polling the store) until every job is final; returns the jobs as the store has them */
   finish(task: CreatedTask, waitMs?: number): Promise<JobView[]>;
   close(): Promise<void>;
 }
@@ -86,25 +90,32 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
 
     const dispatcher = createDispatcher({ store, pool, config });
     cleanups.push(() => dispatcher.stop(2_000));
-    const events = new Map<number, JobEvent[]>();
+    const tasks = createTaskService(store);
+    const events = new Map<number, JobView[]>();
     let tenantKey = -1;
 
     const submit = async (command: string, instanceIds: readonly string[], timeoutMs = 30_000): Promise<CreatedTask> => {
-      const created = await store.createTask({ tenantKey, command, timeoutMs, kind: 'async', instanceIds });
-      if (created === 'conflict') throw new Error('unexpected conflict');
-      dispatcher.onJobEvent(created.taskKey, (e) => {
-        const list = events.get(e.jobKey);
-        if (list) list.push(e);
-        else events.set(e.jobKey, [e]);
+      const created = await tasks.submit(tenantKey, { command, instanceIds, timeoutMs });
+      const watch = await tasks.watch(tenantKey, created.taskId, (task) => {
+        for (const job of task?.jobs ?? []) {
+          const list = events.get(job.jobKey) ?? [];
+          if ((list.at(-1)?.state ?? 'queued') !== job.state) events.set(job.jobKey, [...list, job]);
+        }
       });
-      dispatcher.submitted(created, tenantKey);
+      if (watch) cleanups.push(async () => watch.close());
       return created;
     };
     const finish = async (task: CreatedTask, waitMs = 60_000): Promise<JobView[]> => {
-      await dispatcher.waitForTask(task.taskKey, Date.now() + waitMs);
-      const view = await store.getTask(tenantKey, task.taskId);
-      if (view === null) throw new Error('task vanished');
-      return view.jobs;
+      let jobs: JobView[] = [];
+      await until(
+        `task ${task.taskId} to finish`,
+        async () => {
+          jobs = (await store.getTask(tenantKey, task.taskId))?.jobs ?? [];
+          return jobs.length > 0 && jobs.every((j) => j.finishedAt !== null);
+        },
+        waitMs,
+      );
+      return jobs;
     };
     const f: Fixture = {
       dir,
@@ -115,6 +126,7 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
       tenantKey,
       ids,
       dispatcher,
+      tasks,
       events,
       submit,
       finish,

@@ -39,8 +39,9 @@ export function queueTests(makeStore: MakeStore): void {
       assert.equal(first.command, 'echo 1');
       assert.equal(first.timeoutMs, 1000);
       assert.equal(first.instanceId, t1.jobs[0]?.instanceId);
-      assert.equal(first.instanceKey, t1.jobs[0]?.instanceKey);
-      assert.equal(first.adbAddress, t1.jobs[0]?.adbAddress);
+      const [target] = await store.ownedInstances(a.tenantKey, [first.instanceId]);
+      assert.equal(first.instanceKey, target?.instanceKey);
+      assert.equal(first.adbAddress, target?.adbAddress);
       assert.equal(first.createdAt, t1.createdAt);
 
       const page = await store.queuedJobs(keys[1] as number, 2);

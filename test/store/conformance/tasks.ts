@@ -21,10 +21,7 @@ export function taskTests(makeStore: MakeStore): void {
       assert.equal(t.timeoutMs, 5000);
       assert.deepEqual(t.jobs.map((j) => j.instanceId), order);
       assert.equal(new Set(t.jobs.map((j) => j.jobId)).size, 5);
-      for (const j of t.jobs) {
-        assert.match(j.jobId, /^[0-9a-f]{32}$/);
-        assert.match(j.adbAddress, /^127\.0\.0\.1:\d+$/);
-      }
+      for (const j of t.jobs) assert.match(j.jobId, /^[0-9a-f]{32}$/);
 
       const v = await store.getTask(f.tenantKey, t.taskId);
       assert.ok(v);
