@@ -6,14 +6,11 @@
 // write lock. PostgreSQL will claim with SELECT ... FOR UPDATE SKIP LOCKED plus a lease column
 // (leased_until, worker id) and wake workers with LISTEN/NOTIFY instead of polling.
 
-const JOB_COLUMNS = 4; // task, instance, job_id, created_at
-
 /** One multi-row INSERT for a task's n jobs: their keys come out contiguous, in request order. */
 export function insertJobsSql(n: number): string {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`job count ${n}`);
   return `INSERT INTO jobs (task, instance, job_id, created_at) VALUES ${'(?, ?, ?, ?), '.repeat(n - 1)}(?, ?, ?, ?)`;
 }
-export { JOB_COLUMNS };
 
 export const QueueSql = {
   /** served by the partial index jobs_queued */

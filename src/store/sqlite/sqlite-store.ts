@@ -1,9 +1,8 @@
 // The Store on SQLite (better-sqlite3): one connection, synchronous calls behind the async
 // interface. Reads run between write transactions on the same thread, so they always see
 // committed data.
-import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { canTransition, isFinal, JOB_CODES, JOB_STATES, JobCode, JobState, jobMessage } from '../../core/index.js';
+import { canTransition, isFinal, JOB_CODES, JOB_STATES, JobCode, JobState, jobMessage, newTenantId } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type {
   Instance,
@@ -97,7 +96,7 @@ class SqliteStore implements Store {
   // --- tenants and tokens ---
 
   async createTenant(name: string): Promise<Tenant> {
-    const tenant: Tenant = { tenantId: `t_${randomBytes(6).toString('hex')}`, name, createdAt: this.#clock() };
+    const tenant: Tenant = { tenantId: newTenantId(), name, createdAt: this.#clock() };
     this.#s(TenantSql.insert).run(tenant.tenantId, tenant.name, tenant.createdAt);
     return tenant;
   }

@@ -3,9 +3,8 @@
 // of one each. Each request runs inside its own SAVEPOINT, so one that fails (an instance no longer
 // the tenant's, say) is rolled back alone; every promise resolves only after COMMIT, so a resolved
 // createTask is durable.
-import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { LIMITS, newHexId } from '../../core/index.js';
+import { LIMITS, newHexId, newHexIds } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.js';
 import type { StatementCache } from './db.js';
@@ -145,7 +144,7 @@ export class TaskWriter {
         .lastInsertRowid,
     );
 
-    const ids = randomBytes(16 * n).toString('hex');
+    const ids = newHexIds(n);
     const params: Array<number | string> = new Array<number | string>(4 * n);
     const targets: InstanceTarget[] = new Array<InstanceTarget>(n);
     for (let i = 0; i < n; i++) {
@@ -153,7 +152,7 @@ export class TaskWriter {
       targets[i] = t;
       params[4 * i] = taskKey;
       params[4 * i + 1] = t.instanceKey;
-      params[4 * i + 2] = ids.slice(32 * i, 32 * i + 32);
+      params[4 * i + 2] = ids[i] as string;
       params[4 * i + 3] = now;
     }
     let insertJobs = this.#insertJobs[n];
@@ -165,7 +164,7 @@ export class TaskWriter {
 
     const jobs: CreatedJob[] = targets.map((t, i) => ({
       jobKey: firstKey + i,
-      jobId: ids.slice(32 * i, 32 * i + 32),
+      jobId: ids[i] as string,
       instanceId: t.instanceId,
       instanceKey: t.instanceKey,
       adbAddress: t.adbAddress,
