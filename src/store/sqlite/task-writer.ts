@@ -10,7 +10,7 @@ import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.
 import type { StatementCache } from './db.js';
 import type { InstanceIndex } from './instance-index.js';
 import { insertJobsSql } from './queue.sql.js';
-import { TaskSql } from './tasks.sql.js';
+import { TaskSql, type TaskRow } from './tasks.sql.js';
 
 type Outcome = CreatedTask | 'conflict';
 
@@ -178,16 +178,4 @@ export class TaskWriter {
     const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
     return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
   }
-}
-
-export interface TaskRow {
-  id: number;
-  taskId: string;
-  tenant: number;
-  command: string;
-  kind: 'async' | 'sync';
-  timeoutMs: number;
-  createdAt: number;
-  jobFirst: number;
-  jobCount: number;
 }

@@ -42,3 +42,16 @@ export const TaskSql = {
     LEFT JOIN job_outputs o ON o.job = j.id
     WHERE t.task_id = ? AND t.tenant = ? AND j.job_id = ?`,
 } as const;
+
+/** A task as byKey and byPublicId read it. */
+export interface TaskRow {
+  id: number;
+  taskId: string;
+  tenant: number;
+  command: string;
+  kind: 'async' | 'sync';
+  timeoutMs: number;
+  createdAt: number;
+  jobFirst: number;
+  jobCount: number;
+}
