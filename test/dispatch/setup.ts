@@ -91,7 +91,6 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
 
     const submit = async (command: string, instanceIds: readonly string[], timeoutMs = 30_000): Promise<CreatedTask> => {
       const created = await store.createTask({ tenantKey, command, timeoutMs, kind: 'async', instanceIds });
-      if (created === 'conflict') throw new Error('unexpected conflict');
       dispatcher.onJobEvent(created.taskKey, (e) => {
         const list = events.get(e.jobKey);
         if (list) list.push(e);

@@ -1,7 +1,7 @@
 // SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, type CommandRequest } from '../../core/index.js';
+import type { CommandRequest } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { CreatedTask, TaskKind } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
@@ -38,9 +38,6 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       // Idempotency (SPEC §3) is async-command's: a sync retry waits for a fresh run.
       ...(kind === 'async' ? { requestId: request.id, requestHash: requestHash(body) } : {}),
     });
-    if (created === 'conflict') {
-      throw new ApiError('IDEMPOTENCY_CONFLICT', 'x-request-id: already used for another request');
-    }
     if (!created.replayed) dispatcher.submitted(created, tenantKey);
     return created;
   }

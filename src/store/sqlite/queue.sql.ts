@@ -37,7 +37,8 @@ export const QueueSql = {
   cancelQueuedOnInstance: `UPDATE jobs SET state = 'cancelled', error_code = 'KOOPHONE.JOB.1004',
       error_msg = 'cancelled: the instance was reassigned or removed', finished_at = @now
     WHERE state = 'queued' AND instance = @instance
-      AND (@tenant IS NULL OR (SELECT t.tenant FROM tasks t WHERE t.id = jobs.task) IS NOT @tenant)`,
+      AND (@tenant IS NULL OR (SELECT t.tenant FROM tasks t WHERE t.id = jobs.task) IS NOT @tenant)
+    RETURNING id, task`,
   runningOfTask: `SELECT id FROM jobs WHERE id BETWEEN ? AND ? AND task = ? AND state = 'running' ORDER BY id`,
   /** on worker start: jobs whose worker died mid-run are failed, never re-run (served by jobs_running) */
   interruptRunning: `UPDATE jobs SET state = 'failed', error_code = 'KOOPHONE.JOB.1006',

@@ -2,7 +2,7 @@
 // also updates the in-memory ownership index (instance-index.ts) right after it commits.
 import type Database from 'better-sqlite3';
 import { newTenantId } from '../../core/index.js';
-import { StoreError, StoreErrorCode } from '../errors.js';
+import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type { Instance, InstanceTarget, Page, Principal, Tenant } from '../types.js';
 import type { StatementCache } from './db.js';
 import type { InstanceIndex } from './instance-index.js';
@@ -11,6 +11,9 @@ import { QueueSql } from './queue.sql.js';
 import { TenantSql, TokenSql } from './tenants.sql.js';
 
 type TenantRow = Tenant & { id: number };
+
+/** Jobs an instance change cancelled, with their tasks (what a change feed will publish). */
+export type CancelledJobs = Array<{ id: number; task: number }>;
 
 export class Registry {
   readonly #db: Database.Database;
@@ -42,17 +45,12 @@ export class Registry {
     return this.#stmts.get(TenantSql.list).all() as Tenant[];
   }
 
-  addToken(tenantId: string, tokenHash: Buffer, prefix: string): boolean {
-    const t = this.#tenantRow(tenantId);
-    if (t === undefined) return false;
-    this.#stmts.get(TokenSql.insert).run(tokenHash, prefix, t.id, this.#clock());
-    return true;
+  addToken(tenantId: string, tokenHash: Buffer, prefix: string): void {
+    this.#stmts.get(TokenSql.insert).run(tokenHash, prefix, this.#tenantKey(tenantId), this.#clock());
   }
 
   revokeToken(tenantId: string, prefix: string): number {
-    const t = this.#tenantRow(tenantId);
-    if (t === undefined) return 0;
-    return this.#stmts.get(TokenSql.revoke).run(this.#clock(), t.id, prefix).changes;
+    return this.#stmts.get(TokenSql.revoke).run(this.#clock(), this.#tenantKey(tenantId), prefix).changes;
   }
 
   findToken(tokenHash: Buffer): (Principal & { tokenHash: Buffer }) | null {
@@ -61,56 +59,56 @@ export class Registry {
 
   // --- instances ---
 
-  createInstance(instance: Omit<Instance, 'createdAt'>): boolean {
-    let tenantKey: number | null = null;
-    if (instance.tenantId !== null) {
-      const t = this.#tenantRow(instance.tenantId);
-      if (t === undefined) throw new StoreError(StoreErrorCode.NoTenant, `tenant ${instance.tenantId} does not exist`);
-      tenantKey = t.id;
-    }
+  createInstance(instance: Omit<Instance, 'createdAt'>): Instance {
+    const tenantKey = instance.tenantId === null ? null : this.#tenantKey(instance.tenantId);
+    const createdAt = this.#clock();
     const r = this.#stmts
       .get(InstanceSql.insert)
-      .run(instance.instanceId, instance.adbAddress, instance.instanceName, instance.zone, tenantKey, this.#clock());
-    if (r.changes !== 1) return false;
+      .run(instance.instanceId, instance.adbAddress, instance.instanceName, instance.zone, tenantKey, createdAt);
+    if (r.changes !== 1) throw storeError.instanceExists(instance.instanceId);
     this.#index.added(instance.instanceId, Number(r.lastInsertRowid), tenantKey, instance.adbAddress);
-    return true;
+    const { instanceId, adbAddress, instanceName, zone, tenantId } = instance;
+    return { instanceId, adbAddress, instanceName, zone, tenantId, createdAt };
   }
 
-  assignInstance(instanceId: string, tenantId: string | null): 'ok' | 'no-instance' | 'no-tenant' {
+  /** The instance as stored, and the jobs of other tenants the change cancelled. */
+  assignInstance(instanceId: string, tenantId: string | null): { instance: Instance; cancelled: CancelledJobs } {
     let tenantKey: number | null = null;
     if (tenantId !== null) {
       const t = this.#tenantRow(tenantId);
       if (t === undefined) {
-        return this.#stmts.get(InstanceSql.exists).get(instanceId) !== undefined ? 'no-tenant' : 'no-instance';
+        // A missing instance is reported first, as when no tenant is named.
+        if (this.#stmts.get(InstanceSql.exists).get(instanceId) === undefined) throw storeError.noInstance(instanceId);
+        throw storeError.noTenant(tenantId);
       }
       tenantKey = t.id;
     }
-    const changed = this.#db
+    const done = this.#db
       .transaction(() => {
         const row = this.#stmts.get(InstanceSql.assign).get(tenantKey, instanceId) as { id: number } | undefined;
-        if (row === undefined) return false;
-        this.#stmts.get(QueueSql.cancelQueuedOnInstance).run({ now: this.#clock(), instance: row.id, tenant: tenantKey });
-        return true;
+        if (row === undefined) throw storeError.noInstance(instanceId);
+        const cancelled = this.#stmts
+          .get(QueueSql.cancelQueuedOnInstance)
+          .all({ now: this.#clock(), instance: row.id, tenant: tenantKey }) as CancelledJobs;
+        return { instance: this.#stmts.get(InstanceSql.one).get(instanceId) as Instance, cancelled };
       })
       .immediate();
-    if (!changed) return 'no-instance';
     this.#index.assigned(instanceId, tenantKey);
-    return 'ok';
+    return done;
   }
 
-  deleteInstance(instanceId: string): boolean {
+  /** The jobs the deletion cancelled. */
+  deleteInstance(instanceId: string): CancelledJobs {
     const now = this.#clock();
-    const deleted = this.#db
+    const cancelled = this.#db
       .transaction(() => {
         const row = this.#stmts.get(InstanceSql.softDelete).get(now, instanceId) as { id: number } | undefined;
-        if (row === undefined) return false;
-        this.#stmts.get(QueueSql.cancelQueuedOnInstance).run({ now, instance: row.id, tenant: null });
-        return true;
+        if (row === undefined) throw storeError.noInstance(instanceId);
+        return this.#stmts.get(QueueSql.cancelQueuedOnInstance).all({ now, instance: row.id, tenant: null }) as CancelledJobs;
       })
       .immediate();
-    if (!deleted) return false;
     this.#index.deleted(instanceId);
-    return true;
+    return cancelled;
   }
 
   listInstances(): Instance[] {
@@ -144,6 +142,13 @@ export class Registry {
     }) as Instance[];
     const { n } = this.#stmts.get(InstanceSql.pageCount).get(filter) as { n: number };
     return { items, total: n };
+  }
+
+  /** The tenant's integer key; throws NO_TENANT. */
+  #tenantKey(tenantId: string): number {
+    const t = this.#tenantRow(tenantId);
+    if (t === undefined) throw storeError.noTenant(tenantId);
+    return t.id;
   }
 
   #tenantRow(tenantId: string): TenantRow | undefined {

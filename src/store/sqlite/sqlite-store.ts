@@ -4,6 +4,7 @@
 // queue.ts, retention.ts); this class opens the database, hands each concern the connection and
 // the statement cache, and is the one place a call passes after its transaction has committed.
 import type Database from 'better-sqlite3';
+import { storeError } from '../errors.js';
 import type {
   CreatedTask,
   Instance,
@@ -115,8 +116,8 @@ class SqliteStore implements Store {
     return this.#o().registry.listTenants();
   }
 
-  async addToken(tenantId: string, tokenHash: Buffer, prefix: string): Promise<boolean> {
-    return this.#o().registry.addToken(tenantId, tokenHash, prefix);
+  async addToken(tenantId: string, tokenHash: Buffer, prefix: string): Promise<void> {
+    this.#o().registry.addToken(tenantId, tokenHash, prefix);
   }
 
   async revokeToken(tenantId: string, prefix: string): Promise<number> {
@@ -129,16 +130,16 @@ class SqliteStore implements Store {
 
   // --- instances ---
 
-  async createInstance(instance: Omit<Instance, 'createdAt'>): Promise<boolean> {
+  async createInstance(instance: Omit<Instance, 'createdAt'>): Promise<Instance> {
     return this.#o().registry.createInstance(instance);
   }
 
-  async assignInstance(instanceId: string, tenantId: string | null): Promise<'ok' | 'no-instance' | 'no-tenant'> {
-    return this.#o().registry.assignInstance(instanceId, tenantId);
+  async assignInstance(instanceId: string, tenantId: string | null): Promise<Instance> {
+    return this.#o().registry.assignInstance(instanceId, tenantId).instance;
   }
 
-  async deleteInstance(instanceId: string): Promise<boolean> {
-    return this.#o().registry.deleteInstance(instanceId);
+  async deleteInstance(instanceId: string): Promise<void> {
+    this.#o().registry.deleteInstance(instanceId);
   }
 
   async listInstances(): Promise<Instance[]> {
@@ -166,8 +167,10 @@ class SqliteStore implements Store {
 
   // --- tasks ---
 
-  createTask(task: NewTask): Promise<CreatedTask | 'conflict'> {
-    return this.#o().writer.submit(task);
+  createTask(task: NewTask): Promise<CreatedTask> {
+    // Not async: one promise per request, the writer's, on the submit path.
+    const open = this.#open;
+    return open === null ? Promise.reject(storeError.closed()) : open.writer.submit(task);
   }
 
   async getTask(tenantKey: number, taskId: string): Promise<TaskView | null> {
@@ -220,7 +223,7 @@ class SqliteStore implements Store {
   }
 
   #o(): Open {
-    if (this.#open === null) throw new Error('store is not open');
+    if (this.#open === null) throw storeError.closed();
     return this.#open;
   }
 }

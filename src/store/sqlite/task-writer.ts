@@ -5,18 +5,16 @@
 // createTask is durable.
 import type Database from 'better-sqlite3';
 import { LIMITS, newHexId, newHexIds } from '../../core/index.js';
-import { StoreError, StoreErrorCode } from '../errors.js';
+import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask } from '../types.js';
 import type { StatementCache } from './db.js';
 import type { InstanceIndex } from './instance-index.js';
 import { insertJobsSql } from './queue.sql.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
-type Outcome = CreatedTask | 'conflict';
-
 interface Pending {
   task: NewTask;
-  resolve: (value: Outcome) => void;
+  resolve: (value: CreatedTask) => void;
   reject: (err: unknown) => void;
 }
 
@@ -51,8 +49,8 @@ export class TaskWriter {
     this.#clock = clock;
   }
 
-  submit(task: NewTask): Promise<Outcome> {
-    return new Promise<Outcome>((resolve, reject) => {
+  submit(task: NewTask): Promise<CreatedTask> {
+    return new Promise<CreatedTask>((resolve, reject) => {
       this.#pending.push({ task, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -78,7 +76,7 @@ export class TaskWriter {
   #flushBatch(): void {
     const batch = this.#pending.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
-    const outcomes: Array<{ ok: true; value: Outcome } | { ok: false; err: unknown }> = [];
+    const outcomes: Array<{ ok: true; value: CreatedTask } | { ok: false; err: unknown }> = [];
     const s = this.#stmts;
     try {
       s.get(TX.begin).run();
@@ -109,7 +107,7 @@ export class TaskWriter {
     });
   }
 
-  #createOne(task: NewTask, now: number): Outcome {
+  #createOne(task: NewTask, now: number): CreatedTask {
     const s = this.#stmts;
     const n = task.instanceIds.length;
     if (n === 0) throw new StoreError(StoreErrorCode.InvalidArgument, 'a task needs at least one instance');
@@ -120,7 +118,7 @@ export class TaskWriter {
         | undefined;
       if (prev !== undefined) {
         if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) {
-          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) return 'conflict';
+          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) throw storeError.idempotencyConflict(task.requestId);
           return this.#replay(prev.id);
         }
         s.get(TaskSql.releaseRequest).run(prev.id);
@@ -133,7 +131,7 @@ export class TaskWriter {
     for (const t of this.#instances.owned(task.tenantKey, task.instanceIds)) owned.set(t.instanceId, t);
     const missing = task.instanceIds.filter((id) => !owned.has(id));
     if (missing.length > 0) {
-      throw new StoreError(StoreErrorCode.InstanceNotOwned, `instances not found: ${missing.join(', ')}`, missing);
+      throw storeError.instanceNotOwned(missing);
     }
 
     const taskId = newHexId();
