@@ -43,7 +43,8 @@ export const QueueSql = {
   /** on worker start: jobs whose worker died mid-run are failed, never re-run (served by jobs_running) */
   interruptRunning: `UPDATE jobs SET state = 'failed', error_code = 'KOOPHONE.JOB.1006',
       error_msg = @msg, finished_at = @now
-    WHERE state = 'running'`,
+    WHERE state = 'running'
+    RETURNING id, task`,
   /** tasks old enough and with every job final */
   purgeCandidates: `SELECT t.id, t.job_first AS jobFirst, t.job_count AS jobCount
     FROM tasks t

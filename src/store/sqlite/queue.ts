@@ -22,9 +22,10 @@ export class Queue {
     this.#finishTx = db.transaction((results: readonly JobResult[]) => this.#finishAll(results));
   }
 
-  interruptRunning(now: number): number {
+  /** The jobs failed, with their tasks. */
+  interruptRunning(now: number): Array<{ id: number; task: number }> {
     const msg = jobMessage(JobCode.Interrupted, null);
-    return this.#stmts.get(QueueSql.interruptRunning).run({ msg, now }).changes;
+    return this.#stmts.get(QueueSql.interruptRunning).all({ msg, now }) as Array<{ id: number; task: number }>;
   }
 
   queuedJobs(afterJobKey: number, limit: number): QueuedJob[] {

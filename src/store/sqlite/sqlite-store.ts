@@ -192,7 +192,7 @@ class SqliteStore implements Store {
   // --- the queue ---
 
   async interruptRunning(now: number): Promise<number> {
-    return this.#o().queue.interruptRunning(now);
+    return this.#o().queue.interruptRunning(now).length;
   }
 
   async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
