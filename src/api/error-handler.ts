@@ -27,22 +27,35 @@ function describeFastifyError(err: FastifyError): string {
 }
 
 /** Store errors that are the caller's mistake (recognised by code); the rest are internal. */
-function fromStoreError(err: StoreError): ApiError | null {
+function fromStoreError(err: StoreError, request: FastifyRequest): ApiError | null {
   switch (err.code) {
     case StoreErrorCode.InstanceNotOwned:
       // createTask checks ownership in its transaction (routes/commands.ts).
       return instancesNotFound(err.instanceIds);
+    case StoreErrorCode.IdempotencyConflict:
+      return new ApiError('IDEMPOTENCY_CONFLICT', 'x-request-id: already used for another request');
     case StoreErrorCode.InvalidCursor:
       return new ApiError('INVALID_REQUEST', 'cursor: is not a cursor this API returned');
     case StoreErrorCode.NoTenant:
-      return new ApiError('INVALID_REQUEST', 'tenant_id: tenant does not exist');
+      return doesNotExist(request, 'tenant_id', err.tenantId ?? '');
+    case StoreErrorCode.NoInstance:
+      return doesNotExist(request, 'instance_id', err.instanceIds[0] ?? '');
+    case StoreErrorCode.InstanceExists:
+      return new ApiError('CONFLICT', `instance_id: ${err.instanceIds[0] ?? ''} already exists`);
     default:
       return null;
   }
 }
 
+/** docs/API.md (admin): an id named in the path that does not exist is a 404; named in the body,
+ * a 400 (messages start with the field's name either way). */
+function doesNotExist(request: FastifyRequest, field: string, id: string): ApiError {
+  const params = request.params as Record<string, unknown> | undefined;
+  return new ApiError(params?.[field] === id ? 'NOT_FOUND' : 'INVALID_REQUEST', `${field} ${id} does not exist`);
+}
+
 export function errorHandler(err: FastifyError | ApiError | StoreError, request: FastifyRequest, reply: FastifyReply): void {
-  if (err instanceof StoreError) err = fromStoreError(err) ?? err;
+  if (err instanceof StoreError) err = fromStoreError(err, request) ?? err;
   if (err instanceof ApiError) {
     reply.headers(err.headers).code(err.status).send(envelope(err.code, err.message));
     return;

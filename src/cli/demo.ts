@@ -64,8 +64,12 @@ export function registerDemoCommand(program: Command): void {
         const instance = { instanceId, adbAddress: sim.address, instanceName: `Demo phone ${i + 1}`, zone: 'local', tenantId };
         // Registered by an earlier run: keep it if it still points at this fleet, else re-register.
         const existing = await service.store.getInstance(instanceId);
-        if (existing !== null && existing.adbAddress !== sim.address) await service.store.deleteInstance(instanceId);
-        if (!(await service.store.createInstance(instance))) await service.store.assignInstance(instanceId, tenantId);
+        if (existing !== null && existing.adbAddress === sim.address) {
+          await service.store.assignInstance(instanceId, tenantId);
+        } else {
+          if (existing !== null) await service.store.deleteInstance(instanceId);
+          await service.store.createInstance(instance);
+        }
       }
       await service.monitor.refresh();
       const body = JSON.stringify({ command: 'ls -l /system', instance_ids: ids.slice(0, 2) });

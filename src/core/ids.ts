@@ -5,7 +5,20 @@ export function newHexId(): string {
   return randomBytes(16).toString('hex');
 }
 
+/** n ids like newHexId's, from one draw of random bytes (a task's jobs: up to 100 per request). */
+export function newHexIds(n: number): string[] {
+  const hex = randomBytes(16 * n).toString('hex');
+  const ids = new Array<string>(n);
+  for (let i = 0; i < n; i++) ids[i] = hex.slice(32 * i, 32 * i + 32);
+  return ids;
+}
+
 export const HEX_ID = /^[0-9a-f]{32}$/;
+
+/** tenant_id: "t_" and 12 lowercase hex characters (48 random bits; tenants are few). */
+export function newTenantId(): string {
+  return `t_${randomBytes(6).toString('hex')}`;
+}
 
 /** Tokens are shown once and stored only as SHA-256 hashes. */
 export function newToken(prefix: string): string {

@@ -1,26 +1,54 @@
-// Errors a Store throws for caller mistakes, with stable codes (recognised by code, never by
-// message text). Anything else a store throws is an internal failure.
+// Errors a Store throws, with stable codes (recognised by code, never by message text).
+//
+// The rule for the whole interface: a read returns null when the thing is missing; a mutation
+// that cannot proceed for a reason the caller caused throws a StoreError naming the ids at fault,
+// and otherwise returns its result. Anything else a store throws is an internal failure.
 
 export const StoreErrorCode = {
+  /** a mutation names a tenant id that does not exist (addToken, revokeToken, createInstance, assignInstance) */
+  NoTenant: 'NO_TENANT',
+  /** a mutation names an instance id that is not live (assignInstance, deleteInstance) */
+  NoInstance: 'NO_INSTANCE',
+  /** createInstance: the instance id is already live */
+  InstanceExists: 'INSTANCE_EXISTS',
   /** createTask: an instance is missing, deleted or not the tenant's (ownership changed after the API's check) */
   InstanceNotOwned: 'INSTANCE_NOT_OWNED',
-  /** createInstance: tenantId names no tenant */
-  NoTenant: 'NO_TENANT',
+  /** createTask: the tenant used the request id within the idempotency window for another body */
+  IdempotencyConflict: 'IDEMPOTENCY_CONFLICT',
   /** listTasks: the cursor was not produced by this store */
   InvalidCursor: 'INVALID_CURSOR',
   /** an argument outside its documented range (empty instance list, non-final result, ...) */
   InvalidArgument: 'INVALID_ARGUMENT',
+  /** any call before open() or after close() */
+  Closed: 'CLOSED',
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
-  /** for InstanceNotOwned: the offending instance ids */
+  /** the tenant at fault (NoTenant), else null */
+  readonly tenantId: string | null;
+  /** the instances at fault (NoInstance, InstanceExists: one; InstanceNotOwned: each), else empty */
   readonly instanceIds: readonly string[];
-  constructor(code: StoreErrorCode, message: string, instanceIds: readonly string[] = []) {
+  constructor(code: StoreErrorCode, message: string, about: { tenantId?: string; instanceIds?: readonly string[] } = {}) {
     super(message);
     this.name = 'StoreError';
     this.code = code;
-    this.instanceIds = instanceIds;
+    this.tenantId = about.tenantId ?? null;
+    this.instanceIds = about.instanceIds ?? [];
   }
 }
+
+/** The errors with ids, worded once for every implementation. */
+export const storeError = {
+  noTenant: (tenantId: string) => new StoreError(StoreErrorCode.NoTenant, `tenant ${tenantId} does not exist`, { tenantId }),
+  noInstance: (instanceId: string) =>
+    new StoreError(StoreErrorCode.NoInstance, `instance ${instanceId} does not exist`, { instanceIds: [instanceId] }),
+  instanceExists: (instanceId: string) =>
+    new StoreError(StoreErrorCode.InstanceExists, `instance ${instanceId} already exists`, { instanceIds: [instanceId] }),
+  instanceNotOwned: (instanceIds: readonly string[]) =>
+    new StoreError(StoreErrorCode.InstanceNotOwned, `instances missing or not the tenant's: ${instanceIds.join(', ')}`, { instanceIds }),
+  idempotencyConflict: (requestId: string) =>
+    new StoreError(StoreErrorCode.IdempotencyConflict, `request id ${requestId} was used for another request`),
+  closed: () => new StoreError(StoreErrorCode.Closed, 'store is not open'),
+};

@@ -3,6 +3,10 @@
 //
 // Keys: every table has an INTEGER primary key; the public 32-hex ids are plain columns.
 // Times are epoch milliseconds in the store and ISO 8601 in the API.
+//
+// Results follow one rule (errors.ts): a read returns null when the thing is missing; a mutation
+// that cannot proceed for a reason the caller caused throws a StoreError with a code, and
+// otherwise returns its result. Every call before open() or after close() throws CLOSED.
 import type { JobCode, JobState } from '../core/index.js';
 import type { ChangeFeed } from './changes.js';
 
@@ -41,7 +45,7 @@ export interface NewTask {
   command: string;
   timeoutMs: number;
   kind: TaskKind;
-  /** instance ids in request order; all already checked to be the tenant's */
+  /** instance ids in request order; the API checked they are the tenant's, createTask checks again */
   instanceIds: readonly string[];
   /** idempotency (SPEC §3): the x-request-id and a hash of the canonical body */
   requestId?: string;
@@ -146,7 +150,7 @@ export interface Store {
   /** What each write committed, for the worker and for those waiting on a task (changes.ts). */
   readonly changes: ChangeFeed;
 
-  /** Applies pending migrations (under a lock) and prepares statements. */
+  /** Applies pending migrations (under a lock); a second call does nothing. */
   open(): Promise<void>;
   close(): Promise<void>;
   /** For /readyz: a trivial query. */
@@ -156,28 +160,33 @@ export interface Store {
   createTenant(name: string): Promise<Tenant>;
   getTenant(tenantId: string): Promise<Tenant | null>;
   listTenants(): Promise<Tenant[]>;
-  /** Stores the token's SHA-256 hash and its display prefix. False if the tenant does not exist. */
-  addToken(tenantId: string, tokenHash: Buffer, prefix: string): Promise<boolean>;
-  /** Revokes the tenant's tokens whose prefix matches; returns how many. */
+  /** Stores the token's SHA-256 hash and its display prefix. Throws NO_TENANT. */
+  addToken(tenantId: string, tokenHash: Buffer, prefix: string): Promise<void>;
+  /** Revokes the tenant's live tokens whose prefix matches; returns how many (0: none matched).
+   * Throws NO_TENANT. */
   revokeToken(tenantId: string, prefix: string): Promise<number>;
   /** Looks up a live token by hash; the caller compares hashes in constant time. */
   findToken(tokenHash: Buffer): Promise<(Principal & { tokenHash: Buffer }) | null>;
 
   // --- instances ---
-  /** false if the instance id already exists */
-  createInstance(instance: Omit<Instance, 'createdAt'>): Promise<boolean>;
-  /** tenantId null unassigns; returns false if the instance (or the tenant) does not exist.
-   * Queued jobs of any other tenant on the instance are cancelled (1004): they never reach it. */
-  assignInstance(instanceId: string, tenantId: string | null): Promise<'ok' | 'no-instance' | 'no-tenant'>;
-  /** Queued jobs on the instance are cancelled (1004); running ones finish. */
-  deleteInstance(instanceId: string): Promise<boolean>;
+  /** Registers an instance; returns it as stored. Throws NO_TENANT (a tenantId that names no
+   * tenant), then INSTANCE_EXISTS (the id is live already). */
+  createInstance(instance: Omit<Instance, 'createdAt'>): Promise<Instance>;
+  /** tenantId null unassigns; returns the instance as stored. Throws NO_INSTANCE (checked first),
+   * then NO_TENANT. Queued jobs of any other tenant on the instance are cancelled (1004): they
+   * never reach it. */
+  assignInstance(instanceId: string, tenantId: string | null): Promise<Instance>;
+  /** Soft-deletes the instance: queued jobs on it are cancelled (1004); running ones finish.
+   * Throws NO_INSTANCE. */
+  deleteInstance(instanceId: string): Promise<void>;
   listInstances(): Promise<Instance[]>;
   getInstance(instanceId: string): Promise<Instance | null>;
   /** Every registered instance's target, for the health monitor. */
   listTargets(): Promise<InstanceTarget[]>;
   /** The tenant's instances among ids (for ownership checks); ids not returned are missing or not theirs. */
   ownedInstances(tenantKey: number, instanceIds: readonly string[]): Promise<InstanceTarget[]>;
-  /** Tenant's instances, filtered, ordered by instance_id, one page. */
+  /** Tenant's instances, filtered, ordered by instance_id, one page (pageNo from 1). Throws
+   * INVALID_ARGUMENT for a pageNo or pageSize that is not a positive integer. */
   pageInstances(
     tenantKey: number,
     q: { pageNo: number; pageSize: number; instanceId?: string; instanceName?: string },
@@ -185,11 +194,14 @@ export interface Store {
 
   // --- tasks (API side) ---
   /** Task + all its jobs in one transaction; durable when the promise resolves. With requestId
-   * set, an earlier task of the same tenant and request id is returned instead (replayed: true)
-   * when its requestHash matches, or 'conflict' when it differs. */
-  createTask(task: NewTask): Promise<CreatedTask | 'conflict'>;
+   * set, an earlier task of the same tenant and request id (within the idempotency window) is
+   * returned instead (replayed: true) when its requestHash matches, and IDEMPOTENCY_CONFLICT is
+   * thrown when it differs; both before ownership is checked. Throws INSTANCE_NOT_OWNED (with
+   * the ids) and INVALID_ARGUMENT (no instances). */
+  createTask(task: NewTask): Promise<CreatedTask>;
   getTask(tenantKey: number, taskId: string): Promise<TaskView | null>;
-  /** Newest first; cursor is opaque (from the previous page's nextCursor). */
+  /** Newest first; cursor is opaque (from the previous page's nextCursor). Throws INVALID_CURSOR
+   * for a cursor this store did not produce, INVALID_ARGUMENT for a limit below 1. */
   listTasks(tenantKey: number, limit: number, cursor: string | null): Promise<{ tasks: TaskSummary[]; nextCursor: string | null }>;
   getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null>;
 
@@ -200,9 +212,13 @@ export interface Store {
   queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]>;
   /** queued -> running for each job still queued; returns the keys that moved (others were cancelled). */
   markRunning(jobKeys: readonly number[], now: number): Promise<number[]>;
-  /** Writes final results in one transaction; a job already final is left untouched. */
+  /** Writes final results in one transaction; a job already final is left untouched. Throws
+   * INVALID_ARGUMENT, before writing anything, for a state that is not final or a code that does
+   * not belong to it. */
   finishJobs(results: readonly JobResult[]): Promise<void>;
-  /** queued -> cancelled for a task's queued jobs; returns keys of the task's jobs still running. */
+  /** queued -> cancelled for the tenant's task's queued jobs; returns the task key, the keys
+   * cancelled (ascending) and the keys still running. Null when the tenant has no such task (a
+   * lookup: another tenant's task is missing too). */
   cancelTask(
     tenantKey: number,
     taskId: string,
@@ -210,6 +226,7 @@ export interface Store {
   ): Promise<{ taskKey: number; cancelledQueued: number[]; running: number[] } | null>;
 
   // --- retention ---
-  /** Deletes up to batchSize finished tasks created before `before` (and their jobs and outputs); returns how many. */
+  /** Deletes up to batchSize finished tasks created before `before` (and their jobs and outputs);
+   * returns how many. Throws INVALID_ARGUMENT for a batchSize below 1. */
   purgeTasks(before: number, batchSize: number): Promise<number>;
 }

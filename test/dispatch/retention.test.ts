@@ -12,7 +12,6 @@ test('retention purger deletes every finished task past retention in batches, ke
     const keys: number[] = [];
     for (let i = 0; i < 1_150; i++) {
       const t = await f.store.createTask({ tenantKey: f.tenantKey, command: 'echo x', timeoutMs: 1000, kind: 'async', instanceIds: [f.ids[0]!] });
-      assert.ok(t !== 'conflict');
       finished.push(t.taskId);
       keys.push(t.jobs[0]!.jobKey);
     }
@@ -32,7 +31,6 @@ test('retention purger deletes every finished task past retention in batches, ke
     }));
     await f.store.finishJobs(results);
     const open = await f.store.createTask({ tenantKey: f.tenantKey, command: 'echo y', timeoutMs: 1000, kind: 'async', instanceIds: [f.ids[0]!] });
-    assert.ok(open !== 'conflict');
 
     // Retention in the future's favour: everything created up to now is past it.
     const purger = createRetentionPurger({ store: f.store, config: { retentionMs: -60_000 }, batchSize: 500 });

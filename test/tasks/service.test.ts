@@ -124,14 +124,14 @@ test('cancel: queued jobs are cancelled at once, a running one ends 1004 before 
     const task = await f.submit('sleep 30', [f.ids[0]!]);
     const queued = await f.submit('echo never', [f.ids[0]!]);
     await until('the sleep to start', () => f.fleet.instances[0]!.journal().length === 1);
+    const q = await f.tasks.cancel(f.tenantKey, queued.taskId);
+    assert.equal(q!.jobs[0]!.state, 'cancelled');
+    assert.equal(q!.jobs[0]!.startedAt, null);
     const t0 = Date.now();
     const view = await f.tasks.cancel(f.tenantKey, task.taskId);
     assert.ok(Date.now() - t0 < 2_500);
     assert.equal(view!.jobs[0]!.state, 'cancelled');
     assert.equal(view!.jobs[0]!.errorCode, 'KOOPHONE.JOB.1004');
-    const q = await f.tasks.cancel(f.tenantKey, queued.taskId);
-    assert.equal(q!.jobs[0]!.state, 'cancelled');
-    assert.equal(q!.jobs[0]!.startedAt, null);
     assert.equal(await f.tasks.cancel(f.tenantKey + 1, queued.taskId), null);
     assert.deepEqual(f.fleet.instances[0]!.journal().map((e) => e.command), ['sleep 30']);
   } finally {

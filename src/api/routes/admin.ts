@@ -1,13 +1,10 @@
 // SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, isValidAdbAddress, newTenantToken } from '../../core/index.js';
-import type { Instance } from '../../store/index.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ASSIGN_BODY, INSTANCE_BODY, TENANT_BODY } from '../schemas.js';
 import { adminInstanceJson, iso } from '../views.js';
-
-/** Characters of a token kept in clear to name it (e.g. for revocation). */
 
 type InstanceBody = {
   instance_id: string;
@@ -21,9 +18,13 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   const { store, monitor } = deps;
   app.addHook('onRequest', adminAuth(deps.adminTokenHash));
 
-  async function issueToken(tenantId: string): Promise<{ token: string; prefix: string } | null> {
+  // A tenant named in the path or the body that does not exist, an instance id that does not or
+  // already exists: the store throws, the error handler answers (404, 400 or 409).
+
+  async function issueToken(tenantId: string): Promise<{ token: string; prefix: string }> {
     const { token, hash, prefix } = newTenantToken();
-    return (await store.addToken(tenantId, hash, prefix)) ? { token, prefix } : null;
+    await store.addToken(tenantId, hash, prefix);
+    return { token, prefix };
   }
 
   // The monitor re-reads the registry in the background: an admin call never waits for it.
@@ -31,14 +32,9 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     monitor.refresh().catch((err: unknown) => request.log.error({ err }, 'health monitor refresh failed'));
   }
 
-  async function findInstance(instanceId: string): Promise<Instance | null> {
-    return store.getInstance(instanceId);
-  }
-
   app.post<{ Body: { name: string } }>('/tenants', { schema: { body: TENANT_BODY } }, async (request) => {
     const tenant = await store.createTenant(request.body.name);
     const issued = await issueToken(tenant.tenantId);
-    if (issued === null) throw new Error(`tenant ${tenant.tenantId} vanished after creation`);
     return { tenant_id: tenant.tenantId, name: tenant.name, token: issued.token };
   });
 
@@ -46,19 +42,12 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     tenants: (await store.listTenants()).map((t) => ({ tenant_id: t.tenantId, name: t.name, created_at: iso(t.createdAt) })),
   }));
 
-  app.post<{ Params: { tenant_id: string } }>('/tenants/:tenant_id/tokens', async (request) => {
-    const issued = await issueToken(request.params.tenant_id);
-    if (issued === null) throw new ApiError('NOT_FOUND', `tenant_id ${request.params.tenant_id} does not exist`);
-    return issued;
-  });
+  app.post<{ Params: { tenant_id: string } }>('/tenants/:tenant_id/tokens', async (request) => issueToken(request.params.tenant_id));
 
   app.delete<{ Params: { tenant_id: string; token_prefix: string } }>(
     '/tenants/:tenant_id/tokens/:token_prefix',
     async (request) => {
       const { tenant_id: tenantId, token_prefix: prefix } = request.params;
-      if ((await store.getTenant(tenantId)) === null) {
-        throw new ApiError('NOT_FOUND', `tenant_id ${tenantId} does not exist`);
-      }
       const revoked = await store.revokeToken(tenantId, prefix);
       if (revoked === 0) throw new ApiError('NOT_FOUND', `token_prefix ${prefix} matches no token of this tenant`);
       return { revoked };
@@ -70,21 +59,14 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     if (!isValidAdbAddress(b.adb_address)) {
       throw new ApiError('INVALID_REQUEST', 'adb_address: must be host:port (hostname, IPv4 or [IPv6]; port 1-65535)');
     }
-    const tenantId = b.tenant_id ?? null;
-    if (tenantId !== null && (await store.getTenant(tenantId)) === null) {
-      throw new ApiError('INVALID_REQUEST', `tenant_id: tenant ${tenantId} does not exist`);
-    }
-    const created = await store.createInstance({
+    const inst = await store.createInstance({
       instanceId: b.instance_id,
       adbAddress: b.adb_address,
       instanceName: b.instance_name ?? b.instance_id,
       zone: b.zone ?? 'local',
-      tenantId,
+      tenantId: b.tenant_id ?? null,
     });
-    if (!created) throw new ApiError('CONFLICT', `instance_id: ${b.instance_id} already exists`);
     refreshMonitor(request);
-    const inst = await findInstance(b.instance_id);
-    if (inst === null) throw new Error(`instance ${b.instance_id} vanished after creation`);
     return adminInstanceJson(inst, monitor.status(inst.instanceId));
   });
 
@@ -93,21 +75,15 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     { schema: { body: ASSIGN_BODY } },
     async (request) => {
       const id = request.params.instance_id;
-      const res = await store.assignInstance(id, request.body.tenant_id);
-      if (res === 'no-instance') throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
-      if (res === 'no-tenant') {
-        throw new ApiError('INVALID_REQUEST', `tenant_id: tenant ${String(request.body.tenant_id)} does not exist`);
-      }
+      const inst = await store.assignInstance(id, request.body.tenant_id);
       refreshMonitor(request);
-      const inst = await findInstance(id);
-      if (inst === null) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
       return adminInstanceJson(inst, monitor.status(id));
     },
   );
 
   app.delete<{ Params: { instance_id: string } }>('/instances/:instance_id', async (request) => {
     const id = request.params.instance_id;
-    if (!(await store.deleteInstance(id))) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
+    await store.deleteInstance(id);
     refreshMonitor(request);
     return { instance_id: id, deleted: true };
   });

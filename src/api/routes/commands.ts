@@ -12,7 +12,8 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
 
   /** The task service's input: the store checks ownership in the writing transaction, after
    * looking up x-request-id, so a retry of an accepted request gets its original answer even if
-   * an instance changed hands since (SPEC §3). */
+   * an instance changed hands since (SPEC §3), and a reused id with another body is 409 before
+   * anything else is said about the body's instances. */
   const input = (body: CommandRequest): CommandInput => ({
     command: body.command,
     instanceIds: body.instance_ids,

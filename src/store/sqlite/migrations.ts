@@ -126,7 +126,6 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
 ) STRICT`;
 const SELECT_APPLIED = 'SELECT 1 FROM schema_migrations WHERE version = ?';
 const INSERT_APPLIED = 'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)';
-export const SELECT_VERSIONS = 'SELECT version FROM schema_migrations ORDER BY version';
 
 /** Applies pending migrations; returns the versions applied by this call. */
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {

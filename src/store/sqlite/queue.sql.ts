@@ -6,14 +6,11 @@
 // write lock. PostgreSQL will claim with SELECT ... FOR UPDATE SKIP LOCKED plus a lease column
 // (leased_until, worker id) and wake workers with LISTEN/NOTIFY instead of polling.
 
-const JOB_COLUMNS = 4; // task, instance, job_id, created_at
-
 /** One multi-row INSERT for a task's n jobs: their keys come out contiguous, in request order. */
 export function insertJobsSql(n: number): string {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`job count ${n}`);
   return `INSERT INTO jobs (task, instance, job_id, created_at) VALUES ${'(?, ?, ?, ?), '.repeat(n - 1)}(?, ?, ?, ?)`;
 }
-export { JOB_COLUMNS };
 
 export const QueueSql = {
   /** served by the partial index jobs_queued */
@@ -51,7 +48,7 @@ export const QueueSql = {
   interruptRunning: `UPDATE jobs SET state = 'failed', error_code = 'KOOPHONE.JOB.1006',
       error_msg = @msg, finished_at = @now
     WHERE state = 'running'
-    RETURNING task`,
+    RETURNING id, task`,
   /** tasks old enough and with every job final */
   purgeCandidates: `SELECT t.id, t.job_first AS jobFirst, t.job_count AS jobCount
     FROM tasks t

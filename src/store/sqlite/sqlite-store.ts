@@ -1,19 +1,18 @@
 // The Store on SQLite (better-sqlite3): one connection, synchronous calls behind the async
 // interface. Reads run between write transactions on the same thread, so they always see
-// committed data.
-import { randomBytes } from 'node:crypto';
+// committed data. The work is split by concern (registry.ts, task-writer.ts and tasks.ts,
+// queue.ts, retention.ts); this class opens the database, hands each concern the connection and
+// the statement cache, and is the one place a call passes after its transaction has committed.
 import type Database from 'better-sqlite3';
-import { canTransition, isFinal, JOB_CODES, JOB_STATES, JobCode, JobState, jobMessage } from '../../core/index.js';
 import { LocalChangeFeed } from '../changes.js';
-import { StoreError, StoreErrorCode } from '../errors.js';
+import { storeError } from '../errors.js';
 import type {
+  CreatedTask,
   Instance,
   InstanceTarget,
   JobOutput,
   JobResult,
-  JobView,
   NewTask,
-  CreatedTask,
   Page,
   Principal,
   QueuedJob,
@@ -24,13 +23,15 @@ import type {
 } from '../types.js';
 import { openDatabase, StatementCache, type Synchronous } from './db.js';
 import { FreshJobs } from './fresh-jobs.js';
-import { InstanceSql } from './instances.sql.js';
 import { InstanceIndex, type InstanceIndexRow } from './instance-index.js';
+import { InstanceSql } from './instances.sql.js';
 import { migrate } from './migrations.js';
+import { Queue } from './queue.js';
 import { QueueSql } from './queue.sql.js';
-import { TaskWriter, type TaskRow } from './task-writer.js';
-import { TaskSql } from './tasks.sql.js';
-import { TenantSql, TokenSql } from './tenants.sql.js';
+import { Registry, type CancelledRows } from './registry.js';
+import { purgeTasks } from './retention.js';
+import { TaskWriter } from './task-writer.js';
+import { Tasks } from './tasks.js';
 
 export interface SqliteStoreOptions {
   /** a file path, or ':memory:' */
@@ -47,9 +48,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
 const PING = 'SELECT 1';
 
-type CancelledRow = { id: number; task: number };
-
-type JobRow = Omit<JobView, 'outputTruncated' | 'errorCode'> & { errorCode: string; outputTruncated: number };
+/** What an open store works with; null while closed. */
+interface Open {
+  db: Database.Database;
+  stmts: StatementCache;
+  registry: Registry;
+  writer: TaskWriter;
+  tasks: Tasks;
+  queue: Queue;
+  /** the queue's tail in memory (fresh-jobs.ts) */
+  fresh: FreshJobs;
+}
 
 class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -57,12 +66,7 @@ class SqliteStore implements Store {
   readonly #path: string;
   readonly #synchronous: Synchronous;
   readonly #clock: () => number;
-  #db: Database.Database | null = null;
-  #stmts: StatementCache | null = null;
-  #writer: TaskWriter | null = null;
-  readonly #instances = new InstanceIndex();
-  #fresh = new FreshJobs(1);
-  #finishTx: Database.Transaction<(results: readonly JobResult[], tasks: Set<number> | null) => void> | null = null;
+  #open: Open | null = null;
 
   constructor(path: string, synchronous: Synchronous, clock: () => number) {
     this.#path = path;
@@ -71,7 +75,7 @@ class SqliteStore implements Store {
   }
 
   async open(): Promise<void> {
-    if (this.#db !== null) return;
+    if (this.#open !== null) return;
     const db = openDatabase(this.#path, this.#synchronous);
     try {
       migrate(db);
@@ -79,175 +83,109 @@ class SqliteStore implements Store {
       db.close();
       throw err;
     }
-    this.#db = db;
-    this.#stmts = new StatementCache(db);
-    this.#instances.load(this.#stmts.get(InstanceSql.index).all() as InstanceIndexRow[]);
-    this.#fresh = new FreshJobs((this.#stmts.get(QueueSql.nextJobKey).get() as { next: number }).next);
-    this.#writer = new TaskWriter(db, this.#stmts, this.#clock, this.#instances, this.#fresh, this.changes);
-    this.#finishTx = db.transaction((results: readonly JobResult[], tasks: Set<number> | null) => this.#finishAll(results, tasks));
+    const stmts = new StatementCache(db);
+    const index = new InstanceIndex();
+    index.load(stmts.get(InstanceSql.index).all() as InstanceIndexRow[]);
+    const fresh = new FreshJobs((stmts.get(QueueSql.nextJobKey).get() as { next: number }).next);
+    this.#open = {
+      db,
+      stmts,
+      registry: new Registry(db, stmts, this.#clock, index),
+      // The writer tells the change feed itself: one notice per group commit.
+      writer: new TaskWriter(db, stmts, this.#clock, index, fresh, this.changes),
+      tasks: new Tasks(stmts),
+      queue: new Queue(db, stmts),
+      fresh,
+    };
   }
 
   async close(): Promise<void> {
-    if (this.#db === null) return;
-    this.#writer?.drain();
-    this.#db.close();
-    this.#db = null;
-    this.#stmts = null;
-    this.#writer = null;
-    this.#finishTx = null;
+    const o = this.#open;
+    if (o === null) return;
+    o.writer.drain();
+    o.db.close();
+    this.#open = null;
   }
 
   async ping(): Promise<void> {
-    this.#s(PING).get();
+    this.#o().stmts.get(PING).get();
   }
 
   // --- tenants and tokens ---
 
   async createTenant(name: string): Promise<Tenant> {
-    const tenant: Tenant = { tenantId: `t_${randomBytes(6).toString('hex')}`, name, createdAt: this.#clock() };
-    this.#s(TenantSql.insert).run(tenant.tenantId, tenant.name, tenant.createdAt);
-    return tenant;
+    return this.#o().registry.createTenant(name);
   }
 
   async getTenant(tenantId: string): Promise<Tenant | null> {
-    const row = this.#tenantRow(tenantId);
-    return row === undefined ? null : { tenantId: row.tenantId, name: row.name, createdAt: row.createdAt };
+    return this.#o().registry.getTenant(tenantId);
   }
 
   async listTenants(): Promise<Tenant[]> {
-    return this.#s(TenantSql.list).all() as Tenant[];
+    return this.#o().registry.listTenants();
   }
 
-  async addToken(tenantId: string, tokenHash: Buffer, prefix: string): Promise<boolean> {
-    const t = this.#tenantRow(tenantId);
-    if (t === undefined) return false;
-    this.#s(TokenSql.insert).run(tokenHash, prefix, t.id, this.#clock());
-    return true;
+  async addToken(tenantId: string, tokenHash: Buffer, prefix: string): Promise<void> {
+    this.#o().registry.addToken(tenantId, tokenHash, prefix);
   }
 
   async revokeToken(tenantId: string, prefix: string): Promise<number> {
-    const t = this.#tenantRow(tenantId);
-    if (t === undefined) return 0;
-    return this.#s(TokenSql.revoke).run(this.#clock(), t.id, prefix).changes;
+    return this.#o().registry.revokeToken(tenantId, prefix);
   }
 
   async findToken(tokenHash: Buffer): Promise<(Principal & { tokenHash: Buffer }) | null> {
-    const row = this.#s(TokenSql.findLive).get(tokenHash) as (Principal & { tokenHash: Buffer }) | undefined;
-    return row ?? null;
+    return this.#o().registry.findToken(tokenHash);
   }
 
   // --- instances ---
 
-  async createInstance(instance: Omit<Instance, 'createdAt'>): Promise<boolean> {
-    let tenantKey: number | null = null;
-    if (instance.tenantId !== null) {
-      const t = this.#tenantRow(instance.tenantId);
-      if (t === undefined) throw new StoreError(StoreErrorCode.NoTenant, `tenant ${instance.tenantId} does not exist`);
-      tenantKey = t.id;
-    }
-    const r = this.#s(InstanceSql.insert).run(
-      instance.instanceId,
-      instance.adbAddress,
-      instance.instanceName,
-      instance.zone,
-      tenantKey,
-      this.#clock(),
-    );
-    if (r.changes !== 1) return false;
-    this.#instances.added(instance.instanceId, Number(r.lastInsertRowid), tenantKey, instance.adbAddress);
-    return true;
+  async createInstance(instance: Omit<Instance, 'createdAt'>): Promise<Instance> {
+    return this.#o().registry.createInstance(instance);
   }
 
-  async assignInstance(instanceId: string, tenantId: string | null): Promise<'ok' | 'no-instance' | 'no-tenant'> {
-    let tenantKey: number | null = null;
-    if (tenantId !== null) {
-      const t = this.#tenantRow(tenantId);
-      if (t === undefined) {
-        return this.#instanceExists(instanceId) ? 'no-tenant' : 'no-instance';
-      }
-      tenantKey = t.id;
-    }
-    const cancelled = this.#conn()
-      .transaction(() => {
-        const row = this.#s(InstanceSql.assign).get(tenantKey, instanceId) as { id: number } | undefined;
-        if (row === undefined) return null;
-        return this.#s(QueueSql.cancelQueuedOnInstance).all({ now: this.#clock(), instance: row.id, tenant: tenantKey }) as CancelledRow[];
-      })
-      .immediate();
-    if (cancelled === null) return 'no-instance';
-    this.#instances.assigned(instanceId, tenantKey);
-    this.#publishCancelled(cancelled);
-    return 'ok';
+  async assignInstance(instanceId: string, tenantId: string | null): Promise<Instance> {
+    const { instance, cancelled } = this.#o().registry.assignInstance(instanceId, tenantId);
+    this.#cancelledOnInstance(cancelled);
+    return instance;
   }
 
-  async deleteInstance(instanceId: string): Promise<boolean> {
-    const now = this.#clock();
-    const cancelled = this.#conn()
-      .transaction(() => {
-        const row = this.#s(InstanceSql.softDelete).get(now, instanceId) as { id: number } | undefined;
-        if (row === undefined) return null;
-        return this.#s(QueueSql.cancelQueuedOnInstance).all({ now, instance: row.id, tenant: null }) as CancelledRow[];
-      })
-      .immediate();
-    if (cancelled === null) return false;
-    this.#instances.deleted(instanceId);
-    this.#publishCancelled(cancelled);
-    return true;
+  async deleteInstance(instanceId: string): Promise<void> {
+    this.#cancelledOnInstance(this.#o().registry.deleteInstance(instanceId));
   }
 
   async listInstances(): Promise<Instance[]> {
-    return this.#s(InstanceSql.list).all() as Instance[];
+    return this.#o().registry.listInstances();
   }
 
   async getInstance(instanceId: string): Promise<Instance | null> {
-    return (this.#s(InstanceSql.one).get(instanceId) as Instance | undefined) ?? null;
+    return this.#o().registry.getInstance(instanceId);
   }
 
   async listTargets(): Promise<InstanceTarget[]> {
-    return this.#s(InstanceSql.targets).all() as InstanceTarget[];
+    return this.#o().registry.listTargets();
   }
 
   async ownedInstances(tenantKey: number, instanceIds: readonly string[]): Promise<InstanceTarget[]> {
-    this.#s(PING); // throws when the store is closed, like every other call
-    return this.#instances.owned(tenantKey, instanceIds);
+    return this.#o().registry.ownedInstances(tenantKey, instanceIds);
   }
 
   async pageInstances(
     tenantKey: number,
     q: { pageNo: number; pageSize: number; instanceId?: string; instanceName?: string },
   ): Promise<Page<Instance>> {
-    if (!(Number.isInteger(q.pageNo) && q.pageNo >= 1 && Number.isInteger(q.pageSize) && q.pageSize >= 1)) {
-      throw new StoreError(StoreErrorCode.InvalidArgument, 'pageNo and pageSize must be positive integers');
-    }
-    const filter = { tenant: tenantKey, instanceId: q.instanceId ?? null, name: q.instanceName ?? null };
-    const items = this.#s(InstanceSql.page).all({
-      ...filter,
-      limit: q.pageSize,
-      offset: (q.pageNo - 1) * q.pageSize,
-    }) as Instance[];
-    const { n } = this.#s(InstanceSql.pageCount).get(filter) as { n: number };
-    return { items, total: n };
+    return this.#o().registry.pageInstances(tenantKey, q);
   }
 
   // --- tasks ---
 
-  createTask(task: NewTask): Promise<CreatedTask | 'conflict'> {
-    return this.#taskWriter().submit(task);
+  createTask(task: NewTask): Promise<CreatedTask> {
+    // Not async: one promise per request, the writer's, on the submit path.
+    const open = this.#open;
+    return open === null ? Promise.reject(storeError.closed()) : open.writer.submit(task);
   }
 
   async getTask(tenantKey: number, taskId: string): Promise<TaskView | null> {
-    const t = this.#s(TaskSql.byPublicId).get(taskId, tenantKey) as TaskRow | undefined;
-    if (t === undefined) return null;
-    const rows = this.#s(TaskSql.jobViews).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as JobRow[];
-    return {
-      taskKey: t.id,
-      taskId: t.taskId,
-      command: t.command,
-      kind: t.kind,
-      timeoutMs: t.timeoutMs,
-      createdAt: t.createdAt,
-      jobs: rows.map(toJobView),
-    };
+    return this.#o().tasks.getTask(tenantKey, taskId);
   }
 
   async listTasks(
@@ -255,124 +193,40 @@ class SqliteStore implements Store {
     limit: number,
     cursor: string | null,
   ): Promise<{ tasks: TaskSummary[]; nextCursor: string | null }> {
-    if (!Number.isInteger(limit) || limit < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'limit must be a positive integer');
-    const before = cursor === null ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);
-    const rows = this.#s(TaskSql.listPage).all(tenantKey, before, limit + 1) as Array<
-      Pick<TaskRow, 'id' | 'taskId' | 'command' | 'createdAt' | 'jobFirst' | 'jobCount'>
-    >;
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const counts = this.#s(TaskSql.stateCounts);
-    const tasks = page.map((t): TaskSummary => {
-      const c = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
-      for (const r of counts.all(t.jobFirst, t.jobFirst + t.jobCount - 1) as Array<{ state: JobState; n: number }>) {
-        c[r.state] = r.n;
-      }
-      return { taskId: t.taskId, command: t.command, createdAt: t.createdAt, counts: c };
-    });
-    const last = page[page.length - 1];
-    return { tasks, nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+    return this.#o().tasks.listTasks(tenantKey, limit, cursor);
   }
 
   async getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null> {
-    const row = this.#s(TaskSql.jobOutput).get(taskId, tenantKey, jobId) as
-      | {
-          exitCode: number | null;
-          outputBytes: number;
-          outputTruncated: number;
-          stdout: Buffer | null;
-          stderr: Buffer | null;
-          combined: Buffer | null;
-        }
-      | undefined;
-    if (row === undefined) return null;
-    // No row: no output. NULL stdout or stderr: the same bytes as combined (see #finishAll).
-    const combined = row.combined ?? EMPTY;
-    return {
-      stdout: row.stdout ?? combined,
-      stderr: row.stderr ?? combined,
-      combined,
-      exitCode: row.exitCode,
-      outputBytes: row.outputBytes,
-      outputTruncated: row.outputTruncated === 1,
-    };
+    return this.#o().tasks.getJobOutput(tenantKey, taskId, jobId);
   }
 
   // --- the queue ---
 
   async interruptRunning(now: number): Promise<number> {
-    const msg = jobMessage(JobCode.Interrupted, null);
-    const rows = this.#s(QueueSql.interruptRunning).all({ msg, now }) as Array<{ task: number }>;
-    this.changes.taskChanged(new Set(rows.map((r) => r.task)));
-    return rows.length;
+    const failed = this.#o().queue.interruptRunning(now);
+    this.changes.taskChanged(new Set(failed.map((r) => r.task)));
+    return failed.length;
   }
 
   async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
-    const stmt = this.#s(QueueSql.queued);
-    return this.#fresh.after(afterJobKey, limit) ?? (stmt.all(afterJobKey, limit) as QueuedJob[]);
+    const o = this.#o();
+    return o.fresh.after(afterJobKey, limit) ?? o.queue.queuedJobs(afterJobKey, limit);
   }
 
   async markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {
-    const db = this.#conn();
-    const stmt = this.#s(QueueSql.markRunning);
-    const moved: number[] = [];
+    const o = this.#o();
     const tasks = this.#changedTasks();
-    db.transaction(() => {
-      for (const key of jobKeys) {
-        const row = stmt.get(now, key) as { task: number } | undefined;
-        if (row === undefined) continue;
-        moved.push(key);
-        tasks?.add(row.task);
-      }
-    }).immediate();
-    for (const key of moved) this.#fresh.left(key);
+    const moved = o.queue.markRunning(jobKeys, now, tasks);
+    for (const key of moved) o.fresh.left(key);
     if (tasks !== null) this.changes.taskChanged(tasks);
     return moved;
   }
 
   async finishJobs(results: readonly JobResult[]): Promise<void> {
-    for (const r of results) checkResult(r);
-    if (results.length === 0) return;
-    const tx = this.#finishTx;
-    if (tx === null) throw new Error('store is not open');
+    const o = this.#o();
     const tasks = this.#changedTasks();
-    tx.immediate(results, tasks);
-    for (const r of results) this.#fresh.left(r.jobKey);
+    for (const key of o.queue.finishJobs(results, tasks)) o.fresh.left(key);
     if (tasks !== null) this.changes.taskChanged(tasks);
-  }
-
-  #finishAll(results: readonly JobResult[], tasks: Set<number> | null): void {
-    const finish = this.#s(QueueSql.finish);
-    const insertOutput = this.#s(QueueSql.insertOutput);
-    for (const r of results) {
-      const params = {
-        jobKey: r.jobKey,
-        state: r.state,
-        errorCode: r.errorCode,
-        errorMsg: r.errorMsg,
-        exitCode: r.exitCode,
-        executeMsg: r.executeMsg,
-        outputBytes: r.outputBytes,
-        outputTruncated: r.outputTruncated ? 1 : 0,
-        finishedAt: r.finishedAt,
-        from: JobState.Running as JobState,
-      };
-      let row = finish.get(params) as { task: number } | undefined;
-      if (row === undefined && canTransition(JobState.Queued, r.state)) {
-        params.from = JobState.Queued;
-        row = finish.get(params) as { task: number } | undefined;
-      }
-      // A job already final (cancelled meanwhile, or reported twice) keeps its first result.
-      if (row === undefined) continue;
-      tasks?.add(row.task);
-      const o = r.output;
-      if (o !== null && o.combined.length > 0) {
-        // stdout and stderr partition combined: when one is empty the other IS combined, and is
-        // stored as NULL ("same as combined") rather than a second copy of up to 1 MiB.
-        const [stdout, stderr] = o.stderr.length === 0 ? [null, EMPTY] : o.stdout.length === 0 ? [EMPTY, null] : [o.stdout, o.stderr];
-        insertOutput.run(r.jobKey, stdout, stderr, o.combined);
-      }
-    }
   }
 
   async cancelTask(
@@ -380,19 +234,10 @@ class SqliteStore implements Store {
     taskId: string,
     now: number,
   ): Promise<{ taskKey: number; cancelledQueued: number[]; running: number[] } | null> {
-    const db = this.#conn();
-    const res = db
-      .transaction(() => {
-        const t = this.#s(TaskSql.byPublicId).get(taskId, tenantKey) as TaskRow | undefined;
-        if (t === undefined) return null;
-        const last = t.jobFirst + t.jobCount - 1;
-        const cancelled = this.#s(QueueSql.cancelQueued).all(now, t.jobFirst, last, t.id) as Array<{ id: number }>;
-        const running = this.#s(QueueSql.runningOfTask).all(t.jobFirst, last, t.id) as Array<{ id: number }>;
-        return { taskKey: t.id, cancelledQueued: cancelled.map((r) => r.id).sort((a, b) => a - b), running: running.map((r) => r.id) };
-      })
-      .immediate();
+    const o = this.#o();
+    const res = o.queue.cancelTask(tenantKey, taskId, now);
     if (res === null) return null;
-    for (const key of res.cancelledQueued) this.#fresh.left(key);
+    for (const key of res.cancelledQueued) o.fresh.left(key);
     this.changes.cancelled({ queued: res.cancelledQueued, running: res.running });
     if (res.cancelledQueued.length > 0) this.changes.taskChanged([res.taskKey]);
     return res;
@@ -401,84 +246,29 @@ class SqliteStore implements Store {
   // --- retention ---
 
   async purgeTasks(before: number, batchSize: number): Promise<number> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'batchSize must be a positive integer');
-    const db = this.#conn();
-    const purged = db
-      .transaction(() => {
-        const victims = this.#s(QueueSql.purgeCandidates).all(before, batchSize) as Array<{ id: number; jobFirst: number; jobCount: number }>;
-        for (const v of victims) {
-          const last = v.jobFirst + v.jobCount - 1;
-          this.#s(QueueSql.purgeOutputs).run(v.jobFirst, last);
-          this.#s(QueueSql.purgeJobs).run(v.jobFirst, last, v.id);
-          this.#s(QueueSql.purgeTask).run(v.id);
-        }
-        return victims.map((v) => v.id);
-      })
-      .immediate();
+    const o = this.#o();
+    const purged = purgeTasks(o.db, o.stmts, before, batchSize);
+    // A watcher of a purged task reads null: nothing more will happen to it.
     this.changes.taskChanged(purged);
     return purged.length;
   }
-
-  // --- helpers ---
 
   /** A set to collect the tasks a write changes, or null when no task is watched (the common case). */
   #changedTasks(): Set<number> | null {
     return this.changes.watchingAny ? new Set() : null;
   }
 
-  /** Queued jobs an instance change cancelled leave the queue's tail and are told. */
-  #publishCancelled(rows: readonly CancelledRow[]): void {
+  /** Queued jobs an instance change cancelled leave the queue's tail, and are told. */
+  #cancelledOnInstance(rows: CancelledRows): void {
     if (rows.length === 0) return;
-    for (const r of rows) this.#fresh.left(r.id);
+    const fresh = this.#o().fresh;
+    for (const r of rows) fresh.left(r.id);
     this.changes.cancelled({ queued: rows.map((r) => r.id), running: [] });
     this.changes.taskChanged(new Set(rows.map((r) => r.task)));
   }
 
-  #conn(): Database.Database {
-    if (this.#db === null) throw new Error('store is not open');
-    return this.#db;
+  #o(): Open {
+    if (this.#open === null) throw storeError.closed();
+    return this.#open;
   }
-
-  #s(sql: string): Database.Statement {
-    if (this.#stmts === null) throw new Error('store is not open');
-    return this.#stmts.get(sql);
-  }
-
-  #taskWriter(): TaskWriter {
-    if (this.#writer === null) throw new Error('store is not open');
-    return this.#writer;
-  }
-
-  #tenantRow(tenantId: string): (Tenant & { id: number }) | undefined {
-    return this.#s(TenantSql.byPublicId).get(tenantId) as (Tenant & { id: number }) | undefined;
-  }
-
-  #instanceExists(instanceId: string): boolean {
-    return this.#s(InstanceSql.exists).get(instanceId) !== undefined;
-  }
-}
-
-function toJobView(r: JobRow): JobView {
-  return { ...r, errorCode: r.errorCode as JobView['errorCode'], outputTruncated: r.outputTruncated === 1 };
-}
-
-function checkResult(r: JobResult): void {
-  const code = JOB_CODES[r.errorCode] as (typeof JOB_CODES)[JobCode] | undefined;
-  if (!isFinal(r.state) || code === undefined || code.state !== r.state) {
-    throw new StoreError(StoreErrorCode.InvalidArgument, `job ${r.jobKey}: result ${r.state}/${r.errorCode} is not a final state with its code`);
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-function encodeCursor(taskKey: number): string {
-  return Buffer.from(String(taskKey), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[1-9][0-9]{0,15}$/.test(text) || encodeCursor(Number(text)) !== cursor) {
-    throw new StoreError(StoreErrorCode.InvalidCursor, 'cursor is not valid');
-  }
-  return Number(text);
 }

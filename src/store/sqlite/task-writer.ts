@@ -3,23 +3,20 @@
 // of one each. Each request runs inside its own SAVEPOINT, so one that fails (an instance no longer
 // the tenant's, say) is rolled back alone; every promise resolves only after COMMIT, so a resolved
 // createTask is durable.
-import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { LIMITS, newHexId } from '../../core/index.js';
-import { StoreError, StoreErrorCode } from '../errors.js';
+import { LIMITS, newHexId, newHexIds } from '../../core/index.js';
 import type { LocalChangeFeed } from '../changes.js';
+import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask, QueuedJob } from '../types.js';
 import type { StatementCache } from './db.js';
 import type { FreshJobs } from './fresh-jobs.js';
 import type { InstanceIndex } from './instance-index.js';
 import { insertJobsSql } from './queue.sql.js';
-import { TaskSql } from './tasks.sql.js';
-
-type Outcome = CreatedTask | 'conflict';
+import { TaskSql, type TaskRow } from './tasks.sql.js';
 
 interface Pending {
   task: NewTask;
-  resolve: (value: Outcome) => void;
+  resolve: (value: CreatedTask) => void;
   reject: (err: unknown) => void;
 }
 
@@ -65,8 +62,8 @@ export class TaskWriter {
     this.#changes = changes;
   }
 
-  submit(task: NewTask): Promise<Outcome> {
-    return new Promise<Outcome>((resolve, reject) => {
+  submit(task: NewTask): Promise<CreatedTask> {
+    return new Promise<CreatedTask>((resolve, reject) => {
       this.#pending.push({ task, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -92,7 +89,7 @@ export class TaskWriter {
   #flushBatch(): void {
     const batch = this.#pending.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
-    const outcomes: Array<{ ok: true; value: Outcome } | { ok: false; err: unknown }> = [];
+    const outcomes: Array<{ ok: true; value: CreatedTask } | { ok: false; err: unknown }> = [];
     const queued: QueuedJob[][] = [];
     const s = this.#stmts;
     try {
@@ -130,8 +127,8 @@ export class TaskWriter {
     });
   }
 
-  /** Writes one task; returns it with its new jobs as the worker reads them (null: none new). */
-  #createOne(task: NewTask, now: number): [Outcome, QueuedJob[] | null] {
+  /** Writes one task; returns it with its new jobs as the worker reads them (null: a replay). */
+  #createOne(task: NewTask, now: number): [CreatedTask, QueuedJob[] | null] {
     const s = this.#stmts;
     const n = task.instanceIds.length;
     if (n === 0) throw new StoreError(StoreErrorCode.InvalidArgument, 'a task needs at least one instance');
@@ -142,7 +139,7 @@ export class TaskWriter {
         | undefined;
       if (prev !== undefined) {
         if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) {
-          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) return ['conflict', null];
+          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) throw storeError.idempotencyConflict(task.requestId);
           return [this.#replay(prev.id), null];
         }
         s.get(TaskSql.releaseRequest).run(prev.id);
@@ -155,7 +152,7 @@ export class TaskWriter {
     for (const t of this.#instances.owned(task.tenantKey, task.instanceIds)) owned.set(t.instanceId, t);
     const missing = task.instanceIds.filter((id) => !owned.has(id));
     if (missing.length > 0) {
-      throw new StoreError(StoreErrorCode.InstanceNotOwned, `instances not found: ${missing.join(', ')}`, missing);
+      throw storeError.instanceNotOwned(missing);
     }
 
     const taskId = newHexId();
@@ -166,7 +163,7 @@ export class TaskWriter {
         .lastInsertRowid,
     );
 
-    const ids = randomBytes(16 * n).toString('hex');
+    const ids = newHexIds(n);
     const params: Array<number | string> = new Array<number | string>(4 * n);
     const targets: InstanceTarget[] = new Array<InstanceTarget>(n);
     for (let i = 0; i < n; i++) {
@@ -174,7 +171,7 @@ export class TaskWriter {
       targets[i] = t;
       params[4 * i] = taskKey;
       params[4 * i + 1] = t.instanceKey;
-      params[4 * i + 2] = ids.slice(32 * i, 32 * i + 32);
+      params[4 * i + 2] = ids[i] as string;
       params[4 * i + 3] = now;
     }
     let insertJobs = this.#insertJobs[n];
@@ -190,7 +187,7 @@ export class TaskWriter {
       const t = targets[i]!;
       jobs[i] = {
         jobKey: firstKey + i,
-        jobId: params[4 * i + 2] as string,
+        jobId: ids[i] as string,
         taskKey,
         taskId,
         tenantKey: task.tenantKey,
@@ -211,16 +208,4 @@ export class TaskWriter {
     const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
     return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
   }
-}
-
-export interface TaskRow {
-  id: number;
-  taskId: string;
-  tenant: number;
-  command: string;
-  kind: 'async' | 'sync';
-  timeoutMs: number;
-  createdAt: number;
-  jobFirst: number;
-  jobCount: number;
 }

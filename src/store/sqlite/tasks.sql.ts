@@ -1,6 +1,10 @@
 // Tasks as the API reads and writes them. A task's jobs are the key range
 // [job_first, job_first + job_count) (see migrations.ts for why no index on jobs(task)).
 
+/** the columns of a TaskRow (below) */
+const TASK_ROW = `id, task_id AS taskId, tenant, command, kind, timeout_ms AS timeoutMs,
+  created_at AS createdAt, job_first AS jobFirst, job_count AS jobCount`;
+
 export const TaskSql = {
   /** job_first is set right after the jobs are inserted, in the same transaction */
   insert: `INSERT INTO tasks
@@ -12,12 +16,8 @@ export const TaskSql = {
     FROM tasks WHERE tenant = ? AND request_id = ?`,
   /** frees an expired request id (older than the 24 h window) for a new task */
   releaseRequest: 'UPDATE tasks SET request_id = NULL, request_hash = NULL WHERE id = ?',
-  byKey: `SELECT id, task_id AS taskId, tenant, command, kind, timeout_ms AS timeoutMs,
-      created_at AS createdAt, job_first AS jobFirst, job_count AS jobCount
-    FROM tasks WHERE id = ?`,
-  byPublicId: `SELECT id, task_id AS taskId, tenant, command, kind, timeout_ms AS timeoutMs,
-      created_at AS createdAt, job_first AS jobFirst, job_count AS jobCount
-    FROM tasks WHERE task_id = ? AND tenant = ?`,
+  byKey: `SELECT ${TASK_ROW} FROM tasks WHERE id = ?`,
+  byPublicId: `SELECT ${TASK_ROW} FROM tasks WHERE task_id = ? AND tenant = ?`,
   /** the jobs as createTask returns them (used to replay an idempotent request) */
   createdJobs: `SELECT j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId
     FROM jobs j JOIN instances i ON i.id = j.instance
@@ -41,3 +41,16 @@ export const TaskSql = {
     LEFT JOIN job_outputs o ON o.job = j.id
     WHERE t.task_id = ? AND t.tenant = ? AND j.job_id = ?`,
 } as const;
+
+/** A task as byKey and byPublicId read it. */
+export interface TaskRow {
+  id: number;
+  taskId: string;
+  tenant: number;
+  command: string;
+  kind: 'async' | 'sync';
+  timeoutMs: number;
+  createdAt: number;
+  jobFirst: number;
+  jobCount: number;
+}

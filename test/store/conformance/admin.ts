@@ -7,6 +7,19 @@ import { tenantWithInstances, withStore, type MakeStore } from './fixtures.js';
 
 const hash = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** A StoreError with this code, naming exactly this tenant or these instances. */
+function storeError(code: string, about: { tenantId?: string; instanceIds?: string[] }) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof StoreError, String(e));
+    assert.equal(e.code, code);
+    assert.equal(e.tenantId, about.tenantId ?? null);
+    assert.deepEqual(e.instanceIds, about.instanceIds ?? []);
+    for (const id of [about.tenantId, ...(about.instanceIds ?? [])]) if (id !== undefined) assert.ok(e.message.includes(id), e.message);
+    return true;
+  };
+}
+const NO_TENANT = 't_000000000000';
+
 export function adminTests(makeStore: MakeStore): void {
   test('tenants: create, get, list', () =>
     withStore(makeStore, async (store) => {
@@ -25,9 +38,10 @@ export function adminTests(makeStore: MakeStore): void {
   test('tokens: add, find, revoke by prefix', () =>
     withStore(makeStore, async (store) => {
       const t = await store.createTenant('alpha');
-      assert.equal(await store.addToken('t_000000000000', hash('x'), 'px'), false);
-      assert.equal(await store.addToken(t.tenantId, hash('one'), 'p1'), true);
-      assert.equal(await store.addToken(t.tenantId, hash('two'), 'p2'), true);
+      await assert.rejects(store.addToken(NO_TENANT, hash('x'), 'px'), storeError('NO_TENANT', { tenantId: NO_TENANT }));
+      assert.equal(await store.findToken(hash('x')), null);
+      await store.addToken(t.tenantId, hash('one'), 'p1');
+      await store.addToken(t.tenantId, hash('two'), 'p2');
       const p = await store.findToken(hash('one'));
       assert.ok(p);
       assert.equal(p.tenantId, t.tenantId);
@@ -38,6 +52,7 @@ export function adminTests(makeStore: MakeStore): void {
       assert.equal(await store.revokeToken(t.tenantId, 'p1'), 1);
       assert.equal(await store.findToken(hash('one')), null);
       assert.equal(await store.revokeToken(t.tenantId, 'p1'), 0, 'already revoked');
+      await assert.rejects(store.revokeToken(NO_TENANT, 'p2'), storeError('NO_TENANT', { tenantId: NO_TENANT }));
       assert.ok(await store.findToken(hash('two')), 'other token still live');
       // another tenant cannot revoke it
       const other = await store.createTenant('beta');
@@ -49,17 +64,24 @@ export function adminTests(makeStore: MakeStore): void {
     withStore(makeStore, async (store) => {
       const t = await store.createTenant('alpha');
       const base = { adbAddress: '10.0.0.1:5555', instanceName: 'one', zone: 'z1' };
-      assert.equal(await store.createInstance({ instanceId: 'a1', ...base, tenantId: null }), true);
-      assert.equal(await store.createInstance({ instanceId: 'a1', ...base, tenantId: null }), false);
+      const created = await store.createInstance({ instanceId: 'a1', ...base, tenantId: null });
       await assert.rejects(
-        store.createInstance({ instanceId: 'a2', ...base, tenantId: 't_000000000000' }),
-        (e: unknown) => e instanceof StoreError && e.code === 'NO_TENANT',
+        store.createInstance({ instanceId: 'a1', ...base, adbAddress: '10.9.9.9:5555', tenantId: null }),
+        storeError('INSTANCE_EXISTS', { instanceIds: ['a1'] }),
       );
-      assert.equal(await store.assignInstance('a1', t.tenantId), 'ok');
-      assert.equal(await store.assignInstance('nope', t.tenantId), 'no-instance');
-      assert.equal(await store.assignInstance('a1', 't_000000000000'), 'no-tenant');
-      assert.equal(await store.assignInstance('nope', 't_000000000000'), 'no-instance');
+      await assert.rejects(
+        store.createInstance({ instanceId: 'a2', ...base, tenantId: NO_TENANT }),
+        storeError('NO_TENANT', { tenantId: NO_TENANT }),
+      );
+      assert.equal(await store.getInstance('a2'), null);
+      assert.deepEqual(await store.getInstance('a1'), created, 'createInstance returns the instance as stored');
+      const assigned = await store.assignInstance('a1', t.tenantId);
+      await assert.rejects(store.assignInstance('nope', t.tenantId), storeError('NO_INSTANCE', { instanceIds: ['nope'] }));
+      await assert.rejects(store.assignInstance('a1', NO_TENANT), storeError('NO_TENANT', { tenantId: NO_TENANT }));
+      await assert.rejects(store.assignInstance('nope', NO_TENANT), storeError('NO_INSTANCE', { instanceIds: ['nope'] }));
+      await assert.rejects(store.assignInstance('nope', null), storeError('NO_INSTANCE', { instanceIds: ['nope'] }));
       const [inst] = await store.listInstances();
+      assert.deepEqual(assigned, inst, 'assignInstance returns the instance as stored');
       assert.ok(inst);
       assert.equal(inst.instanceId, 'a1');
       assert.equal(inst.tenantId, t.tenantId);
@@ -69,7 +91,7 @@ export function adminTests(makeStore: MakeStore): void {
       assert.ok(inst.createdAt > 0);
       assert.deepEqual(await store.getInstance('a1'), inst);
       assert.equal(await store.getInstance('nope'), null);
-      assert.equal(await store.assignInstance('a1', null), 'ok');
+      assert.equal((await store.assignInstance('a1', null)).tenantId, null);
       assert.equal((await store.listInstances())[0]?.tenantId, null);
 
       const targets = await store.listTargets();
@@ -77,14 +99,15 @@ export function adminTests(makeStore: MakeStore): void {
         targets.map((x) => [x.instanceId, x.adbAddress]),
         [['a1', '10.0.0.1:5555']],
       );
-      assert.equal(await store.deleteInstance('a1'), true);
-      assert.equal(await store.deleteInstance('a1'), false);
+      await store.deleteInstance('a1');
+      await assert.rejects(store.deleteInstance('a1'), storeError('NO_INSTANCE', { instanceIds: ['a1'] }));
       assert.deepEqual(await store.listInstances(), []);
       assert.deepEqual(await store.listTargets(), []);
       assert.equal(await store.getInstance('a1'), null, 'a deleted instance is gone');
-      assert.equal(await store.assignInstance('a1', t.tenantId), 'no-instance');
+      await assert.rejects(store.assignInstance('a1', t.tenantId), storeError('NO_INSTANCE', { instanceIds: ['a1'] }));
       // the id is free again
-      assert.equal(await store.createInstance({ instanceId: 'a1', ...base, adbAddress: '10.0.0.2:5555', tenantId: t.tenantId }), true);
+      const again = await store.createInstance({ instanceId: 'a1', ...base, adbAddress: '10.0.0.2:5555', tenantId: t.tenantId });
+      assert.equal(again.tenantId, t.tenantId);
       assert.equal((await store.listTargets())[0]?.adbAddress, '10.0.0.2:5555');
     }));
 

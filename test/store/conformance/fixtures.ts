@@ -17,21 +17,19 @@ let seq = 0;
 export async function tenantWithInstances(store: Store, count: number, name = 'acme'): Promise<Fixture> {
   const t = await store.createTenant(name);
   const hash = createHash('sha256').update(`token-${t.tenantId}`).digest();
-  assertTrue(await store.addToken(t.tenantId, hash, `tk_${t.tenantId.slice(2, 8)}`));
+  await store.addToken(t.tenantId, hash, `tk_${t.tenantId.slice(2, 8)}`);
   const p = await store.findToken(hash);
   if (p === null) throw new Error('fixture token not found');
   const instanceIds: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = `i${++seq}-${t.tenantId.slice(2, 8)}`;
-    assertTrue(
-      await store.createInstance({
-        instanceId: id,
-        adbAddress: `127.0.0.1:${5555 + i}`,
-        instanceName: `phone ${i}`,
-        zone: 'zone-a',
-        tenantId: t.tenantId,
-      }),
-    );
+    await store.createInstance({
+      instanceId: id,
+      adbAddress: `127.0.0.1:${5555 + i}`,
+      instanceName: `phone ${i}`,
+      zone: 'zone-a',
+      tenantId: t.tenantId,
+    });
     instanceIds.push(id);
   }
   return { tenantId: t.tenantId, tenantKey: p.tenantKey, instanceIds };
@@ -64,10 +62,6 @@ export function succeeded(jobKey: number, out: string): JobResult {
     outputBytes: b.length,
     output: { stdout: b, stderr: Buffer.alloc(0), combined: b },
   });
-}
-
-function assertTrue(v: boolean): void {
-  if (!v) throw new Error('fixture step failed');
 }
 
 /** Runs fn against a fresh store and always closes it. */

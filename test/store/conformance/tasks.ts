@@ -4,17 +4,12 @@ import { test } from 'node:test';
 import { StoreError, type CreatedTask } from '../../../src/store/index.js';
 import { newTask, succeeded, tenantWithInstances, withStore, type MakeStore } from './fixtures.js';
 
-function created(r: CreatedTask | 'conflict'): CreatedTask {
-  assert.notEqual(r, 'conflict');
-  return r as CreatedTask;
-}
-
 export function taskTests(makeStore: MakeStore): void {
   test('createTask: one job per instance in request order; getTask shows them queued', () =>
     withStore(makeStore, async (store) => {
       const f = await tenantWithInstances(store, 5);
       const order = [...f.instanceIds].reverse();
-      const t = created(await store.createTask(newTask(f, { instanceIds: order, command: 'ls -l /system', timeoutMs: 5000 })));
+      const t = await store.createTask(newTask(f, { instanceIds: order, command: 'ls -l /system', timeoutMs: 5000 }));
       assert.match(t.taskId, /^[0-9a-f]{32}$/);
       assert.equal(t.replayed, false);
       assert.equal(t.command, 'ls -l /system');
@@ -46,7 +41,7 @@ export function taskTests(makeStore: MakeStore): void {
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 1, 'a');
       const b = await tenantWithInstances(store, 1, 'b');
-      const t = created(await store.createTask(newTask(a)));
+      const t = await store.createTask(newTask(a));
       assert.equal(await store.getTask(b.tenantKey, t.taskId), null);
       assert.equal(await store.getTask(a.tenantKey, '0'.repeat(32)), null);
       const jobId = t.jobs[0]?.jobId as string;
@@ -85,21 +80,25 @@ export function taskTests(makeStore: MakeStore): void {
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 3, 'a');
       const b = await tenantWithInstances(store, 1, 'b');
-      const first = created(await store.createTask(newTask(a, { requestId: 'req-1', requestHash: 'h1' })));
-      const again = created(await store.createTask(newTask(a, { requestId: 'req-1', requestHash: 'h1' })));
+      const first = await store.createTask(newTask(a, { requestId: 'req-1', requestHash: 'h1' }));
+      const again = await store.createTask(newTask(a, { requestId: 'req-1', requestHash: 'h1' }));
       assert.equal(again.replayed, true);
       assert.equal(again.taskId, first.taskId);
       assert.equal(again.taskKey, first.taskKey);
       assert.equal(again.createdAt, first.createdAt);
-      assert.deepEqual(again.jobs, first.jobs);
-      assert.equal(await store.createTask(newTask(a, { requestId: 'req-1', requestHash: 'h2' })), 'conflict');
+      const ids = (t: CreatedTask) => t.jobs.map(({ jobKey, jobId, instanceId }) => ({ jobKey, jobId, instanceId }));
+      assert.deepEqual(ids(again), ids(first));
+      await assert.rejects(
+        store.createTask(newTask(a, { requestId: 'req-1', requestHash: 'h2' })),
+        (e: unknown) => e instanceof StoreError && e.code === 'IDEMPOTENCY_CONFLICT' && e.message.includes('req-1'),
+      );
       // the same request id from another tenant is unrelated
-      const other = created(await store.createTask(newTask(b, { requestId: 'req-1', requestHash: 'h2' })));
+      const other = await store.createTask(newTask(b, { requestId: 'req-1', requestHash: 'h2' }));
       assert.equal(other.replayed, false);
       assert.notEqual(other.taskId, first.taskId);
       // without a request id, every call is a new task
-      const x = created(await store.createTask(newTask(a)));
-      const y = created(await store.createTask(newTask(a)));
+      const x = await store.createTask(newTask(a));
+      const y = await store.createTask(newTask(a));
       assert.notEqual(x.taskId, y.taskId);
       assert.equal((await store.listTasks(a.tenantKey, 10, null)).tasks.length, 3);
     }));
@@ -107,10 +106,9 @@ export function taskTests(makeStore: MakeStore): void {
   test('idempotency: 20 concurrent createTask with one request id make exactly one task', () =>
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 4);
-      const all = await Promise.all(
+      const tasks = await Promise.all(
         Array.from({ length: 20 }, () => store.createTask(newTask(a, { requestId: 'same', requestHash: 'h' }))),
       );
-      const tasks = all.map(created);
       assert.equal(new Set(tasks.map((t) => t.taskId)).size, 1);
       assert.equal(tasks.filter((t) => !t.replayed).length, 1);
       assert.equal((await store.listTasks(a.tenantKey, 100, null)).tasks.length, 1);
@@ -122,7 +120,7 @@ export function taskTests(makeStore: MakeStore): void {
       const a = await tenantWithInstances(store, 3, 'a');
       const b = await tenantWithInstances(store, 1, 'b');
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push(created(await store.createTask(newTask(a, { command: `echo ${i}` }))).taskId);
+      for (let i = 0; i < 5; i++) ids.push((await store.createTask(newTask(a, { command: `echo ${i}` }))).taskId);
       await store.createTask(newTask(b));
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -155,7 +153,7 @@ export function taskTests(makeStore: MakeStore): void {
   test('getJobOutput: stored output of a finished job; empty when none was written', () =>
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 2);
-      const t = created(await store.createTask(newTask(a)));
+      const t = await store.createTask(newTask(a));
       const [k0, k1] = t.jobs.map((j) => j.jobKey) as [number, number];
       await store.markRunning([k0, k1], Date.now());
       const stdout = Buffer.from([0x68, 0x69, 0xff, 0x0a]);

@@ -1,0 +1,114 @@
+// The jobs table as the worker's queue: read queued jobs in key order, move them to running,
+// write final results, cancel a task's queued jobs, and fail what a dead worker left running.
+// Each mutation is one transaction and returns what it committed; the tasks it changed are added
+// to `tasks` when the caller collects them (someone watches a task), null otherwise.
+import type Database from 'better-sqlite3';
+import { canTransition, isFinal, JOB_CODES, JobCode, JobState, jobMessage } from '../../core/index.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
+import type { JobResult, QueuedJob } from '../types.js';
+import type { StatementCache } from './db.js';
+import { QueueSql } from './queue.sql.js';
+import { TaskSql, type TaskRow } from './tasks.sql.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export class Queue {
+  readonly #db: Database.Database;
+  readonly #stmts: StatementCache;
+  readonly #finishTx: Database.Transaction<(results: readonly JobResult[], tasks: Set<number> | null) => number[]>;
+
+  constructor(db: Database.Database, stmts: StatementCache) {
+    this.#db = db;
+    this.#stmts = stmts;
+    this.#finishTx = db.transaction((results: readonly JobResult[], tasks: Set<number> | null) => this.#finishAll(results, tasks));
+  }
+
+  /** The jobs failed, with their tasks. */
+  interruptRunning(now: number): Array<{ id: number; task: number }> {
+    const msg = jobMessage(JobCode.Interrupted, null);
+    return this.#stmts.get(QueueSql.interruptRunning).all({ msg, now }) as Array<{ id: number; task: number }>;
+  }
+
+  queuedJobs(afterJobKey: number, limit: number): QueuedJob[] {
+    return this.#stmts.get(QueueSql.queued).all(afterJobKey, limit) as QueuedJob[];
+  }
+
+  markRunning(jobKeys: readonly number[], now: number, tasks: Set<number> | null): number[] {
+    const stmt = this.#stmts.get(QueueSql.markRunning);
+    const moved: number[] = [];
+    this.#db
+      .transaction(() => {
+        for (const key of jobKeys) {
+          const row = stmt.get(now, key) as { task: number } | undefined;
+          if (row === undefined) continue;
+          moved.push(key);
+          tasks?.add(row.task);
+        }
+      })
+      .immediate();
+    return moved;
+  }
+
+  /** Returns the keys of the jobs that were still queued (they never ran: 1002, 1007). */
+  finishJobs(results: readonly JobResult[], tasks: Set<number> | null): number[] {
+    for (const r of results) checkResult(r);
+    return results.length > 0 ? this.#finishTx.immediate(results, tasks) : [];
+  }
+
+  #finishAll(results: readonly JobResult[], tasks: Set<number> | null): number[] {
+    const fromQueued: number[] = [];
+    const finish = this.#stmts.get(QueueSql.finish);
+    const insertOutput = this.#stmts.get(QueueSql.insertOutput);
+    for (const r of results) {
+      const params = {
+        jobKey: r.jobKey,
+        state: r.state,
+        errorCode: r.errorCode,
+        errorMsg: r.errorMsg,
+        exitCode: r.exitCode,
+        executeMsg: r.executeMsg,
+        outputBytes: r.outputBytes,
+        outputTruncated: r.outputTruncated ? 1 : 0,
+        finishedAt: r.finishedAt,
+        from: JobState.Running as JobState,
+      };
+      let row = finish.get(params) as { task: number } | undefined;
+      if (row === undefined && canTransition(JobState.Queued, r.state)) {
+        params.from = JobState.Queued;
+        row = finish.get(params) as { task: number } | undefined;
+        if (row !== undefined) fromQueued.push(r.jobKey);
+      }
+      // A job already final (cancelled meanwhile, or reported twice) keeps its first result.
+      if (row === undefined) continue;
+      tasks?.add(row.task);
+      const o = r.output;
+      if (o !== null && o.combined.length > 0) {
+        // stdout and stderr partition combined: when one is empty the other IS combined, and is
+        // stored as NULL ("same as combined") rather than a second copy of up to 1 MiB.
+        const [stdout, stderr] = o.stderr.length === 0 ? [null, EMPTY] : o.stdout.length === 0 ? [EMPTY, null] : [o.stdout, o.stderr];
+        insertOutput.run(r.jobKey, stdout, stderr, o.combined);
+      }
+    }
+    return fromQueued;
+  }
+
+  cancelTask(tenantKey: number, taskId: string, now: number): { taskKey: number; cancelledQueued: number[]; running: number[] } | null {
+    return this.#db
+      .transaction(() => {
+        const t = this.#stmts.get(TaskSql.byPublicId).get(taskId, tenantKey) as TaskRow | undefined;
+        if (t === undefined) return null;
+        const last = t.jobFirst + t.jobCount - 1;
+        const cancelled = this.#stmts.get(QueueSql.cancelQueued).all(now, t.jobFirst, last, t.id) as Array<{ id: number }>;
+        const running = this.#stmts.get(QueueSql.runningOfTask).all(t.jobFirst, last, t.id) as Array<{ id: number }>;
+        return { taskKey: t.id, cancelledQueued: cancelled.map((r) => r.id).sort((a, b) => a - b), running: running.map((r) => r.id) };
+      })
+      .immediate();
+  }
+}
+
+function checkResult(r: JobResult): void {
+  const code = JOB_CODES[r.errorCode] as (typeof JOB_CODES)[JobCode] | undefined;
+  if (!isFinal(r.state) || code === undefined || code.state !== r.state) {
+    throw new StoreError(StoreErrorCode.InvalidArgument, `job ${r.jobKey}: result ${r.state}/${r.errorCode} is not a final state with its code`);
+  }
+}

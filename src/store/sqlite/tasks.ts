@@ -1,0 +1,94 @@
+// Tasks as the API reads them: one task with its jobs, a tenant's tasks page by page, one job's
+// output. (createTask writes through task-writer.ts, which commits requests in groups.)
+import { JOB_STATES, type JobState } from '../../core/index.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
+import type { JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
+import type { StatementCache } from './db.js';
+import { TaskSql, type TaskRow } from './tasks.sql.js';
+
+type JobRow = Omit<JobView, 'outputTruncated' | 'errorCode'> & { errorCode: string; outputTruncated: number };
+
+type OutputRow = {
+  exitCode: number | null;
+  outputBytes: number;
+  outputTruncated: number;
+  stdout: Buffer | null;
+  stderr: Buffer | null;
+  combined: Buffer | null;
+};
+
+const EMPTY = Buffer.alloc(0);
+
+export class Tasks {
+  readonly #stmts: StatementCache;
+
+  constructor(stmts: StatementCache) {
+    this.#stmts = stmts;
+  }
+
+  getTask(tenantKey: number, taskId: string): TaskView | null {
+    const t = this.#stmts.get(TaskSql.byPublicId).get(taskId, tenantKey) as TaskRow | undefined;
+    if (t === undefined) return null;
+    const rows = this.#stmts.get(TaskSql.jobViews).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as JobRow[];
+    return {
+      taskKey: t.id,
+      taskId: t.taskId,
+      command: t.command,
+      kind: t.kind,
+      timeoutMs: t.timeoutMs,
+      createdAt: t.createdAt,
+      jobs: rows.map(toJobView),
+    };
+  }
+
+  listTasks(tenantKey: number, limit: number, cursor: string | null): { tasks: TaskSummary[]; nextCursor: string | null } {
+    if (!Number.isInteger(limit) || limit < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'limit must be a positive integer');
+    const before = cursor === null ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);
+    const rows = this.#stmts.get(TaskSql.listPage).all(tenantKey, before, limit + 1) as Array<
+      Pick<TaskRow, 'id' | 'taskId' | 'command' | 'createdAt' | 'jobFirst' | 'jobCount'>
+    >;
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const counts = this.#stmts.get(TaskSql.stateCounts);
+    const tasks = page.map((t): TaskSummary => {
+      const c = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+      for (const r of counts.all(t.jobFirst, t.jobFirst + t.jobCount - 1) as Array<{ state: JobState; n: number }>) {
+        c[r.state] = r.n;
+      }
+      return { taskId: t.taskId, command: t.command, createdAt: t.createdAt, counts: c };
+    });
+    const last = page[page.length - 1];
+    return { tasks, nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+  }
+
+  getJobOutput(tenantKey: number, taskId: string, jobId: string): JobOutput | null {
+    const row = this.#stmts.get(TaskSql.jobOutput).get(taskId, tenantKey, jobId) as OutputRow | undefined;
+    if (row === undefined) return null;
+    // No row: no output. NULL stdout or stderr: the same bytes as combined (see queue.ts, finish).
+    const combined = row.combined ?? EMPTY;
+    return {
+      stdout: row.stdout ?? combined,
+      stderr: row.stderr ?? combined,
+      combined,
+      exitCode: row.exitCode,
+      outputBytes: row.outputBytes,
+      outputTruncated: row.outputTruncated === 1,
+    };
+  }
+}
+
+function toJobView(r: JobRow): JobView {
+  return { ...r, errorCode: r.errorCode as JobView['errorCode'], outputTruncated: r.outputTruncated === 1 };
+}
+
+function encodeCursor(taskKey: number): string {
+  return Buffer.from(String(taskKey), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[1-9][0-9]{0,15}$/.test(text) || encodeCursor(Number(text)) !== cursor) {
+    throw new StoreError(StoreErrorCode.InvalidCursor, 'cursor is not valid');
+  }
+  return Number(text);
+}

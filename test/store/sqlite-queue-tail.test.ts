@@ -1,0 +1,118 @@
+// The SQLite store keeps the queue's tail in memory (fresh-jobs.ts) so a worker does not read
+// back what was just written. Whatever happens to the jobs, what it serves must be the table:
+// checked after each step of a random mix of writes, and across a reopen. Also the change feed's
+// notices, as the worker and the watchers rely on them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqliteStore, type CancelledJobs, type QueuedJob, type Store } from '../../src/store/index.js';
+import { newTask, result, succeeded, tenantWithInstances } from './conformance/fixtures.js';
+
+/** The table's answer: a reader "after -1" is before the memory's first key, so it reads SQL. */
+const fromTable = (store: Store): Promise<QueuedJob[]> => store.queuedJobs(-1, 1_000_000);
+/** The memory's answer, for a reader that has read nothing yet (after 0). */
+const fromMemory = (store: Store): Promise<QueuedJob[]> => store.queuedJobs(0, 1_000_000);
+
+test('the in-memory queue tail equals the table through a random mix of writes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-tail-'));
+  const path = join(dir, 'db.sqlite');
+  let store = createSqliteStore({ path, synchronous: 'NORMAL' });
+  try {
+    await store.open();
+    const a = await tenantWithInstances(store, 6, 'a');
+    const b = await tenantWithInstances(store, 2, 'b');
+    let seed = 42;
+    const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const tasks: string[] = [];
+    for (let step = 0; step < 300; step++) {
+      const queued = await fromTable(store);
+      switch (rand(6)) {
+        case 0:
+        case 1: {
+          const ids = a.instanceIds.filter(() => rand(2) === 0);
+          if (ids.length === 0) break;
+          const t = await store.createTask(newTask(a, { instanceIds: ids }));
+          tasks.push(t.taskId);
+          break;
+        }
+        case 2: {
+          const keys = queued.filter(() => rand(3) === 0).map((j) => j.jobKey);
+          await store.markRunning(keys, Date.now());
+          break;
+        }
+        case 3: {
+          const taskId = tasks[rand(Math.max(1, tasks.length))];
+          if (taskId !== undefined) await store.cancelTask(a.tenantKey, taskId, Date.now());
+          break;
+        }
+        case 4: {
+          // A worker's results, from running (or straight from queued: unreachable, 1002).
+          const picked = queued.filter(() => rand(4) === 0);
+          await store.finishJobs(picked.map((j) => (rand(2) === 0 ? succeeded(j.jobKey, 'x') : result(j.jobKey, 'KOOPHONE.JOB.1002', 'failed'))));
+          break;
+        }
+        case 5: {
+          // An instance changes hands and back: its queued jobs are cancelled.
+          const id = a.instanceIds[rand(a.instanceIds.length)]!;
+          await store.assignInstance(id, b.tenantId);
+          await store.assignInstance(id, a.tenantId);
+          break;
+        }
+      }
+      assert.deepEqual(await fromMemory(store), await fromTable(store), `step ${step}`);
+    }
+    const before = await fromTable(store);
+    assert.ok(before.length > 0, 'some jobs are still queued at the end');
+    await store.close();
+    store = createSqliteStore({ path, synchronous: 'NORMAL' });
+    await store.open();
+    assert.deepEqual(await fromMemory(store), before, 'after a reopen the table answers');
+    const t = await store.createTask(newTask(a));
+    const after = await fromMemory(store);
+    assert.deepEqual(after, await fromTable(store));
+    assert.deepEqual(after.slice(-t.jobs.length).map((j) => j.jobKey), t.jobs.map((j) => j.jobKey));
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('change feed: one queued notice per commit, cancels and task changes after their commit', async () => {
+  const store = createSqliteStore({ path: ':memory:' });
+  try {
+    await store.open();
+    const a = await tenantWithInstances(store, 3, 'a');
+    const queued: number[] = [];
+    const cancelled: CancelledJobs[] = [];
+    store.changes.onQueued((k) => queued.push(k));
+    store.changes.onCancelled((c) => cancelled.push(c));
+    // Two tasks submitted together share one group commit: one notice, the last key.
+    const [t1, t2] = await Promise.all([store.createTask(newTask(a)), store.createTask(newTask(a))]);
+    assert.deepEqual(queued, [t2!.jobs.at(-1)!.jobKey]);
+    assert.ok(t1!.jobs.at(-1)!.jobKey < t2!.jobs[0]!.jobKey);
+
+    let changes = 0;
+    const off = store.changes.onTaskChanged(t1!.taskKey, () => {
+      changes++;
+    });
+    assert.equal(store.changes.watching(t1!.taskKey), true);
+    const [j1, j2] = t1!.jobs;
+    await store.markRunning([j1!.jobKey, j2!.jobKey, t2!.jobs[0]!.jobKey], Date.now());
+    assert.equal(changes, 1, 'one notice for the commit, however many of the task\'s jobs moved');
+    await store.finishJobs([succeeded(j1!.jobKey, 'x')]);
+    assert.equal(changes, 2);
+    await store.finishJobs([succeeded(j1!.jobKey, 'again')]);
+    assert.equal(changes, 2, 'nothing committed (already final): no notice');
+    const res = await store.cancelTask(a.tenantKey, t1!.taskId, Date.now());
+    assert.equal(changes, 3);
+    assert.deepEqual(cancelled, [{ queued: res!.cancelledQueued, running: [j2!.jobKey] }]);
+    off();
+    assert.equal(store.changes.watching(t1!.taskKey), false);
+    await store.deleteInstance(a.instanceIds[2]!);
+    assert.deepEqual(cancelled.at(-1), { queued: [t2!.jobs[2]!.jobKey], running: [] });
+  } finally {
+    await store.close();
+  }
+});
