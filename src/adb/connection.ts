@@ -5,12 +5,9 @@
 import { AdbError, type AdbErrorCode } from './errors.js';
 import type { AdbKey } from './key.js';
 import {
-  HOST_BANNER,
-  parseDeviceBanner,
-  signToken,
-  type DeviceBanner,
   AuthType,
   Command,
+  HOST_BANNER,
   MAX_PAYLOAD,
   PacketDecoder,
   PacketError,
@@ -18,6 +15,9 @@ import {
   VERSION_SKIP_CHECKSUM,
   commandName,
   encodePacket,
+  parseDeviceBanner,
+  signToken,
+  type DeviceBanner,
   type Packet,
 } from './wire/index.js';
 import { StreamController, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';

@@ -232,15 +232,7 @@ test('interactive shell over v2: stdin lines run in turn; close-stdin ends it', 
     return Buffer.concat([h, Buffer.from(text)]);
   };
   c.send(Command.WRTE, 3, ok.arg0, Buffer.concat([stdin(0, 'echo one\nfalse\n'), stdin(4, '')]));
-  const chunks: Buffer[] = [];
-  for (;;) {
-    const p = await c.next();
-    if (p.command === Command.WRTE) {
-      chunks.push(p.payload);
-      c.send(Command.OKAY, 3, p.arg0);
-    } else if (p.command === Command.CLSE) break;
-  }
-  assert.deepEqual(decodeShellV2(Buffer.concat(chunks)), { stdout: 'sim-0001:/ $ one\nsim-0001:/ $ sim-0001:/ $ ', stderr: '', exit: 1 });
+  assert.deepEqual(decodeShellV2((await c.collect(3)).data), { stdout: 'sim-0001:/ $ one\nsim-0001:/ $ sim-0001:/ $ ', stderr: '', exit: 1 });
 });
 
 test('shell v2 stdin split anywhere across WRTEs (mid-header, mid-character) reads as one line', async (t) => {
@@ -256,13 +248,5 @@ test('shell v2 stdin split anywhere across WRTEs (mid-header, mid-character) rea
   const packet = Buffer.concat([header, text, Buffer.from([4, 0, 0, 0, 0])]); // then close-stdin
   const cuts = [0, 3, 5 + text.indexOf(0xc3) + 1, packet.length - 2, packet.length];
   for (let i = 1; i < cuts.length; i++) c.send(Command.WRTE, 3, ok.arg0, packet.subarray(cuts[i - 1], cuts[i]));
-  const chunks: Buffer[] = [];
-  for (;;) {
-    const p = await c.next();
-    if (p.command === Command.WRTE) {
-      chunks.push(p.payload);
-      c.send(Command.OKAY, 3, p.arg0);
-    } else if (p.command === Command.CLSE) break;
-  }
-  assert.deepEqual(decodeShellV2(Buffer.concat(chunks)), { stdout: 'sim-0001:/ $ h\u00e9llo\nsim-0001:/ $ ', stderr: '', exit: 0 });
+  assert.deepEqual(decodeShellV2((await c.collect(3)).data), { stdout: 'sim-0001:/ $ h\u00e9llo\nsim-0001:/ $ ', stderr: '', exit: 0 });
 });

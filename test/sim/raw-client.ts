@@ -90,6 +90,11 @@ export class RawClient {
   /** Opens a service, acks every WRTE, collects until the device closes the stream. */
   async run(service: string, localId = 1): Promise<{ data: Buffer; writes: number; opened: boolean }> {
     this.send(Command.OPEN, localId, 0, `${service}\0`);
+    return this.collect(localId);
+  }
+
+  /** On an open stream: acks every WRTE, collects until the device closes it (opened: an OKAY came). */
+  async collect(localId: number): Promise<{ data: Buffer; writes: number; opened: boolean }> {
     const chunks: Buffer[] = [];
     let writes = 0;
     let opened = false;
