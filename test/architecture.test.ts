@@ -31,6 +31,48 @@ function sources(dir: string): string[] {
 
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'(\.[^']+)'/g;
 
+/** Relative imports of each file under src (type-only ones too: a cycle of types is still a knot). */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sources(SRC)) {
+    const targets = [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) =>
+      relative('.', resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'))),
+    );
+    graph.set(relative('.', file), targets);
+  }
+  return graph;
+}
+
+/**
+ * No file may reach itself through its imports (a lint rule would need a plugin; the graph is here).
+ * The cycles a depth-first walk closes (at least one in every knot, so none means none), each
+ * written from its smallest name: "a -> b -> a".
+ */
+function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[] {
+  const cycles = new Set<string>();
+  const done = new Set<string>();
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  const visit = (node: string): void => {
+    if (onPath.has(node)) {
+      const loop = path.slice(path.indexOf(node));
+      const start = loop.indexOf([...loop].sort()[0]!);
+      const rotated = [...loop.slice(start), ...loop.slice(0, start)];
+      cycles.add([...rotated, rotated[0]].join(' -> '));
+      return;
+    }
+    if (done.has(node)) return;
+    path.push(node);
+    onPath.add(node);
+    for (const next of graph.get(node) ?? []) visit(next);
+    path.pop();
+    onPath.delete(node);
+    done.add(node);
+  };
+  for (const node of [...graph.keys()].sort()) visit(node);
+  return [...cycles].sort();
+}
+
 test('every layer folder is one ARCHITECTURE.md names', () => {
   const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
   assert.deepEqual(folders.sort(), Object.keys(MAY_IMPORT).sort());
@@ -66,4 +108,22 @@ test('the ADB wire format stands alone: adb/wire imports nothing else of src', (
     }
   }
   assert.deepEqual(problems, []);
+});
+
+test('the cycle check finds a cycle and names it', () => {
+  const graph = new Map([
+    ['c.ts', ['a.ts']],
+    ['a.ts', ['b.ts', 'd.ts']],
+    ['b.ts', ['c.ts']],
+    ['d.ts', ['d.ts']],
+    ['e.ts', ['a.ts']],
+  ]);
+  assert.deepEqual(findCycles(graph), ['a.ts -> b.ts -> c.ts -> a.ts', 'd.ts -> d.ts']);
+  assert.deepEqual(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
+});
+
+test('no import cycles among src files', () => {
+  const graph = importGraph();
+  assert.ok(graph.size > 50, 'the graph holds the source files');
+  assert.deepEqual(findCycles(graph), [], 'import cycles');
 });

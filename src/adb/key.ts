@@ -1,8 +1,9 @@
 // The host's ADB identity: one 2048-bit RSA key, made once and kept in the data dir, or an
-// existing key (adb's own ~/.android/adbkey) named by ADBFLEET_ADB_KEY or the keyPath option.
+// existing key (adb's own ~/.android/adbkey) named by the keyPath option. The caller decides
+// which: this layer reads no environment.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { androidPublicKey } from './wire/index.js';
 
@@ -15,10 +16,8 @@ export interface AdbKey {
 }
 
 export interface LoadKeyOptions {
-  /** an existing PEM key to use instead of <dataDir>/adbkey; overrides ADBFLEET_ADB_KEY */
+  /** an existing PEM key to use instead of <dataDir>/adbkey (it must exist) */
   keyPath?: string | null;
-  /** the environment to read ADBFLEET_ADB_KEY from (default process.env) */
-  env?: Readonly<Record<string, string | undefined>>;
   /** the "user@host" label the device shows when asking to trust the key */
   name?: string;
 }
@@ -48,29 +47,21 @@ export function generateKey(name = defaultName()): AdbKey {
 }
 
 /**
- * Reads the key named by opts.keyPath or ADBFLEET_ADB_KEY (which must exist), else
- * <dataDir>/adbkey, generating that one (PKCS#8 PEM, mode 0600) on first use. Synchronous:
- * it runs once at start-up, before anything else needs the event loop.
+ * Reads the key at opts.keyPath (which must exist), else <dataDir>/adbkey, generating that one
+ * (PKCS#8 PEM, mode 0600) on first use. Synchronous: it runs once at start-up, before anything
+ * else needs the event loop.
  */
 export function loadOrCreateKey(dataDir: string, opts: LoadKeyOptions = {}): AdbKey {
   const name = opts.name ?? defaultName();
-  const fromEnv = (opts.env ?? process.env)['ADBFLEET_ADB_KEY'];
-  const raw = opts.keyPath ?? (fromEnv === '' ? undefined : fromEnv) ?? null;
-  if (raw !== null) {
-    // "~/.android/adbkey" as written in an env file, where no shell expanded it.
-    const explicit = raw === '~' || raw.startsWith('~/') ? join(homedir(), raw.slice(1)) : raw;
-    const source = 'ADBFLEET_ADB_KEY';
+  const explicit = opts.keyPath ?? null;
+  if (explicit !== null) {
     let pem: Buffer;
     try {
       pem = readFileSync(explicit);
     } catch (e) {
-      throw new Error(`${source}: cannot read ${explicit}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new Error(`cannot read ${explicit}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
-    try {
-      return keyFromPem(pem, explicit, name);
-    } catch (e) {
-      throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
-    }
+    return keyFromPem(pem, explicit, name);
   }
   const path = join(dataDir, 'adbkey');
   try {

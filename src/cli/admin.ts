@@ -3,17 +3,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { readSettings } from './config.js';
 
 interface AdminGlobals {
   url: string;
-  token?: string;
+  /** --token, else ADBFLEET_ADMIN_TOKEN (null when neither is given) */
+  token: string | null;
   data: string;
 }
 
 function adminTokenFrom(opts: AdminGlobals): string {
-  if (opts.token !== undefined) return opts.token;
-  const env = process.env.ADBFLEET_ADMIN_TOKEN;
-  if (env !== undefined && env !== '') return env;
+  if (opts.token !== null) return opts.token;
   const file = join(opts.data, 'admin-token');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   throw new Error(`no admin token: pass --token, set ADBFLEET_ADMIN_TOKEN, or run where ${file} exists`);
@@ -47,13 +47,18 @@ async function call(opts: AdminGlobals, method: string, path: string, body?: unk
 }
 
 export function registerAdminCommand(program: Command): void {
+  const settings = readSettings(process.env, ['url', 'adminToken', 'dataDir']);
   const admin = program
     .command('admin')
     .description('manage tenants, tokens and instances through the admin API')
-    .option('--url <url>', 'service URL (ADBFLEET_URL)', process.env.ADBFLEET_URL ?? 'http://127.0.0.1:8080')
+    .option('--url <url>', 'service URL (ADBFLEET_URL)', settings.url)
     .option('--token <token>', 'admin token (ADBFLEET_ADMIN_TOKEN, else <data>/admin-token)')
-    .option('--data <dir>', 'data directory holding admin-token (ADBFLEET_DATA)', process.env.ADBFLEET_DATA ?? './data');
-  const globals = (): AdminGlobals => admin.opts<AdminGlobals>();
+    .option('--data <dir>', 'data directory holding admin-token (ADBFLEET_DATA)', settings.dataDir);
+  // The token's default stays out of the help text, which would print it.
+  const globals = (): AdminGlobals => {
+    const o = admin.opts<{ url: string; token?: string; data: string }>();
+    return { url: o.url, token: o.token ?? settings.adminToken, data: o.data };
+  };
 
   const tenant = admin.command('tenant').description('tenants');
   tenant

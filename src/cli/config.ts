@@ -1,65 +1,100 @@
-// Builds the service Config from defaults, ADBFLEET_* environment variables and flags
-// (flags win). docs/OPERATIONS.md lists every variable; keep the two in step.
+// The settings table: each Config key's ADBFLEET_* variable, how its text is read, and how
+// docs/OPERATIONS.md writes its default (a test holds the two in step). Values come from the
+// defaults, then the environment, then flags; nothing below the CLI reads the environment.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_CONFIG, type Config } from '../core/index.js';
 
-type Parser = (raw: string, name: string) => unknown;
+export interface Setting {
+  variable: string;
+  /** the variable's text to the value; throws naming the variable */
+  parse(raw: string, name: string): unknown;
+  /** a value as docs/OPERATIONS.md's default column writes it */
+  show(value: unknown): string;
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const DAY_MS = 24 * 3600 * 1000;
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER): Parser => (raw, name) => {
+function integer(raw: string, name: string, min: number, max: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return n;
-};
-const text: Parser = (raw) => raw;
-const seconds = (min: number): Parser => (raw, name) => (int(min)(raw, name) as number) * 1000;
+}
 
-/** Config key -> [environment variable, parser]. */
-export const ENV_VARS: { [K in keyof Config]: [string, Parser] } = {
-  host: ['ADBFLEET_HOST', text],
-  port: ['ADBFLEET_PORT', int(0, 65535)],
-  dataDir: ['ADBFLEET_DATA', text],
-  adminToken: ['ADBFLEET_ADMIN_TOKEN', text],
-  adbKeyPath: ['ADBFLEET_ADB_KEY', text],
-  maxOutputBytes: ['ADBFLEET_MAX_OUTPUT_BYTES', int(1024)],
-  perInstanceConcurrency: ['ADBFLEET_INSTANCE_CONCURRENCY', int(1, 64)],
-  globalConcurrency: ['ADBFLEET_GLOBAL_CONCURRENCY', int(1)],
-  retryWindowMs: ['ADBFLEET_RETRY_WINDOW_SECONDS', seconds(0)],
-  healthIntervalMs: ['ADBFLEET_HEALTH_INTERVAL_SECONDS', seconds(1)],
-  retentionMs: ['ADBFLEET_RETENTION_DAYS', (raw, name) => (int(1)(raw, name) as number) * 24 * 3600 * 1000],
-  rateLimitPerSecond: ['ADBFLEET_RATE_LIMIT', int(0)],
-  rateLimitBurst: ['ADBFLEET_RATE_BURST', int(0)],
-  sqliteSynchronous: [
-    'ADBFLEET_SQLITE_SYNCHRONOUS',
-    (raw, name) => {
-      if (raw !== 'FULL' && raw !== 'NORMAL') throw new Error(`${name} must be FULL or NORMAL, got "${raw}"`);
-      return raw;
-    },
-  ],
-  adbConnectTimeoutMs: ['ADBFLEET_ADB_CONNECT_TIMEOUT_MS', int(100)],
-  adbAuthTimeoutMs: ['ADBFLEET_ADB_AUTH_TIMEOUT_MS', int(100)],
-  logLevel: [
-    'ADBFLEET_LOG_LEVEL',
-    (raw, name) => {
-      if (!LOG_LEVELS.includes(raw)) throw new Error(`${name} must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
-      return raw;
-    },
-  ],
+/** An integer setting held in `unit`s of its variable (1000 for seconds as milliseconds). */
+const int = (variable: string, min: number, max = Number.MAX_SAFE_INTEGER, unit = 1): Setting => ({
+  variable,
+  parse: (raw, name) => integer(raw, name, min, Math.floor(max / unit)) * unit,
+  show: (value) => String((value as number) / unit),
+});
+const seconds = (variable: string, min: number): Setting => int(variable, min, Number.MAX_SAFE_INTEGER, 1000);
+
+/** Text; `unset` is what the docs say happens when it is not set. */
+const text = (variable: string, unset = ''): Setting => ({
+  variable,
+  parse: (raw) => raw,
+  show: (value) => (value === null ? unset : String(value)),
+});
+
+/** A file path; "~/..." as an env file writes it, where no shell expanded it, is the home's. */
+const path = (variable: string, unset: string): Setting => ({
+  ...text(variable, unset),
+  parse: (raw) => (raw === '~' || raw.startsWith('~/') ? join(homedir(), raw.slice(1)) : raw),
+});
+
+const oneOf = (variable: string, values: readonly string[]): Setting => ({
+  variable,
+  parse: (raw, name) => {
+    if (!values.includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+    return raw;
+  },
+  show: String,
+});
+
+export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
+  host: text('ADBFLEET_HOST'),
+  port: int('ADBFLEET_PORT', 0, 65535),
+  dataDir: text('ADBFLEET_DATA'),
+  adminToken: text('ADBFLEET_ADMIN_TOKEN', 'generated'),
+  adbKeyPath: path('ADBFLEET_ADB_KEY', '<data>/adbkey'),
+  url: text('ADBFLEET_URL'),
+  maxOutputBytes: int('ADBFLEET_MAX_OUTPUT_BYTES', 1024),
+  perInstanceConcurrency: int('ADBFLEET_INSTANCE_CONCURRENCY', 1, 64),
+  globalConcurrency: int('ADBFLEET_GLOBAL_CONCURRENCY', 1),
+  retryWindowMs: seconds('ADBFLEET_RETRY_WINDOW_SECONDS', 0),
+  healthIntervalMs: seconds('ADBFLEET_HEALTH_INTERVAL_SECONDS', 1),
+  healthTimeoutMs: seconds('ADBFLEET_HEALTH_TIMEOUT_SECONDS', 1),
+  shutdownGraceMs: seconds('ADBFLEET_SHUTDOWN_GRACE_SECONDS', 0),
+  retentionMs: int('ADBFLEET_RETENTION_DAYS', 1, Number.MAX_SAFE_INTEGER, DAY_MS),
+  rateLimitPerSecond: int('ADBFLEET_RATE_LIMIT', 0),
+  rateLimitBurst: int('ADBFLEET_RATE_BURST', 0),
+  sqliteSynchronous: oneOf('ADBFLEET_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL']),
+  adbConnectTimeoutMs: int('ADBFLEET_ADB_CONNECT_TIMEOUT_MS', 100),
+  adbAuthTimeoutMs: int('ADBFLEET_ADB_AUTH_TIMEOUT_MS', 100),
+  logLevel: oneOf('ADBFLEET_LOG_LEVEL', LOG_LEVELS),
 };
 
-/** Defaults, then the environment, then explicit overrides (from flags). Throws naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Config> = {}): Config {
-  const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
-  for (const [key, [name, parse]] of Object.entries(ENV_VARS)) {
-    const raw = env[name];
-    if (raw !== undefined && raw !== '') config[key] = parse(raw, name);
+/** The named settings only: their defaults, then the environment. Throws naming the variable. */
+export function readSettings<K extends keyof Config>(env: NodeJS.ProcessEnv, keys: readonly K[]): Pick<Config, K> {
+  const values: Partial<Record<keyof Config, unknown>> = {};
+  for (const key of keys) {
+    const { variable, parse } = SETTINGS[key];
+    const raw = env[variable];
+    values[key] = raw !== undefined && raw !== '' ? parse(raw, variable) : DEFAULT_CONFIG[key];
   }
+  return values as Pick<Config, K>;
+}
+
+/** Every setting: defaults, then the environment, then explicit overrides (from flags). */
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Config> = {}): Config {
+  const config: Record<string, unknown> = readSettings(env, Object.keys(SETTINGS) as Array<keyof Config>);
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) config[key] = value;
   return config as unknown as Config;
 }
 
 export function parsePort(raw: string): number {
-  return int(0, 65535)(raw, '--port') as number;
+  return SETTINGS.port.parse(raw, '--port') as number;
 }

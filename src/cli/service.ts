@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { hashToken, newToken, type Config } from '../core/index.js';
-import { AdbPool, loadOrCreateKey } from '../adb/index.js';
+import { AdbPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
 import { createSqliteStore, type Store } from '../store/index.js';
 import {
   createDispatcher,
@@ -16,8 +16,6 @@ import {
 import { createTaskService } from '../tasks/index.js';
 import { buildApi } from '../api/index.js';
 
-/** How long running jobs may finish on SIGTERM before they are stored as 1006 (OPERATIONS.md). */
-const SHUTDOWN_GRACE_MS = 5_000;
 /** After the worker stopped, how long answers in flight may take before connections are cut. */
 const API_DRAIN_MS = 2_000;
 
@@ -48,6 +46,16 @@ export function adminToken(config: Config): string {
   return token;
 }
 
+/** The ADB key: the one ADBFLEET_ADB_KEY names (an error says so), else <data>/adbkey, made on first use. */
+export function adbKey(config: Pick<Config, 'dataDir' | 'adbKeyPath'>): AdbKey {
+  if (config.adbKeyPath === null) return loadOrCreateKey(config.dataDir);
+  try {
+    return loadOrCreateKey(config.dataDir, { keyPath: config.adbKeyPath });
+  } catch (e) {
+    throw new Error(`ADBFLEET_ADB_KEY: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 export function databasePath(config: Config): string {
   return join(config.dataDir, 'adbfleet.db');
 }
@@ -57,14 +65,19 @@ export async function startService(config: Config, logger: Logger = createLogger
   const token = adminToken(config);
   const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
   await store.open();
-  const key = loadOrCreateKey(config.dataDir, config.adbKeyPath === null ? {} : { keyPath: config.adbKeyPath });
   const pool = new AdbPool({
-    key,
+    key: adbKey(config),
     connectTimeoutMs: config.adbConnectTimeoutMs,
     authTimeoutMs: config.adbAuthTimeoutMs,
   });
   const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }) });
-  const monitor = createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) });
+  const monitor = createHealthMonitor({
+    store,
+    pool,
+    config,
+    pingTimeoutMs: config.healthTimeoutMs,
+    logger: logger.child({ role: 'health' }),
+  });
   const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
   const tasks = createTaskService(store);
   const api = await buildApi({
@@ -112,7 +125,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => (closing ??= shutdown(SHUTDOWN_GRACE_MS));
+  const close = (): Promise<void> => (closing ??= shutdown(config.shutdownGraceMs));
   return { url: `http://${host}:${port}`, port, config, store, dispatcher, monitor, api, logger, close };
 }
 

@@ -1,5 +1,6 @@
-// Every setting the service reads, with SPEC §9's defaults. The CLI fills it from flags and
-// ADBFLEET_* environment variables (docs/OPERATIONS.md lists them); layers receive the parts they use.
+// Every setting adbfleet reads, the service's and the admin client's, with SPEC §9's defaults: the
+// one place a default is written. The CLI fills it from flags and ADBFLEET_* environment variables
+// (docs/OPERATIONS.md lists them); layers receive the values they use and keep no defaults of their own.
 
 export interface Config {
   /** HTTP listen address */
@@ -11,6 +12,8 @@ export interface Config {
   adminToken: string | null;
   /** path of an existing ADB private key (ADBFLEET_ADB_KEY), else <dataDir>/adbkey */
   adbKeyPath: string | null;
+  /** the service the admin CLI talks to (a client setting; the service itself ignores it) */
+  url: string;
 
   /** stored output per job, bytes */
   maxOutputBytes: number;
@@ -22,6 +25,10 @@ export interface Config {
   retryWindowMs: number;
   /** how often the health monitor checks each instance */
   healthIntervalMs: number;
+  /** how long a health check waits for adbd to answer before the instance counts as offline */
+  healthTimeoutMs: number;
+  /** on SIGTERM, how long running jobs may finish before they are stored as interrupted (1006) */
+  shutdownGraceMs: number;
   /** finished tasks older than this are purged */
   retentionMs: number;
   /** requests per second per tenant, and burst; 0 turns the limit off */
@@ -35,17 +42,23 @@ export interface Config {
   logLevel: string;
 }
 
+const HOST = '127.0.0.1';
+const PORT = 8080;
+
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
-  host: '127.0.0.1',
-  port: 8080,
+  host: HOST,
+  port: PORT,
   dataDir: './data',
   adminToken: null,
   adbKeyPath: null,
+  url: `http://${HOST}:${PORT}`,
   maxOutputBytes: 1024 * 1024,
   perInstanceConcurrency: 1,
   globalConcurrency: 4096,
   retryWindowMs: 30_000,
   healthIntervalMs: 5_000,
+  healthTimeoutMs: 5_000,
+  shutdownGraceMs: 5_000,
   retentionMs: 7 * 24 * 3600 * 1000,
   rateLimitPerSecond: 100,
   rateLimitBurst: 200,
@@ -55,7 +68,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   logLevel: 'info',
 });
 
-/** SPEC limits that are not configurable. */
+/**
+ * The API's fixed limits (docs/API.md "Limits and defaults", which a test holds to this table);
+ * the configurable ones are settings above.
+ */
 export const LIMITS = Object.freeze({
   instancesPerRequest: 100,
   commandBytes: 1024,
@@ -63,6 +79,15 @@ export const LIMITS = Object.freeze({
   bodyBytes: 64 * 1024,
   asyncTimeoutSeconds: { min: 1, max: 21_600, default: 300 },
   syncTimeoutSeconds: { min: 1, max: 60, default: 30 },
+  /** how much longer than its timeout_seconds a sync-command's answer may wait for the results */
+  syncAnswerGraceMs: 1_000,
   requestIdChars: 128,
   idempotencyWindowMs: 24 * 3600 * 1000,
+  /** GET /v1/instances/tasks ?limit= */
+  taskListLimit: { min: 1, max: 100, default: 20 },
+  /** batch-query ?page_size= */
+  pageSize: { min: 1, max: 100, default: 10 },
+  sseHeartbeatMs: 15_000,
+  /** how long a cancel waits for running jobs to end before it answers */
+  cancelWaitMs: 2_000,
 });

@@ -1,11 +1,12 @@
-import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+// Every id adbfleet mints, and its tokens: one place says what each looks like.
+import { randomBytes, randomUUID, createHash, timingSafeEqual } from 'node:crypto';
 
 /** task_id and job_id: 32 lowercase hex characters (128 random bits). */
 export function newHexId(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** n ids like newHexId's, from one draw of random bytes (a task's jobs: up to 100 per request). */
+/** n ids like newHexId's from one call into the random source: a task's jobs are minted together. */
 export function newHexIds(n: number): string[] {
   const hex = randomBytes(16 * n).toString('hex');
   const ids = new Array<string>(n);
@@ -15,9 +16,14 @@ export function newHexIds(n: number): string[] {
 
 export const HEX_ID = /^[0-9a-f]{32}$/;
 
-/** tenant_id: "t_" and 12 lowercase hex characters (48 random bits; tenants are few). */
+/** tenant_id: "t_" and 12 lowercase hex characters (48 random bits; a handful of tenants, chosen by an operator). */
 export function newTenantId(): string {
   return `t_${randomBytes(6).toString('hex')}`;
+}
+
+/** The x-request-id of a request that came without one (a UUID, as the API has always answered). */
+export function newRequestId(): string {
+  return randomUUID();
 }
 
 /** Tokens are shown once and stored only as SHA-256 hashes. */

@@ -20,37 +20,36 @@ async function withTmp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 test('loadOrCreateKey makes a 2048-bit key once, mode 0600, and reads the same key back', () =>
   withTmp(async (dir) => {
     const data = join(dir, 'data');
-    const a = loadOrCreateKey(data, { env: {} });
+    const a = loadOrCreateKey(data);
     assert.equal(a.path, join(data, 'adbkey'));
     assert.equal((await stat(a.path)).mode & 0o777, 0o600);
     assert.equal(a.privateKey.asymmetricKeyDetails?.modulusLength, 2048);
-    const b = loadOrCreateKey(data, { env: {} });
+    const b = loadOrCreateKey(data);
     assert.ok(a.androidPublicKey.equals(b.androidPublicKey));
   }));
 
-test('an existing PKCS#1 key named by ADBFLEET_ADB_KEY or keyPath is used instead', () =>
+test('an existing PKCS#1 key named by keyPath is used instead, and the environment is not read', () =>
   withTmp(async (dir) => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const path = join(dir, 'mykey');
     await writeFile(path, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
-    const fromEnv = loadOrCreateKey(join(dir, 'data'), { env: { ADBFLEET_ADB_KEY: path } });
-    const fromOpt = loadOrCreateKey(join(dir, 'data'), { keyPath: path, env: {} });
-    assert.equal(fromEnv.path, path);
-    assert.ok(fromEnv.androidPublicKey.equals(fromOpt.androidPublicKey));
+    const given = loadOrCreateKey(join(dir, 'data'), { keyPath: path, name: 'ops@bastion' });
+    assert.equal(given.path, path);
+    assert.ok(given.androidPublicKey.equals(androidPublicKey(publicKeyOf(privateKey), 'ops@bastion')));
     assert.ok(!existsSync(join(dir, 'data', 'adbkey')), 'no key generated in the data dir');
-    assert.throws(() => loadOrCreateKey(dir, { keyPath: join(dir, 'missing'), env: {} }), /^Error: ADBFLEET_ADB_KEY: cannot read .*missing: ENOENT/);
+    assert.throws(() => loadOrCreateKey(dir, { keyPath: join(dir, 'missing') }), /^Error: cannot read .*missing: ENOENT/);
     await writeFile(join(dir, 'notakey'), 'hello');
-    assert.throws(
-      () => loadOrCreateKey(dir, { env: { ADBFLEET_ADB_KEY: join(dir, 'notakey') } }),
-      /^Error: ADBFLEET_ADB_KEY: .*notakey: not a PEM private key/,
-    );
-    // "~/..." as an env file writes it, with no shell to expand it.
-    const home = process.env.HOME;
-    process.env.HOME = dir;
+    assert.throws(() => loadOrCreateKey(dir, { keyPath: join(dir, 'notakey') }), /^Error: .*notakey: not a PEM private key/);
+
+    const saved = process.env.ADBFLEET_ADB_KEY;
+    process.env.ADBFLEET_ADB_KEY = path;
     try {
-      assert.ok(loadOrCreateKey(join(dir, 'data'), { env: { ADBFLEET_ADB_KEY: '~/mykey' } }).androidPublicKey.equals(fromEnv.androidPublicKey));
+      const own = loadOrCreateKey(join(dir, 'data'), { name: 'ops@bastion' });
+      assert.equal(own.path, join(dir, 'data', 'adbkey'), 'the variable is the CLI\'s to read');
+      assert.ok(!own.androidPublicKey.equals(given.androidPublicKey));
     } finally {
-      process.env.HOME = home;
+      if (saved === undefined) delete process.env.ADBFLEET_ADB_KEY;
+      else process.env.ADBFLEET_ADB_KEY = saved;
     }
   }));
 
@@ -72,7 +71,7 @@ test("conformance: our Android public key equals Debian adb's adbkey.pub for adb
     const pub = (await readFile(`${keyPath}.pub`, 'utf8')).split(' ')[0]!;
     const ours = androidPublicKey(publicKeyOf(await readFile(keyPath))).toString('utf8').split(' ')[0]!;
     assert.equal(ours, pub.trim());
-    const loaded = loadOrCreateKey(join(home, 'data'), { keyPath, env: {} });
+    const loaded = loadOrCreateKey(join(home, 'data'), { keyPath });
     assert.equal(loaded.androidPublicKey.toString().split(' ')[0], pub.trim());
   });
 });

@@ -1,9 +1,13 @@
 // Settings: defaults, ADBFLEET_* variables, flags over both; a bad value names its variable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { DEFAULT_CONFIG } from '../../src/core/index.js';
-import { ENV_VARS, loadConfig } from '../../src/cli/config.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG, type Config } from '../../src/core/index.js';
+import { SETTINGS, loadConfig, readSettings } from '../../src/cli/config.js';
+import { adbKey } from '../../src/cli/service.js';
 
 test('defaults are SPEC §9 and ARCHITECTURE.md values', () => {
   const c = loadConfig({});
@@ -13,6 +17,18 @@ test('defaults are SPEC §9 and ARCHITECTURE.md values', () => {
   assert.equal(c.retryWindowMs, 30_000);
   assert.equal(c.retentionMs, 7 * 24 * 3600 * 1000);
   assert.deepEqual([c.rateLimitPerSecond, c.rateLimitBurst], [100, 200]);
+  assert.equal(c.shutdownGraceMs, 5_000, 'OPERATIONS.md: running jobs get 5 s on SIGTERM');
+  assert.equal(c.url, `http://${c.host}:${c.port}`, "the admin CLI's default is the service's default address");
+});
+
+test('readSettings reads only the settings it is asked for', () => {
+  const env = { ADBFLEET_URL: 'https://ops.example/adbfleet/', ADBFLEET_PORT: 'not a port', ADBFLEET_DATA: '' };
+  assert.deepEqual(readSettings(env, ['url', 'adminToken', 'dataDir']), {
+    url: 'https://ops.example/adbfleet/',
+    adminToken: null,
+    dataDir: './data',
+  });
+  assert.throws(() => readSettings(env, ['port']), /^Error: ADBFLEET_PORT/);
 });
 
 test('variables set values in their units; flags win', () => {
@@ -33,6 +49,8 @@ for (const [name, raw] of [
   ['ADBFLEET_MAX_OUTPUT_BYTES', '10'],
   ['ADBFLEET_INSTANCE_CONCURRENCY', '0'],
   ['ADBFLEET_RETRY_WINDOW_SECONDS', '1.5'],
+  ['ADBFLEET_SHUTDOWN_GRACE_SECONDS', '-1'],
+  ['ADBFLEET_HEALTH_TIMEOUT_SECONDS', '0'],
   ['ADBFLEET_RATE_LIMIT', '-1'],
   ['ADBFLEET_SQLITE_SYNCHRONOUS', 'OFF'],
   ['ADBFLEET_LOG_LEVEL', 'verbose'],
@@ -42,7 +60,49 @@ for (const [name, raw] of [
   });
 }
 
-test('docs/OPERATIONS.md lists every variable the code reads', () => {
+test('ADBFLEET_ADB_KEY: "~/" is the home directory, and a key that cannot be used names the variable', () => {
+  assert.equal(loadConfig({ ADBFLEET_ADB_KEY: '~/.android/adbkey' }).adbKeyPath, join(homedir(), '.android/adbkey'));
+  assert.equal(loadConfig({ ADBFLEET_ADB_KEY: '/etc/adbkey' }).adbKeyPath, '/etc/adbkey');
+  const dir = mkdtempSync(join(tmpdir(), 'adbfleet-config-'));
+  try {
+    const path = join(dir, 'adbkey');
+    writeFileSync(path, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+    assert.equal(adbKey({ dataDir: join(dir, 'data'), adbKeyPath: path }).path, path);
+    assert.throws(() => adbKey({ dataDir: dir, adbKeyPath: join(dir, 'missing') }), /^Error: ADBFLEET_ADB_KEY: cannot read .*missing: ENOENT/);
+    assert.equal(adbKey({ dataDir: join(dir, 'data'), adbKeyPath: null }).path, join(dir, 'data', 'adbkey'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** docs/OPERATIONS.md's settings table: variable -> its default column, backticks dropped. */
+function documentedSettings(): Map<string, string> {
   const doc = readFileSync('docs/OPERATIONS.md', 'utf8');
-  for (const [name] of Object.values(ENV_VARS)) assert.ok(doc.includes(`\`${name}\``), `${name} is documented`);
+  const section = doc.slice(doc.indexOf('## Configuration'), doc.indexOf('\n## ', doc.indexOf('## Configuration') + 1));
+  const rows = new Map<string, string>();
+  for (const m of section.matchAll(/^\| `(ADBFLEET_[A-Z_]+)` \|[^|]*\| ([^|]+) \|/gm)) {
+    assert.ok(!rows.has(m[1]!), `${m[1]} is listed once`);
+    rows.set(m[1]!, m[2]!.trim().replaceAll('`', ''));
+  }
+  return rows;
+}
+
+test('docs/OPERATIONS.md lists exactly the settings, each with its default', () => {
+  const documented = documentedSettings();
+  const table = new Map(
+    (Object.entries(SETTINGS) as Array<[keyof Config, (typeof SETTINGS)[keyof Config]]>).map(([key, s]) => [s.variable, s.show(DEFAULT_CONFIG[key])]),
+  );
+  assert.equal(table.size, Object.keys(DEFAULT_CONFIG).length, 'one variable per setting');
+  assert.deepEqual([...documented.keys()].sort(), [...table.keys()].sort());
+  for (const [variable, shown] of table) assert.equal(documented.get(variable), shown, `${variable}'s documented default`);
+});
+
+test('every ADBFLEET_* variable the docs and the code name is a setting', () => {
+  const settings = new Set(Object.values(SETTINGS).map((s) => s.variable));
+  const files = ['README.md', 'docs/OPERATIONS.md', 'docs/API.md', ...['admin', 'demo', 'serve', 'service'].map((f) => `src/cli/${f}.ts`)];
+  for (const file of files) {
+    for (const [name] of readFileSync(file, 'utf8').matchAll(/ADBFLEET_[A-Z_]+/g)) {
+      assert.ok(settings.has(name), `${file} names ${name}, which is not in the settings table`);
+    }
+  }
 });
