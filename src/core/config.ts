@@ -54,15 +54,3 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   adbAuthTimeoutMs: 10_000,
   logLevel: 'info',
 });
-
-/** SPEC limits that are not configurable. */
-export const LIMITS = Object.freeze({
-  instancesPerRequest: 100,
-  commandBytes: 1024,
-  executeMsgBytes: 1024,
-  bodyBytes: 64 * 1024,
-  asyncTimeoutSeconds: { min: 1, max: 21_600, default: 300 },
-  syncTimeoutSeconds: { min: 1, max: 60, default: 30 },
-  requestIdChars: 128,
-  idempotencyWindowMs: 24 * 3600 * 1000,
-});

@@ -4,4 +4,5 @@ export * from './config.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './job-state.js';
+export * from './limits.js';
 export * from './validation.js';

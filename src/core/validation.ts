@@ -2,7 +2,7 @@
 // the few rules JSON Schema expresses poorly (request ids, ADB addresses, query integers) are
 // plain functions here so the CLI and tests can share them.
 import { isIPv6 } from 'node:net';
-import { LIMITS } from './config.js';
+import { LIMITS } from './limits.js';
 
 /** Letters, digits, space and `_ . / : -`: no shell metacharacter can chain or redirect. */
 export const COMMAND_CHARS = '^[A-Za-z0-9 _./:-]*$';
