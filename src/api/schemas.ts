@@ -63,42 +63,49 @@ function lastKey(field: string): string {
   return field.replace(/\[[0-9]+\]$/, '').split('.').pop() ?? field;
 }
 
-export function describeSchemaError(err: SchemaError, dataVar: string): string {
+/** The field at fault and the rule it breaks, in SPEC's words. */
+export function describeSchemaError(err: SchemaError, dataVar: string): { field: string; rule: string } {
   const p = err.params;
-  if (err.keyword === 'required') return `${String(p['missingProperty'])}: is required`;
+  if (err.keyword === 'required') return { field: String(p['missingProperty']), rule: 'is required' };
   const field = fieldName(err.instancePath, dataVar);
+  if (err.keyword === 'uniqueItems') {
+    // Named after the later index: "instance_ids[2]: duplicate of instance_ids[0]".
+    const [a, b] = [Number(p['i']), Number(p['j'])].sort((x, y) => x - y);
+    return { field: `${field}[${String(b)}]`, rule: `duplicate of ${field}[${String(a)}]` };
+  }
+  return { field, rule: ruleOf(err, field) };
+}
+
+function ruleOf(err: SchemaError, field: string): string {
+  const p = err.params;
   switch (err.keyword) {
     case 'type': {
       const t = Array.isArray(p['type']) ? String(p['type'][0]) : String(p['type']);
-      return `${field}: must be ${TYPE_NAMES[t] ?? t}`;
+      return `must be ${TYPE_NAMES[t] ?? t}`;
     }
     case 'pattern':
-      return `${field}: ${PATTERN_MESSAGES[lastKey(field)] ?? 'has a character that is not allowed'}`;
+      return PATTERN_MESSAGES[lastKey(field)] ?? 'has a character that is not allowed';
     case 'not':
-      return `${field}: must not be only spaces`;
+      return 'must not be only spaces';
     case 'minLength':
-      return `${field}: must not be shorter than ${String(p['limit'])} character(s)`;
+      return `must not be shorter than ${String(p['limit'])} character(s)`;
     case 'maxLength':
-      return `${field}: must not be longer than ${String(p['limit'])} ${field === 'command' ? 'bytes' : 'characters'}`;
+      return `must not be longer than ${String(p['limit'])} ${field === 'command' ? 'bytes' : 'characters'}`;
     case 'minItems':
-      return `${field}: must hold at least ${String(p['limit'])} item(s)`;
+      return `must hold at least ${String(p['limit'])} item(s)`;
     case 'maxItems':
-      return `${field}: must hold at most ${String(p['limit'])} items`;
-    case 'uniqueItems': {
-      const [a, b] = [Number(p['i']), Number(p['j'])].sort((x, y) => x - y);
-      return `${field}[${String(b)}]: duplicate of ${field}[${String(a)}]`;
-    }
+      return `must hold at most ${String(p['limit'])} items`;
     case 'minimum':
-      return `${field}: must be at least ${String(p['limit'])}`;
+      return `must be at least ${String(p['limit'])}`;
     case 'maximum':
-      return `${field}: must be at most ${String(p['limit'])}`;
+      return `must be at most ${String(p['limit'])}`;
     default:
-      return `${field}: is not valid`;
+      return 'is not valid';
   }
 }
 
 /** Fastify's schemaErrorFormatter: the first failed rule becomes an ApiError. */
 export function schemaErrorFormatter(errors: readonly SchemaError[], dataVar: string): Error {
   const first = errors[0];
-  return new ApiError('INVALID_REQUEST', first ? describeSchemaError(first, dataVar) : `${dataVar}: is not valid`);
+  return new ApiError('INVALID_FIELD', first ? describeSchemaError(first, dataVar) : { field: dataVar, rule: 'is not valid' });
 }

@@ -48,7 +48,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
 
   app.post<{ Params: { tenant_id: string } }>('/tenants/:tenant_id/tokens', async (request) => {
     const issued = await issueToken(request.params.tenant_id);
-    if (issued === null) throw new ApiError('NOT_FOUND', `tenant_id ${request.params.tenant_id} does not exist`);
+    if (issued === null) throw new ApiError('NO_SUCH_TENANT', { tenantId: request.params.tenant_id });
     return issued;
   });
 
@@ -57,22 +57,20 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     async (request) => {
       const { tenant_id: tenantId, token_prefix: prefix } = request.params;
       if ((await store.getTenant(tenantId)) === null) {
-        throw new ApiError('NOT_FOUND', `tenant_id ${tenantId} does not exist`);
+        throw new ApiError('NO_SUCH_TENANT', { tenantId });
       }
       const revoked = await store.revokeToken(tenantId, prefix);
-      if (revoked === 0) throw new ApiError('NOT_FOUND', `token_prefix ${prefix} matches no token of this tenant`);
+      if (revoked === 0) throw new ApiError('NO_SUCH_TOKEN', { prefix });
       return { revoked };
     },
   );
 
   app.post<{ Body: InstanceBody }>('/instances', { schema: { body: INSTANCE_BODY } }, async (request) => {
     const b = request.body;
-    if (!isValidAdbAddress(b.adb_address)) {
-      throw new ApiError('INVALID_REQUEST', 'adb_address: must be host:port (hostname, IPv4 or [IPv6]; port 1-65535)');
-    }
+    if (!isValidAdbAddress(b.adb_address)) throw new ApiError('INVALID_ADB_ADDRESS');
     const tenantId = b.tenant_id ?? null;
     if (tenantId !== null && (await store.getTenant(tenantId)) === null) {
-      throw new ApiError('INVALID_REQUEST', `tenant_id: tenant ${tenantId} does not exist`);
+      throw new ApiError('UNKNOWN_TENANT', { tenantId });
     }
     const created = await store.createInstance({
       instanceId: b.instance_id,
@@ -81,7 +79,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       zone: b.zone ?? 'local',
       tenantId,
     });
-    if (!created) throw new ApiError('CONFLICT', `instance_id: ${b.instance_id} already exists`);
+    if (!created) throw new ApiError('INSTANCE_EXISTS', { instanceId: b.instance_id });
     refreshMonitor(request);
     const inst = await findInstance(b.instance_id);
     if (inst === null) throw new Error(`instance ${b.instance_id} vanished after creation`);
@@ -94,20 +92,18 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     async (request) => {
       const id = request.params.instance_id;
       const res = await store.assignInstance(id, request.body.tenant_id);
-      if (res === 'no-instance') throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
-      if (res === 'no-tenant') {
-        throw new ApiError('INVALID_REQUEST', `tenant_id: tenant ${String(request.body.tenant_id)} does not exist`);
-      }
+      if (res === 'no-instance') throw new ApiError('NO_SUCH_INSTANCE', { instanceId: id });
+      if (res === 'no-tenant') throw new ApiError('UNKNOWN_TENANT', { tenantId: String(request.body.tenant_id) });
       refreshMonitor(request);
       const inst = await findInstance(id);
-      if (inst === null) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
+      if (inst === null) throw new ApiError('NO_SUCH_INSTANCE', { instanceId: id });
       return adminInstanceJson(inst, monitor.status(id));
     },
   );
 
   app.delete<{ Params: { instance_id: string } }>('/instances/:instance_id', async (request) => {
     const id = request.params.instance_id;
-    if (!(await store.deleteInstance(id))) throw new ApiError('NOT_FOUND', `instance_id ${id} does not exist`);
+    if (!(await store.deleteInstance(id))) throw new ApiError('NO_SUCH_INSTANCE', { instanceId: id });
     refreshMonitor(request);
     return { instance_id: id, deleted: true };
   });

@@ -38,9 +38,7 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       // Idempotency (SPEC §3) is async-command's: a sync retry waits for a fresh run.
       ...(kind === 'async' ? { requestId: request.id, requestHash: requestHash(body) } : {}),
     });
-    if (created === 'conflict') {
-      throw new ApiError('IDEMPOTENCY_CONFLICT', 'x-request-id: already used for another request');
-    }
+    if (created === 'conflict') throw new ApiError('IDEMPOTENCY_CONFLICT');
     if (!created.replayed) dispatcher.submitted(created, tenantKey);
     return created;
   }

@@ -2,14 +2,13 @@
 // store, so no change falls between the snapshot and the live feed; per job only states that
 // advance (queued < running < final) are sent, so the stream has no duplicates and no reversals.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { HEX_ID, isFinal, type JobState } from '../../core/index.js';
+import { ApiError, HEX_ID, isFinal, type JobState } from '../../core/index.js';
 import type { JobView, TaskView } from '../../store/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { REQUEST_ID_HEADER } from '../request-id.js';
 import type { TaskWatch } from '../task-watch.js';
 import { jobJson } from '../views.js';
-import { noSuchTask } from './tasks.js';
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
 
@@ -32,7 +31,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps, watch: Ta
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
     const found = HEX_ID.test(taskId) ? await store.getTask(tenantKey, taskId) : null;
-    if (found === null) throw noSuchTask(taskId);
+    if (found === null) throw new ApiError('NO_SUCH_TASK', { taskId });
     await stream(reply, found, tenantKey, request.id);
   });
 

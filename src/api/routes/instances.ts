@@ -14,7 +14,7 @@ const FILTER_MAX = 128;
 function optionalFilter(raw: unknown, name: string): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw !== 'string' || raw.length > FILTER_MAX) {
-    throw new ApiError('INVALID_REQUEST', `${name}: must be a string of at most ${FILTER_MAX} characters`);
+    throw new ApiError('INVALID_FIELD', { field: name, rule: `must be a string of at most ${FILTER_MAX} characters` });
   }
   return raw;
 }
@@ -38,9 +38,9 @@ export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     const { tenantKey } = principalOf(request);
     const q = request.query;
     const pageNo = parseQueryInt(q['page_no'], 1, Number.MAX_SAFE_INTEGER, 1);
-    if (!pageNo.ok) throw new ApiError('INVALID_REQUEST', 'page_no: must be an integer >= 1');
+    if (!pageNo.ok) throw new ApiError('INVALID_FIELD', { field: 'page_no', rule: 'must be an integer >= 1' });
     const pageSize = parseQueryInt(q['page_size'], 1, 100, 10);
-    if (!pageSize.ok) throw new ApiError('INVALID_REQUEST', `page_size: ${pageSize.message}`);
+    if (!pageSize.ok) throw new ApiError('INVALID_FIELD', { field: 'page_size', rule: pageSize.message });
     const instanceId = optionalFilter(q['instance_id'], 'instance_id');
     const instanceName = optionalFilter(q['instance_name'], 'instance_name');
     const page = await store.pageInstances(tenantKey, {
@@ -65,10 +65,7 @@ export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const targets = await requireOwned(store, tenantKey, request.body.instance_ids);
       const notRunning = targets.filter((t) => monitor.status(t.instanceId) !== InstanceStatus.Running);
       if (notRunning.length > 0) {
-        throw new ApiError(
-          'INSTANCE_NOT_RUNNING',
-          `instance_ids: instances are not running: ${notRunning.map((t) => t.instanceId).join(', ')}`,
-        );
+        throw new ApiError('INSTANCE_NOT_RUNNING', { ids: notRunning.map((t) => t.instanceId) });
       }
       await Promise.all(targets.map((t) => monitor.reboot(t)));
       return ok();

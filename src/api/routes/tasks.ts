@@ -12,24 +12,19 @@ const CURSOR_MAX = 256;
 
 type TaskParams = { task_id: string };
 
-/** Same answer for malformed, missing and foreign ids: nothing leaks across tenants. */
-export function noSuchTask(taskId: string): ApiError {
-  return new ApiError('INVALID_REQUEST', `task_id ${taskId.slice(0, 64)} does not exist`);
-}
-
 export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: TaskWatch): Promise<void> {
   const { store, dispatcher } = deps;
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/instances/tasks', async (request) => {
     const { tenantKey } = principalOf(request);
     const limit = parseQueryInt(request.query['limit'], 1, 100, 20);
-    if (!limit.ok) throw new ApiError('INVALID_REQUEST', `limit: ${limit.message}`);
+    if (!limit.ok) throw new ApiError('INVALID_FIELD', { field: 'limit', rule: limit.message });
     const rawCursor = request.query['cursor'];
     let cursor: string | null = null;
     if (rawCursor !== undefined && rawCursor !== '') {
       // Opaque: the store tells a malformed one (StoreError INVALID_CURSOR, mapped to 400).
       if (typeof rawCursor !== 'string' || rawCursor.length > CURSOR_MAX) {
-        throw new ApiError('INVALID_REQUEST', 'cursor: is not a cursor this API returned');
+        throw new ApiError('INVALID_CURSOR');
       }
       cursor = rawCursor;
     }
@@ -41,7 +36,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
     const task = HEX_ID.test(taskId) ? await store.getTask(tenantKey, taskId) : null;
-    if (task === null) throw noSuchTask(taskId);
+    if (task === null) throw new ApiError('NO_SUCH_TASK', { taskId });
     return ok({ jobs: task.jobs.map(jobJson) });
   });
 
@@ -50,12 +45,12 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
     async (request) => {
       const { tenantKey } = principalOf(request);
       const { task_id: taskId, job_id: jobId } = request.params;
-      if (!HEX_ID.test(taskId)) throw noSuchTask(taskId);
+      if (!HEX_ID.test(taskId)) throw new ApiError('NO_SUCH_TASK', { taskId });
       const out = HEX_ID.test(jobId) ? await store.getJobOutput(tenantKey, taskId, jobId) : null;
       if (out === null) {
         // Tell a missing task from a missing job only within the caller's own tasks.
-        if ((await store.getTask(tenantKey, taskId)) === null) throw noSuchTask(taskId);
-        throw new ApiError('INVALID_REQUEST', `job_id ${jobId.slice(0, 64)} does not exist`);
+        if ((await store.getTask(tenantKey, taskId)) === null) throw new ApiError('NO_SUCH_TASK', { taskId });
+        throw new ApiError('NO_SUCH_JOB', { jobId });
       }
       return ok(outputJson(out));
     },
@@ -64,17 +59,17 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
   app.post<{ Params: TaskParams }>('/v1/instances/tasks/:task_id/cancel', async (request) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
-    if (!HEX_ID.test(taskId)) throw noSuchTask(taskId);
+    if (!HEX_ID.test(taskId)) throw new ApiError('NO_SUCH_TASK', { taskId });
     const now = Date.now();
     const res = await store.cancelTask(tenantKey, taskId, now);
-    if (res === null) throw noSuchTask(taskId);
+    if (res === null) throw new ApiError('NO_SUCH_TASK', { taskId });
     if (res.cancelledQueued.length > 0) dispatcher.cancelQueued(res.cancelledQueued);
     if (res.running.length > 0) dispatcher.cancelRunning(res.running);
     // Queued jobs were cancelled in the store, not by the worker: wake this node's event streams.
     watch.poke(res.taskKey);
     await dispatcher.waitForTask(res.taskKey, now + CANCEL_WAIT_MS);
     const task = await store.getTask(tenantKey, taskId);
-    if (task === null) throw noSuchTask(taskId);
+    if (task === null) throw new ApiError('NO_SUCH_TASK', { taskId });
     return ok({ jobs: task.jobs.map(jobJson) });
   });
 }
