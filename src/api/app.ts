@@ -14,7 +14,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
-import { schemaErrorFormatter, type SchemaError } from './schemas.js';
+import { schemaErrorFormatter, type SchemaError } from './schema-errors.js';
 import { createTaskWatch } from './task-watch.js';
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {

@@ -18,9 +18,13 @@ export const API_ERRORS = {
   MISSING_REQUEST_ID: {
     status: 400,
     code: 'KOOPHONE.API.0002',
-    message: 'x-request-id: header is required (1-128 printable ASCII characters)',
+    message: `x-request-id: header is required (1-${LIMITS.requestIdChars} printable ASCII characters)`,
   },
-  INVALID_REQUEST_ID: { status: 400, code: 'KOOPHONE.API.0002', message: 'x-request-id: must be 1-128 printable ASCII characters' },
+  INVALID_REQUEST_ID: {
+    status: 400,
+    code: 'KOOPHONE.API.0002',
+    message: `x-request-id: must be 1-${LIMITS.requestIdChars} printable ASCII characters`,
+  },
   UNAUTHORIZED: { status: 401, code: 'APIGW.0301', message: 'X-Auth-Token: missing, unknown or revoked token' },
   ADMIN_UNAUTHORIZED: { status: 401, code: 'APIGW.0301', message: 'Authorization: missing or wrong admin bearer token' },
   RATE_LIMITED: { status: 429, code: 'KOOPHONE.API.1429', message: 'tenant: over {perSecond} requests per second' },

@@ -1,15 +1,13 @@
 // SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
 import { createHash } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, type CommandRequest } from '../../core/index.js';
+import { ApiError, LIMITS } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { CreatedTask, TaskKind } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
-import { ASYNC_COMMAND_BODY, SYNC_COMMAND_BODY } from '../schemas.js';
+import { ASYNC_COMMAND, SYNC_COMMAND, type CommandRequest } from '../schemas/index.js';
 import { cmdResultJson, ok } from '../views.js';
-
-/** sync-command waits this much past the command timeout for the results to be stored. */
-const SYNC_GRACE_MS = 1_000;
 
 /** "The same body" for idempotency: the normalized request (unknown fields ignored, the default
  * timeout written out), in a fixed order. */
@@ -26,7 +24,7 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
    * gets its original answer even if an instance changed hands since (SPEC §3), and a reused id
    * with another body is 409 before anything else is said about the body's instances.
    */
-  async function submit(request: FastifyRequest<{ Body: CommandRequest }>, kind: TaskKind): Promise<CreatedTask> {
+  async function submit(request: FastifyRequest & { body: CommandRequest }, kind: TaskKind): Promise<CreatedTask> {
     const { tenantKey } = principalOf(request);
     const body = request.body;
     const created = await store.createTask({
@@ -43,9 +41,11 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     return created;
   }
 
-  app.post<{ Body: CommandRequest }>(
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.post(
     '/v1/instances/async-command',
-    { schema: { body: ASYNC_COMMAND_BODY } },
+    { schema: ASYNC_COMMAND },
     async (request) => {
       const created = await submit(request, 'async');
       return ok({
@@ -55,12 +55,12 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     },
   );
 
-  app.post<{ Body: CommandRequest }>(
+  api.post(
     '/v1/instances/sync-command',
-    { schema: { body: SYNC_COMMAND_BODY } },
+    { schema: SYNC_COMMAND },
     async (request) => {
       const created = await submit(request, 'sync');
-      await dispatcher.waitForTask(created.taskKey, Date.now() + request.body.timeout_seconds * 1000 + SYNC_GRACE_MS);
+      await dispatcher.waitForTask(created.taskKey, Date.now() + request.body.timeout_seconds * 1000 + LIMITS.syncGraceMs);
       const task = await store.getTask(principalOf(request).tenantKey, created.taskId);
       if (task === null) throw new Error(`task ${created.taskId} vanished while running`);
       return ok({ cmd_results: task.jobs.map(cmdResultJson) });

@@ -1,16 +1,16 @@
 // SPEC §7: a task's job state changes as Server-Sent Events. Subscribe first, then read the
 // store, so no change falls between the snapshot and the live feed; per job only states that
 // advance (queued < running < final) are sent, so the stream has no duplicates and no reversals.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ApiError, HEX_ID, isFinal, type JobState } from '../../core/index.js';
+import { ApiError, HEX_ID, isFinal, LIMITS, type JobState } from '../../core/index.js';
 import type { JobView, TaskView } from '../../store/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { REQUEST_ID_HEADER } from '../request-id.js';
+import { EVENTS } from '../schemas/index.js';
 import type { TaskWatch } from '../task-watch.js';
 import { jobJson } from '../views.js';
-
-const DEFAULT_HEARTBEAT_MS = 15_000;
 
 function rank(state: JobState): number {
   if (state === 'queued') return 0;
@@ -20,14 +20,14 @@ function rank(state: JobState): number {
 
 export async function eventRoutes(app: FastifyInstance, deps: ApiDeps, watch: TaskWatch): Promise<void> {
   const { store, dispatcher } = deps;
-  const heartbeatMs = deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const heartbeatMs = deps.sseHeartbeatMs ?? LIMITS.sseHeartbeatMs;
   // Open streams would hold server.close() until their clients leave: end them first.
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const end of [...open]) end();
   });
 
-  app.get<{ Params: { task_id: string } }>('/v1/instances/tasks/:task_id/events', async (request, reply) => {
+  app.withTypeProvider<TypeBoxTypeProvider>().get('/v1/instances/tasks/:task_id/events', { schema: EVENTS }, async (request, reply) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
     const found = HEX_ID.test(taskId) ? await store.getTask(tenantKey, taskId) : null;

@@ -1,29 +1,26 @@
 // SPEC §4 and §7: a task's jobs, the task list, one job's full output, cancel.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { ApiError, HEX_ID, parseQueryInt } from '../../core/index.js';
+import { ApiError, HEX_ID, LIMITS, parseQueryInt } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { CANCEL, JOB_OUTPUT, TASK, TASK_LIST } from '../schemas/index.js';
 import type { TaskWatch } from '../task-watch.js';
 import { jobJson, ok, outputJson, taskSummaryJson } from '../views.js';
 
-/** How long cancel waits for running jobs to report their end before answering. */
-const CANCEL_WAIT_MS = 2_000;
-const CURSOR_MAX = 256;
-
-type TaskParams = { task_id: string };
-
 export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: TaskWatch): Promise<void> {
   const { store, dispatcher } = deps;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get<{ Querystring: Record<string, unknown> }>('/v1/instances/tasks', async (request) => {
+  api.get<{ Querystring: Record<string, unknown> }>('/v1/instances/tasks', { schema: TASK_LIST }, async (request) => {
     const { tenantKey } = principalOf(request);
-    const limit = parseQueryInt(request.query['limit'], 1, 100, 20);
+    const limit = parseQueryInt(request.query['limit'], LIMITS.taskListLimit);
     if (!limit.ok) throw new ApiError('INVALID_FIELD', { field: 'limit', rule: limit.message });
     const rawCursor = request.query['cursor'];
     let cursor: string | null = null;
     if (rawCursor !== undefined && rawCursor !== '') {
       // Opaque: the store tells a malformed one (StoreError INVALID_CURSOR, mapped to 400).
-      if (typeof rawCursor !== 'string' || rawCursor.length > CURSOR_MAX) {
+      if (typeof rawCursor !== 'string' || rawCursor.length > LIMITS.cursorChars) {
         throw new ApiError('INVALID_CURSOR');
       }
       cursor = rawCursor;
@@ -32,7 +29,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
     return ok({ tasks: page.tasks.map(taskSummaryJson), next_cursor: page.nextCursor });
   });
 
-  app.get<{ Params: TaskParams }>('/v1/instances/tasks/:task_id', async (request) => {
+  api.get('/v1/instances/tasks/:task_id', { schema: TASK }, async (request) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
     const task = HEX_ID.test(taskId) ? await store.getTask(tenantKey, taskId) : null;
@@ -40,8 +37,9 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
     return ok({ jobs: task.jobs.map(jobJson) });
   });
 
-  app.get<{ Params: TaskParams & { job_id: string } }>(
+  api.get(
     '/v1/instances/tasks/:task_id/jobs/:job_id/output',
+    { schema: JOB_OUTPUT },
     async (request) => {
       const { tenantKey } = principalOf(request);
       const { task_id: taskId, job_id: jobId } = request.params;
@@ -56,7 +54,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
     },
   );
 
-  app.post<{ Params: TaskParams }>('/v1/instances/tasks/:task_id/cancel', async (request) => {
+  api.post('/v1/instances/tasks/:task_id/cancel', { schema: CANCEL }, async (request) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
     if (!HEX_ID.test(taskId)) throw new ApiError('NO_SUCH_TASK', { taskId });
@@ -67,7 +65,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps, watch: Tas
     if (res.running.length > 0) dispatcher.cancelRunning(res.running);
     // Queued jobs were cancelled in the store, not by the worker: wake this node's event streams.
     watch.poke(res.taskKey);
-    await dispatcher.waitForTask(res.taskKey, now + CANCEL_WAIT_MS);
+    await dispatcher.waitForTask(res.taskKey, now + LIMITS.cancelWaitMs);
     const task = await store.getTask(tenantKey, taskId);
     if (task === null) throw new ApiError('NO_SUCH_TASK', { taskId });
     return ok({ jobs: task.jobs.map(jobJson) });

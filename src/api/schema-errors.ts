@@ -1,36 +1,5 @@
-// Route schemas (compiled by Fastify at start) and the one place Ajv's errors become SPEC's
-// field-naming messages.
+// The one place Ajv's errors become SPEC's field-naming messages (the registry's INVALID_FIELD).
 import { ApiError, PATTERN_MESSAGES } from '../core/index.js';
-
-export {
-  ASYNC_COMMAND_BODY,
-  SYNC_COMMAND_BODY,
-  INSTANCE_IDS_BODY,
-} from '../core/index.js';
-
-export const TENANT_BODY = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
-};
-
-export const INSTANCE_BODY = {
-  type: 'object',
-  required: ['instance_id', 'adb_address'],
-  properties: {
-    instance_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
-    adb_address: { type: 'string', minLength: 1, maxLength: 300 },
-    instance_name: { type: 'string', minLength: 1, maxLength: 128 },
-    zone: { type: 'string', minLength: 1, maxLength: 64 },
-    tenant_id: { type: 'string', nullable: true, minLength: 1, maxLength: 64 },
-  },
-};
-
-export const ASSIGN_BODY = {
-  type: 'object',
-  required: ['tenant_id'],
-  properties: { tenant_id: { type: 'string', nullable: true, minLength: 1, maxLength: 64 } },
-};
 
 /** The subset of an Ajv error this formatter reads. */
 export interface SchemaError {
