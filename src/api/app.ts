@@ -14,7 +14,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
-import { schemaErrorFormatter, type SchemaError } from './schemas.js';
+import { schemaErrorFormatter, type SchemaError } from './schema-errors.js';
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const logger = deps.logger ?? false;
@@ -51,7 +51,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     try {
       done(null, JSON.parse(s));
     } catch {
-      done(new ApiError('INVALID_REQUEST', 'body: is not valid JSON'), undefined);
+      done(new ApiError('BODY_NOT_JSON'), undefined);
     }
   });
 
@@ -65,9 +65,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     tenant.addHook('onRequest', async (request: FastifyRequest) => {
       const wait = limiter.take(principalOf(request).tenantKey);
       if (wait > 0) {
-        throw new ApiError('RATE_LIMITED', `tenant: over ${deps.config.rateLimitPerSecond} requests per second`, {
-          'retry-after': String(wait),
-        });
+        throw new ApiError('RATE_LIMITED', { perSecond: deps.config.rateLimitPerSecond }, { 'retry-after': String(wait) });
       }
     });
     await commandRoutes(tenant, deps);

@@ -1,7 +1,7 @@
 // Tenant tokens (X-Auth-Token) and the operator's bearer token. Only SHA-256 hashes are stored
 // and compared, in constant time.
 import type { FastifyRequest } from 'fastify';
-import { ApiError, hashesEqual, hashToken } from '../core/index.js';
+import { ApiError, hashesEqual, hashToken, LIMITS } from '../core/index.js';
 import type { Principal, Store } from '../store/index.js';
 
 declare module 'fastify' {
@@ -10,29 +10,29 @@ declare module 'fastify' {
   }
 }
 
-const TOKEN_MAX = 512;
-
 export function tenantAuth(store: Store) {
   return async function authenticate(request: FastifyRequest): Promise<void> {
     const token = request.headers['x-auth-token'];
-    if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) {
-      throw new ApiError('UNAUTHORIZED', 'X-Auth-Token: missing, unknown or revoked token');
+    if (typeof token !== 'string' || token.length === 0 || token.length > LIMITS.tokenChars) {
+      throw new ApiError('UNAUTHORIZED');
     }
     const hash = hashToken(token);
     const found = await store.findToken(hash);
     if (found === null || !hashesEqual(found.tokenHash, hash)) {
-      throw new ApiError('UNAUTHORIZED', 'X-Auth-Token: missing, unknown or revoked token');
+      throw new ApiError('UNAUTHORIZED');
     }
     request.principal = { tenantKey: found.tenantKey, tenantId: found.tenantId };
   };
 }
 
+const BEARER = new RegExp(`^Bearer +(\\S{1,${LIMITS.tokenChars}})$`, 'i');
+
 export function adminAuth(adminTokenHash: Buffer) {
   return async function authenticateAdmin(request: FastifyRequest): Promise<void> {
     const header = request.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer +(\S{1,512})$/i.exec(header) : null;
+    const m = typeof header === 'string' ? BEARER.exec(header) : null;
     if (m === null || !hashesEqual(hashToken(m[1] ?? ''), adminTokenHash)) {
-      throw new ApiError('UNAUTHORIZED', 'Authorization: missing or wrong admin bearer token');
+      throw new ApiError('ADMIN_UNAUTHORIZED');
     }
   };
 }

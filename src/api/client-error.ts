@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { API_ERRORS } from '../core/index.js';
+import { ApiError } from '../core/index.js';
 
 type ParserError = Error & { code?: string; rawPacket?: unknown };
 
@@ -21,26 +21,18 @@ function hasBadRequestId(raw: string): boolean {
   return false;
 }
 
-function answer(err: ParserError): { status: number; code: string; msg: string } {
-  if (err.code === 'HPE_HEADER_OVERFLOW') {
-    return { status: 431, code: API_ERRORS.INVALID_REQUEST.code, msg: 'headers: larger than the server accepts' };
-  }
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return { status: 408, code: API_ERRORS.INVALID_REQUEST.code, msg: 'request: not received in time' };
-  }
+function answer(err: ParserError): ApiError {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return new ApiError('HEADERS_TOO_LARGE');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError('REQUEST_TIMEOUT');
   const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.toString('latin1') : '';
-  if (hasBadRequestId(raw)) {
-    const e = API_ERRORS.MISSING_REQUEST_ID;
-    return { status: e.status, code: e.code, msg: 'x-request-id: must be 1-128 printable ASCII characters' };
-  }
-  return { status: 400, code: API_ERRORS.INVALID_REQUEST.code, msg: 'request: not valid HTTP (a header holds a character HTTP forbids)' };
+  return new ApiError(hasBadRequestId(raw) ? 'INVALID_REQUEST_ID' : 'INVALID_HTTP');
 }
 
 export function clientErrorHandler(err: ParserError, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   if (socket.writable) {
     const a = answer(err);
-    const body = JSON.stringify({ error_code: a.code, error_msg: a.msg });
+    const body = JSON.stringify({ error_code: a.code, error_msg: a.message });
     socket.write(
       `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${randomUUID()}\r\nconnection: close\r\n\r\n${body}`,

@@ -2,3 +2,5 @@
 export { buildApi } from './app.js';
 export type { ApiDeps } from './deps.js';
 export { createRateLimiter, type RateLimiter } from './rate-limit.js';
+// The route schemas, for tools that describe the API (an OpenAPI document).
+export * as schemas from './schemas/index.js';

@@ -30,12 +30,7 @@ export function genReqId(raw: IncomingMessage): string {
 export async function requireRequestId(request: FastifyRequest): Promise<void> {
   if (callerRequestId(request.raw) === null) {
     const present = request.headers[REQUEST_ID_HEADER] !== undefined;
-    throw new ApiError(
-      'MISSING_REQUEST_ID',
-      present
-        ? 'x-request-id: must be 1-128 printable ASCII characters'
-        : 'x-request-id: header is required (1-128 printable ASCII characters)',
-    );
+    throw new ApiError(present ? 'INVALID_REQUEST_ID' : 'MISSING_REQUEST_ID');
   }
 }
 

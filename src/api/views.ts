@@ -1,6 +1,16 @@
-// Store rows -> SPEC's JSON shapes. Times are epoch ms in the store, ISO 8601 UTC here.
+// Store rows -> SPEC's JSON shapes, typed by the response schemas. Times are epoch ms in the
+// store, ISO 8601 UTC here.
+import type { Static } from '@sinclair/typebox';
 import { kooPhoneStatus } from '../core/index.js';
-import type { Instance, JobOutput, JobView, TaskSummary } from '../store/index.js';
+import type { Instance, JobOutput, JobView, TaskSummary as TaskSummaryRow } from '../store/index.js';
+import type {
+  AdminInstance,
+  CommandResultJson,
+  JobJson,
+  JobOutput as JobOutputSchema,
+  TaskSummary,
+  TenantInstance,
+} from './schemas/index.js';
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -8,7 +18,7 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-export function jobJson(j: JobView): Record<string, unknown> {
+export function jobJson(j: JobView): JobJson {
   return {
     job_id: j.jobId,
     status: kooPhoneStatus(j.state),
@@ -27,12 +37,12 @@ export function jobJson(j: JobView): Record<string, unknown> {
 }
 
 /** sync-command's per-instance result: "per-instance fields as in §4" (SPEC §5), instance_id first. */
-export function cmdResultJson(j: JobView): Record<string, unknown> {
+export function cmdResultJson(j: JobView): CommandResultJson {
   const { instance_id, ...rest } = jobJson(j);
   return { instance_id, ...rest };
 }
 
-export function taskSummaryJson(t: TaskSummary): Record<string, unknown> {
+export function taskSummaryJson(t: TaskSummaryRow): Static<typeof TaskSummary> {
   return {
     task_id: t.taskId,
     command: t.command,
@@ -48,7 +58,7 @@ export function taskSummaryJson(t: TaskSummary): Record<string, unknown> {
   };
 }
 
-export function outputJson(o: JobOutput): Record<string, unknown> {
+export function outputJson(o: JobOutput): Static<typeof JobOutputSchema> {
   // Buffer#toString replaces invalid UTF-8 sequences with U+FFFD.
   return {
     stdout: o.stdout.toString('utf8'),
@@ -60,7 +70,7 @@ export function outputJson(o: JobOutput): Record<string, unknown> {
   };
 }
 
-export function tenantInstanceJson(i: Instance, runningStatus: number): Record<string, unknown> {
+export function tenantInstanceJson(i: Instance, runningStatus: number): Static<typeof TenantInstance> {
   return {
     instance_id: i.instanceId,
     instance_name: i.instanceName,
@@ -70,7 +80,7 @@ export function tenantInstanceJson(i: Instance, runningStatus: number): Record<s
   };
 }
 
-export function adminInstanceJson(i: Instance, status: number): Record<string, unknown> {
+export function adminInstanceJson(i: Instance, status: number): Static<typeof AdminInstance> {
   return {
     instance_id: i.instanceId,
     adb_address: i.adbAddress,
@@ -82,6 +92,9 @@ export function adminInstanceJson(i: Instance, status: number): Record<string, u
   };
 }
 
-export function ok(data?: unknown): Record<string, unknown> {
+type Envelope = { error_code: string; error_msg: string };
+export function ok(): Envelope;
+export function ok<T>(data: T): Envelope & { data: T };
+export function ok(data?: unknown): Envelope & { data?: unknown } {
   return data === undefined ? { error_code: '0', error_msg: 'ok' } : { error_code: '0', error_msg: 'ok', data };
 }

@@ -67,27 +67,3 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   adbAuthTimeoutMs: 10_000,
   logLevel: 'info',
 });
-
-/**
- * The API's fixed limits (docs/API.md "Limits and defaults", which a test holds to this table);
- * the configurable ones are settings above.
- */
-export const LIMITS = Object.freeze({
-  instancesPerRequest: 100,
-  commandBytes: 1024,
-  executeMsgBytes: 1024,
-  bodyBytes: 64 * 1024,
-  asyncTimeoutSeconds: { min: 1, max: 21_600, default: 300 },
-  syncTimeoutSeconds: { min: 1, max: 60, default: 30 },
-  /** how much longer than its timeout_seconds a sync-command's answer may wait for the results */
-  syncAnswerGraceMs: 1_000,
-  requestIdChars: 128,
-  idempotencyWindowMs: 24 * 3600 * 1000,
-  /** GET /v1/instances/tasks ?limit= */
-  taskListLimit: { min: 1, max: 100, default: 20 },
-  /** batch-query ?page_size= */
-  pageSize: { min: 1, max: 100, default: 10 },
-  sseHeartbeatMs: 15_000,
-  /** how long a cancel waits for running jobs to end before it answers */
-  cancelWaitMs: 2_000,
-});

@@ -1,29 +1,109 @@
-// The API error registry: every error the HTTP API can answer, with its stable code and status.
-// Routes throw ApiError; one error handler turns it into SPEC's envelope.
+// The API error registry, as Fastify's lib/errors.js: every error the HTTP API answers with, its
+// stable code, its status and its message template. `{name}` placeholders take the values given
+// to `new ApiError(name, values)`; nothing else writes an error message. docs/API.md's registry
+// table is checked against this one (test/api/error-registry.test.ts).
+import { LIMITS } from './limits.js';
 
-export const API_ERRORS = {
-  MISSING_REQUEST_ID: { status: 400, code: 'KOOPHONE.API.0002' },
-  UNAUTHORIZED: { status: 401, code: 'APIGW.0301' },
-  INVALID_REQUEST: { status: 400, code: 'KOOPHONE.API.1000' },
-  PAYLOAD_TOO_LARGE: { status: 413, code: 'KOOPHONE.API.1000' },
-  IDEMPOTENCY_CONFLICT: { status: 409, code: 'KOOPHONE.API.1000' },
-  INSTANCE_NOT_FOUND: { status: 400, code: 'KOOPHONE.API.1001' },
-  INSTANCE_NOT_RUNNING: { status: 400, code: 'KOOPHONE.API.5005' },
-  RATE_LIMITED: { status: 429, code: 'KOOPHONE.API.1429' },
-  INTERNAL: { status: 500, code: 'KOOPHONE.API.9999' },
-  // Admin API (SPEC §8): 404 and 409 where they fit.
-  NOT_FOUND: { status: 404, code: 'KOOPHONE.API.1000' },
-  CONFLICT: { status: 409, code: 'KOOPHONE.API.1000' },
-} as const;
-export type ApiErrorName = keyof typeof API_ERRORS;
-
-export class ApiError extends Error {
+interface ErrorSpec {
   readonly status: number;
   readonly code: string;
+  readonly message: string;
+  /** Values echoed from the request are cut to this many characters (a hostile path stays short). */
+  readonly clip?: number;
+}
+
+const BAD_REQUEST = 'KOOPHONE.API.1000';
+
+export const API_ERRORS = {
+  MISSING_REQUEST_ID: {
+    status: 400,
+    code: 'KOOPHONE.API.0002',
+    message: `x-request-id: header is required (1-${LIMITS.requestIdChars} printable ASCII characters)`,
+  },
+  INVALID_REQUEST_ID: {
+    status: 400,
+    code: 'KOOPHONE.API.0002',
+    message: `x-request-id: must be 1-${LIMITS.requestIdChars} printable ASCII characters`,
+  },
+  UNAUTHORIZED: { status: 401, code: 'APIGW.0301', message: 'X-Auth-Token: missing, unknown or revoked token' },
+  ADMIN_UNAUTHORIZED: { status: 401, code: 'APIGW.0301', message: 'Authorization: missing or wrong admin bearer token' },
+  RATE_LIMITED: { status: 429, code: 'KOOPHONE.API.1429', message: 'tenant: over {perSecond} requests per second' },
+
+  // The request as a whole.
+  INVALID_HTTP: { status: 400, code: BAD_REQUEST, message: 'request: not valid HTTP (a header holds a character HTTP forbids)' },
+  HEADERS_TOO_LARGE: { status: 431, code: BAD_REQUEST, message: 'headers: larger than the server accepts' },
+  REQUEST_TIMEOUT: { status: 408, code: BAD_REQUEST, message: 'request: not received in time' },
+  INVALID_REQUEST: { status: 400, code: BAD_REQUEST, message: 'request: is not valid' },
+  INVALID_URL: { status: 400, code: BAD_REQUEST, message: 'route: the URL is not valid' },
+  PATH_PARAM_TOO_LONG: { status: 400, code: BAD_REQUEST, message: 'route: a path parameter is too long' },
+  NO_SUCH_ROUTE: { status: 404, code: BAD_REQUEST, message: 'route: {method} {path} does not exist', clip: LIMITS.echoedPathChars },
+
+  // The body.
+  PAYLOAD_TOO_LARGE: { status: 413, code: BAD_REQUEST, message: `body: larger than ${LIMITS.bodyBytes / 1024} KiB` },
+  BODY_NOT_JSON: { status: 400, code: BAD_REQUEST, message: 'body: is not valid JSON' },
+  BODY_EMPTY: { status: 400, code: BAD_REQUEST, message: 'body: must be a JSON object' },
+  BODY_MEDIA_TYPE: { status: 400, code: BAD_REQUEST, message: 'body: content-type must be application/json' },
+  BODY_LENGTH_MISMATCH: { status: 400, code: BAD_REQUEST, message: 'body: content-length does not match the body' },
+  /** A field (of the body or the query) that breaks a rule; the rule's words come from the schema. */
+  INVALID_FIELD: { status: 400, code: BAD_REQUEST, message: '{field}: {rule}' },
+  INVALID_ADB_ADDRESS: {
+    status: 400,
+    code: BAD_REQUEST,
+    message: 'adb_address: must be host:port (hostname, IPv4 or [IPv6]; port 1-65535)',
+  },
+  INVALID_CURSOR: { status: 400, code: BAD_REQUEST, message: 'cursor: is not a cursor this API returned' },
+  IDEMPOTENCY_CONFLICT: { status: 409, code: BAD_REQUEST, message: 'x-request-id: already used for another request' },
+
+  // What the request names. Missing, malformed and another tenant's answer alike (SPEC §4).
+  NO_SUCH_TASK: { status: 400, code: BAD_REQUEST, message: 'task_id {taskId} does not exist', clip: LIMITS.echoedIdChars },
+  NO_SUCH_JOB: { status: 400, code: BAD_REQUEST, message: 'job_id {jobId} does not exist', clip: LIMITS.echoedIdChars },
+  INSTANCE_NOT_FOUND: {
+    status: 400,
+    code: 'KOOPHONE.API.1001',
+    message: 'instance_ids: these instances do not exist or are not yours: {ids}',
+  },
+  INSTANCE_NOT_RUNNING: { status: 400, code: 'KOOPHONE.API.5005', message: 'instance_ids: instances are not running: {ids}' },
+
+  // Admin API (SPEC §8): 404 for what the path names, 409 for a duplicate.
+  UNKNOWN_TENANT: { status: 400, code: BAD_REQUEST, message: 'tenant_id {tenantId} does not exist' },
+  NO_SUCH_TENANT: { status: 404, code: BAD_REQUEST, message: 'tenant_id {tenantId} does not exist' },
+  NO_SUCH_TOKEN: { status: 404, code: BAD_REQUEST, message: 'token_prefix {prefix} matches no token of this tenant' },
+  NO_SUCH_INSTANCE: { status: 404, code: BAD_REQUEST, message: 'instance_id {instanceId} does not exist' },
+  INSTANCE_EXISTS: { status: 409, code: BAD_REQUEST, message: 'instance_id: {instanceId} already exists' },
+
+  INTERNAL: { status: 500, code: 'KOOPHONE.API.9999', message: 'internal error (request {requestId})' },
+} as const satisfies Record<string, ErrorSpec>;
+export type ApiErrorName = keyof typeof API_ERRORS;
+
+/** The placeholder names of a message template, as a union ('taskId' | ...). */
+type Placeholders<T extends string> = T extends `${string}{${infer P}}${infer Rest}` ? P | Placeholders<Rest> : never;
+type ErrorValue = string | number | readonly string[];
+type ValuesOf<N extends ApiErrorName> = { readonly [P in Placeholders<(typeof API_ERRORS)[N]['message']>]: ErrorValue };
+/** A template without placeholders takes no values. */
+type ErrorArgs<N extends ApiErrorName> = [Placeholders<(typeof API_ERRORS)[N]['message']>] extends [never]
+  ? [values?: Record<string, never>, headers?: Record<string, string>]
+  : [values: ValuesOf<N>, headers?: Record<string, string>];
+
+/** The message of `name` with its placeholders filled (lists joined with ", "). */
+export function formatApiError(name: ApiErrorName, values: Readonly<Record<string, ErrorValue>> = {}): string {
+  const spec: ErrorSpec = API_ERRORS[name];
+  return spec.message.replace(/\{(\w+)\}/g, (_, key: string) => {
+    const v = values[key];
+    if (v === undefined) throw new Error(`API error ${name}: no value for {${key}}`);
+    const text = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : v.join(', ');
+    return spec.clip === undefined ? text : text.slice(0, spec.clip);
+  });
+}
+
+export class ApiError<N extends ApiErrorName = ApiErrorName> extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly errorName: N;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(name: ApiErrorName, message: string, headers: Record<string, string> = {}) {
-    super(message);
+  constructor(name: N, ...[values, headers = {}]: ErrorArgs<N>) {
+    super(formatApiError(name, values));
     this.name = 'ApiError';
+    this.errorName = name;
     this.status = API_ERRORS[name].status;
     this.code = API_ERRORS[name].code;
     this.headers = headers;

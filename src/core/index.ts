@@ -5,4 +5,5 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './instance-status.js';
 export * from './job-state.js';
+export * from './limits.js';
 export * from './validation.js';

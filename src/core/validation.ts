@@ -1,82 +1,35 @@
-// SPEC's request rules as data and pure functions. The API compiles the JSON schemas at start;
-// the few rules JSON Schema expresses poorly (request ids, ADB addresses, query integers) are
-// plain functions here so the CLI and tests can share them.
+// SPEC's request rules as data and pure functions: the patterns the API's schemas use (and the
+// words for a broken one), and the rules JSON Schema expresses poorly (request ids, ADB
+// addresses, query integers), here so the CLI and tests can share them.
 import { isIPv6 } from 'node:net';
-import { LIMITS } from './config.js';
+import { LIMITS, type IntRange } from './limits.js';
 
 /** Letters, digits, space and `_ . / : -`: no shell metacharacter can chain or redirect. */
 export const COMMAND_CHARS = '^[A-Za-z0-9 _./:-]*$';
 /** Spaces and nothing else (an empty command is minLength's to report). */
 export const ONLY_SPACES = '^ +$';
-export const INSTANCE_ID_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
+export const INSTANCE_ID_PATTERN = `^[A-Za-z0-9_-]{1,${LIMITS.instanceIdChars}}$`;
 
 /** x-request-id: 1-128 printable ASCII characters (0x20-0x7E). */
-const REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
+const REQUEST_ID = new RegExp(`^[\\x20-\\x7e]{1,${LIMITS.requestIdChars}}$`);
 
 export function isValidRequestId(value: unknown): value is string {
   return typeof value === 'string' && value.length <= LIMITS.requestIdChars && REQUEST_ID.test(value);
 }
 
 /** Human messages for a broken rule, keyed by field (the last path segment, without index). */
+const INSTANCE_ID_RULE = `must be 1-${LIMITS.instanceIdChars} characters from A-Z a-z 0-9 _ -`;
 export const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
   command: 'only letters, digits, space and _ . / : - are allowed',
-  instance_ids: 'must be 1-32 characters from A-Z a-z 0-9 _ -',
-  instance_id: 'must be 1-32 characters from A-Z a-z 0-9 _ -',
+  instance_ids: INSTANCE_ID_RULE,
+  instance_id: INSTANCE_ID_RULE,
 };
-
-export function commandBodySchema(timeout: { min: number; max: number; default: number }): object {
-  return {
-    type: 'object',
-    required: ['command', 'instance_ids'],
-    properties: {
-      command: {
-        type: 'string',
-        minLength: 1,
-        // The character set is ASCII only, so characters and bytes agree.
-        maxLength: LIMITS.commandBytes,
-        pattern: COMMAND_CHARS,
-        // `type` inside `not`: Ajv checks `not` before `type`, and a number must be told it is
-        // not a string rather than that it is "only spaces".
-        not: { type: 'string', pattern: ONLY_SPACES },
-      },
-      instance_ids: instanceIdsSchema(),
-      timeout_seconds: { type: 'integer', minimum: timeout.min, maximum: timeout.max, default: timeout.default },
-    },
-  };
-}
-
-export function instanceIdsSchema(): object {
-  return {
-    type: 'array',
-    minItems: 1,
-    maxItems: LIMITS.instancesPerRequest,
-    uniqueItems: true,
-    items: { type: 'string', pattern: INSTANCE_ID_PATTERN },
-  };
-}
-
-export const ASYNC_COMMAND_BODY = commandBodySchema(LIMITS.asyncTimeoutSeconds);
-export const SYNC_COMMAND_BODY = commandBodySchema(LIMITS.syncTimeoutSeconds);
-export const INSTANCE_IDS_BODY = {
-  type: 'object',
-  required: ['instance_ids'],
-  properties: { instance_ids: instanceIdsSchema() },
-};
-
-/** The part of a command request that decides "same request" for idempotency. */
-export interface CommandRequest {
-  command: string;
-  instance_ids: string[];
-  timeout_seconds: number;
-}
 
 /** A query parameter that must be an integer in [min, max]; undefined gives the default.
  * Returns an error message (naming nothing; the caller prefixes the field) or the value. */
 export function parseQueryInt(
   raw: unknown,
-  min: number,
-  max: number,
-  fallback: number,
+  { min, max, default: fallback }: IntRange,
 ): { ok: true; value: number } | { ok: false; message: string } {
   if (raw === undefined) return { ok: true, value: fallback };
   const message = `must be an integer from ${min} to ${max}`;

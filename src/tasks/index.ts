@@ -2,8 +2,6 @@
 export {
   createTaskService,
   requestHash,
-  CANCEL_WAIT_MS,
-  SYNC_GRACE_MS,
   type CommandInput,
   type TaskService,
   type TaskWatch,

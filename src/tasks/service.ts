@@ -3,7 +3,7 @@
 // Between them, this submits, cancels, runs-and-waits and watches, with the store's change feed
 // as the only signal: nothing here talks to the worker, so the worker may live in another process.
 import { createHash } from 'node:crypto';
-import { isFinal } from '../core/index.js';
+import { isFinal, LIMITS } from '../core/index.js';
 import type { CreatedTask, Store, TaskView } from '../store/index.js';
 import { TaskReader } from './task-reader.js';
 
@@ -30,7 +30,7 @@ export interface TaskService {
   /** sync-command: submits, then waits until every job is final or the command's timeout (plus
    * a grace for the results to be stored) has passed; returns the task as stored then. */
   run(tenantKey: number, input: CommandInput): Promise<TaskView>;
-  /** Cancels the task's queued and running jobs and waits (up to CANCEL_WAIT_MS) for the running
+  /** Cancels the task's queued and running jobs and waits (LIMITS.cancelWaitMs at most) for the running
    * ones to end; returns the task as stored then, or null when it is not the tenant's. */
   cancel(tenantKey: number, taskId: string): Promise<TaskView | null>;
   /** Calls listener with the task at once, then after every change the store commits to it
@@ -40,11 +40,6 @@ export interface TaskService {
    * stored (nothing more will change it in this process). */
   close(): void;
 }
-
-/** sync-command waits this much past the command timeout for the results to be stored. */
-export const SYNC_GRACE_MS = 1_000;
-/** How long cancel waits for running jobs to report their end before answering. */
-export const CANCEL_WAIT_MS = 2_000;
 
 export function createTaskService(store: Store, clock: () => number = Date.now): TaskService {
   return new StoreTaskService(store, clock);
@@ -86,7 +81,7 @@ class StoreTaskService implements TaskService {
       kind: 'sync',
       instanceIds: input.instanceIds,
     });
-    const deadline = this.#clock() + input.timeoutMs + SYNC_GRACE_MS;
+    const deadline = this.#clock() + input.timeoutMs + LIMITS.syncGraceMs;
     const task = await this.#until(tenantKey, created.taskId, created.taskKey, deadline);
     if (task === null) throw new Error(`task ${created.taskId} vanished while running`);
     return task;
@@ -97,7 +92,7 @@ class StoreTaskService implements TaskService {
     // The store cancels the queued jobs and tells the worker to stop the running ones.
     const res = await this.#store.cancelTask(tenantKey, taskId, now);
     if (res === null) return null;
-    return this.#until(tenantKey, taskId, res.taskKey, now + CANCEL_WAIT_MS);
+    return this.#until(tenantKey, taskId, res.taskKey, now + LIMITS.cancelWaitMs);
   }
 
   async watch(tenantKey: number, taskId: string, listener: (task: TaskView | null) => void): Promise<TaskWatch | null> {

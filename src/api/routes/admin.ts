@@ -1,20 +1,23 @@
 // SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, isValidAdbAddress, newTenantToken } from '../../core/index.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ASSIGN_BODY, INSTANCE_BODY, TENANT_BODY } from '../schemas.js';
+import {
+  ASSIGN_INSTANCE,
+  CREATE_INSTANCE,
+  CREATE_TENANT,
+  DELETE_INSTANCE,
+  ISSUE_TOKEN,
+  LIST_INSTANCES,
+  LIST_TENANTS,
+  REVOKE_TOKEN,
+} from '../schemas/index.js';
 import { adminInstanceJson, iso } from '../views.js';
 
-type InstanceBody = {
-  instance_id: string;
-  adb_address: string;
-  instance_name?: string;
-  zone?: string;
-  tenant_id?: string | null;
-};
-
-export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { store, monitor } = deps;
   app.addHook('onRequest', adminAuth(deps.adminTokenHash));
 
@@ -32,33 +35,32 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     monitor.refresh().catch((err: unknown) => request.log.error({ err }, 'health monitor refresh failed'));
   }
 
-  app.post<{ Body: { name: string } }>('/tenants', { schema: { body: TENANT_BODY } }, async (request) => {
+  app.post('/tenants', { schema: CREATE_TENANT }, async (request) => {
     const tenant = await store.createTenant(request.body.name);
     const issued = await issueToken(tenant.tenantId);
     return { tenant_id: tenant.tenantId, name: tenant.name, token: issued.token };
   });
 
-  app.get('/tenants', async () => ({
+  app.get('/tenants', { schema: LIST_TENANTS }, async () => ({
     tenants: (await store.listTenants()).map((t) => ({ tenant_id: t.tenantId, name: t.name, created_at: iso(t.createdAt) })),
   }));
 
-  app.post<{ Params: { tenant_id: string } }>('/tenants/:tenant_id/tokens', async (request) => issueToken(request.params.tenant_id));
+  app.post('/tenants/:tenant_id/tokens', { schema: ISSUE_TOKEN }, async (request) => issueToken(request.params.tenant_id));
 
-  app.delete<{ Params: { tenant_id: string; token_prefix: string } }>(
+  app.delete(
     '/tenants/:tenant_id/tokens/:token_prefix',
+    { schema: REVOKE_TOKEN },
     async (request) => {
       const { tenant_id: tenantId, token_prefix: prefix } = request.params;
       const revoked = await store.revokeToken(tenantId, prefix);
-      if (revoked === 0) throw new ApiError('NOT_FOUND', `token_prefix ${prefix} matches no token of this tenant`);
+      if (revoked === 0) throw new ApiError('NO_SUCH_TOKEN', { prefix });
       return { revoked };
     },
   );
 
-  app.post<{ Body: InstanceBody }>('/instances', { schema: { body: INSTANCE_BODY } }, async (request) => {
+  app.post('/instances', { schema: CREATE_INSTANCE }, async (request) => {
     const b = request.body;
-    if (!isValidAdbAddress(b.adb_address)) {
-      throw new ApiError('INVALID_REQUEST', 'adb_address: must be host:port (hostname, IPv4 or [IPv6]; port 1-65535)');
-    }
+    if (!isValidAdbAddress(b.adb_address)) throw new ApiError('INVALID_ADB_ADDRESS');
     const inst = await store.createInstance({
       instanceId: b.instance_id,
       adbAddress: b.adb_address,
@@ -70,9 +72,9 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     return adminInstanceJson(inst, monitor.status(inst.instanceId));
   });
 
-  app.put<{ Params: { instance_id: string }; Body: { tenant_id: string | null } }>(
+  app.put(
     '/instances/:instance_id/tenant',
-    { schema: { body: ASSIGN_BODY } },
+    { schema: ASSIGN_INSTANCE },
     async (request) => {
       const id = request.params.instance_id;
       const inst = await store.assignInstance(id, request.body.tenant_id);
@@ -81,14 +83,14 @@ export async function adminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     },
   );
 
-  app.delete<{ Params: { instance_id: string } }>('/instances/:instance_id', async (request) => {
+  app.delete('/instances/:instance_id', { schema: DELETE_INSTANCE }, async (request) => {
     const id = request.params.instance_id;
     await store.deleteInstance(id);
     refreshMonitor(request);
     return { instance_id: id, deleted: true };
   });
 
-  app.get('/instances', async () => ({
+  app.get('/instances', { schema: LIST_INSTANCES }, async () => ({
     instances: (await store.listInstances()).map((i) => adminInstanceJson(i, monitor.status(i.instanceId))),
   }));
 }

@@ -1,10 +1,10 @@
 // SPEC §3 and §5: run one command on up to 100 instances, asynchronously or waiting for it.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { CommandRequest } from '../../core/index.js';
 import type { CommandInput } from '../../tasks/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ASYNC_COMMAND_BODY, SYNC_COMMAND_BODY } from '../schemas.js';
+import { ASYNC_COMMAND, SYNC_COMMAND, type CommandRequest } from '../schemas/index.js';
 import { cmdResultJson, ok } from '../views.js';
 
 export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -20,9 +20,11 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     timeoutMs: body.timeout_seconds * 1000,
   });
 
-  app.post<{ Body: CommandRequest }>(
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.post(
     '/v1/instances/async-command',
-    { schema: { body: ASYNC_COMMAND_BODY } },
+    { schema: ASYNC_COMMAND },
     async (request) => {
       const created = await tasks.submit(principalOf(request).tenantKey, input(request.body), request.id);
       return ok({
@@ -32,9 +34,9 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     },
   );
 
-  app.post<{ Body: CommandRequest }>(
+  api.post(
     '/v1/instances/sync-command',
-    { schema: { body: SYNC_COMMAND_BODY } },
+    { schema: SYNC_COMMAND },
     async (request) => {
       const task = await tasks.run(principalOf(request).tenantKey, input(request.body));
       return ok({ cmd_results: task.jobs.map(cmdResultJson) });

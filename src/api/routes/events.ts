@@ -1,17 +1,16 @@
 // SPEC §7: a task's job state changes as Server-Sent Events. The task service hands over the task
 // as the store has it, first and after every committed change; per job only states that advance
 // (queued < running < final) are sent, so the stream has no duplicates and no reversals.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { HEX_ID, type JobState } from '../../core/index.js';
+import { ApiError, HEX_ID, LIMITS, type JobState } from '../../core/index.js';
 import type { TaskView } from '../../store/index.js';
 import type { TaskWatch } from '../../tasks/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { REQUEST_ID_HEADER } from '../request-id.js';
+import { EVENTS } from '../schemas/index.js';
 import { jobJson } from '../views.js';
-import { noSuchTask } from './tasks.js';
-
-const DEFAULT_HEARTBEAT_MS = 15_000;
 
 function rank(state: JobState): number {
   if (state === 'queued') return 0;
@@ -21,14 +20,14 @@ function rank(state: JobState): number {
 
 export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { tasks } = deps;
-  const heartbeatMs = deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const heartbeatMs = deps.sseHeartbeatMs ?? LIMITS.sseHeartbeatMs;
   // Open streams would hold server.close() until their clients leave: end them first.
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const end of [...open]) end();
   });
 
-  app.get<{ Params: { task_id: string } }>('/v1/instances/tasks/:task_id/events', async (request, reply) => {
+  app.withTypeProvider<TypeBoxTypeProvider>().get('/v1/instances/tasks/:task_id/events', { schema: EVENTS }, async (request, reply) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
     // Views that arrive before the stream is open wait here, in order.
@@ -37,7 +36,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     const watch = HEX_ID.test(taskId)
       ? await tasks.watch(tenantKey, taskId, (task) => (stream ? stream.update(task) : early.push(task)))
       : null;
-    if (watch === null) throw noSuchTask(taskId);
+    if (watch === null) throw new ApiError('NO_SUCH_TASK', { taskId });
     stream = new EventStream(reply, taskId, request.id, watch, heartbeatMs, open);
     for (const task of early) stream.update(task);
   });

@@ -1,10 +1,11 @@
 // Liveness and readiness: no token, no request id required.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
+import { HEALTHZ, READYZ } from '../schemas/index.js';
 
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (request, reply) => {
+  app.get('/healthz', { schema: HEALTHZ }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: READYZ }, async (request, reply) => {
     try {
       await deps.store.ping();
       return { status: 'ok' };

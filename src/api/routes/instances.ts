@@ -1,29 +1,29 @@
 // SPEC §6: the caller's instances: status, paged listing, reboot.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { ApiError, InstanceStatus, parseQueryInt } from '../../core/index.js';
+import { ApiError, InstanceStatus, LIMITS, parseQueryInt } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { requireOwned } from '../ownership.js';
-import { INSTANCE_IDS_BODY } from '../schemas.js';
+import { BATCH_QUERY, BATCH_QUERY_STATUS, REBOOT } from '../schemas/index.js';
 import { ok, tenantInstanceJson } from '../views.js';
 
-type IdsBody = { instance_ids: string[] };
-const FILTER_MAX = 128;
 
 function optionalFilter(raw: unknown, name: string): string | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (typeof raw !== 'string' || raw.length > FILTER_MAX) {
-    throw new ApiError('INVALID_REQUEST', `${name}: must be a string of at most ${FILTER_MAX} characters`);
+  if (typeof raw !== 'string' || raw.length > LIMITS.filterChars) {
+    throw new ApiError('INVALID_FIELD', { field: name, rule: `must be a string of at most ${LIMITS.filterChars} characters` });
   }
   return raw;
 }
 
 export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { store, monitor } = deps;
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post<{ Body: IdsBody }>(
+  api.post(
     '/v1/instances/batch-query-status',
-    { schema: { body: INSTANCE_IDS_BODY } },
+    { schema: BATCH_QUERY_STATUS },
     async (request) => {
       const { tenantKey } = principalOf(request);
       const targets = await requireOwned(store, tenantKey, request.body.instance_ids);
@@ -33,13 +33,13 @@ export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     },
   );
 
-  app.get<{ Querystring: Record<string, unknown> }>('/v1/instances/batch-query', async (request) => {
+  api.get<{ Querystring: Record<string, unknown> }>('/v1/instances/batch-query', { schema: BATCH_QUERY }, async (request) => {
     const { tenantKey } = principalOf(request);
     const q = request.query;
-    const pageNo = parseQueryInt(q['page_no'], 1, Number.MAX_SAFE_INTEGER, 1);
-    if (!pageNo.ok) throw new ApiError('INVALID_REQUEST', 'page_no: must be an integer >= 1');
-    const pageSize = parseQueryInt(q['page_size'], 1, 100, 10);
-    if (!pageSize.ok) throw new ApiError('INVALID_REQUEST', `page_size: ${pageSize.message}`);
+    const pageNo = parseQueryInt(q['page_no'], LIMITS.pageNo);
+    if (!pageNo.ok) throw new ApiError('INVALID_FIELD', { field: 'page_no', rule: 'must be an integer >= 1' });
+    const pageSize = parseQueryInt(q['page_size'], LIMITS.pageSize);
+    if (!pageSize.ok) throw new ApiError('INVALID_FIELD', { field: 'page_size', rule: pageSize.message });
     const instanceId = optionalFilter(q['instance_id'], 'instance_id');
     const instanceName = optionalFilter(q['instance_name'], 'instance_name');
     const page = await store.pageInstances(tenantKey, {
@@ -56,18 +56,15 @@ export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     });
   });
 
-  app.post<{ Body: IdsBody }>(
+  api.post(
     '/v1/instances/reboot',
-    { schema: { body: INSTANCE_IDS_BODY } },
+    { schema: REBOOT },
     async (request) => {
       const { tenantKey } = principalOf(request);
       const targets = await requireOwned(store, tenantKey, request.body.instance_ids);
       const notRunning = targets.filter((t) => monitor.status(t.instanceId) !== InstanceStatus.Running);
       if (notRunning.length > 0) {
-        throw new ApiError(
-          'INSTANCE_NOT_RUNNING',
-          `instance_ids: instances are not running: ${notRunning.map((t) => t.instanceId).join(', ')}`,
-        );
+        throw new ApiError('INSTANCE_NOT_RUNNING', { ids: notRunning.map((t) => t.instanceId) });
       }
       await Promise.all(targets.map((t) => monitor.reboot(t)));
       return ok();
