@@ -1,9 +1,9 @@
 // SPEC §2, §3, §5: request rules of async-command and sync-command, one case per rule.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envelope, RecordingDispatcher, startHarness, type Harness } from './harness.js';
+import { type ApiHarness, envelope, RecordingDispatcher, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 const d = new RecordingDispatcher();
 let tokenA: string;
 let tokenB: string;
@@ -11,7 +11,7 @@ let tenantAId: string;
 const MANY = Array.from({ length: 100 }, (_, i) => `m${i}`);
 
 before(async () => {
-  h = await startHarness({ dispatcher: d });
+  h = await startApiHarness({ dispatcher: d });
   const a = await h.tenant('alpha');
   const b = await h.tenant('beta');
   tokenA = a.token;

@@ -6,9 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { hashToken } from '../../src/core/ids.js';
-import { RecordingDispatcher, startHarness } from './harness.js';
-import { startLive, until } from './live.js';
-import { collectSse, openSse } from '../helpers/sse.js';
+import { collectSse, openSse, RecordingDispatcher, startApiHarness, startLiveApi, until } from '../support/index.js';
 
 async function listen(app: FastifyInstance): Promise<number> {
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -24,7 +22,7 @@ const collect = collectSse;
 const RANK: Record<string, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, timed_out: 2, cancelled: 2 };
 
 test('events: every job advances queued/running/final in order, no duplicates, then done', async () => {
-  const live = await startLive({ count: 2 });
+  const live = await startLiveApi({ count: 2 });
   try {
     const port = await listen(live.app);
     const ids = live.ids;
@@ -68,7 +66,7 @@ test('events: every job advances queued/running/final in order, no duplicates, t
 
 test('events: a task cancelled while watched ends the stream with cancelled jobs', async () => {
   const d = new RecordingDispatcher();
-  const h = await startHarness({ dispatcher: d });
+  const h = await startApiHarness({ dispatcher: d });
   try {
     const port = await listen(h.app);
     const t = await h.tenant('sse');
@@ -90,7 +88,7 @@ test('events: a task cancelled while watched ends the stream with cancelled jobs
 
 test('events: heartbeats; a closed client unsubscribes at once; missing task is 400 before streaming', async () => {
   const d = new RecordingDispatcher();
-  const h = await startHarness({ dispatcher: d, sseHeartbeatMs: 50 });
+  const h = await startApiHarness({ dispatcher: d, sseHeartbeatMs: 50 });
   try {
     const port = await listen(h.app);
     const t = await h.tenant('sse');
@@ -113,7 +111,7 @@ test('events: heartbeats; a closed client unsubscribes at once; missing task is 
 
 test('events: a change no event announced (another node) is picked up at the next heartbeat', async () => {
   const d = new RecordingDispatcher();
-  const h = await startHarness({ dispatcher: d, sseHeartbeatMs: 100 });
+  const h = await startApiHarness({ dispatcher: d, sseHeartbeatMs: 100 });
   try {
     const port = await listen(h.app);
     const t = await h.tenant('sse');

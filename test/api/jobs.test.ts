@@ -2,13 +2,12 @@
 // the simulated fleet.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envelope } from './harness.js';
-import { startLive, until, type Live } from './live.js';
+import { envelope, type LiveApi, startLiveApi, until } from '../support/index.js';
 
-let live: Live;
+let live: LiveApi;
 
 before(async () => {
-  live = await startLive({ count: 3 });
+  live = await startLiveApi({ count: 3 });
 });
 after(async () => {
   await live?.close();

@@ -1,12 +1,12 @@
 // End to end through the real HTTP server, the worker, SQLite and the simulator over TCP.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { type ServiceHarness, startServiceHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ServiceHarness;
 
 before(async () => {
-  h = await startHarness({ instances: 100 });
+  h = await startServiceHarness({ instances: 100 });
 });
 after(async () => {
   await h?.close();

@@ -1,6 +1,6 @@
-// Builds the API on a real SQLite store (a temp file), with tenants, tokens and instances created
-// through the admin API itself. Dispatcher and monitor are in-test implementations of their
-// interfaces for the tests that only validate requests (nothing runs).
+// The API alone, in this process (app.inject), on a real SQLite store (a temp file), with tenants,
+// tokens and instances created through the admin API itself. Dispatcher and monitor are in-test
+// implementations of their interfaces for the tests that only validate requests (nothing runs).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { hashToken } from '../../src/core/ids.js';
 import type { Dispatcher, HealthMonitor, InstanceStatus, JobEvent } from '../../src/dispatch/types.js';
 import { createSqliteStore, type CreatedTask, type InstanceTarget, type Store } from '../../src/store/index.js';
+import { tenantKeyOfToken } from './tenants.js';
 
 export const ADMIN_TOKEN = 'adm_test_token_0123456789';
 
@@ -59,7 +60,7 @@ export class SettableMonitor implements HealthMonitor {
   async stop(): Promise<void> {}
 }
 
-export interface Harness {
+export interface ApiHarness {
   app: FastifyInstance;
   store: Store;
   dispatcher: Dispatcher;
@@ -87,7 +88,7 @@ export function rid(): string {
   return `req-${process.pid}-${seq}`;
 }
 
-export async function startHarness(opts: {
+export async function startApiHarness(opts: {
   config?: Partial<Config>;
   dispatcher?: Dispatcher;
   monitor?: HealthMonitor;
@@ -96,7 +97,7 @@ export async function startHarness(opts: {
   closeStore?: boolean;
   sseHeartbeatMs?: number;
   logger?: Logger;
-} = {}): Promise<Harness> {
+} = {}): Promise<ApiHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
   const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
   const closeStore = opts.store === undefined || opts.closeStore === true;
@@ -120,7 +121,7 @@ export async function startHarness(opts: {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  const admin: Harness['admin'] = (method, url, payload) =>
+  const admin: ApiHarness['admin'] = (method, url, payload) =>
     app.inject({
       method,
       url: `/admin/v1${url}`,
@@ -157,12 +158,11 @@ export async function startHarness(opts: {
       });
     },
     async taskCount(token) {
-      const principal = await store.findToken(hashToken(token));
-      if (principal === null) throw new Error('unknown token');
+      const tenantKey = await tenantKeyOfToken(store, token);
       let n = 0;
       let cursor: string | null = null;
       do {
-        const page: Awaited<ReturnType<Store['listTasks']>> = await store.listTasks(principal.tenantKey, 100, cursor);
+        const page: Awaited<ReturnType<Store['listTasks']>> = await store.listTasks(tenantKey, 100, cursor);
         n += page.tasks.length;
         cursor = page.nextCursor;
       } while (cursor !== null);
