@@ -89,6 +89,7 @@ test('cancel: the queued jobs at once, the running sleep ended on the device, fi
   await until('sleep 40 to start', () => sim.journal().some((e) => e.command === 'sleep 40'), 10_000, 25);
   const c = await h.call('POST', `/v1/instances/tasks/${taskId}/cancel`);
   assert.equal(c.status, 200, JSON.stringify(c.body));
+  assert.equal(c.body.data.jobs[1].state, 'cancelled', 'the queued job is cancelled in the answer');
   const jobs = await h.waitTask(taskId);
   assert.deepEqual(jobs.map((j) => [j.state, j.error_code]), [['cancelled', 'KOOPHONE.JOB.1004'], ['cancelled', 'KOOPHONE.JOB.1004']]);
   assert.equal(jobs[1]?.started_at, null, 'the queued one never ran');
