@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { hashToken } from '../../src/core/ids.js';
-import { collectSse, openSse, RecordingDispatcher, startApiHarness, startLiveApi, until } from '../support/index.js';
+import { type ApiHarness, collectSse, openSse, RecordingDispatcher, startApiHarness, startLiveApi, tenantKeyOfToken, until } from '../support/index.js';
 
 async function listen(app: FastifyInstance): Promise<number> {
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -18,6 +17,32 @@ function open(port: number, path: string, token: string): Promise<IncomingMessag
 }
 
 const collect = collectSse;
+
+/** The API with a recording dispatcher on a real socket, one tenant's task (`ls` on one instance)
+ * that stays queued, and that task's event stream, open. */
+async function watchQueuedTask(opts: { sseHeartbeatMs?: number } = {}): Promise<{
+  d: RecordingDispatcher;
+  h: ApiHarness;
+  t: { tenantId: string; token: string };
+  port: number;
+  taskId: string;
+  stream: IncomingMessage;
+}> {
+  const d = new RecordingDispatcher();
+  const h = await startApiHarness({ dispatcher: d, ...opts });
+  try {
+    const port = await listen(h.app);
+    const t = await h.tenant('sse');
+    await h.instance('e1', t.tenantId);
+    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
+    const taskId = res.json().data.task_id as string;
+    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
+    return { d, h, t, port, taskId, stream };
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
+}
 
 const RANK: Record<string, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, timed_out: 2, cancelled: 2 };
 
@@ -65,15 +90,8 @@ test('events: every job advances queued/running/final in order, no duplicates, t
 });
 
 test('events: a task cancelled while watched ends the stream with cancelled jobs', async () => {
-  const d = new RecordingDispatcher();
-  const h = await startApiHarness({ dispatcher: d });
+  const { d, h, t, taskId, stream } = await watchQueuedTask();
   try {
-    const port = await listen(h.app);
-    const t = await h.tenant('sse');
-    await h.instance('e1', t.tenantId);
-    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
-    const taskId = res.json().data.task_id as string;
-    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
     const done = collect(stream);
     await until('the stream subscribed', () => [...d.listeners.values()].some((s) => s.size > 0));
     await h.call(t.token, 'POST', `/v1/instances/tasks/${taskId}/cancel`);
@@ -87,15 +105,8 @@ test('events: a task cancelled while watched ends the stream with cancelled jobs
 });
 
 test('events: heartbeats; a closed client unsubscribes at once; missing task is 400 before streaming', async () => {
-  const d = new RecordingDispatcher();
-  const h = await startApiHarness({ dispatcher: d, sseHeartbeatMs: 50 });
+  const { d, h, t, port, stream } = await watchQueuedTask({ sseHeartbeatMs: 50 });
   try {
-    const port = await listen(h.app);
-    const t = await h.tenant('sse');
-    await h.instance('e1', t.tenantId);
-    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
-    const taskId = res.json().data.task_id as string;
-    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
     const { events, comments } = await collect(stream, (_e, c) => c >= 2);
     assert.equal(events.length, 1, 'one snapshot event for the queued job');
     assert.ok(comments >= 2);
@@ -110,19 +121,11 @@ test('events: heartbeats; a closed client unsubscribes at once; missing task is 
 });
 
 test('events: a change no event announced (another node) is picked up at the next heartbeat', async () => {
-  const d = new RecordingDispatcher();
-  const h = await startApiHarness({ dispatcher: d, sseHeartbeatMs: 100 });
+  const { d, h, t, taskId, stream } = await watchQueuedTask({ sseHeartbeatMs: 100 });
   try {
-    const port = await listen(h.app);
-    const t = await h.tenant('sse');
-    await h.instance('e1', t.tenantId);
-    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
-    const taskId = res.json().data.task_id as string;
-    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
     const done = collect(stream);
     await until('the stream subscribed', () => [...d.listeners.values()].some((s) => s.size > 0));
-    const principal = await h.store.findToken(hashToken(t.token));
-    const task = await h.store.getTask(principal?.tenantKey ?? -1, taskId);
+    const task = await h.store.getTask(await tenantKeyOfToken(h.store, t.token), taskId);
     const job = task?.jobs[0];
     assert.ok(job);
     await h.store.markRunning([job.jobKey], Date.now());
