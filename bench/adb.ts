@@ -3,17 +3,18 @@
 // Usage: node --import tsx bench/adb.ts [--instances 50] [--commands 200] [--baseline-commands 20] [--inflight 8]
 //        [--clients ours,tango,cli,memory]
 // Prints a table and writes bench/results/adb.json.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AdbPool, connectAdb, generateKey, type AdbConnection } from '../src/adb/index.js';
-import { tangoConnect, tangoExec } from './lib/tango.js';
+import { AdbPool, connectAdb, parseAddress, type AdbConnection } from '../src/adb/index.js';
+import { startSimProcess, testKey, type Child } from '../test/support/index.js';
+import { tangoConnect, tangoExec } from '../test/support/tango.js';
+import { cpuMs } from './lib/measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,29 +44,13 @@ interface Row {
   simCpuMsPerCommand: number;
 }
 
-const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
-
-/** utime+stime of a process, or of its reaped children, in ms (from /proc/<pid>/stat). */
-function procCpuMs(pid: number | 'self', children = false): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17
-  const [u, s] = children ? [fields[13], fields[14]] : [fields[11], fields[12]];
-  return (Number(u) + Number(s)) * TICK_MS;
-}
-
-async function startSim(): Promise<{ child: ChildProcess; host: string; ports: number[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sim', '--count', String(INSTANCES), '--base-port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    if (!line.startsWith('ready')) continue;
-    const host = /host=(\S+)/.exec(line)?.[1] ?? '127.0.0.1';
-    const ports = (/ports=(\S+)/.exec(line)?.[1] ?? '').split(',').map(Number);
-    return { child, host, ports };
-  }
-  throw new Error('the simulator exited before it was ready');
+/** The simulator in its own process (startSimProcess), as one host and its instances' ports. */
+async function startSim(): Promise<{ child: Child; host: string; ports: number[] }> {
+  const { child, addresses } = await startSimProcess(INSTANCES);
+  const parsed = addresses.map((a) => parseAddress(a) ?? { host: '', port: 0 });
+  const host = parsed[0]?.host ?? '127.0.0.1';
+  if (parsed.some((p) => p.host !== host)) throw new Error(`the simulator's instances are not on one host: ${addresses.join(' ')}`);
+  return { child, host, ports: parsed.map((p) => p.port) };
 }
 
 /** Runs perInstance commands on every instance, `inflight` at a time per instance. */
@@ -86,7 +71,7 @@ async function drive(addresses: string[], perInstance: number, inflight: number,
 
 async function measure(client: string, simPid: number, total: number, body: () => Promise<void>, cpu: () => number): Promise<Row> {
   const cpu0 = cpu();
-  const sim0 = procCpuMs(simPid);
+  const sim0 = cpuMs(simPid);
   const t0 = performance.now();
   await body();
   const seconds = (performance.now() - t0) / 1000;
@@ -96,7 +81,7 @@ async function measure(client: string, simPid: number, total: number, body: () =
     seconds,
     perSecond: total / seconds,
     cpuMsPerCommand: (cpu() - cpu0) / total,
-    simCpuMsPerCommand: (procCpuMs(simPid) - sim0) / total,
+    simCpuMsPerCommand: (cpuMs(simPid) - sim0) / total,
   };
 }
 
@@ -106,7 +91,7 @@ const selfCpuMs = (): number => {
 };
 
 async function benchOurs(host: string, ports: number[], simPid: number): Promise<Row> {
-  const pool = new AdbPool({ key: generateKey() });
+  const pool = new AdbPool({ key: testKey() });
   const addresses = ports.map((p) => `${host}:${p}`);
   try {
     await Promise.all(addresses.map((a) => pool.connect(a)));
@@ -122,8 +107,7 @@ async function benchOurs(host: string, ports: number[], simPid: number): Promise
 }
 
 async function benchTango(host: string, ports: number[], simPid: number): Promise<Row> {
-  const key = generateKey();
-  const adbs = await Promise.all(ports.map((p) => tangoConnect(host, p, key.privateKey)));
+  const adbs = await Promise.all(ports.map((p) => tangoConnect(host, p, testKey().privateKey)));
   try {
     const run = async (i: number): Promise<void> => {
       const r = await tangoExec(adbs[i]!, 'echo x');
@@ -191,7 +175,7 @@ async function benchCli(host: string, ports: number[], simPid: number): Promise<
       simPid,
       serials.length * BASELINE_COMMANDS,
       () => Promise.all(Array.from({ length: CLI_PARALLEL }, work)).then(() => {}),
-      () => procCpuMs('self', true),
+      () => cpuMs('self', true),
     );
   } finally {
     await adb(['kill-server']);
@@ -203,7 +187,7 @@ async function benchCli(host: string, ports: number[], simPid: number): Promise<
 async function memoryPerConnection(host: string, ports: number[], perInstance: number): Promise<{ connections: number; bytesPerConnection: number }> {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  const key = generateKey();
+  const key = testKey();
   const settle = async (): Promise<number> => {
     await new Promise((r) => setTimeout(r, 200));
     gc();
@@ -224,13 +208,13 @@ const sim = await startSim();
 let memory: { connections: number; bytesPerConnection: number } | null = null;
 const rows: Row[] = [];
 try {
-  rows.push(await benchOurs(sim.host, sim.ports, sim.child.pid!));
-  if (CLIENTS.has('tango')) rows.push(await benchTango(sim.host, sim.ports, sim.child.pid!));
-  const cli = CLIENTS.has('cli') ? await benchCli(sim.host, sim.ports, sim.child.pid!) : null;
+  rows.push(await benchOurs(sim.host, sim.ports, sim.child.proc.pid!));
+  if (CLIENTS.has('tango')) rows.push(await benchTango(sim.host, sim.ports, sim.child.proc.pid!));
+  const cli = CLIENTS.has('cli') ? await benchCli(sim.host, sim.ports, sim.child.proc.pid!) : null;
   if (cli !== null) rows.push(cli);
   if (CLIENTS.has('memory')) memory = await memoryPerConnection(sim.host, sim.ports, 20);
 } finally {
-  sim.child.kill('SIGTERM');
+  await sim.child.kill('SIGTERM');
 }
 
 const ours = rows[0]!;

@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { cpuMs, pct, startBenchService } from './lib/service.js';
+import { cpuMs, pct } from './lib/measure.js';
+import { startBenchService } from './lib/service.js';
 
 const { values } = parseArgs({
   options: {

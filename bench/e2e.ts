@@ -1,6 +1,7 @@
 // End to end on SQLite: the service (`adbfleet serve`) and a simulated fleet of 1,000 instances,
-// each in its own process; this process submits tasks of 100 instances over HTTP and reads the
-// database (read-only) to see when every job is stored as finished.
+// each in its own process; this process submits tasks of 100 instances over HTTP and reads each
+// task through the store (the service's database, opened here only to read) to see when every job
+// is stored as finished.
 // Usage: node --import tsx bench/e2e.ts [--instances 1000] [--tasks 100] [--clients 8] [--synchronous FULL|NORMAL]
 // Prints a table and writes bench/results/e2e.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,10 +9,10 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import { request } from '../test/helpers/harness.js';
-import { startSimProcess } from '../test/helpers/processes.js';
-import { cpuMs, pct, startBenchService } from './lib/service.js';
+import { createSqliteStore, type TaskView } from '../src/store/index.js';
+import { request, startSimProcess, tenantKeyOfToken } from '../test/support/index.js';
+import { cpuMs, pct } from './lib/measure.js';
+import { startBenchService } from './lib/service.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +40,15 @@ async function main(): Promise<void> {
         ),
       );
     }
+    // The service owns the database; this store only reads tasks from it (its instance index,
+    // loaded at open, is never used here).
+    const store = createSqliteStore({ path: join(dataDir, 'adbfleet.db') });
+    await store.open();
+    const tenantKey = await tenantKeyOfToken(store, service.token);
+    /** submitted tasks not yet seen finished, oldest first */
+    const unfinished: string[] = [];
+    /** each task's view as stored once every job of it was final */
+    const finals = new Map<string, TaskView>();
     const submit = async (command: string, instanceIds: string[]): Promise<{ taskId: string; ms: number }> => {
       const t0 = performance.now();
       const r = await request(service.url, 'POST', '/v1/instances/async-command', { command, instance_ids: instanceIds }, {
@@ -46,13 +56,24 @@ async function main(): Promise<void> {
         'x-request-id': randomUUID(),
       });
       if (r.status !== 200) throw new Error(`submit: ${r.status} ${JSON.stringify(r.body)}`);
-      return { taskId: r.body.data.task_id, ms: performance.now() - t0 };
+      const taskId: string = r.body.data.task_id;
+      unfinished.push(taskId);
+      return { taskId, ms: performance.now() - t0 };
     };
-    const db = new Database(join(dataDir, 'adbfleet.db'), { readonly: true });
-    const pending = db.prepare("SELECT count(*) AS n FROM jobs WHERE state IN ('queued', 'running')");
+    // A final job stays final, so a task seen finished is done with: each poll reads one task.
     const waitAllFinished = async (): Promise<void> => {
-      while ((pending.get() as { n: number }).n > 0) await new Promise((r) => setTimeout(r, 20));
+      for (let taskId = unfinished[0]; taskId !== undefined; taskId = unfinished[0]) {
+        const view = await store.getTask(tenantKey, taskId);
+        if (view === null) throw new Error(`task ${taskId} is not in the store`);
+        if (view.jobs.every((j) => j.finishedAt !== null)) {
+          finals.set(taskId, view);
+          unfinished.shift();
+        } else {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
     };
+    const jobsOf = (taskIds: readonly string[]): TaskView['jobs'] => taskIds.flatMap((t) => finals.get(t)?.jobs ?? []);
     const taskOf = (k: number): string[] => {
       const start = (k * PER_TASK) % INSTANCES;
       return Array.from({ length: PER_TASK }, (_, i) => ids[(start + i) % INSTANCES]!);
@@ -71,16 +92,12 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 10));
     }
     await waitAllFinished();
-    const idleLat = db
-      .prepare(
-        `SELECT j.started_at - j.created_at AS d FROM jobs j JOIN tasks t ON t.id = j.task WHERE t.task_id IN (${idle.map(() => '?').join(',')})`,
-      )
-      .all(...idle)
-      .map((r) => (r as { d: number }).d)
+    const idleLat = jobsOf(idle)
+      .flatMap((j) => (j.startedAt === null ? [] : [j.startedAt - j.createdAt]))
       .sort((a, b) => a - b);
 
     // Throughput: TASKS tasks of PER_TASK instances from CLIENTS concurrent HTTP clients.
-    const maxKeyBefore = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM jobs').get() as { m: number }).m;
+    const measured: string[] = [];
     const latencies: number[] = [];
     const pids = { service: service.child.proc.pid!, sim: sim.child.proc.pid! };
     const cpu0 = { service: cpuMs(pids.service), sim: cpuMs(pids.sim), client: cpuMs('self') };
@@ -90,7 +107,9 @@ async function main(): Promise<void> {
       Array.from({ length: CLIENTS }, async () => {
         while (next < TASKS) {
           const k = next++;
-          latencies.push((await submit('echo hello', taskOf(k))).ms);
+          const { taskId, ms } = await submit('echo hello', taskOf(k));
+          measured.push(taskId);
+          latencies.push(ms);
         }
       }),
     );
@@ -101,10 +120,13 @@ async function main(): Promise<void> {
       sim: cpuMs(pids.sim) - cpu0.sim,
       client: cpuMs('self') - cpu0.client,
     };
-    const agg = db
-      .prepare('SELECT count(*) AS n, min(created_at) AS first, max(finished_at) AS last, sum(state = \'succeeded\') AS ok FROM jobs WHERE id > ?')
-      .get(maxKeyBefore) as { n: number; first: number; last: number; ok: number };
-    db.close();
+    await store.close();
+    const jobs = jobsOf(measured);
+    const agg = {
+      n: jobs.length,
+      last: jobs.reduce((m, j) => Math.max(m, j.finishedAt ?? -Infinity), -Infinity),
+      ok: jobs.filter((j) => j.state === 'succeeded').length,
+    };
     latencies.sort((a, b) => a - b);
     const seconds = (agg.last - t0) / 1000;
     const result = {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSqliteStore } from '../src/store/index.js';
 import type { JobResult, Store } from '../src/store/index.js';
+import { tenantKeyOf } from '../test/support/index.js';
 
 const { values } = parseArgs({
   options: { synchronous: { type: 'string', default: 'FULL' }, tasks: { type: 'string', default: '2000' } },
@@ -32,12 +33,7 @@ async function setup(store: Store): Promise<{ tenantKey: number; instanceIds: st
   for (const id of instanceIds) {
     await store.createInstance({ instanceId: id, adbAddress: '127.0.0.1:5555', instanceName: id, zone: 'z', tenantId: t.tenantId });
   }
-  // The tenant key is what the auth hook would hand over; find it through a token.
-  const hash = Buffer.alloc(32, 7);
-  await store.addToken(t.tenantId, hash, 'bench');
-  const p = await store.findToken(hash);
-  if (p === null) throw new Error('token not found');
-  return { tenantKey: p.tenantKey, instanceIds };
+  return { tenantKey: await tenantKeyOf(store, t.tenantId), instanceIds };
 }
 
 async function main(): Promise<void> {

@@ -1,11 +1,10 @@
 // What the service benchmarks share: `adbfleet serve` in its own process with a fresh data dir and
-// a tenant, per-process CPU from /proc, and percentiles.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// a tenant.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { request, type ApiResponse } from '../../test/helpers/harness.js';
-import { startServeProcess, type Child } from '../../test/helpers/processes.js';
+import { request, startServeProcess, type ApiResponse, type Child } from '../../test/support/index.js';
 
 export interface BenchService {
   url: string;
@@ -41,16 +40,4 @@ export async function startBenchService(env: Record<string, string>): Promise<Be
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** utime+stime of a process in ms (from /proc/<pid>/stat; USER_HZ is 100 on Linux). */
-export function cpuMs(pid: number | 'self'): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** The p-th percentile of an ascending array. */
-export function pct(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }

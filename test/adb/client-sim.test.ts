@@ -4,15 +4,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { AdbPool, connectAdb, generateKey, type AdbConnection, type AdbError } from '../../src/adb/index.js';
-import { codeOf, eventually, hostKey, hostPublicKey, seqText } from './helpers.js';
+import { testKey, testPublicKey, until } from '../support/index.js';
+import { codeOf, seqText } from './helpers.js';
 
 let fleet: Fleet;
 let pool: AdbPool;
 let addr: string;
 
 before(async () => {
-  fleet = await startFleet({ count: 2, auth: 'rsa', trustedKeys: [hostPublicKey] });
-  pool = new AdbPool({ key: hostKey });
+  fleet = await startFleet({ count: 2, auth: 'rsa', trustedKeys: [testPublicKey()] });
+  pool = new AdbPool({ key: testKey() });
   addr = fleet.instances[0]!.address;
 });
 
@@ -57,7 +58,7 @@ test('a 5 MB output arrives whole, and past maxOutputBytes it is counted but not
 });
 
 test('100 concurrent streams share one connection and each gets its own output', async () => {
-  const conn: AdbConnection = await connectAdb(fleet.instances[1]!.address, { key: hostKey });
+  const conn: AdbConnection = await connectAdb(fleet.instances[1]!.address, { key: testKey() });
   try {
     const calls = Array.from({ length: 100 }, (_, i) => conn.exec(`echo stream ${i}`, { timeoutMs: 60_000 }));
     assert.equal(conn.openStreams, 100, 'all 100 are open on the connection at once');
@@ -73,7 +74,7 @@ test('100 concurrent streams share one connection and each gets its own output',
 });
 
 test('the pool bounds streams per connection and lets waiting callers in FIFO order', async () => {
-  const small = new AdbPool({ key: hostKey, maxStreamsPerConnection: 8 });
+  const small = new AdbPool({ key: testKey(), maxStreamsPerConnection: 8 });
   try {
     await small.connect(addr);
     const calls = Array.from({ length: 100 }, (_, i) => small.exec(addr, `echo fifo ${i}`, { timeoutMs: 60_000 }));
@@ -91,7 +92,7 @@ test('the pool bounds streams per connection and lets waiting callers in FIFO or
 test('timeout closes the stream (the shell is hung up on) and rejects with TIMEOUT', async () => {
   await assert.rejects(pool.exec(addr, 'sleep 30', { timeoutMs: 300 }), (e) => codeOf(e) === 'TIMEOUT');
   const entry = () => fleet.journal().find((e) => e.command === 'sleep 30');
-  await eventually(() => entry()?.end === 'closed', 'the device to see the stream closed');
+  await until('the device to see the stream closed', () => entry()?.end === 'closed');
   // The connection is still good for the next command.
   assert.equal((await pool.exec(addr, 'echo after', { timeoutMs: 20_000 })).stdout.toString(), 'after\n');
 });
@@ -126,10 +127,10 @@ test('ping: adbd answers an OPEN that runs nothing; a hung device times out', as
 test('aborting through an AbortSignal closes the stream and rejects with CANCELLED', async () => {
   const ac = new AbortController();
   const call = pool.exec(addr, 'sleep 31', { signal: ac.signal });
-  await eventually(() => fleet.journal().some((e) => e.command === 'sleep 31'), 'the command to start');
+  await until('the command to start', () => fleet.journal().some((e) => e.command === 'sleep 31'));
   ac.abort();
   await assert.rejects(call, (e) => codeOf(e) === 'CANCELLED');
-  await eventually(() => fleet.journal().find((e) => e.command === 'sleep 31')?.end === 'closed', 'the device to see the close');
+  await until('the device to see the close', () => fleet.journal().find((e) => e.command === 'sleep 31')?.end === 'closed');
 });
 
 test('RSA auth: a trusted key is accepted; an unknown key is offered and accepted; a refused one gives AUTH_REJECTED', async () => {
@@ -153,7 +154,7 @@ test('RSA auth: a trusted key is accepted; an unknown key is offered and accepte
 
 test('a device without shell_v2 gets shell v1: no exit code, all output as stdout', async () => {
   const v1 = await startFleet({ count: 1, features: [] });
-  const p = new AdbPool({ key: hostKey });
+  const p = new AdbPool({ key: testKey() });
   try {
     const a = v1.instances[0]!.address;
     const r = await p.exec(a, 'ls /nonexistent', { timeoutMs: 20_000 });

@@ -13,14 +13,14 @@ import {
   ShellId,
   encodePacket,
   encodeShellPacket,
-  generateKey,
   MAX_UNANSWERED_OPENS,
   parseAndroidPublicKey,
   verifyTokenSignature,
   type Packet,
 } from '../../src/adb/index.js';
+import { testKey } from '../support/index.js';
 
-const key = generateKey('test@host');
+const key = testKey();
 const BANNER = 'device::ro.product.name=p;ro.product.model=m;ro.product.device=d;features=shell_v2,cmd';
 
 function harness(opts: { connectTimeoutMs?: number; authTimeoutMs?: number } = {}) {

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fault, type Fleet } from '../../src/sim/index.js';
 import { AdbPool, type AdbError } from '../../src/adb/index.js';
-import { codeOf, eventually, hostKey } from './helpers.js';
+import { testKey, until } from '../support/index.js';
+import { codeOf } from './helpers.js';
 
 async function withFleet(count: number, fn: (fleet: Fleet) => Promise<void>, opts: { rebootDelayMs?: number } = {}): Promise<void> {
   const fleet = await startFleet({ count, ...opts });
@@ -36,7 +37,7 @@ test('faults on a fresh connection: each instance fails with its own code while 
       [{ kind: 'offline', ms: 60_000 }, 'CONNECT_FAILED'],
     ];
     faults.forEach(([f], i) => faulty[i]!.setFault(f));
-    const pool = new AdbPool({ key: hostKey, connectTimeoutMs: 1_000, authTimeoutMs: 1_000 });
+    const pool = new AdbPool({ key: testKey(), connectTimeoutMs: 1_000, authTimeoutMs: 1_000 });
     try {
       const healthyRuns = Array.from({ length: 20 }, (_, i) => pool.exec(healthy!.address, `echo ${i}`, { timeoutMs: 30_000 }));
       const got = await Promise.all(faults.map((_, i) => outcome(pool.exec(faulty[i]!.address, 'echo x', { timeoutMs: 3_000 }))));
@@ -50,7 +51,7 @@ test('faults on a fresh connection: each instance fails with its own code while 
 
 test('faults on an established connection: hang times out, drop and offline lose it, garbage is a protocol error', () =>
   withFleet(5, async (fleet) => {
-    const pool = new AdbPool({ key: hostKey });
+    const pool = new AdbPool({ key: testKey() });
     const lost: [string, string][] = [];
     pool.onDisconnect((address, err) => lost.push([address, err.code]));
     try {
@@ -60,7 +61,7 @@ test('faults on an established connection: hang times out, drop and offline lose
       drop!.setFault({ kind: 'drop', afterBytes: 1000 });
       garbage!.setFault({ kind: 'garbage' });
       const long = pool.exec(offline!.address, 'sleep 60', { timeoutMs: 60_000 });
-      await eventually(() => offline!.journal().some((e) => e.command === 'sleep 60'), 'the long command to start');
+      await until('the long command to start', () => offline!.journal().some((e) => e.command === 'sleep 60'));
       offline!.setFault({ kind: 'offline', ms: 60_000 });
       const got = await Promise.all([
         outcome(pool.exec(healthy!.address, 'echo fine', { timeoutMs: 30_000 })),
@@ -70,7 +71,7 @@ test('faults on an established connection: hang times out, drop and offline lose
         outcome(long),
       ]);
       assert.deepEqual(got, ['ok:fine', 'TIMEOUT', 'CONNECTION_LOST', 'PROTOCOL_ERROR', 'CONNECTION_LOST']);
-      await eventually(() => lost.length === 3, 'three disconnect events');
+      await until('three disconnect events', () => lost.length === 3);
       assert.deepEqual(lost.map(([a]) => a).sort(), [drop!.address, garbage!.address, offline!.address].sort());
       assert.ok(pool.isConnected(healthy!.address) && pool.isConnected(hang!.address));
       assert.ok(!pool.isConnected(drop!.address));
@@ -83,7 +84,7 @@ test('backoff: after a failed connect, calls fail fast with the last error until
   withFleet(1, async (fleet) => {
     const inst = fleet.instances[0]!;
     inst.setFault({ kind: 'refuse' });
-    const pool = new AdbPool({ key: hostKey, backoffBaseMs: 2_000, backoffMaxMs: 2_000 });
+    const pool = new AdbPool({ key: testKey(), backoffBaseMs: 2_000, backoffMaxMs: 2_000 });
     try {
       await assert.rejects(pool.exec(inst.address, 'echo', { timeoutMs: 10_000 }), (e) => codeOf(e) === 'CONNECT_FAILED');
       inst.setFault(null);
@@ -108,15 +109,15 @@ test('reboot: the device goes down (a disconnect event), refuses meanwhile, then
     1,
     async (fleet) => {
       const inst = fleet.instances[0]!;
-      const pool = new AdbPool({ key: hostKey, backoffBaseMs: 50, backoffMaxMs: 100 });
+      const pool = new AdbPool({ key: testKey(), backoffBaseMs: 50, backoffMaxMs: 100 });
       const events: AdbError[] = [];
       pool.onDisconnect((_a, e) => events.push(e));
       try {
         await pool.reboot(inst.address);
-        await eventually(() => events.length === 1, 'the disconnect event');
+        await until('the disconnect event', () => events.length === 1);
         assert.equal(fleet.journal()[0]?.service, 'reboot');
         await assert.rejects(pool.connect(inst.address), (e) => codeOf(e) === 'CONNECT_FAILED');
-        await eventually(() => inst.state === 'online', 'the device to come back');
+        await until('the device to come back', () => inst.state === 'online');
         let r = null;
         const end = Date.now() + 20_000;
         while (r === null && Date.now() < end) r = await pool.exec(inst.address, 'echo back', { timeoutMs: 10_000 }).catch(() => null);
@@ -131,13 +132,13 @@ test('reboot: the device goes down (a disconnect event), refuses meanwhile, then
 test('idle connections are closed without a disconnect event; the next call reconnects', () =>
   withFleet(1, async (fleet) => {
     const inst = fleet.instances[0]!;
-    const pool = new AdbPool({ key: hostKey, idleMs: 100 });
+    const pool = new AdbPool({ key: testKey(), idleMs: 100 });
     let events = 0;
     pool.onDisconnect(() => events++);
     try {
       await pool.exec(inst.address, 'echo', { timeoutMs: 10_000 });
       assert.ok(pool.isConnected(inst.address));
-      await eventually(() => !pool.isConnected(inst.address), 'the idle close');
+      await until('the idle close', () => !pool.isConnected(inst.address));
       assert.equal(events, 0);
       assert.equal((await pool.exec(inst.address, 'echo again', { timeoutMs: 10_000 })).stdout.toString(), 'again\n');
       const s = pool.stats();

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { AdbPool, Command, PacketDecoder, ShellId, encodePacket, encodeShellPacket, type Packet } from '../../src/adb/index.js';
-import { codeOf, hostKey } from './helpers.js';
+import { testKey } from '../support/index.js';
+import { codeOf } from './helpers.js';
 
 const BANNER = 'device::ro.product.name=p;ro.product.model=m;ro.product.device=d;features=shell_v2,cmd';
 const CNXN = encodePacket(Command.CNXN, 0x01000001, 1024 * 1024, BANNER);
@@ -34,7 +35,7 @@ async function device(opts: { extra?: Buffer; onOpen?: (socket: Socket, p: Packe
 
 test('a connection that dies in the chunk that completed its handshake is a failed connect, not a live one', async () => {
   const d = await device({ extra: Buffer.alloc(24, 0x41) });
-  const pool = new AdbPool({ key: hostKey, backoffBaseMs: 10, backoffMaxMs: 20 });
+  const pool = new AdbPool({ key: testKey(), backoffBaseMs: 10, backoffMaxMs: 20 });
   try {
     await assert.rejects(pool.connect(d.address), (e) => codeOf(e) === 'CONNECT_FAILED');
     assert.equal(pool.isConnected(d.address), false);
@@ -49,7 +50,7 @@ test('a connection that dies in the chunk that completed its handshake is a fail
 
 test('health pings keep a connection in use: the idle sweep does not close and reopen it', async () => {
   const d = await device({ onOpen: (socket, p) => socket.write(encodePacket(Command.CLSE, 0, p.arg0)) });
-  const pool = new AdbPool({ key: hostKey, idleMs: 200 });
+  const pool = new AdbPool({ key: testKey(), idleMs: 200 });
   try {
     const until = Date.now() + 1_500;
     while (Date.now() < until) {
@@ -78,7 +79,7 @@ test('a shell v2 stream that closes without an exit status fails (CONNECTION_LOS
       );
     },
   });
-  const pool = new AdbPool({ key: hostKey });
+  const pool = new AdbPool({ key: testKey() });
   try {
     await assert.rejects(pool.exec(d.address, 'echo x', { timeoutMs: 2_000 }), (e) => {
       assert.equal(codeOf(e), 'CONNECTION_LOST');
@@ -95,7 +96,7 @@ test('nextAttemptAt follows the pool\'s backoff on a refusing port: jittered, do
   const d = await device({});
   const address = d.address;
   await new Promise((r) => d.server.close(r)); // nothing listens there now: connects are refused
-  const pool = new AdbPool({ key: hostKey, backoffBaseMs: 1_000, backoffMaxMs: 30_000 });
+  const pool = new AdbPool({ key: testKey(), backoffBaseMs: 1_000, backoffMaxMs: 30_000 });
   try {
     assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'an address never tried may be tried now');
     const failAndWindow = async (): Promise<{ err: unknown; from: number; to: number }> => {
@@ -134,7 +135,7 @@ test('nextAttemptAt is now again after a successful connect, and after a connect
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pool = new AdbPool({ key: hostKey, backoffBaseMs: 400, backoffMaxMs: 800 });
+  const pool = new AdbPool({ key: testKey(), backoffBaseMs: 400, backoffMaxMs: 800 });
   try {
     await assert.rejects(pool.connect(address), (e) => codeOf(e) === 'CONNECT_FAILED');
     const at = pool.nextAttemptAt(address);

@@ -4,18 +4,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet } from '../../src/sim/index.js';
 import { AdbPool } from '../../src/adb/index.js';
-import { tangoConnect, tangoExec } from '../../bench/lib/tango.js';
-import { hostKey, hostPublicKey } from './helpers.js';
+import { tangoConnect, tangoExec } from '../support/tango.js';
+import { testKey, testPublicKey } from '../support/index.js';
 
 const COMMANDS = ['echo hello world', 'ls /nonexistent', 'exit 3', 'nosuchcmd', 'seq 1 20000', 'getprop ro.product.model', 'id', 'ls /'];
 
 test('Tango and our client get the same stdout, stderr and exit codes from the simulator', async () => {
-  const fleet = await startFleet({ count: 1, auth: 'rsa', trustedKeys: [hostPublicKey] });
-  const pool = new AdbPool({ key: hostKey });
+  const fleet = await startFleet({ count: 1, auth: 'rsa', trustedKeys: [testPublicKey()] });
+  const pool = new AdbPool({ key: testKey() });
   const inst = fleet.instances[0]!;
   let adb: Awaited<ReturnType<typeof tangoConnect>> | null = null;
   try {
-    adb = await tangoConnect(inst.host, inst.port, hostKey.privateKey);
+    adb = await tangoConnect(inst.host, inst.port, testKey().privateKey);
     for (const cmd of COMMANDS) {
       const theirs = await tangoExec(adb, cmd);
       const ours = await pool.exec(inst.address, cmd, { timeoutMs: 30_000 });

@@ -1,14 +1,14 @@
 // SPEC §8: the operator API under /admin/v1.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_TOKEN, envelope, SettableMonitor, startHarness, type Harness } from './harness.js';
+import { ADMIN_TOKEN, type ApiHarness, envelope, SettableMonitor, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 const monitor = new SettableMonitor();
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 before(async () => {
-  h = await startHarness({ monitor });
+  h = await startApiHarness({ monitor });
 });
 after(async () => {
   await h.close();

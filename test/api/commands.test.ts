@@ -1,16 +1,16 @@
 // SPEC §2, §3, §5: request rules of async-command and sync-command, one case per rule.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envelope, startHarness, type Harness } from './harness.js';
+import { type ApiHarness, envelope, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 let tokenA: string;
 let tokenB: string;
 let tenantAId: string;
 const MANY = Array.from({ length: 100 }, (_, i) => `m${i}`);
 
 before(async () => {
-  h = await startHarness();
+  h = await startApiHarness();
   const a = await h.tenant('alpha');
   const b = await h.tenant('beta');
   tokenA = a.token;

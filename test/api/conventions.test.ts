@@ -4,16 +4,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { createSqliteStore } from '../../src/store/index.js';
-import { envelope, overrideStore, rid, startHarness, type Harness } from './harness.js';
+import { type ApiHarness, envelope, overrideStore, rid, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 let token: string;
 let tenantId: string;
 const body = { command: 'ls', instance_ids: ['a1'] };
 const URL = '/v1/instances/async-command';
 
 before(async () => {
-  h = await startHarness();
+  h = await startApiHarness();
   ({ token, tenantId } = await h.tenant('alpha'));
   await h.instance('a1', tenantId);
 });
@@ -135,7 +135,7 @@ test('an unexpected failure -> 500 KOOPHONE.API.9999, no stack or SQL in the ans
   });
   const lines: string[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
-  const h2 = await startHarness({ store: broken, closeStore: true, logger });
+  const h2 = await startApiHarness({ store: broken, closeStore: true, logger });
   try {
     const { token: t } = await h2.tenant('x');
     const res = await h2.app.inject({ method: 'GET', url: '/v1/instances/tasks', headers: { 'x-request-id': 'boom-1', 'x-auth-token': t } });
@@ -165,7 +165,7 @@ test('GET /healthz and /readyz need no token; readyz is 503 when the store is un
       throw new Error('database is locked');
     },
   });
-  const h2 = await startHarness({ store: down, closeStore: true });
+  const h2 = await startApiHarness({ store: down, closeStore: true });
   try {
     const res = await h2.app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(res.statusCode, 503);

@@ -8,11 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashToken } from '../../src/core/ids.js';
 import { createSqliteStore } from '../../src/store/index.js';
-import { startHarness } from './harness.js';
-import { startLive, until } from './live.js';
-import { collectSse, openSse } from '../helpers/sse.js';
+import { type ApiHarness, collectSse, openSse, startApiHarness, startLiveApi, tenantKeyOfToken, until } from '../support/index.js';
 
 async function listen(app: FastifyInstance): Promise<number> {
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -25,10 +22,34 @@ function open(port: number, path: string, token: string): Promise<IncomingMessag
 
 const collect = collectSse;
 
+/** The API on a real socket (no worker: the task stays queued), one tenant's task (`ls` on one
+ * instance), and that task's event stream, open: its headers come after it subscribed. */
+async function watchQueuedTask(opts: Parameters<typeof startApiHarness>[0] = {}): Promise<{
+  h: ApiHarness;
+  t: { tenantId: string; token: string };
+  port: number;
+  taskId: string;
+  stream: IncomingMessage;
+}> {
+  const h = await startApiHarness(opts);
+  try {
+    const port = await listen(h.app);
+    const t = await h.tenant('sse');
+    await h.instance('e1', t.tenantId);
+    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
+    const taskId = res.json().data.task_id as string;
+    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
+    return { h, t, port, taskId, stream };
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
+}
+
 const RANK: Record<string, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, timed_out: 2, cancelled: 2 };
 
 test('events: every job advances queued/running/final in order, no duplicates, then done', async () => {
-  const live = await startLive({ count: 2 });
+  const live = await startLiveApi({ count: 2 });
   try {
     const port = await listen(live.app);
     const ids = live.ids;
@@ -71,15 +92,8 @@ test('events: every job advances queued/running/final in order, no duplicates, t
 });
 
 test('events: a task cancelled while watched ends the stream with cancelled jobs', async () => {
-  const h = await startHarness();
+  const { h, t, taskId, stream } = await watchQueuedTask();
   try {
-    const port = await listen(h.app);
-    const t = await h.tenant('sse');
-    await h.instance('e1', t.tenantId);
-    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
-    const taskId = res.json().data.task_id as string;
-    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
-    // The headers come after the stream subscribed to the task's changes.
     const done = collect(stream);
     await h.call(t.token, 'POST', `/v1/instances/tasks/${taskId}/cancel`);
     const { events } = await done;
@@ -92,19 +106,12 @@ test('events: a task cancelled while watched ends the stream with cancelled jobs
 });
 
 test('events: heartbeats; a closed client unsubscribes at once; missing task is 400 before streaming', async () => {
-  const h = await startHarness({ sseHeartbeatMs: 50 });
+  const { h, t, port, taskId, stream } = await watchQueuedTask({ sseHeartbeatMs: 50 });
   try {
-    const port = await listen(h.app);
-    const t = await h.tenant('sse');
-    await h.instance('e1', t.tenantId);
-    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
-    const taskId = res.json().data.task_id as string;
-    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
     const { events, comments } = await collect(stream, (_e, c) => c >= 2);
     assert.equal(events.length, 1, 'one snapshot event for the queued job');
     assert.ok(comments >= 2);
-    const principal = await h.store.findToken(hashToken(t.token));
-    const taskKey = (await h.store.getTask(principal!.tenantKey, taskId))!.taskKey;
+    const taskKey = (await h.store.getTask(await tenantKeyOfToken(h.store, t.token), taskId))!.taskKey;
     await until('the watch removed after the client left', () => !h.store.changes.watching(taskKey), 10_000);
     const missing = await open(port, `/v1/instances/tasks/${'a'.repeat(32)}/events`, t.token);
     assert.equal(missing.statusCode, 400);
@@ -118,7 +125,7 @@ test('events: heartbeats; a closed client unsubscribes at once; missing task is 
 test('events: a change another process committed (no notice here) is picked up at the next heartbeat', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-sse-'));
   const path = join(dir, 'db.sqlite');
-  const h = await startHarness({ store: createSqliteStore({ path, synchronous: 'NORMAL' }), closeStore: true, sseHeartbeatMs: 100 });
+  const h = await startApiHarness({ store: createSqliteStore({ path, synchronous: 'NORMAL' }), closeStore: true, sseHeartbeatMs: 100 });
   // A second store on the same file: its commits do not reach this process's change feed.
   const other = createSqliteStore({ path, synchronous: 'NORMAL' });
   try {
@@ -130,8 +137,7 @@ test('events: a change another process committed (no notice here) is picked up a
     const taskId = res.json().data.task_id as string;
     const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
     const done = collect(stream);
-    const principal = await other.findToken(hashToken(t.token));
-    const task = await other.getTask(principal?.tenantKey ?? -1, taskId);
+    const task = await other.getTask(await tenantKeyOfToken(other, t.token), taskId);
     const job = task?.jobs[0];
     assert.ok(job);
     await other.markRunning([job.jobKey], Date.now());

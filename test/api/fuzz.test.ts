@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { API_ERRORS } from '../../src/core/errors.js';
-import { SettableMonitor, startHarness, type Harness } from './harness.js';
+import { type ApiHarness, SettableMonitor, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 let token: string;
 const monitor = new SettableMonitor();
 const KNOWN_CODES = new Set<string>(Object.values(API_ERRORS).map((e) => e.code));
@@ -15,7 +15,7 @@ const PRINTABLE = /^[\x20-\x7e]{1,128}$/;
 
 before(async () => {
   // A generous limit: the fuzzer should reach validation, not the rate limiter.
-  h = await startHarness({ monitor, config: { rateLimitPerSecond: 0 } });
+  h = await startApiHarness({ monitor, config: { rateLimitPerSecond: 0 } });
   const a = await h.tenant('fuzz');
   const b = await h.tenant('other');
   token = a.token;

@@ -1,15 +1,15 @@
 // SPEC §6: batch-query-status, batch-query, reboot.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envelope, SettableMonitor, startHarness, type Harness } from './harness.js';
+import { type ApiHarness, envelope, SettableMonitor, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 let tokenA: string;
 const monitor = new SettableMonitor();
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 before(async () => {
-  h = await startHarness({ monitor });
+  h = await startApiHarness({ monitor });
   const a = await h.tenant('alpha');
   const b = await h.tenant('beta');
   tokenA = a.token;

@@ -1,9 +1,9 @@
 // Tenant isolation: everything of another tenant is refused exactly like a missing resource.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { envelope, SettableMonitor, startHarness, type Harness } from './harness.js';
+import { type ApiHarness, envelope, SettableMonitor, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 let tokenA: string;
 let tokenB: string;
 let taskB: string;
@@ -13,7 +13,7 @@ const MISSING_TASK = '0123456789abcdef0123456789abcdef';
 const MISSING_JOB = 'fedcba9876543210fedcba9876543210';
 
 before(async () => {
-  h = await startHarness({ monitor });
+  h = await startApiHarness({ monitor });
   const a = await h.tenant('alpha');
   const b = await h.tenant('beta');
   tokenA = a.token;

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRateLimiter } from '../../src/api/index.js';
-import { envelope, startHarness } from './harness.js';
+import { envelope, startApiHarness } from '../support/index.js';
 
 test('over the limit -> 429 with Retry-After; other tenants unaffected; recovers after waiting', async () => {
-  const h = await startHarness({ config: { rateLimitPerSecond: 1, rateLimitBurst: 3 } });
+  const h = await startApiHarness({ config: { rateLimitPerSecond: 1, rateLimitBurst: 3 } });
   try {
     const a = await h.tenant('a');
     const b = await h.tenant('b');
@@ -34,7 +34,7 @@ test('over the limit -> 429 with Retry-After; other tenants unaffected; recovers
 });
 
 test('rate 0 turns the limit off', async () => {
-  const h = await startHarness({ config: { rateLimitPerSecond: 0, rateLimitBurst: 0 } });
+  const h = await startApiHarness({ config: { rateLimitPerSecond: 0, rateLimitBurst: 0 } });
   try {
     const a = await h.tenant('a');
     for (let i = 0; i < 300; i++) {

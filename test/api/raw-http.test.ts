@@ -5,13 +5,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { startHarness, type Harness } from './harness.js';
+import { type ApiHarness, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 let port: number;
 
 before(async () => {
-  h = await startHarness();
+  h = await startApiHarness();
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   port = (h.app.server.address() as AddressInfo).port;
 });

@@ -4,15 +4,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashToken } from '../../src/core/ids.js';
 import type { JobResult } from '../../src/store/index.js';
-import { envelope, startHarness, type Harness } from './harness.js';
+import { type ApiHarness, envelope, startApiHarness } from '../support/index.js';
 
-let h: Harness;
+let h: ApiHarness;
 let tokenA: string;
 let tenantKeyA: number;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 before(async () => {
-  h = await startHarness();
+  h = await startApiHarness();
   const a = await h.tenant('alpha');
   tokenA = a.token;
   tenantKeyA = (await h.store.findToken(hashToken(tokenA)))?.tenantKey ?? -1;
@@ -111,7 +111,7 @@ for (const [name, id] of [
 }
 
 test('task list: newest first, counts, cursor paging to the end', async () => {
-  const h2 = await startHarness();
+  const h2 = await startApiHarness();
   try {
     const t = await h2.tenant('lister');
     await h2.instance('l1', t.tenantId);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServeProcess } from '../helpers/processes.js';
+import { startServeProcess } from '../support/index.js';
 
 const run = promisify(execFile);
 

@@ -6,8 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { request } from '../helpers/harness.js';
-import { startChild } from '../helpers/processes.js';
+import { request, startChild } from '../support/index.js';
 
 async function runDemo(dataDir: string): Promise<{ url: string; tenant: string; stop: () => Promise<number | null> }> {
   const child = startChild(['demo', '--port', '0', '--data', dataDir, '--instances', '3', '--sim-base-port', '0'], {

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDispatcher } from '../../src/dispatch/index.js';
-import { fixture, until } from './setup.js';
+import { until } from '../support/index.js';
+import { fixture } from './setup.js';
 
 test('cancel: a running job has its stream closed and ends 1004; queued jobs leave the queue at once', async () => {
   const f = await fixture({ count: 1 });

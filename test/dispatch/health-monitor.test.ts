@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InstanceStatus } from '../../src/core/index.js';
 import { createHealthMonitor, type WorkerPool } from '../../src/dispatch/index.js';
-import { fixture, until } from './setup.js';
+import { until } from '../support/index.js';
+import { fixture } from './setup.js';
 
 test('health monitor: unknown, running, offline with an offline fault, running again', async () => {
   const f = await fixture({ count: 2, noStart: true });

@@ -4,20 +4,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdbPool, generateKey, publicKeyOf, type AdbKey } from '../../src/adb/index.js';
+import { AdbPool } from '../../src/adb/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
-import { hashToken, newToken } from '../../src/core/ids.js';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { createSqliteStore, type CreatedTask, type JobView, type Store } from '../../src/store/index.js';
 import { createTaskService, type TaskService } from '../../src/tasks/index.js';
-
-let sharedKey: AdbKey | null = null;
-/** RSA key generation is slow on a loaded machine: one key for the whole file. */
-export function testKey(): AdbKey {
-  sharedKey ??= generateKey('test@dispatch');
-  return sharedKey;
-}
+import { tenantKeyOf, testKey, testPublicKey, until } from '../support/index.js';
 
 export interface Fixture {
   dir: string;
@@ -71,7 +64,7 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
     const fleet = await startFleet({
       count: opts.count ?? 2,
       auth: 'rsa',
-      trustedKeys: [publicKeyOf(key.privateKey)],
+      trustedKeys: [testPublicKey()],
       rebootDelayMs: opts.rebootDelayMs ?? 500,
       ...(opts.features ? { features: opts.features } : {}),
     });
@@ -140,23 +133,5 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
   } catch (err) {
     await cleanup();
     throw err;
-  }
-}
-
-/** The tenant's internal key, as the auth hook would find it from a token. */
-async function tenantKeyOf(store: Store, tenantId: string): Promise<number> {
-  const token = newToken('test');
-  await store.addToken(tenantId, hashToken(token), token.slice(0, 12));
-  const principal = await store.findToken(hashToken(token));
-  if (principal === null) throw new Error('token not found');
-  return principal.tenantKey;
-}
-
-/** Polls until check() holds (state that has no event to wait on), or fails after timeoutMs. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }

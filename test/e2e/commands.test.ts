@@ -1,12 +1,12 @@
 // End to end through the real HTTP server, the worker, SQLite and the simulator over TCP.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { type ServiceHarness, startServiceHarness, until } from '../support/index.js';
 
-let h: Harness;
+let h: ServiceHarness;
 
 before(async () => {
-  h = await startHarness({ instances: 100 });
+  h = await startServiceHarness({ instances: 100 });
 });
 after(async () => {
   await h?.close();
@@ -20,10 +20,13 @@ async function submit(command: string, ids: string[], extra: Record<string, unkn
   return r.body.data.task_id;
 }
 
-test('ls -l /system on 100 instances: every job succeeds with the listing', async () => {
-  const taskId = await submit('ls -l /system', h.ids);
+test('ls -l /system on 100 instances: every job succeeds with the listing; its output and the task list agree', async () => {
+  const r = await h.call('POST', '/v1/instances/async-command', { command: 'ls -l /system', instance_ids: h.ids });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const taskId: string = r.body.data.task_id;
   const jobs = await h.waitTask(taskId);
   assert.deepEqual(jobs.map((j) => j.instance_id), h.ids, 'jobs in cmd_jobs order');
+  assert.deepEqual(jobs.map((j) => j.job_id), r.body.data.cmd_jobs.map((j: { job_id: string }) => j.job_id));
   for (const j of jobs) {
     assert.equal(j.state, 'succeeded', JSON.stringify(j));
     assert.equal(j.status, 2);
@@ -34,6 +37,15 @@ test('ls -l /system on 100 instances: every job succeeds with the listing', asyn
     assert.equal(j.output_bytes, Buffer.byteLength(j.execute_msg));
     assert.ok(j.started_at !== null && j.finished_at !== null);
   }
+  const first = jobs[0]!;
+  const out = await h.call('GET', `/v1/instances/tasks/${taskId}/jobs/${first.job_id}/output`);
+  assert.equal(out.status, 200);
+  assert.deepEqual(out.body.data, {
+    stdout: first.execute_msg, stderr: '', combined: first.execute_msg, exit_code: 0, output_bytes: first.output_bytes, output_truncated: false,
+  });
+  const list = (await h.call('GET', '/v1/instances/tasks?limit=1')).body.data;
+  assert.equal(list.tasks[0].task_id, taskId);
+  assert.equal(list.tasks[0].counts.succeeded, h.ids.length);
 });
 
 test('non-zero exit, stderr and an unknown command', async () => {
@@ -150,21 +162,7 @@ test('jobs on one instance run in submission order, never overlapping', async ()
   }
 });
 
-test('sync-command answers with every result', async () => {
-  const ids = h.ids.slice(20, 25);
-  const r = await h.call('POST', '/v1/instances/sync-command', { command: 'getprop ro.product.model', instance_ids: ids });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  const results = r.body.data.cmd_results;
-  assert.deepEqual(results.map((x: { instance_id: string }) => x.instance_id), ids);
-  for (const x of results) {
-    assert.equal(x.status, 2);
-    assert.equal(x.error_code, '0');
-    assert.equal(x.exit_code, 0);
-    assert.ok(x.execute_msg.trim().length > 0);
-  }
-});
-
-test('reboot: 5005 when an instance is offline; otherwise starting, then running again', async () => {
+test('reboot: 5005 when an instance is offline or still starting; otherwise starting, then running again', async () => {
   const [a, b] = [h.ids[30]!, h.ids[31]!];
   const sim = h.fleet.instances[31]!;
   const status = async (id: string): Promise<number> => {
@@ -172,16 +170,10 @@ test('reboot: 5005 when an instance is offline; otherwise starting, then running
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body.data.status_results[0].status;
   };
-  const until = async (id: string, want: number): Promise<void> => {
-    const deadline = Date.now() + 20_000;
-    while ((await status(id)) !== want) {
-      if (Date.now() > deadline) throw new Error(`${id} never reached status ${want}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  await until(a, 2);
+  const reach = (id: string, want: number): Promise<void> => until(`${id} at status ${want}`, async () => (await status(id)) === want, 20_000, 50);
+  await reach(a, 2);
   sim.setFault({ kind: 'offline', ms: 60_000 });
-  await until(b, 3);
+  await reach(b, 3);
   const refused = await h.call('POST', '/v1/instances/reboot', { instance_ids: [a, b] });
   assert.equal(refused.status, 400);
   assert.equal(refused.body.error_code, 'KOOPHONE.API.5005');
@@ -193,5 +185,10 @@ test('reboot: 5005 when an instance is offline; otherwise starting, then running
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.deepEqual(ok.body, { error_code: '0', error_msg: 'ok' });
   assert.equal(await status(a), 4);
-  await until(a, 2);
+  const again = await h.call('POST', '/v1/instances/reboot', { instance_ids: [a] });
+  assert.equal(again.status, 400, 'starting is not running');
+  assert.equal(again.body.error_code, 'KOOPHONE.API.5005');
+  await reach(a, 2);
+  const page = await h.call('GET', `/v1/instances/batch-query?instance_id=${a}`);
+  assert.equal(page.body.data.result[0].running_status, 2);
 });

@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { request, type JobJson } from '../helpers/harness.js';
-import { startServeProcess, startSimProcess } from '../helpers/processes.js';
+import { type JobJson, request, startServeProcess, startSimProcess, until } from '../support/index.js';
 
 interface JournalRow {
   serial: string;
@@ -54,29 +53,31 @@ test('kill -9 during 1,000 running jobs: after restart every job is final, none 
     }
     // Once every instance has finished a job and started its next, kill the service outright.
     const journalNow = async (): Promise<JournalRow[]> => (await (await fetch(`${sim.control}/journal`)).json()) as JournalRow[];
-    for (let deadline = Date.now() + 60_000; ; ) {
-      const rows = await journalNow();
-      if (rows.length >= 200 && rows.some((e) => e.end === 'running')) break;
-      assert.ok(Date.now() < deadline, `jobs did not get going: ${rows.length} started`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    let started = 0;
+    await until(
+      () => `jobs to get going: ${started} started`,
+      async () => {
+        const rows = await journalNow();
+        started = rows.length;
+        return rows.length >= 200 && rows.some((e) => e.end === 'running');
+      },
+      60_000,
+      25,
+    );
     await service.child.kill('SIGKILL');
 
     service = await startServeProcess(env);
     const deadline = Date.now() + 90_000;
     const jobsByTask = new Map<string, JobJson[]>();
     for (const taskId of taskIds) {
-      for (;;) {
+      const finished = async (): Promise<boolean> => {
         const r = await call(service.url, 'GET', `/v1/instances/tasks/${taskId}`);
         assert.equal(r.status, 200, `task ${taskId} survived the crash: ${JSON.stringify(r.body)}`);
         const jobs: JobJson[] = r.body.data.jobs;
-        if (jobs.every((j) => j.state !== 'queued' && j.state !== 'running')) {
-          jobsByTask.set(taskId, jobs);
-          break;
-        }
-        assert.ok(Date.now() < deadline, `task ${taskId} did not finish after the restart`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+        jobsByTask.set(taskId, jobs);
+        return jobs.every((j) => j.state !== 'queued' && j.state !== 'running');
+      };
+      await until(`task ${taskId} to finish after the restart`, finished, Math.max(0, deadline - Date.now()), 200);
     }
 
     const journal = (await (await fetch(`${sim.control}/journal`)).json()) as JournalRow[];

@@ -4,13 +4,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRetentionPurger } from '../../src/dispatch/index.js';
-import { startHarness, type Harness, type JobJson } from '../helpers/harness.js';
-import { collectSse, openSse, type SseEvent } from '../helpers/sse.js';
+import { collectSse, type JobJson, openSse, type ServiceHarness, type SseEvent, startServiceHarness, until } from '../support/index.js';
 
-let h: Harness;
+let h: ServiceHarness;
 
 before(async () => {
-  h = await startHarness({ instances: 100 });
+  h = await startServiceHarness({ instances: 100 });
 });
 after(async () => {
   await h?.close();
@@ -87,12 +86,10 @@ test('cancel: the queued jobs at once, the running sleep ended on the device, fi
   const r = await h.call('POST', '/v1/instances/async-command', { command: 'sleep 40', instance_ids: [busy, waiting] });
   const taskId: string = r.body.data.task_id;
   const sim = h.fleet.instances[51]!;
-  for (let i = 0; !sim.journal().some((e) => e.command === 'sleep 40'); i++) {
-    assert.ok(i < 400, 'sleep 40 started');
-    await new Promise((res) => setTimeout(res, 25));
-  }
+  await until('sleep 40 to start', () => sim.journal().some((e) => e.command === 'sleep 40'), 10_000, 25);
   const c = await h.call('POST', `/v1/instances/tasks/${taskId}/cancel`);
   assert.equal(c.status, 200, JSON.stringify(c.body));
+  assert.equal(c.body.data.jobs[1].state, 'cancelled', 'the queued job is cancelled in the answer');
   const jobs = await h.waitTask(taskId);
   assert.deepEqual(jobs.map((j) => [j.state, j.error_code]), [['cancelled', 'KOOPHONE.JOB.1004'], ['cancelled', 'KOOPHONE.JOB.1004']]);
   assert.equal(jobs[1]?.started_at, null, 'the queued one never ran');

@@ -3,17 +3,14 @@
 // answered with that, rather than holding the shutdown until its command ends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness } from '../helpers/harness.js';
+import { startServiceHarness, until } from '../support/index.js';
 
 test('shutdown with a sync-command in flight: the job ends 1006 after the grace, the client gets its answer', async () => {
-  const h = await startHarness({ instances: 1 });
+  const h = await startServiceHarness({ instances: 1 });
   try {
     const pending = h.call('POST', '/v1/instances/sync-command', { command: 'sleep 40', instance_ids: [h.ids[0]!], timeout_seconds: 60 });
     const sim = h.fleet.instances[0]!;
-    for (let i = 0; !sim.journal().some((e) => e.command === 'sleep 40'); i++) {
-      assert.ok(i < 400, 'the command started');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until('the command to start', () => sim.journal().some((e) => e.command === 'sleep 40'), 10_000, 25);
     await h.service.close();
     const res = await pending;
     assert.equal(res.status, 200, JSON.stringify(res.body));

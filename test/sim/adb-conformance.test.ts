@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
-import { waitFor } from './helpers.js';
+import { until } from '../support/index.js';
 
 const ADB = '/usr/bin/adb';
 const skip = existsSync(ADB) ? false : 'Debian adb is not installed (/usr/bin/adb)';
@@ -156,7 +156,7 @@ test('adb reboot drops the instance; it comes back and adb reconnects', { skip }
   const inst = fleet!.instances[0]!;
   const r = await adb(['-s', inst.address, 'reboot']);
   assert.equal(r.code, 0, r.stderr);
-  await waitFor(() => inst.state === 'online', 30000, 'the instance to come back');
+  await until('the instance to come back', () => inst.state === 'online', 30000);
   const deadline = Date.now() + 60000;
   let back: Run = { stdout: '', stderr: '', code: null };
   while (Date.now() < deadline) {

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { AuthType, Command, androidPublicKey, signToken } from '../../src/adb/wire/index.js';
 import { startFleet } from '../../src/sim/index.js';
-import { RawClient, decodeShellV2, testKey } from './raw-client.js';
+import { testKey, testPublicKey } from '../support/index.js';
+import { RawClient, decodeShellV2 } from './raw-client.js';
 
 test('rsa mode: a trusted key signs in; an untrusted one gets a new token, then is accepted by RSAPUBLICKEY', async (t) => {
   const trusted = testKey();
-  const fleet = await startFleet({ count: 2, auth: 'rsa', trustedKeys: [trusted.publicKey] });
+  const fleet = await startFleet({ count: 2, auth: 'rsa', trustedKeys: [testPublicKey()] });
   t.after(() => fleet.close());
   const [a, b] = fleet.instances as [(typeof fleet.instances)[0], (typeof fleet.instances)[0]];
 
@@ -55,7 +56,7 @@ test('rsa mode: a trusted key signs in; an untrusted one gets a new token, then 
 
 test('auth-reject: no signature or public key is ever accepted, even in none mode', async (t) => {
   const key = testKey();
-  const fleet = await startFleet({ count: 1, trustedKeys: [key.publicKey] });
+  const fleet = await startFleet({ count: 1, trustedKeys: [testPublicKey()] });
   t.after(() => fleet.close());
   const inst = fleet.instances[0]!;
   inst.setFault({ kind: 'auth-reject' });
@@ -66,7 +67,7 @@ test('auth-reject: no signature or public key is ever accepted, even in none mod
   c.send(Command.AUTH, AuthType.Signature, 0, signToken(key.privateKey, tok.payload));
   const again = await c.next();
   assert.deepEqual([again.command, again.arg0], [Command.AUTH, AuthType.Token]);
-  c.send(Command.AUTH, AuthType.RsaPublicKey, 0, androidPublicKey(key.publicKey));
+  c.send(Command.AUTH, AuthType.RsaPublicKey, 0, androidPublicKey(testPublicKey()));
   assert.ok(await c.silentFor(300), 'the public key must go unanswered');
   inst.setFault(null);
   const ok = await RawClient.connect(inst.port);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Command } from '../../src/adb/wire/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { RawClient, decodeShellV2 } from './raw-client.js';
-import { waitFor } from './helpers.js';
+import { until } from '../support/index.js';
 
 async function connected(t: { after(fn: () => unknown): void }, port: number): Promise<RawClient> {
   const c = await RawClient.connect(port);
@@ -113,7 +113,7 @@ test('offline: drops existing connections, refuses new ones, then comes back by 
   assert.equal(inst.state, 'offline');
   assert.equal(fleet.journal()[0]?.end, 'disconnected');
   assert.ok(await refused(inst.port));
-  await waitFor(() => inst.state === 'online', 20000, 'the instance to come back');
+  await until('the instance to come back', () => inst.state === 'online', 20000);
   assert.equal(inst.fault, null);
   await connected(t, inst.port);
 });
@@ -128,14 +128,14 @@ test('reboot: service and shell command drop the connection; state resets except
   await c.closed;
   assert.equal(inst.state, 'rebooting');
   assert.ok(await refused(inst.port));
-  await waitFor(() => inst.state === 'online', 20000, 'the reboot to finish');
+  await until('the reboot to finish', () => inst.state === 'online', 20000);
   c = await connected(t, inst.port);
   const props = decodeShellV2((await c.run('shell,v2,raw:getprop debug.x; getprop persist.y', 3)).data);
   assert.equal(props.stdout, '\n2\n');
   // `reboot` typed in a shell never returns: the connection drops under it.
   c.send(Command.OPEN, 4, 0, 'shell,v2,raw:echo bye; reboot');
   await c.closed;
-  await waitFor(() => inst.state === 'online', 20000, 'the second reboot to finish');
+  await until('the second reboot to finish', () => inst.state === 'online', 20000);
   const j = fleet.journal();
   assert.deepEqual(
     j.map((e) => [e.service, e.command, e.end]),

@@ -1,6 +1,5 @@
 // A deliberately small ADB host for driving the simulator packet by packet in tests.
 import net from 'node:net';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Command, PacketDecoder, VERSION, MAX_PAYLOAD, encodePacket, type Packet } from '../../src/adb/wire/index.js';
 
 export const HOST_BANNER = 'host::features=shell_v2,cmd';
@@ -136,11 +135,4 @@ export function decodeShellV2(data: Buffer): { stdout: string; stderr: string; e
   }
   if (off !== data.length) throw new Error('truncated shell v2 stream');
   return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), exit };
-}
-
-let cachedKey: { privateKey: KeyObject; publicKey: KeyObject } | null = null;
-/** One 2048-bit key per test process (generation is slow on a loaded machine). */
-export function testKey(): { privateKey: KeyObject; publicKey: KeyObject } {
-  cachedKey ??= generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
-  return cachedKey;
 }

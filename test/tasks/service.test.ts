@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TaskView } from '../../src/store/index.js';
-import { fixture, until } from '../dispatch/setup.js';
+import { until } from '../support/index.js';
+import { fixture } from '../dispatch/setup.js';
 
 test('watch: every job shows running, then its final state, each view the one the store holds', async () => {
   const f = await fixture({ count: 3 });

@@ -1,5 +1,6 @@
-// End-to-end harness: a simulated fleet and the real service (HTTP on a real socket, SQLite in a
-// temp dir), a tenant with a token, and the fleet's instances registered to it.
+// The whole service as `adbfleet serve` wires it (startService: HTTP on a real socket, the worker,
+// SQLite in a temp dir) in this process, a simulated fleet, a tenant with a token, and the fleet's
+// instances registered to it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +9,10 @@ import { pino } from 'pino';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { startService, type RunningService } from '../../src/cli/service.js';
+import { request, type ApiResponse, type JobJson } from './http.js';
+import { until } from './poll.js';
 
-export interface Harness {
+export interface ServiceHarness {
   fleet: Fleet;
   service: RunningService;
   url: string;
@@ -25,54 +28,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  // JSON bodies of the API are free-form here; tests assert on their fields.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
-
-export interface JobJson {
-  job_id: string;
-  instance_id: string;
-  status: number;
-  state: string;
-  error_code: string;
-  error_msg: string;
-  execute_msg: string;
-  exit_code: number | null;
-  output_bytes: number;
-  output_truncated: boolean;
-  started_at: string | null;
-  finished_at: string | null;
-}
-
-export async function request(
-  url: string,
-  method: string,
-  path: string,
-  body: unknown,
-  headers: Record<string, string>,
-): Promise<ApiResponse> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON (SSE, empty): keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
-}
-
-export async function startHarness(
+export async function startServiceHarness(
   opts: { instances?: number; config?: Partial<Config>; fleet?: Parameters<typeof startFleet>[0] } = {},
-): Promise<Harness> {
+): Promise<ServiceHarness> {
   const count = opts.instances ?? 4;
   const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-e2e-'));
   const fleet = await startFleet(opts.fleet ?? { count });
@@ -115,15 +73,15 @@ export async function startHarness(
     request(url, method, path, body, { 'x-auth-token': token, 'x-request-id': randomUUID(), ...headers });
 
   const waitTask = async (taskId: string, timeoutMs = 60_000): Promise<JobJson[]> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    let jobs: JobJson[] = [];
+    const finished = async (): Promise<boolean> => {
       const r = await call('GET', `/v1/instances/tasks/${taskId}`);
       if (r.status !== 200) throw new Error(`GET task ${taskId}: ${r.status} ${JSON.stringify(r.body)}`);
-      const jobs: JobJson[] = r.body.data.jobs;
-      if (jobs.every((j) => j.state !== 'queued' && j.state !== 'running')) return jobs;
-      if (Date.now() > deadline) throw new Error(`task ${taskId} not finished after ${timeoutMs} ms: ${JSON.stringify(jobs.map((j) => j.state))}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      jobs = r.body.data.jobs;
+      return jobs.every((j) => j.state !== 'queued' && j.state !== 'running');
+    };
+    await until(() => `task ${taskId} to finish: ${JSON.stringify(jobs.map((j) => j.state))}`, finished, timeoutMs, 50);
+    return jobs;
   };
 
   return {

@@ -1,7 +1,7 @@
-// Builds the API on a real SQLite store (a temp file) and the real task service, with tenants,
-// tokens and instances created through the admin API itself. No worker runs: what the store told
-// the worker side through its change feed is recorded instead. The monitor is an in-test
-// implementation of its interface.
+// The API alone, in this process (app.inject), on a real SQLite store (a temp file) and the real
+// task service, with tenants, tokens and instances created through the admin API itself. No
+// worker runs: what the store told the worker side through its change feed is recorded instead.
+// The monitor is an in-test implementation of its interface.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { InstanceStatus } from '../../src/core/index.js';
 import type { HealthMonitor } from '../../src/dispatch/index.js';
 import { createSqliteStore, type ChangeFeed, type InstanceTarget, type QueuedJob, type Store } from '../../src/store/index.js';
 import { createTaskService, type TaskService } from '../../src/tasks/index.js';
+import { tenantKeyOfToken } from './tenants.js';
 
 export const ADMIN_TOKEN = 'adm_test_token_0123456789';
 
@@ -48,7 +49,7 @@ export class SettableMonitor implements HealthMonitor {
   async stop(): Promise<void> {}
 }
 
-export interface Harness {
+export interface ApiHarness {
   app: FastifyInstance;
   store: Store;
   tasks: TaskService;
@@ -79,7 +80,7 @@ export function rid(): string {
   return `req-${process.pid}-${seq}`;
 }
 
-export async function startHarness(opts: {
+export async function startApiHarness(opts: {
   config?: Partial<Config>;
   monitor?: HealthMonitor;
   /** a store to use; the harness opens it, and closes it only when closeStore is set */
@@ -87,7 +88,7 @@ export async function startHarness(opts: {
   closeStore?: boolean;
   sseHeartbeatMs?: number;
   logger?: Logger;
-} = {}): Promise<Harness> {
+} = {}): Promise<ApiHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
   const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
   const closeStore = opts.store === undefined || opts.closeStore === true;
@@ -112,7 +113,7 @@ export async function startHarness(opts: {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  const admin: Harness['admin'] = (method, url, payload) =>
+  const admin: ApiHarness['admin'] = (method, url, payload) =>
     app.inject({
       method,
       url: `/admin/v1${url}`,
@@ -153,12 +154,11 @@ export async function startHarness(opts: {
       });
     },
     async taskCount(token) {
-      const principal = await store.findToken(hashToken(token));
-      if (principal === null) throw new Error('unknown token');
+      const tenantKey = await tenantKeyOfToken(store, token);
       let n = 0;
       let cursor: string | null = null;
       do {
-        const page: Awaited<ReturnType<Store['listTasks']>> = await store.listTasks(principal.tenantKey, 100, cursor);
+        const page: Awaited<ReturnType<Store['listTasks']>> = await store.listTasks(tenantKey, 100, cursor);
         n += page.tasks.length;
         cursor = page.nextCursor;
       } while (cursor !== null);

@@ -1,6 +1,7 @@
-// The API on the real worker: SQLite store, dispatcher, health monitor and ADB pool against the
-// simulated fleet; instances registered through the admin API at the fleet's addresses.
-import { AdbPool, generateKey, publicKeyOf, type AdbKey } from '../../src/adb/index.js';
+// The API in this process (app.inject, as startApiHarness builds it) on the real worker: SQLite
+// store, dispatcher, health monitor and ADB pool against a simulated fleet; instances registered
+// through the admin API at the fleet's addresses.
+import { AdbPool } from '../../src/adb/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { createDispatcher, createHealthMonitor } from '../../src/dispatch/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
@@ -8,15 +9,11 @@ import { createSqliteStore } from '../../src/store/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHarness, type Harness } from './harness.js';
+import { startApiHarness, type ApiHarness } from './api-harness.js';
+import { testKey, testPublicKey } from './keys.js';
+import { until } from './poll.js';
 
-let sharedKey: AdbKey | null = null;
-function key(): AdbKey {
-  sharedKey ??= generateKey('test@api');
-  return sharedKey;
-}
-
-export interface Live extends Harness {
+export interface LiveApi extends ApiHarness {
   fleet: Fleet;
   token: string;
   /** instance ids; ids[i] is fleet.instances[i] */
@@ -25,7 +22,7 @@ export interface Live extends Harness {
   waitTask(taskId: string, timeoutMs?: number): Promise<Record<string, unknown>[]>;
 }
 
-export async function startLive(opts: { count?: number; config?: Partial<Config>; sseHeartbeatMs?: number } = {}): Promise<Live> {
+export async function startLiveApi(opts: { count?: number; config?: Partial<Config>; sseHeartbeatMs?: number } = {}): Promise<LiveApi> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -36,9 +33,9 @@ export async function startLive(opts: { count?: number; config?: Partial<Config>
     const store = createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
     await store.open();
     cleanups.push(() => store.close());
-    const fleet = await startFleet({ count: opts.count ?? 3, auth: 'rsa', trustedKeys: [publicKeyOf(key().privateKey)], rebootDelayMs: 500 });
+    const fleet = await startFleet({ count: opts.count ?? 3, auth: 'rsa', trustedKeys: [testPublicKey()], rebootDelayMs: 500 });
     cleanups.push(() => fleet.close());
-    const pool = new AdbPool({ key: key(), connectTimeoutMs: 3_000, authTimeoutMs: 3_000, backoffBaseMs: 50, backoffMaxMs: 400 });
+    const pool = new AdbPool({ key: testKey(), connectTimeoutMs: 3_000, authTimeoutMs: 3_000, backoffBaseMs: 50, backoffMaxMs: 400 });
     cleanups.push(() => pool.close());
     const config: Config = { ...DEFAULT_CONFIG, retryWindowMs: 1_000, healthIntervalMs: 300, rateLimitPerSecond: 0, ...opts.config };
     const dispatcher = createDispatcher({ store, pool, config });
@@ -47,7 +44,7 @@ export async function startLive(opts: { count?: number; config?: Partial<Config>
     cleanups.push(() => dispatcher.stop(2_000));
     await monitor.start();
     cleanups.push(() => monitor.stop());
-    const h = await startHarness({
+    const h = await startApiHarness({
       store, monitor, config,
       ...(opts.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: opts.sseHeartbeatMs }),
     });
@@ -58,28 +55,21 @@ export async function startLive(opts: { count?: number; config?: Partial<Config>
       ids.push(`s${i}`);
       await h.instance(`s${i}`, t.tenantId, inst.address);
     }
-    const waitTask: Live['waitTask'] = async (taskId, timeoutMs = 30_000) => {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
+    const waitTask: LiveApi['waitTask'] = async (taskId, timeoutMs = 30_000) => {
+      let body = '';
+      let jobs: Record<string, unknown>[] = [];
+      const finished = async (): Promise<boolean> => {
         const res = await h.call(t.token, 'GET', `/v1/instances/tasks/${taskId}`);
-        const jobs = res.json().data.jobs as Record<string, unknown>[];
-        if (jobs.every((j) => j['finished_at'] !== null)) return jobs;
-        if (Date.now() > end) throw new Error(`task ${taskId} not finished: ${res.body}`);
-        await new Promise((r) => setTimeout(r, 30));
-      }
+        body = res.body;
+        jobs = res.json().data.jobs as Record<string, unknown>[];
+        return jobs.every((j) => j['finished_at'] !== null);
+      };
+      await until(() => `task ${taskId} to finish: ${body}`, finished, timeoutMs, 30);
+      return jobs;
     };
     return { ...h, fleet, token: t.token, ids, waitTask, close: cleanup };
   } catch (err) {
     await cleanup();
     throw err;
-  }
-}
-
-/** Polls until check() holds, or fails after timeoutMs. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }

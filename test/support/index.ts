@@ -1,0 +1,18 @@
+// What tests and benchmarks share. Harnesses, by what they start:
+// - startApiHarness: the API alone (app.inject) on a real SQLite store and the task service; no
+//   worker runs (the store's notices to it are recorded) and the monitor is an in-test stand-in.
+// - startLiveApi: the same API on the real worker (dispatcher, health monitor, ADB pool) and a
+//   simulated fleet, all in this process.
+// - startServiceHarness: the whole service as `serve` wires it (real HTTP socket) and a fleet.
+// - startServeProcess / startSimProcess: `adbfleet serve` / `adbfleet sim` as child processes.
+// tango.ts (Tango as an independent ADB host) is imported by path: it loads @yume-chan/adb, which
+// only its two users should pay for.
+export { ADMIN_TOKEN, FeedRecorder, SettableMonitor, envelope, overrideStore, rid, startApiHarness, type ApiHarness } from './api-harness.js';
+export { request, type ApiResponse, type JobJson } from './http.js';
+export { testKey, testPublicKey } from './keys.js';
+export { startLiveApi, type LiveApi } from './live-api.js';
+export { until } from './poll.js';
+export { startChild, startServeProcess, startSimProcess, type Child } from './processes.js';
+export { startServiceHarness, type ServiceHarness } from './service-harness.js';
+export { collectSse, openSse, type SseEvent } from './sse.js';
+export { tenantKeyOf, tenantKeyOfToken } from './tenants.js';
