@@ -1,7 +1,6 @@
 // The task service: submit, cancel, run-and-wait and watch, over the store and its change feed.
 export {
   createTaskService,
-  requestHash,
   type CommandInput,
   type TaskService,
   type TaskWatch,

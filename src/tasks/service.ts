@@ -46,7 +46,7 @@ export function createTaskService(store: Store, clock: () => number = Date.now):
 }
 
 /** "The same body" for idempotency: the normalized request, in a fixed order. */
-export function requestHash(input: CommandInput): string {
+function requestHash(input: CommandInput): string {
   return createHash('sha256').update(JSON.stringify([input.command, input.instanceIds, input.timeoutMs / 1000])).digest('hex');
 }
 
