@@ -75,7 +75,6 @@ export async function startService(config: Config, logger: Logger = createLogger
     store,
     pool,
     config,
-    pingTimeoutMs: config.healthTimeoutMs,
     logger: logger.child({ role: 'health' }),
   });
   const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
