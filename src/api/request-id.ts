@@ -10,7 +10,7 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const QUERY_ID_PATHS = new Set(['/v1/instances/batch-query']);
 
 /** The caller's valid request id, from the header or (on batch-query) the query string. */
-export function callerRequestId(raw: IncomingMessage): string | null {
+function callerRequestId(raw: IncomingMessage): string | null {
   const header = raw.headers[REQUEST_ID_HEADER];
   if (isValidRequestId(header)) return header;
   const url = raw.url ?? '';
