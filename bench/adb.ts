@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AdbPool, connectAdb, parseAddress, type AdbConnection } from '../src/adb/index.js';
-import { startSimProcess, testKey, type Child } from '../test/support/index.js';
+import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, startSimProcess, testKey, type Child } from '../test/support/index.js';
 import { tangoConnect, tangoExec } from '../test/support/tango.js';
 import { cpuMs } from './lib/measure.js';
 
@@ -91,12 +91,12 @@ const selfCpuMs = (): number => {
 };
 
 async function benchOurs(host: string, ports: number[], simPid: number): Promise<Row> {
-  const pool = new AdbPool({ key: testKey() });
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
   const addresses = ports.map((p) => `${host}:${p}`);
   try {
     await Promise.all(addresses.map((a) => pool.connect(a)));
     const run = async (i: number): Promise<void> => {
-      const r = await pool.exec(addresses[i]!, 'echo x', { timeoutMs: 30_000 });
+      const r = await pool.exec(addresses[i]!, 'echo x', { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES });
       if (r.exitCode !== 0 || r.stdout.toString() !== 'x\n') throw new Error(`unexpected result ${JSON.stringify(r)}`);
     };
     await drive(addresses, 20, INFLIGHT, run); // warm-up: JIT, socket buffers
@@ -197,8 +197,8 @@ async function memoryPerConnection(host: string, ports: number[], perInstance: n
   };
   const before = await settle();
   const conns: AdbConnection[] = [];
-  for (let k = 0; k < perInstance; k++) conns.push(...(await Promise.all(ports.map((p) => connectAdb(`${host}:${p}`, { key })))));
-  await Promise.all(conns.map((c) => c.exec('echo warm', { timeoutMs: 30_000 })));
+  for (let k = 0; k < perInstance; k++) conns.push(...(await Promise.all(ports.map((p) => connectAdb(`${host}:${p}`, { ...ADB_TIMEOUTS, key })))));
+  await Promise.all(conns.map((c) => c.exec('echo warm', { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES })));
   const after = await settle();
   for (const c of conns) c.close();
   return { connections: conns.length, bytesPerConnection: (after - before) / conns.length };

@@ -182,16 +182,17 @@ export class AdbConnection {
     return stream.handle;
   }
 
-  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  exec(command: string, opts: ExecOptions): Promise<ExecResult> {
     return execOn(this, command, opts);
   }
 
+  /** timeoutMs: how long adbd may take to acknowledge; not a setting, so the default lives here */
   reboot(opts: { timeoutMs?: number } = {}): Promise<void> {
     return rebootOn(this, opts.timeoutMs ?? 10_000);
   }
 
   /** Resolves when adbd answers an OPEN (see ping.ts); rejects with TIMEOUT or CONNECTION_LOST. */
-  ping(timeoutMs = 5_000): Promise<void> {
+  ping(timeoutMs: number): Promise<void> {
     return pingOn(this, timeoutMs);
   }
 

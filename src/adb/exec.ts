@@ -19,8 +19,8 @@ export interface CancelSignal {
 export interface ExecOptions {
   /** the stream is closed (the device SIGHUPs the shell) and the call rejects with TIMEOUT */
   timeoutMs?: number;
-  /** output kept (stdout and stderr together); the rest is counted and drained. Default 1 MiB */
-  maxOutputBytes?: number;
+  /** output kept (stdout and stderr together); the rest is counted and drained */
+  maxOutputBytes: number;
   /** aborting closes the stream and rejects with CANCELLED */
   signal?: CancelSignal;
 }
@@ -43,8 +43,6 @@ export interface ExecTarget {
   readonly features: readonly string[];
   openStream(service: string, handler: StreamHandler): StreamHandle;
 }
-
-const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 export function execOn(target: ExecTarget, command: string, opts: ExecOptions): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {
@@ -79,7 +77,7 @@ class Exec implements StreamHandler {
     this.#opts = opts;
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.#max = opts.maxOutputBytes;
     this.#v2 = target.features.includes('shell_v2');
   }
 

@@ -6,7 +6,7 @@ export { AdbConnection, MAX_UNANSWERED_OPENS, type ConnectionOptions, type Trans
 export { connectAdb, startConnection, type ConnectOptions } from './socket.js';
 export { AdbError, ADB_ERROR_CODES, isAdbError, type AdbErrorCode, type PartialOutput } from './errors.js';
 export { type CancelSignal, type ExecOptions, type ExecResult } from './exec.js';
-export { generateKey, keyFromPem, loadOrCreateKey, publicKeyOf, type AdbKey, type LoadKeyOptions } from './key.js';
+export { generateKey, loadOrCreateKey, publicKeyOf, type AdbKey, type LoadKeyOptions } from './key.js';
 export { parseAddress, type HostPort } from './address.js';
 export type { StreamHandle, StreamHandler } from './stream.js';
 export * from './wire/index.js';

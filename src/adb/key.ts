@@ -28,7 +28,7 @@ export function publicKeyOf(key: KeyObject | string | Buffer): KeyObject {
   return createPublicKey(priv);
 }
 
-export function keyFromPem(pem: string | Buffer, path = '(memory)', name = defaultName()): AdbKey {
+function keyFromPem(pem: string | Buffer, path = '(memory)', name = defaultName()): AdbKey {
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(pem);

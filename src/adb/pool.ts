@@ -11,8 +11,9 @@ import { startConnection } from './socket.js';
 
 export interface AdbPoolOptions {
   key: AdbKey;
-  connectTimeoutMs?: number;
-  authTimeoutMs?: number;
+  /** see ConnectOptions */
+  connectTimeoutMs: number;
+  authTimeoutMs: number;
   /** concurrent streams per connection; callers past it wait in FIFO order (default 64) */
   maxStreamsPerConnection?: number;
   /** a connection unused this long is closed (default 60 s) */
@@ -69,8 +70,8 @@ export class AdbPool {
   constructor(opts: AdbPoolOptions) {
     this.#opts = {
       key: opts.key,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
-      authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      authTimeoutMs: opts.authTimeoutMs,
       maxStreamsPerConnection: Math.max(1, opts.maxStreamsPerConnection ?? 64),
       idleMs: opts.idleMs ?? 60_000,
       backoffBaseMs: opts.backoffBaseMs ?? 250,
@@ -78,7 +79,7 @@ export class AdbPool {
     };
   }
 
-  exec(address: string, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  exec(address: string, command: string, opts: ExecOptions): Promise<ExecResult> {
     if (this.#closed) return Promise.reject(new AdbError('CANCELLED', address, 'the pool is closed'));
     const entry = this.#entry(address);
     const conn = entry.conn;
@@ -117,7 +118,7 @@ export class AdbPool {
    * Is the device answering? Connects if needed, then probes the connection with an OPEN that
    * runs nothing (ping.ts): a connected adbd that stopped answering fails with TIMEOUT.
    */
-  async ping(address: string, timeoutMs = 5_000): Promise<void> {
+  async ping(address: string, timeoutMs: number): Promise<void> {
     if (this.#closed) throw new AdbError('CANCELLED', address, 'the pool is closed');
     const entry = this.#entry(address);
     const conn = await this.#ensure(entry);

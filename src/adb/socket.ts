@@ -7,10 +7,10 @@ import type { AdbKey } from './key.js';
 
 export interface ConnectOptions {
   key: AdbKey;
-  /** TCP connect plus CNXN handshake, up to the first AUTH (default 5 s) */
-  connectTimeoutMs?: number;
-  /** from the first AUTH TOKEN to the device's CNXN (default 10 s) */
-  authTimeoutMs?: number;
+  /** TCP connect plus CNXN handshake, up to the first AUTH */
+  connectTimeoutMs: number;
+  /** from the first AUTH TOKEN to the device's CNXN */
+  authTimeoutMs: number;
 }
 
 /**
@@ -30,8 +30,8 @@ export function startConnection(address: string, opts: ConnectOptions): AdbConne
   const conn = new AdbConnection(transport, {
     address,
     key: opts.key,
-    connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
-    authTimeoutMs: opts.authTimeoutMs ?? 10_000,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    authTimeoutMs: opts.authTimeoutMs,
   });
   if (target === null) {
     conn.transportClosed(new Error(`not a host:port address: ${JSON.stringify(address)}`));

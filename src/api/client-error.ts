@@ -1,10 +1,9 @@
 // Requests Node's HTTP parser rejects before Fastify sees them (a control character in a header,
 // headers over the size limit, a malformed request line): still answered in SPEC's envelope, with
 // an x-request-id, instead of Fastify's default body.
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ApiError } from '../core/index.js';
+import { ApiError, newRequestId } from '../core/index.js';
 
 type ParserError = Error & { code?: string; rawPacket?: unknown };
 
@@ -35,7 +34,7 @@ export function clientErrorHandler(err: ParserError, socket: Socket): void {
     const body = JSON.stringify({ error_code: a.code, error_msg: a.message });
     socket.write(
       `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${randomUUID()}\r\nconnection: close\r\n\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${newRequestId()}\r\nconnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(err);

@@ -1,9 +1,8 @@
 // x-request-id (SPEC §2): the caller's, when valid, names the request in logs and comes back on
 // every response; otherwise a generated one does. Tenant routes require a valid one.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, isValidRequestId } from '../core/index.js';
+import { ApiError, isValidRequestId, newRequestId } from '../core/index.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -11,7 +10,7 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const QUERY_ID_PATHS = new Set(['/v1/instances/batch-query']);
 
 /** The caller's valid request id, from the header or (on batch-query) the query string. */
-export function callerRequestId(raw: IncomingMessage): string | null {
+function callerRequestId(raw: IncomingMessage): string | null {
   const header = raw.headers[REQUEST_ID_HEADER];
   if (isValidRequestId(header)) return header;
   const url = raw.url ?? '';
@@ -23,7 +22,7 @@ export function callerRequestId(raw: IncomingMessage): string | null {
 
 /** Fastify's genReqId: request.id is what every response echoes. */
 export function genReqId(raw: IncomingMessage): string {
-  return callerRequestId(raw) ?? randomUUID();
+  return callerRequestId(raw) ?? newRequestId();
 }
 
 /** onRequest hook for tenant routes; runs before authentication. */

@@ -33,7 +33,7 @@ function lastKey(field: string): string {
 }
 
 /** The field at fault and the rule it breaks, in SPEC's words. */
-export function describeSchemaError(err: SchemaError, dataVar: string): { field: string; rule: string } {
+function describeSchemaError(err: SchemaError, dataVar: string): { field: string; rule: string } {
   const p = err.params;
   if (err.keyword === 'required') return { field: String(p['missingProperty']), rule: 'is required' };
   const field = fieldName(err.instancePath, dataVar);

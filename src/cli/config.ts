@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, type Config } from '../core/index.js';
 
-export interface Setting {
+interface Setting {
   variable: string;
   /** the variable's text to the value; throws naming the variable */
   parse(raw: string, name: string): unknown;

@@ -36,7 +36,7 @@ export function createLogger(config: Config): Logger {
 }
 
 /** The admin token: ADBFLEET_ADMIN_TOKEN, else <data>/admin-token, generated (mode 0600) on first start. */
-export function adminToken(config: Config): string {
+function adminToken(config: Config): string {
   if (config.adminToken !== null) return config.adminToken;
   const file = join(config.dataDir, 'admin-token');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -56,7 +56,7 @@ export function adbKey(config: Pick<Config, 'dataDir' | 'adbKeyPath'>): AdbKey {
   }
 }
 
-export function databasePath(config: Config): string {
+function databasePath(config: Config): string {
   return join(config.dataDir, 'adbfleet.db');
 }
 
@@ -75,7 +75,6 @@ export async function startService(config: Config, logger: Logger = createLogger
     store,
     pool,
     config,
-    pingTimeoutMs: config.healthTimeoutMs,
     logger: logger.child({ role: 'health' }),
   });
   const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });

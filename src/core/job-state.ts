@@ -12,7 +12,7 @@ export const JobState = {
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
 export const JOB_STATES: readonly JobState[] = Object.values(JobState);
-export const FINAL_STATES: ReadonlySet<JobState> = new Set([
+const FINAL_STATES: ReadonlySet<JobState> = new Set([
   JobState.Succeeded,
   JobState.Failed,
   JobState.TimedOut,
@@ -24,7 +24,7 @@ export function isFinal(state: JobState): boolean {
 }
 
 /** Allowed transitions. A queued job may fail without running (unreachable, auth refused). */
-export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
+const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   queued: ['running', 'cancelled', 'failed'],
   running: ['succeeded', 'failed', 'timed_out', 'cancelled'],
   succeeded: [],

@@ -9,14 +9,13 @@ import type { HealthMonitor } from './types.js';
 export interface HealthMonitorOptions {
   store: Store;
   pool: WorkerPool;
-  config: Pick<Config, 'healthIntervalMs'>;
+  /** how often each instance is checked, and how long a check waits for adbd to answer */
+  config: Pick<Config, 'healthIntervalMs' | 'healthTimeoutMs'>;
   logger?: Logger;
   /** checks in flight at most; default 64 */
   concurrency?: number;
   /** how often a rebooting instance is polled; default 250 ms */
   startingPollMs?: number;
-  /** how long a check waits for adbd to answer (default 5 s) */
-  pingTimeoutMs?: number;
 }
 
 /** A reboot whose connection was never seen going down is taken as done after this long. */
@@ -60,14 +59,14 @@ class PoolHealthMonitor implements HealthMonitor {
   #running = false;
   #refreshing: Promise<void> | null = null;
 
-  constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250, pingTimeoutMs = 5_000 }: HealthMonitorOptions) {
+  constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250 }: HealthMonitorOptions) {
     this.#store = store;
     this.#pool = pool;
     this.#logger = logger;
     this.#intervalMs = config.healthIntervalMs;
     this.#concurrency = Math.max(1, concurrency);
     this.#startingPollMs = startingPollMs;
-    this.#pingTimeoutMs = pingTimeoutMs;
+    this.#pingTimeoutMs = config.healthTimeoutMs;
   }
 
   status(instanceId: string): InstanceStatus {

@@ -4,9 +4,9 @@ import type { JobResult, Store } from '../store/index.js';
 import type { Logger } from './ports.js';
 
 /** Flush at once when this many results are pending. */
-export const FLUSH_BATCH = 256;
+const FLUSH_BATCH = 256;
 /** Otherwise flush this soon after the first pending result (well under the ~10 ms bound). */
-export const FLUSH_DELAY_MS = 2;
+const FLUSH_DELAY_MS = 2;
 const RETRY_DELAYS_MS = [50, 200, 1000];
 
 export class ResultWriter {

@@ -21,7 +21,7 @@ const PROFILES: readonly Profile[] = [
 export const KERNEL_RELEASE = '5.15.110-android13-4-00001-gadbf1eet';
 export const KERNEL_BUILD = '#1 SMP PREEMPT Fri Sep 1 00:00:00 UTC 2023';
 
-export interface PackageInfo {
+interface PackageInfo {
   name: string;
   path: string;
   system: boolean;

@@ -9,7 +9,7 @@ import type { Journal } from './journal.js';
 import { VirtualShell } from './shell/shell.js';
 import type { Fault, InstanceState, JournalEntry, SimInstance } from './types.js';
 
-export interface InstanceOptions {
+interface InstanceOptions {
   index: number;
   host: string;
   auth: 'none' | 'rsa';

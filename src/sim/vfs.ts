@@ -52,7 +52,7 @@ function normalize(path: string): string {
   return `/${parts.join('/')}`;
 }
 
-export type Lookup = { node: VNode } | { error: 'ENOENT' | 'EACCES' | 'ENOTDIR' };
+type Lookup = { node: VNode } | { error: 'ENOENT' | 'EACCES' | 'ENOTDIR' };
 
 /** Walks from the root; searching a directory needs its x bit, as for the real shell user. */
 export function lookup(root: VNode, path: string): Lookup {

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { AdbPool, connectAdb, generateKey, type AdbConnection, type AdbError } from '../../src/adb/index.js';
-import { testKey, testPublicKey, until } from '../support/index.js';
+import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, testKey, testPublicKey, until } from '../support/index.js';
 import { codeOf, seqText } from './helpers.js';
 
 let fleet: Fleet;
@@ -13,7 +13,7 @@ let addr: string;
 
 before(async () => {
   fleet = await startFleet({ count: 2, auth: 'rsa', trustedKeys: [testPublicKey()] });
-  pool = new AdbPool({ key: testKey() });
+  pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
   addr = fleet.instances[0]!.address;
 });
 
@@ -33,7 +33,7 @@ test('stdout, stderr and exit codes of shell commands', async () => {
     ['cat', 0, '', ''],
   ];
   for (const [cmd, code, out, err] of cases) {
-    const r = await pool.exec(addr, cmd, { timeoutMs: 20_000 });
+    const r = await pool.exec(addr, cmd, { timeoutMs: 20_000, maxOutputBytes: MAX_OUTPUT_BYTES });
     assert.equal(r.exitCode, code, cmd);
     assert.equal(r.stdout.toString(), out, cmd);
     if (typeof err === 'string') assert.equal(r.stderr.toString(), err, cmd);
@@ -58,9 +58,9 @@ test('a 5 MB output arrives whole, and past maxOutputBytes it is counted but not
 });
 
 test('100 concurrent streams share one connection and each gets its own output', async () => {
-  const conn: AdbConnection = await connectAdb(fleet.instances[1]!.address, { key: testKey() });
+  const conn: AdbConnection = await connectAdb(fleet.instances[1]!.address, { ...ADB_TIMEOUTS, key: testKey() });
   try {
-    const calls = Array.from({ length: 100 }, (_, i) => conn.exec(`echo stream ${i}`, { timeoutMs: 60_000 }));
+    const calls = Array.from({ length: 100 }, (_, i) => conn.exec(`echo stream ${i}`, { timeoutMs: 60_000, maxOutputBytes: MAX_OUTPUT_BYTES }));
     assert.equal(conn.openStreams, 100, 'all 100 are open on the connection at once');
     const results = await Promise.all(calls);
     results.forEach((r, i) => assert.equal(r.stdout.toString(), `stream ${i}\n`));
@@ -74,10 +74,10 @@ test('100 concurrent streams share one connection and each gets its own output',
 });
 
 test('the pool bounds streams per connection and lets waiting callers in FIFO order', async () => {
-  const small = new AdbPool({ key: testKey(), maxStreamsPerConnection: 8 });
+  const small = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), maxStreamsPerConnection: 8 });
   try {
     await small.connect(addr);
-    const calls = Array.from({ length: 100 }, (_, i) => small.exec(addr, `echo fifo ${i}`, { timeoutMs: 60_000 }));
+    const calls = Array.from({ length: 100 }, (_, i) => small.exec(addr, `echo fifo ${i}`, { timeoutMs: 60_000, maxOutputBytes: MAX_OUTPUT_BYTES }));
     assert.equal(small.stats().openStreams, 8, 'eight run, the rest wait');
     const results = await Promise.all(calls);
     results.forEach((r, i) => assert.equal(r.stdout.toString(), `fifo ${i}\n`));
@@ -90,15 +90,15 @@ test('the pool bounds streams per connection and lets waiting callers in FIFO or
 });
 
 test('timeout closes the stream (the shell is hung up on) and rejects with TIMEOUT', async () => {
-  await assert.rejects(pool.exec(addr, 'sleep 30', { timeoutMs: 300 }), (e) => codeOf(e) === 'TIMEOUT');
+  await assert.rejects(pool.exec(addr, 'sleep 30', { timeoutMs: 300, maxOutputBytes: MAX_OUTPUT_BYTES }), (e) => codeOf(e) === 'TIMEOUT');
   const entry = () => fleet.journal().find((e) => e.command === 'sleep 30');
   await until('the device to see the stream closed', () => entry()?.end === 'closed');
   // The connection is still good for the next command.
-  assert.equal((await pool.exec(addr, 'echo after', { timeoutMs: 20_000 })).stdout.toString(), 'after\n');
+  assert.equal((await pool.exec(addr, 'echo after', { timeoutMs: 20_000, maxOutputBytes: MAX_OUTPUT_BYTES })).stdout.toString(), 'after\n');
 });
 
 test('a command cut short: the error carries what it printed, each stream its own', async () => {
-  const calls = [pool.exec(addr, 'seq 1 100000000', { timeoutMs: 400 }), pool.exec(addr, 'sleep 30', { timeoutMs: 400 })];
+  const calls = [pool.exec(addr, 'seq 1 100000000', { timeoutMs: 400, maxOutputBytes: MAX_OUTPUT_BYTES }), pool.exec(addr, 'sleep 30', { timeoutMs: 400, maxOutputBytes: MAX_OUTPUT_BYTES })];
   const [printed, silent] = await Promise.allSettled(calls);
   assert.equal(printed?.status, 'rejected');
   const err = (printed as PromiseRejectedResult).reason as AdbError;
@@ -126,7 +126,7 @@ test('ping: adbd answers an OPEN that runs nothing; a hung device times out', as
 
 test('aborting through an AbortSignal closes the stream and rejects with CANCELLED', async () => {
   const ac = new AbortController();
-  const call = pool.exec(addr, 'sleep 31', { signal: ac.signal });
+  const call = pool.exec(addr, 'sleep 31', { signal: ac.signal, maxOutputBytes: MAX_OUTPUT_BYTES });
   await until('the command to start', () => fleet.journal().some((e) => e.command === 'sleep 31'));
   ac.abort();
   await assert.rejects(call, (e) => codeOf(e) === 'CANCELLED');
@@ -136,12 +136,12 @@ test('aborting through an AbortSignal closes the stream and rejects with CANCELL
 test('RSA auth: a trusted key is accepted; an unknown key is offered and accepted; a refused one gives AUTH_REJECTED', async () => {
   const banner = await pool.connect(addr);
   assert.equal(banner.model, 'KooSim Phone');
-  const stranger = new AdbPool({ key: generateKey('stranger@host') });
-  const refused = new AdbPool({ key: generateKey('refused@host'), authTimeoutMs: 500 });
+  const stranger = new AdbPool({ ...ADB_TIMEOUTS, key: generateKey('stranger@host') });
+  const refused = new AdbPool({ ...ADB_TIMEOUTS, key: generateKey('refused@host'), authTimeoutMs: 500 });
   const rsaFleet = await startFleet({ count: 1, auth: 'rsa' });
   try {
     const a = rsaFleet.instances[0]!.address;
-    const r = await stranger.exec(a, 'echo welcome', { timeoutMs: 20_000 });
+    const r = await stranger.exec(a, 'echo welcome', { timeoutMs: 20_000, maxOutputBytes: MAX_OUTPUT_BYTES });
     assert.equal(r.stdout.toString(), 'welcome\n');
     rsaFleet.instances[0]!.setFault({ kind: 'auth-reject' });
     await assert.rejects(refused.connect(a), (e) => codeOf(e) === 'AUTH_REJECTED' && (e as Error).message.includes(a));
@@ -154,10 +154,10 @@ test('RSA auth: a trusted key is accepted; an unknown key is offered and accepte
 
 test('a device without shell_v2 gets shell v1: no exit code, all output as stdout', async () => {
   const v1 = await startFleet({ count: 1, features: [] });
-  const p = new AdbPool({ key: testKey() });
+  const p = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
   try {
     const a = v1.instances[0]!.address;
-    const r = await p.exec(a, 'ls /nonexistent', { timeoutMs: 20_000 });
+    const r = await p.exec(a, 'ls /nonexistent', { timeoutMs: 20_000, maxOutputBytes: MAX_OUTPUT_BYTES });
     assert.equal(r.exitCode, null);
     assert.match(r.stdout.toString(), /No such file or directory/);
     assert.equal(r.stderr.length, 0);

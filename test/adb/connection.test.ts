@@ -18,7 +18,7 @@ import {
   verifyTokenSignature,
   type Packet,
 } from '../../src/adb/index.js';
-import { testKey } from '../support/index.js';
+import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, testKey } from '../support/index.js';
 
 const key = testKey();
 const BANNER = 'device::ro.product.name=p;ro.product.model=m;ro.product.device=d;features=shell_v2,cmd';
@@ -29,7 +29,7 @@ function harness(opts: { connectTimeoutMs?: number; authTimeoutMs?: number } = {
   const decoder = new PacketDecoder((p) => sent.push({ ...p, payload: Buffer.from(p.payload) }));
   const conn = new AdbConnection(
     { write: (b) => decoder.push(b), close: () => (closed = true) },
-    { address: 'dev:1', key, connectTimeoutMs: opts.connectTimeoutMs ?? 5_000, authTimeoutMs: opts.authTimeoutMs ?? 5_000 },
+    { address: 'dev:1', key, ...ADB_TIMEOUTS, ...opts },
   );
   const device = (cmd: number, a0: number, a1: number, payload?: Buffer | string) => conn.receive(encodePacket(cmd, a0, a1, payload));
   const take = () => sent.splice(0, sent.length);
@@ -128,7 +128,7 @@ test('exec over shell v2: OPEN with NUL, close-stdin, every WRTE acked, output s
 
 test('a fast command answered in one chunk costs the host one packet: nothing is sent to a stream the device closed', async () => {
   const h = await opened();
-  const result = h.conn.exec('echo hi');
+  const result = h.conn.exec('echo hi', { maxOutputBytes: MAX_OUTPUT_BYTES });
   const [open] = h.take();
   const local = open!.arg0;
   const output = Buffer.concat([encodeShellPacket(ShellId.Stdout, Buffer.from('hi\n')), encodeShellPacket(ShellId.Exit, Buffer.from([0]))]);
@@ -144,7 +144,7 @@ test('a fast command answered in one chunk costs the host one packet: nothing is
   assert.equal(r.exitCode, 0);
   assert.deepEqual(h.take(), [], 'no close-stdin, OKAY or CLSE for the closed stream');
   // A stream still open in the same chunk is answered as usual.
-  const second = h.conn.exec('echo again');
+  const second = h.conn.exec('echo again', { maxOutputBytes: MAX_OUTPUT_BYTES });
   const [open2] = h.take();
   h.conn.receive(
     Buffer.concat([encodePacket(Command.OKAY, 10, open2!.arg0), encodePacket(Command.WRTE, 10, open2!.arg0, encodeShellPacket(ShellId.Stdout, Buffer.from('a')))]),
@@ -177,7 +177,7 @@ test('exec falls back to shell v1 when the device lacks shell_v2', async () => {
   h.device(Command.CNXN, 0x01000001, 4096, 'device::features=cmd');
   await h.conn.ready;
   h.take();
-  const result = h.conn.exec('ls');
+  const result = h.conn.exec('ls', { maxOutputBytes: MAX_OUTPUT_BYTES });
   const [open] = h.take();
   assert.equal(open?.payload.toString(), 'shell:ls\0');
   h.device(Command.OKAY, 9, open.arg0);
@@ -190,7 +190,7 @@ test('exec falls back to shell v1 when the device lacks shell_v2', async () => {
 
 test('timeout before the device answers OPEN: rejects TIMEOUT, and the late OKAY is answered with CLSE', async () => {
   const h = await opened();
-  await assert.rejects(h.conn.exec('sleep 30', { timeoutMs: 50 }), (e: AdbError) => e.code === 'TIMEOUT');
+  await assert.rejects(h.conn.exec('sleep 30', { timeoutMs: 50, maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'TIMEOUT');
   const local = h.take()[0]!.arg0;
   h.device(Command.OKAY, 42, local);
   assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, local, 42]]);
@@ -199,14 +199,14 @@ test('timeout before the device answers OPEN: rejects TIMEOUT, and the late OKAY
 test('abort after open sends CLSE and rejects CANCELLED; an aborted signal never opens', async () => {
   const h = await opened();
   const ac = new AbortController();
-  const result = h.conn.exec('sleep 30', { signal: ac.signal });
+  const result = h.conn.exec('sleep 30', { signal: ac.signal, maxOutputBytes: MAX_OUTPUT_BYTES });
   const local = h.take()[0]!.arg0;
   h.device(Command.OKAY, 8, local);
   h.take();
   ac.abort();
   await assert.rejects(result, (e: AdbError) => e.code === 'CANCELLED');
   assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, local, 8]]);
-  await assert.rejects(h.conn.exec('x', { signal: ac.signal }), (e: AdbError) => e.code === 'CANCELLED');
+  await assert.rejects(h.conn.exec('x', { signal: ac.signal, maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'CANCELLED');
   assert.equal(h.take().length, 0);
 });
 
@@ -230,19 +230,19 @@ test('garbage after the handshake fails open streams with PROTOCOL_ERROR and rep
   const h = await opened();
   let reported: AdbError | null = null;
   h.conn.onclose = (e) => (reported = e);
-  const result = h.conn.exec('echo');
+  const result = h.conn.exec('echo', { maxOutputBytes: MAX_OUTPUT_BYTES });
   h.conn.receive(Buffer.alloc(24, 0x41));
   await assert.rejects(result, (e: AdbError) => e.code === 'PROTOCOL_ERROR');
   assert.equal((reported as AdbError | null)?.code, 'PROTOCOL_ERROR');
   assert.ok(h.isClosed());
-  await assert.rejects(h.conn.exec('echo'), (e: AdbError) => e.code === 'CONNECTION_LOST');
+  await assert.rejects(h.conn.exec('echo', { maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'CONNECTION_LOST');
 });
 
 test('a device OPEN is refused and a refused OPEN of ours fails the call', async () => {
   const h = await opened();
   h.device(Command.OPEN, 12, 0, 'tcp:80\0');
   assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, 0, 12]]);
-  const result = h.conn.exec('x');
+  const result = h.conn.exec('x', { maxOutputBytes: MAX_OUTPUT_BYTES });
   const local = h.take()[0]!.arg0;
   h.device(Command.CLSE, 0, local);
   await assert.rejects(result, (e: AdbError) => e.code === 'PROTOCOL_ERROR' && /refused/.test(e.message));

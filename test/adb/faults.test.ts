@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fault, type Fleet } from '../../src/sim/index.js';
 import { AdbPool, type AdbError } from '../../src/adb/index.js';
-import { testKey, until } from '../support/index.js';
+import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, testKey, until } from '../support/index.js';
 import { codeOf } from './helpers.js';
 
 async function withFleet(count: number, fn: (fleet: Fleet) => Promise<void>, opts: { rebootDelayMs?: number } = {}): Promise<void> {
@@ -37,10 +37,10 @@ test('faults on a fresh connection: each instance fails with its own code while 
       [{ kind: 'offline', ms: 60_000 }, 'CONNECT_FAILED'],
     ];
     faults.forEach(([f], i) => faulty[i]!.setFault(f));
-    const pool = new AdbPool({ key: testKey(), connectTimeoutMs: 1_000, authTimeoutMs: 1_000 });
+    const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), connectTimeoutMs: 1_000, authTimeoutMs: 1_000 });
     try {
-      const healthyRuns = Array.from({ length: 20 }, (_, i) => pool.exec(healthy!.address, `echo ${i}`, { timeoutMs: 30_000 }));
-      const got = await Promise.all(faults.map((_, i) => outcome(pool.exec(faulty[i]!.address, 'echo x', { timeoutMs: 3_000 }))));
+      const healthyRuns = Array.from({ length: 20 }, (_, i) => pool.exec(healthy!.address, `echo ${i}`, { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES }));
+      const got = await Promise.all(faults.map((_, i) => outcome(pool.exec(faulty[i]!.address, 'echo x', { timeoutMs: 3_000, maxOutputBytes: MAX_OUTPUT_BYTES }))));
       assert.deepEqual(got, faults.map(([, want]) => want));
       (await Promise.all(healthyRuns)).forEach((r, i) => assert.equal(r.stdout.toString(), `${i}\n`));
       assert.equal(pool.stats().connectsFailed, 4, 'refuse, auth-reject, garbage and offline failed to connect');
@@ -51,7 +51,7 @@ test('faults on a fresh connection: each instance fails with its own code while 
 
 test('faults on an established connection: hang times out, drop and offline lose it, garbage is a protocol error', () =>
   withFleet(5, async (fleet) => {
-    const pool = new AdbPool({ key: testKey() });
+    const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
     const lost: [string, string][] = [];
     pool.onDisconnect((address, err) => lost.push([address, err.code]));
     try {
@@ -60,14 +60,14 @@ test('faults on an established connection: hang times out, drop and offline lose
       hang!.setFault({ kind: 'hang' });
       drop!.setFault({ kind: 'drop', afterBytes: 1000 });
       garbage!.setFault({ kind: 'garbage' });
-      const long = pool.exec(offline!.address, 'sleep 60', { timeoutMs: 60_000 });
+      const long = pool.exec(offline!.address, 'sleep 60', { timeoutMs: 60_000, maxOutputBytes: MAX_OUTPUT_BYTES });
       await until('the long command to start', () => offline!.journal().some((e) => e.command === 'sleep 60'));
       offline!.setFault({ kind: 'offline', ms: 60_000 });
       const got = await Promise.all([
-        outcome(pool.exec(healthy!.address, 'echo fine', { timeoutMs: 30_000 })),
-        outcome(pool.exec(hang!.address, 'echo x', { timeoutMs: 500 })),
-        outcome(pool.exec(drop!.address, 'seq 1 100000', { timeoutMs: 30_000 })),
-        outcome(pool.exec(garbage!.address, 'echo x', { timeoutMs: 30_000 })),
+        outcome(pool.exec(healthy!.address, 'echo fine', { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES })),
+        outcome(pool.exec(hang!.address, 'echo x', { timeoutMs: 500, maxOutputBytes: MAX_OUTPUT_BYTES })),
+        outcome(pool.exec(drop!.address, 'seq 1 100000', { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES })),
+        outcome(pool.exec(garbage!.address, 'echo x', { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES })),
         outcome(long),
       ]);
       assert.deepEqual(got, ['ok:fine', 'TIMEOUT', 'CONNECTION_LOST', 'PROTOCOL_ERROR', 'CONNECTION_LOST']);
@@ -84,9 +84,9 @@ test('backoff: after a failed connect, calls fail fast with the last error until
   withFleet(1, async (fleet) => {
     const inst = fleet.instances[0]!;
     inst.setFault({ kind: 'refuse' });
-    const pool = new AdbPool({ key: testKey(), backoffBaseMs: 2_000, backoffMaxMs: 2_000 });
+    const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 2_000, backoffMaxMs: 2_000 });
     try {
-      await assert.rejects(pool.exec(inst.address, 'echo', { timeoutMs: 10_000 }), (e) => codeOf(e) === 'CONNECT_FAILED');
+      await assert.rejects(pool.exec(inst.address, 'echo', { timeoutMs: 10_000, maxOutputBytes: MAX_OUTPUT_BYTES }), (e) => codeOf(e) === 'CONNECT_FAILED');
       inst.setFault(null);
       // Within the backoff (at least half of 2 s, by the jitter rule) no new attempt is made.
       await assert.rejects(pool.connect(inst.address), (e) => codeOf(e) === 'CONNECT_FAILED');
@@ -109,7 +109,7 @@ test('reboot: the device goes down (a disconnect event), refuses meanwhile, then
     1,
     async (fleet) => {
       const inst = fleet.instances[0]!;
-      const pool = new AdbPool({ key: testKey(), backoffBaseMs: 50, backoffMaxMs: 100 });
+      const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 50, backoffMaxMs: 100 });
       const events: AdbError[] = [];
       pool.onDisconnect((_a, e) => events.push(e));
       try {
@@ -120,7 +120,7 @@ test('reboot: the device goes down (a disconnect event), refuses meanwhile, then
         await until('the device to come back', () => inst.state === 'online');
         let r = null;
         const end = Date.now() + 20_000;
-        while (r === null && Date.now() < end) r = await pool.exec(inst.address, 'echo back', { timeoutMs: 10_000 }).catch(() => null);
+        while (r === null && Date.now() < end) r = await pool.exec(inst.address, 'echo back', { timeoutMs: 10_000, maxOutputBytes: MAX_OUTPUT_BYTES }).catch(() => null);
         assert.equal(r?.stdout.toString(), 'back\n');
       } finally {
         await pool.close();
@@ -132,20 +132,20 @@ test('reboot: the device goes down (a disconnect event), refuses meanwhile, then
 test('idle connections are closed without a disconnect event; the next call reconnects', () =>
   withFleet(1, async (fleet) => {
     const inst = fleet.instances[0]!;
-    const pool = new AdbPool({ key: testKey(), idleMs: 100 });
+    const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), idleMs: 100 });
     let events = 0;
     pool.onDisconnect(() => events++);
     try {
-      await pool.exec(inst.address, 'echo', { timeoutMs: 10_000 });
+      await pool.exec(inst.address, 'echo', { timeoutMs: 10_000, maxOutputBytes: MAX_OUTPUT_BYTES });
       assert.ok(pool.isConnected(inst.address));
       await until('the idle close', () => !pool.isConnected(inst.address));
       assert.equal(events, 0);
-      assert.equal((await pool.exec(inst.address, 'echo again', { timeoutMs: 10_000 })).stdout.toString(), 'again\n');
+      assert.equal((await pool.exec(inst.address, 'echo again', { timeoutMs: 10_000, maxOutputBytes: MAX_OUTPUT_BYTES })).stdout.toString(), 'again\n');
       const s = pool.stats();
       assert.equal(s.connections, 1);
       assert.ok(s.bytesIn > 0 && s.bytesOut > 0);
     } finally {
       await pool.close();
     }
-    await assert.rejects(pool.exec(inst.address, 'echo'), (e) => codeOf(e) === 'CANCELLED');
+    await assert.rejects(pool.exec(inst.address, 'echo', { maxOutputBytes: MAX_OUTPUT_BYTES }), (e) => codeOf(e) === 'CANCELLED');
   }));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { AdbPool, Command, PacketDecoder, ShellId, encodePacket, encodeShellPacket, type Packet } from '../../src/adb/index.js';
-import { testKey } from '../support/index.js';
+import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, testKey } from '../support/index.js';
 import { codeOf } from './helpers.js';
 
 const BANNER = 'device::ro.product.name=p;ro.product.model=m;ro.product.device=d;features=shell_v2,cmd';
@@ -35,12 +35,12 @@ async function device(opts: { extra?: Buffer; onOpen?: (socket: Socket, p: Packe
 
 test('a connection that dies in the chunk that completed its handshake is a failed connect, not a live one', async () => {
   const d = await device({ extra: Buffer.alloc(24, 0x41) });
-  const pool = new AdbPool({ key: testKey(), backoffBaseMs: 10, backoffMaxMs: 20 });
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 10, backoffMaxMs: 20 });
   try {
     await assert.rejects(pool.connect(d.address), (e) => codeOf(e) === 'CONNECT_FAILED');
     assert.equal(pool.isConnected(d.address), false);
     await new Promise((r) => setTimeout(r, 50));
-    await assert.rejects(pool.exec(d.address, 'echo x', { timeoutMs: 2_000 }), (e) => codeOf(e) === 'CONNECT_FAILED');
+    await assert.rejects(pool.exec(d.address, 'echo x', { timeoutMs: 2_000, maxOutputBytes: MAX_OUTPUT_BYTES }), (e) => codeOf(e) === 'CONNECT_FAILED');
     assert.ok(d.accepted() >= 2, 'the pool tried again instead of keeping the dead connection');
   } finally {
     await pool.close();
@@ -50,7 +50,7 @@ test('a connection that dies in the chunk that completed its handshake is a fail
 
 test('health pings keep a connection in use: the idle sweep does not close and reopen it', async () => {
   const d = await device({ onOpen: (socket, p) => socket.write(encodePacket(Command.CLSE, 0, p.arg0)) });
-  const pool = new AdbPool({ key: testKey(), idleMs: 200 });
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), idleMs: 200 });
   try {
     const until = Date.now() + 1_500;
     while (Date.now() < until) {
@@ -79,9 +79,9 @@ test('a shell v2 stream that closes without an exit status fails (CONNECTION_LOS
       );
     },
   });
-  const pool = new AdbPool({ key: testKey() });
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
   try {
-    await assert.rejects(pool.exec(d.address, 'echo x', { timeoutMs: 2_000 }), (e) => {
+    await assert.rejects(pool.exec(d.address, 'echo x', { timeoutMs: 2_000, maxOutputBytes: MAX_OUTPUT_BYTES }), (e) => {
       assert.equal(codeOf(e), 'CONNECTION_LOST');
       assert.equal((e as { partial: { combined: Buffer } | null }).partial?.combined.toString(), 'partial\n');
       return true;
@@ -96,7 +96,7 @@ test('nextAttemptAt follows the pool\'s backoff on a refusing port: jittered, do
   const d = await device({});
   const address = d.address;
   await new Promise((r) => d.server.close(r)); // nothing listens there now: connects are refused
-  const pool = new AdbPool({ key: testKey(), backoffBaseMs: 1_000, backoffMaxMs: 30_000 });
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 1_000, backoffMaxMs: 30_000 });
   try {
     assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'an address never tried may be tried now');
     const failAndWindow = async (): Promise<{ err: unknown; from: number; to: number }> => {
@@ -135,7 +135,7 @@ test('nextAttemptAt is now again after a successful connect, and after a connect
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pool = new AdbPool({ key: testKey(), backoffBaseMs: 400, backoffMaxMs: 800 });
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 400, backoffMaxMs: 800 });
   try {
     await assert.rejects(pool.connect(address), (e) => codeOf(e) === 'CONNECT_FAILED');
     const at = pool.nextAttemptAt(address);

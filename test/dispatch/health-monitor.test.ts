@@ -1,14 +1,14 @@
 // Instance status from real connections to the simulator: running, offline, starting after reboot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InstanceStatus } from '../../src/core/index.js';
+import { DEFAULT_CONFIG, InstanceStatus } from '../../src/core/index.js';
 import { createHealthMonitor, type WorkerPool } from '../../src/dispatch/index.js';
 import { until } from '../support/index.js';
 import { fixture } from './setup.js';
 
 test('health monitor: unknown, running, offline with an offline fault, running again', async () => {
   const f = await fixture({ count: 2, noStart: true });
-  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200 } });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200, healthTimeoutMs: DEFAULT_CONFIG.healthTimeoutMs } });
   try {
     assert.equal(monitor.status(f.ids[0]!), InstanceStatus.Unknown);
     await monitor.start();
@@ -27,7 +27,7 @@ test('health monitor: unknown, running, offline with an offline fault, running a
 
 test('health monitor: a connected device that stops answering (hang) is offline; running again once it answers', async () => {
   const f = await fixture({ count: 2, noStart: true });
-  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200 }, pingTimeoutMs: 300 });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200, healthTimeoutMs: 300 } });
   try {
     await monitor.start();
     await until('both running', () => f.ids.every((id) => monitor.status(id) === InstanceStatus.Running));
@@ -46,7 +46,7 @@ test('health monitor: a connected device that stops answering (hang) is offline;
 
 test('health monitor: reboot shows starting until adbd answers again, then running', async () => {
   const f = await fixture({ count: 1, noStart: true, rebootDelayMs: 1_000 });
-  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200 } });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 200, healthTimeoutMs: DEFAULT_CONFIG.healthTimeoutMs } });
   try {
     await monitor.start();
     await until('running', () => monitor.status(f.ids[0]!) === InstanceStatus.Running);
@@ -65,7 +65,7 @@ test('health monitor: reboot shows starting until adbd answers again, then runni
 
 test('health monitor: refresh picks up new and removed instances', async () => {
   const f = await fixture({ count: 2, noStart: true });
-  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 60_000 } });
+  const monitor = createHealthMonitor({ store: f.store, pool: f.pool, config: { healthIntervalMs: 60_000, healthTimeoutMs: DEFAULT_CONFIG.healthTimeoutMs } });
   try {
     await f.store.deleteInstance(f.ids[1]!);
     await monitor.start();
@@ -102,7 +102,7 @@ test('health monitor: checks run with bounded concurrency', async () => {
     onDisconnect: (listener) => f.pool.onDisconnect(listener),
   };
   for (const inst of f.fleet.instances) inst.setFault({ kind: 'latency', ms: 50 });
-  const monitor = createHealthMonitor({ store: f.store, pool, config: { healthIntervalMs: 60_000 }, concurrency: 3 });
+  const monitor = createHealthMonitor({ store: f.store, pool, config: { healthIntervalMs: 60_000, healthTimeoutMs: DEFAULT_CONFIG.healthTimeoutMs }, concurrency: 3 });
   try {
     await monitor.start();
     await until('all running', () => f.ids.every((id) => monitor.status(id) === InstanceStatus.Running));

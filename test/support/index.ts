@@ -8,6 +8,7 @@
 // tango.ts (Tango as an independent ADB host) is imported by path: it loads @yume-chan/adb, which
 // only its two users should pay for.
 export { ADMIN_TOKEN, FeedRecorder, SettableMonitor, envelope, overrideStore, rid, startApiHarness, type ApiHarness } from './api-harness.js';
+export { ADB_TIMEOUTS, MAX_OUTPUT_BYTES } from './adb-settings.js';
 export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';
 export { startLiveApi, type LiveApi } from './live-api.js';

@@ -1,7 +1,7 @@
 // OPEN payloads the simulated adbd understands (AOSP SERVICES.TXT, adbd services.cpp):
 // `shell[,v2][,raw|,pty][,TERM=x]:CMD`, `exec:CMD`, `reboot:[target]`.
 
-export type ServiceRequest =
+type ServiceRequest =
   | { kind: 'shell'; name: string; v2: boolean; command: string }
   | { kind: 'exec'; name: string; command: string }
   | { kind: 'reboot'; name: string; target: string }

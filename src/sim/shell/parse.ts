@@ -2,15 +2,15 @@
 // and backslash quoting, lists joined by `;`, `&&`, `||`. Pipes, redirections and substitutions
 // are refused with a clear message rather than half-implemented.
 
-export type ListOp = ';' | '&&' | '||';
+type ListOp = ';' | '&&' | '||';
 
-export interface SimpleCommand {
+interface SimpleCommand {
   /** How this command joins the previous one (`;` for the first). */
   op: ListOp;
   argv: string[];
 }
 
-export type ParseResult = { ok: true; list: SimpleCommand[] } | { ok: false; error: string };
+type ParseResult = { ok: true; list: SimpleCommand[] } | { ok: false; error: string };
 
 const UNSUPPORTED = new Set(['|', '>', '<', '&', '`', '(', ')']);
 

@@ -1,7 +1,7 @@
 // A running command, pulled by its stream: read() hands out at most `max` bytes at a time, so
 // output is produced only as fast as the host acknowledges it (`seq 1 1000000` is never held whole).
 
-export interface Output {
+interface Output {
   fd: 1 | 2;
   data: Buffer;
 }

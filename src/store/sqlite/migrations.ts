@@ -17,7 +17,7 @@
 //   unique among live instances.
 import type Database from 'better-sqlite3';
 
-export interface Migration {
+interface Migration {
   version: number;
   name: string;
   sql: string;
