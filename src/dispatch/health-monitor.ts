@@ -1,5 +1,6 @@
-// Keeps every registered instance's SPEC §6 status: running when the pool has (or makes) a live
-// ADB connection, offline when it cannot, starting from a reboot until adbd answers again.
+// Keeps every registered instance's SPEC §6 status: running when adbd answers a ping (over the
+// pool's connection, made if needed), offline when it does not, starting from a reboot until adbd
+// answers again.
 // Checks go through a bounded queue so 10,000 instances never mean 10,000 connects at once.
 import { InstanceStatus, type Config } from '../core/index.js';
 import type { InstanceTarget, Store } from '../store/index.js';
