@@ -69,7 +69,7 @@ export class AdbConnection {
   #auth: AuthStep = AuthStep.None;
   #checksums = true; // until the device's CNXN says otherwise, as adb's transport.cpp does
   #timer: NodeJS.Timeout | null = null;
-  #streams = new Map<number, StreamController>();
+  #streams = new Map<number, StreamController<AdbConnection>>();
   #nextId = 1;
   #unanswered = 0;
   /**
@@ -87,14 +87,14 @@ export class AdbConnection {
   readonly #decoder: PacketDecoder;
   readonly #key: AdbKey;
   readonly #authTimeoutMs: number;
-  /** What the streams' controllers call: one object per connection, so AdbConnection shows none of it. */
-  readonly #streamOwner: StreamOwner = {
-    address: () => this.address,
-    maxPayload: () => this.maxPayload,
-    sendWrite: (localId, remoteId, data) => this.#send(Command.WRTE, localId, remoteId, data, localId),
-    sendOkay: (localId, remoteId) => this.#send(Command.OKAY, localId, remoteId, undefined, localId),
-    ended: (localId, remoteId, byDevice) => this.#streamEnded(localId, remoteId, byDevice),
-    unanswered: (delta) => this.#countUnanswered(delta),
+  /** What the streams' controllers call: one object for every connection (see StreamOwner). */
+  static readonly #streamOwner: StreamOwner<AdbConnection> = {
+    address: (c) => c.address,
+    maxPayload: (c) => c.maxPayload,
+    sendWrite: (c, localId, remoteId, data) => c.#send(Command.WRTE, localId, remoteId, data, localId),
+    sendOkay: (c, localId, remoteId) => c.#send(Command.OKAY, localId, remoteId, undefined, localId),
+    ended: (c, localId, remoteId, byDevice) => c.#streamEnded(localId, remoteId, byDevice),
+    unanswered: (c, delta) => c.#countUnanswered(delta),
   };
   #resolveReady!: (b: DeviceBanner) => void;
   #rejectReady!: (e: AdbError) => void;
@@ -175,7 +175,7 @@ export class AdbConnection {
     // Ids only grow (mod 2^32, never 0) so a late packet for a closed stream cannot hit a new one.
     while (id === 0 || this.#streams.has(id)) id = (id + 1) >>> 0;
     this.#nextId = (id + 1) >>> 0;
-    const stream = new StreamController(this.#streamOwner, id, handler);
+    const stream = new StreamController(AdbConnection.#streamOwner, this, id, handler);
     this.#streams.set(id, stream);
     // OPEN payloads end with a NUL (adb's host does so; adbd accepts both).
     this.#send(Command.OPEN, id, 0, `${service}\0`);

@@ -25,23 +25,27 @@ export interface StreamHandle {
   close(): void;
 }
 
-/** What a stream needs from its connection: packets out, and the connection's stream table. */
-export interface StreamOwner {
-  address(): string;
+/**
+ * What a stream needs from its connection `C`: packets out, and the connection's stream table.
+ * One owner serves every connection (it gets the connection as an argument): an object of
+ * closures per connection cost ~2 KiB of heap each, as much as the rest of an idle connection.
+ */
+export interface StreamOwner<C> {
+  address(conn: C): string;
   /** the device's largest WRTE payload (negotiated in CNXN) */
-  maxPayload(): number;
-  sendWrite(localId: number, remoteId: number, data: Buffer): void;
-  sendOkay(localId: number, remoteId: number): void;
+  maxPayload(conn: C): number;
+  sendWrite(conn: C, localId: number, remoteId: number, data: Buffer): void;
+  sendOkay(conn: C, localId: number, remoteId: number): void;
   /** The stream is over: drop it from the table; CLSE goes out unless the device closed it. */
-  ended(localId: number, remoteId: number, byDevice: boolean): void;
+  ended(conn: C, localId: number, remoteId: number, byDevice: boolean): void;
   /** One more (+1) or one fewer (-1) OPEN we gave up on that the device has not answered. */
-  unanswered(delta: 1 | -1): void;
+  unanswered(conn: C, delta: 1 | -1): void;
 }
 
 const Phase = { Opening: 0, Open: 1, Closed: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
 
-export class StreamController {
+export class StreamController<C> {
   readonly localId: number;
   /** the user's side of this stream */
   readonly handle: StreamHandle;
@@ -53,10 +57,12 @@ export class StreamController {
   #writing = false;
   #queue: Buffer[] | null = null;
   readonly #handler: StreamHandler;
-  readonly #owner: StreamOwner;
+  readonly #owner: StreamOwner<C>;
+  readonly #conn: C;
 
-  constructor(owner: StreamOwner, localId: number, handler: StreamHandler) {
+  constructor(owner: StreamOwner<C>, conn: C, localId: number, handler: StreamHandler) {
     this.#owner = owner;
+    this.#conn = conn;
     this.localId = localId;
     this.#handler = handler;
     this.handle = new Stream(this);
@@ -66,7 +72,7 @@ export class StreamController {
 
   write(data: Buffer): void {
     if (this.#phase === Phase.Closed || this.#abandoned) return;
-    const max = this.#owner.maxPayload();
+    const max = this.#owner.maxPayload(this.#conn);
     for (let off = 0; off < data.length; off += max) {
       const piece = data.length <= max ? data : data.subarray(off, off + max);
       (this.#queue ??= []).push(piece);
@@ -79,7 +85,7 @@ export class StreamController {
     this.#queue = null;
     if (this.#phase === Phase.Opening) {
       this.#abandoned = true; // the CLSE goes out when the device's OKAY tells us its id
-      this.#owner.unanswered(1);
+      this.#owner.unanswered(this.#conn, 1);
       return;
     }
     this.#end(false);
@@ -93,7 +99,7 @@ export class StreamController {
       this.#remoteId = remoteId;
       this.#phase = Phase.Open;
       if (this.#abandoned) {
-        this.#owner.unanswered(-1);
+        this.#owner.unanswered(this.#conn, -1);
         return this.#end(false);
       }
       this.#handler.onOpen();
@@ -107,7 +113,7 @@ export class StreamController {
   /** WRTE: acknowledged at once (the user keeps at most its byte cap and counts the rest). */
   data(remoteId: number, payload: Buffer): void {
     if (this.#phase !== Phase.Open || remoteId !== this.#remoteId) return;
-    this.#owner.sendOkay(this.localId, remoteId);
+    this.#owner.sendOkay(this.#conn, this.localId, remoteId);
     this.#handler.onData(payload);
   }
 
@@ -117,10 +123,10 @@ export class StreamController {
     const refused = this.#phase === Phase.Opening;
     this.#end(true);
     if (this.#abandoned) {
-      if (refused) this.#owner.unanswered(-1);
+      if (refused) this.#owner.unanswered(this.#conn, -1);
       return;
     }
-    this.#handler.onClose(refused ? new AdbError('PROTOCOL_ERROR', this.#owner.address(), 'the device refused to open the service') : null);
+    this.#handler.onClose(refused ? new AdbError('PROTOCOL_ERROR', this.#owner.address(this.#conn), 'the device refused to open the service') : null);
   }
 
   /** The connection ended under the stream (it has already forgotten it). */
@@ -138,21 +144,21 @@ export class StreamController {
     if (this.#queue.length === 0) this.#queue = null;
     if (next === undefined) return;
     this.#writing = true;
-    this.#owner.sendWrite(this.localId, this.#remoteId, next);
+    this.#owner.sendWrite(this.#conn, this.localId, this.#remoteId, next);
   }
 
   #end(byDevice: boolean): void {
     this.#phase = Phase.Closed;
     this.#queue = null;
-    this.#owner.ended(this.localId, this.#remoteId, byDevice);
+    this.#owner.ended(this.#conn, this.localId, this.#remoteId, byDevice);
   }
 }
 
 /** The handle: the user's view of a stream, with none of the controller's transitions. */
-class Stream implements StreamHandle {
-  readonly #controller: StreamController;
+class Stream<C> implements StreamHandle {
+  readonly #controller: StreamController<C>;
 
-  constructor(controller: StreamController) {
+  constructor(controller: StreamController<C>) {
     this.#controller = controller;
   }
 
