@@ -2,17 +2,20 @@
 // from the table costs ~4 us (three joined rows); at 100 jobs per request that was as much as
 // writing them. Like the instance index, this holds because the SQLite store is used by one
 // process and every change to a job's state goes through it: a job enters here when its INSERT
-// commits and leaves when it stops being queued, so this is the table's tail, read without I/O.
+// commits, and a reader past it takes it out, so this is the table's unread tail without I/O.
 import type { QueuedJob } from '../types.js';
 
 /** Past this many unread jobs (no worker reading) they are left to the table alone. */
 const MAX_FRESH = 100_000;
 
 export class FreshJobs {
-  /** by key; keys only grow, so insertion order is key order */
-  readonly #jobs = new Map<number, QueuedJob>();
-  /** every job still queued whose key is >= #from is in #jobs */
+  /** in key order (keys only grow); entries before #head are gone */
+  #jobs: QueuedJob[] = [];
+  #head = 0;
+  /** every job still queued whose key is >= #from is in #jobs[#head..], unless in #left */
   #from: number;
+  /** jobs in #jobs that stopped being queued before anyone read them (cancelled, failed) */
+  readonly #left = new Set<number>();
 
   /** nextKey: the key the next inserted job gets (all before it are in the table only) */
   constructor(nextKey: number) {
@@ -23,31 +26,51 @@ export class FreshJobs {
   committed(jobs: readonly QueuedJob[]): void {
     const last = jobs.at(-1);
     if (last === undefined) return;
-    if (this.#jobs.size + jobs.length > MAX_FRESH) {
-      this.#jobs.clear();
-      this.#from = last.jobKey + 1;
+    if (this.#jobs.length - this.#head + jobs.length > MAX_FRESH) {
+      this.#drop(last.jobKey + 1);
       return;
     }
-    for (const j of jobs) this.#jobs.set(j.jobKey, j);
+    for (const j of jobs) this.#jobs.push(j);
   }
 
-  /** The job is no longer queued (running, final or cancelled). */
+  /** The job is no longer queued (running, final or cancelled). Jobs already read are not here:
+   * that is one comparison, the common case (the worker moves to running what it read). */
   left(jobKey: number): void {
-    this.#jobs.delete(jobKey);
+    if (jobKey >= this.#from && this.#head < this.#jobs.length) this.#left.add(jobKey);
   }
 
-  /** The queued jobs after `afterJobKey`, oldest first, at most `limit`; null when some of them
-   * may be in the table only (the caller reads the table). */
+  /**
+   * The queued jobs after `afterJobKey`, oldest first, at most `limit`; null when some of them
+   * may be in the table only (the caller reads the table). What it returns is taken out: the
+   * reader is the worker, which reads on from the last key it got. Another reader, behind it,
+   * reads the table.
+   */
   after(afterJobKey: number, limit: number): QueuedJob[] | null {
     if (afterJobKey + 1 < this.#from) return null;
     const out: QueuedJob[] = [];
-    for (const [key, job] of this.#jobs) {
-      // A reader past a job has it already: it leaves (readers before it go to the table).
-      if (key <= afterJobKey) this.#jobs.delete(key);
-      else if (out.length < limit) out.push(job);
-      else break;
+    let i = this.#head;
+    for (; i < this.#jobs.length && out.length < limit; i++) {
+      const job = this.#jobs[i]!;
+      if (job.jobKey <= afterJobKey) continue;
+      if (this.#left.size > 0 && this.#left.delete(job.jobKey)) continue;
+      out.push(job);
     }
-    this.#from = afterJobKey + 1;
+    const last = out.at(-1);
+    this.#from = Math.max(afterJobKey, last?.jobKey ?? 0) + 1;
+    this.#head = i;
+    if (this.#head === this.#jobs.length) this.#drop(this.#from);
+    else if (this.#head > 1024 && this.#head * 2 > this.#jobs.length) {
+      this.#jobs = this.#jobs.slice(this.#head);
+      this.#head = 0;
+    }
     return out;
+  }
+
+  /** Forgets every job here: from `from` on, the memory is complete again. */
+  #drop(from: number): void {
+    this.#jobs = [];
+    this.#head = 0;
+    this.#left.clear();
+    this.#from = from;
   }
 }

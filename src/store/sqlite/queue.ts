@@ -34,18 +34,23 @@ export class Queue {
   }
 
   markRunning(jobKeys: readonly number[], now: number, tasks: Set<number> | null): number[] {
-    const stmt = this.#stmts.get(QueueSql.markRunning);
     const moved: number[] = [];
-    this.#db
-      .transaction(() => {
-        for (const key of jobKeys) {
-          const row = stmt.get(now, key) as { task: number } | undefined;
-          if (row === undefined) continue;
-          moved.push(key);
-          tasks?.add(row.task);
-        }
-      })
-      .immediate();
+    const tx =
+      tasks === null
+        ? () => {
+            const stmt = this.#stmts.get(QueueSql.markRunning);
+            for (const key of jobKeys) if (stmt.run(now, key).changes === 1) moved.push(key);
+          }
+        : () => {
+            const stmt = this.#stmts.get(QueueSql.markRunningTask);
+            for (const key of jobKeys) {
+              const row = stmt.get(now, key) as { task: number } | undefined;
+              if (row === undefined) continue;
+              moved.push(key);
+              tasks.add(row.task);
+            }
+          };
+    this.#db.transaction(tx).immediate();
     return moved;
   }
 
@@ -57,7 +62,14 @@ export class Queue {
 
   #finishAll(results: readonly JobResult[], tasks: Set<number> | null): number[] {
     const fromQueued: number[] = [];
-    const finish = this.#stmts.get(QueueSql.finish);
+    const finish = this.#stmts.get(tasks === null ? QueueSql.finish : QueueSql.finishTask);
+    /** true when the job moved; its task joins `tasks` (the statement names it only then) */
+    const moved = (params: object): boolean => {
+      if (tasks === null) return finish.run(params).changes === 1;
+      const row = finish.get(params) as { task: number } | undefined;
+      if (row !== undefined) tasks.add(row.task);
+      return row !== undefined;
+    };
     const insertOutput = this.#stmts.get(QueueSql.insertOutput);
     for (const r of results) {
       const params = {
@@ -72,15 +84,14 @@ export class Queue {
         finishedAt: r.finishedAt,
         from: JobState.Running as JobState,
       };
-      let row = finish.get(params) as { task: number } | undefined;
-      if (row === undefined && canTransition(JobState.Queued, r.state)) {
+      let changed = moved(params);
+      if (!changed && canTransition(JobState.Queued, r.state)) {
         params.from = JobState.Queued;
-        row = finish.get(params) as { task: number } | undefined;
-        if (row !== undefined) fromQueued.push(r.jobKey);
+        changed = moved(params);
+        if (changed) fromQueued.push(r.jobKey);
       }
       // A job already final (cancelled meanwhile, or reported twice) keeps its first result.
-      if (row === undefined) continue;
-      tasks?.add(row.task);
+      if (!changed) continue;
       const o = r.output;
       if (o !== null && o.combined.length > 0) {
         // stdout and stderr partition combined: when one is empty the other IS combined, and is
