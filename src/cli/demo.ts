@@ -8,7 +8,6 @@ import type { Store } from '../store/index.js';
 import { startFleet } from '../sim/index.js';
 import { parsePort } from './config.js';
 import { configFromFlags, type ServiceFlags } from './serve.js';
-import { closeOnSignals, createLogger, startService } from './service.js';
 
 interface DemoFlags extends ServiceFlags {
   instances: number;
@@ -50,6 +49,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--sim-base-port <port>', 'first port of the simulated instances', parsePort, 20000)
     .action(async (flags: DemoFlags) => {
       const config = configFromFlags(flags);
+      // Loaded here, not at the top: `adbfleet sim` and `admin` need none of the service's modules.
+      const { closeOnSignals, createLogger, startService } = await import('./service.js');
       const logger = createLogger(config);
       if (flags.simBasePort !== 0 && flags.simBasePort + flags.instances - 1 > 65535) {
         throw new Error(`--sim-base-port ${flags.simBasePort} leaves no room for ${flags.instances} instances below port 65536`);

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../core/index.js';
 import { loadConfig, parsePort } from './config.js';
-import { closeOnSignals, createLogger, startService } from './service.js';
 
 export interface ServiceFlags {
   host?: string;
@@ -27,6 +26,8 @@ export function registerServeCommand(program: Command): void {
     .option('--data <dir>', 'data directory (ADBFLEET_DATA)')
     .action(async (flags: ServiceFlags) => {
       const config = configFromFlags(flags);
+      // Loaded here, not at the top: `adbfleet sim` and `admin` need none of the service's modules.
+      const { closeOnSignals, createLogger, startService } = await import('./service.js');
       const logger = createLogger(config);
       const service = await startService(config, logger);
       logger.info({ url: service.url, data: config.dataDir }, 'adbfleet ready');
