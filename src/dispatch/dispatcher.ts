@@ -23,6 +23,8 @@ const READ_PAGE = 1000;
 const POLL_MS = 1_000;
 /** After the grace period, aborted execs get this long to settle before results are flushed. */
 const ABORT_SETTLE_MS = 5_000;
+/** Results the store refuses are retried at least this long at stop, even past the grace period. */
+const FINAL_FLUSH_MS = 1_000;
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return new SqliteDispatcher(options);
@@ -45,13 +47,20 @@ class SqliteDispatcher implements Dispatcher {
   constructor({ store, pool, config, logger = SILENT_LOGGER }: DispatcherOptions) {
     this.#store = store;
     this.#logger = logger;
-    this.#writer = new ResultWriter(store, logger);
+    const globalConcurrency = Math.max(1, config.globalConcurrency);
+    this.#writer = new ResultWriter({
+      store,
+      logger,
+      // Held results are bounded like running ones: as many as may run at once.
+      maxHeldResults: globalConcurrency,
+      backPressure: (on) => this.#scheduler.setBackPressure(on),
+    });
     this.#scheduler = new Scheduler(
       {
         pool,
         logger,
         perInstanceConcurrency: Math.max(1, config.perInstanceConcurrency),
-        globalConcurrency: Math.max(1, config.globalConcurrency),
+        globalConcurrency,
         retryWindowMs: config.retryWindowMs,
         maxOutputBytes: config.maxOutputBytes,
       },
@@ -122,6 +131,9 @@ class SqliteDispatcher implements Dispatcher {
   async stop(graceMs: number): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
+    // Results the store has not taken yet are retried through the grace period (and a little past
+    // it); what is still not written then is logged, and those jobs become 1006 at the next start.
+    const flushDeadline = Date.now() + graceMs;
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     if (this.#poll) clearInterval(this.#poll);
@@ -133,6 +145,6 @@ class SqliteDispatcher implements Dispatcher {
       this.#scheduler.abortAll();
       await this.#scheduler.idle(ABORT_SETTLE_MS);
     }
-    await this.#writer.flush();
+    await this.#writer.stop(Math.max(flushDeadline, Date.now() + FINAL_FLUSH_MS));
   }
 }

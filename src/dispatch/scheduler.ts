@@ -42,6 +42,8 @@ export class Scheduler {
   #pumpQueued = false;
   #pumpTimer: NodeJS.Timeout | null = null;
   #stopping = false;
+  /** the results are not being stored (result-writer.ts): start nothing until they are */
+  #backPressure = false;
   #idleWaiters: (() => void)[] = [];
   #connectsInFlight = 0;
   /** lanes waiting for a connect slot (a fleet coming up must not open 10,000 sockets at once) */
@@ -95,6 +97,13 @@ export class Scheduler {
     }
   }
 
+  /** While on, no job starts (queued ones stay queued and cancellable; running ones go on). The
+   * result writer turns it on when it holds as many results as the store would not take. */
+  setBackPressure(on: boolean): void {
+    this.#backPressure = on;
+    if (!on && this.#ready.size > 0) this.#schedulePump();
+  }
+
   /** Stops starting jobs and reconnecting; running jobs go on. */
   stopStarting(): void {
     this.#stopping = true;
@@ -141,7 +150,7 @@ export class Scheduler {
 
   #pump(): void {
     this.#pumpQueued = false;
-    if (this.#stopping) return;
+    if (this.#stopping || this.#backPressure) return;
     const { perInstanceConcurrency, globalConcurrency, pool } = this.#o;
     const batch: WorkJob[] = [];
     for (const lane of this.#ready) {
