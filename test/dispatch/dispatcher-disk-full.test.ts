@@ -100,7 +100,9 @@ test('a disk-full spell: every job that finished meanwhile is stored with its re
     assert.ok(instances.every((i) => i.journal().length === 1), 'nothing new started while nothing could be stored');
 
     disk.free();
+    const freedAt = Date.now();
     const jobs = await f.finish(task, 30_000);
+    t.diagnostic(`all results stored ${Date.now() - freedAt} ms after space came back`);
     const recovered = jobs.filter((j) => j.state === 'succeeded' && j.exitCode === 0 && j.outputBytes === SEQ_OUTPUT.length);
     t.diagnostic(`results recovered after disk full: ${recovered.length}/${N}`);
     assert.equal(recovered.length, N);
@@ -118,7 +120,7 @@ test('a disk-full spell: every job that finished meanwhile is stored with its re
   }
 });
 
-test('back-pressure: while the store refuses results, at most the bound plus the running jobs are started', async () => {
+test('back-pressure: while the store refuses results, at most the bound plus the running jobs are started', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-refuse-'));
   const real = createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
   await real.open();
@@ -137,6 +139,7 @@ test('back-pressure: while the store refuses results, at most the bound plus the
     await until('the first results to be refused', () => started() >= globalConcurrency);
     // Without back-pressure two jobs start every 0.2 s: 30 would have started by now or soon.
     await sleep(1_500);
+    t.diagnostic(`jobs started while results were refused: ${started()} of 30`);
     assert.ok(started() <= 2 * globalConcurrency, `${started()} started while no result could be stored`);
 
     refuse = false;
