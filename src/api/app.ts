@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import { ApiError, LIMITS } from '../core/index.js';
 import { principalOf, tenantAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
-import { clientErrorHandler } from './client-error.js';
+import { clientErrorHandler, expectationFailed } from './client-error.js';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-handler.js';
 import { createRateLimiter } from './rate-limit.js';
 import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
@@ -27,6 +27,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false } },
     schemaErrorFormatter: (errors, dataVar) => schemaErrorFormatter(errors as unknown as SchemaError[], dataVar),
     return503OnClosing: true,
+    // Checked by the requireHost hook instead, so the 400 carries the envelope.
+    http: { requireHostHeader: false },
     // One log line per request costs more than the request itself at 1,000 requests/s; errors
     // (500s) are logged by the error handler with their request id.
     logController: new LogController({ disableRequestLogging: true }),
@@ -37,9 +39,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 2048 },
   }) as unknown as FastifyInstance;
 
+  app.server.on('checkExpectation', expectationFailed);
+
   app.decorateRequest('principal', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', requireHost);
   app.addHook('onSend', echoRequestId);
 
   // An empty body is "no body" (so body-less POSTs like cancel work with any client); routes
@@ -76,4 +81,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
+}
+
+async function requireHost(request: FastifyRequest): Promise<void> {
+  if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw new ApiError('HOST_REQUIRED');
 }

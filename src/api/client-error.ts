@@ -1,9 +1,11 @@
-// Requests Node's HTTP parser rejects before Fastify sees them (a control character in a header,
-// headers over the size limit, a malformed request line): still answered in SPEC's envelope, with
-// an x-request-id, instead of Fastify's default body.
-import { STATUS_CODES } from 'node:http';
+// Requests Node's HTTP layer answers before Fastify sees them (a control character in a header,
+// headers over the size limit, a malformed request line, a request not received in time, an
+// Expect it cannot meet): still answered in SPEC's envelope, with an x-request-id, instead of
+// Node's empty body.
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, newRequestId } from '../core/index.js';
+import { genReqId, REQUEST_ID_HEADER } from './request-id.js';
 
 type ParserError = Error & { code?: string; rawPacket?: unknown };
 
@@ -38,4 +40,18 @@ export function clientErrorHandler(err: ParserError, socket: Socket): void {
     );
   }
   socket.destroy(err);
+}
+
+/** Node's 'checkExpectation' (an Expect other than 100-continue): 417 in the envelope. The body the
+ * client may still send is not read: the connection closes. */
+export function expectationFailed(req: IncomingMessage, res: ServerResponse): void {
+  const a = new ApiError('EXPECTATION_FAILED');
+  const body = JSON.stringify({ error_code: a.code, error_msg: a.message });
+  res.writeHead(a.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    [REQUEST_ID_HEADER]: genReqId(req),
+    connection: 'close',
+  });
+  res.end(body);
 }
