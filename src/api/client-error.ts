@@ -29,9 +29,14 @@ function answer(err: ParserError): ApiError {
   return new ApiError(hasBadRequestId(raw) ? 'INVALID_REQUEST_ID' : 'INVALID_HTTP');
 }
 
-export function clientErrorHandler(err: ParserError, socket: Socket): void {
+/** The server's response on this socket, when Node has one in flight. */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+export function clientErrorHandler(err: ParserError, socket: HttpSocket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) {
+  // A request timeout can fire after an answer started (one sent before its body arrived): bytes
+  // written now would land inside that answer, so the socket is only closed.
+  if (socket.writable && socket._httpMessage?.headersSent !== true) {
     const a = answer(err);
     const body = JSON.stringify({ error_code: a.code, error_msg: a.message });
     socket.write(
