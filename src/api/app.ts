@@ -1,10 +1,11 @@
 // Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
 // validation), routes, one error handler. Schemas compile when the app is ready.
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, LIMITS } from '../core/index.js';
 import { principalOf, tenantAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
-import { clientErrorHandler } from './client-error.js';
+import { clientErrorHandler, expectationFailed } from './client-error.js';
+import { capConnectionsPerSource } from './connection-cap.js';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-handler.js';
 import { createRateLimiter } from './rate-limit.js';
 import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
@@ -16,8 +17,17 @@ import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { schemaErrorFormatter, type SchemaError } from './schema-errors.js';
 
+/** How often Node looks for requests past their timeouts: a fraction of the shorter one, so a
+ * request is cut within about a quarter past its deadline (Node's default is every 30 s). */
+function timeoutCheckMs(timeoutMs: number): number {
+  return Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4)));
+}
+
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const logger = deps.logger ?? false;
+  const { httpRequestTimeoutMs: requestTimeout, httpConnectionsPerSource } = deps.config;
+  // Node refuses a headers timeout longer than the request timeout, which bounds both anyway.
+  const headersTimeout = Math.min(deps.config.httpHeadersTimeoutMs, requestTimeout);
   const app: FastifyInstance = Fastify({
     ...(logger === false ? { logger: false } : { loggerInstance: logger }),
     bodyLimit: LIMITS.bodyBytes,
@@ -27,6 +37,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false } },
     schemaErrorFormatter: (errors, dataVar) => schemaErrorFormatter(errors as unknown as SchemaError[], dataVar),
     return503OnClosing: true,
+    // The whole request, headers and body, in bounded time: a body that stalls or trickles is cut
+    // with a 408 (client-error.ts). Fastify's default (0) lets it hold its socket forever.
+    requestTimeout,
+    http: {
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: timeoutCheckMs(headersTimeout),
+      // Checked by the requireHost hook instead, so the 400 carries the envelope.
+      requireHostHeader: false,
+    },
     // One log line per request costs more than the request itself at 1,000 requests/s; errors
     // (500s) are logged by the error handler with their request id.
     logController: new LogController({ disableRequestLogging: true }),
@@ -37,10 +57,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 2048 },
   }) as unknown as FastifyInstance;
 
+  capConnectionsPerSource(app.server, httpConnectionsPerSource, app.log);
+  app.server.on('checkExpectation', expectationFailed);
+
   app.decorateRequest('principal', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', requireHost);
+  // Fastify reads a body before the not-found handler runs: an unknown route answers from here
+  // instead, without waiting for a body that may never come.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) await notFoundHandler(request);
+  });
   app.addHook('onSend', echoRequestId);
+  app.addHook('onSend', closeIfBodyPending);
 
   // An empty body is "no body" (so body-less POSTs like cancel work with any client); routes
   // with a body schema then reject it as "body: must be a JSON object".
@@ -76,4 +106,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
+}
+
+async function requireHost(request: FastifyRequest): Promise<void> {
+  if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw new ApiError('HOST_REQUIRED');
+}
+
+/** An answer sent before the request's body arrived (401, 404, 429, 413 ...) closes the connection:
+ * otherwise Node keeps it to read and discard a body that may never come. */
+async function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (!request.raw.complete) reply.header('connection', 'close');
 }

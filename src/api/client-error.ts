@@ -1,9 +1,11 @@
-// Requests Node's HTTP parser rejects before Fastify sees them (a control character in a header,
-// headers over the size limit, a malformed request line): still answered in SPEC's envelope, with
-// an x-request-id, instead of Fastify's default body.
-import { STATUS_CODES } from 'node:http';
+// Requests Node's HTTP layer answers before Fastify sees them (a control character in a header,
+// headers over the size limit, a malformed request line, a request not received in time, an
+// Expect it cannot meet): still answered in SPEC's envelope, with an x-request-id, instead of
+// Node's empty body.
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, newRequestId } from '../core/index.js';
+import { genReqId, REQUEST_ID_HEADER } from './request-id.js';
 
 type ParserError = Error & { code?: string; rawPacket?: unknown };
 
@@ -27,9 +29,14 @@ function answer(err: ParserError): ApiError {
   return new ApiError(hasBadRequestId(raw) ? 'INVALID_REQUEST_ID' : 'INVALID_HTTP');
 }
 
-export function clientErrorHandler(err: ParserError, socket: Socket): void {
+/** The server's response on this socket, when Node has one in flight. */
+type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+export function clientErrorHandler(err: ParserError, socket: HttpSocket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) {
+  // A request timeout can fire after an answer started (one sent before its body arrived): bytes
+  // written now would land inside that answer, so the socket is only closed.
+  if (socket.writable && socket._httpMessage?.headersSent !== true) {
     const a = answer(err);
     const body = JSON.stringify({ error_code: a.code, error_msg: a.message });
     socket.write(
@@ -38,4 +45,18 @@ export function clientErrorHandler(err: ParserError, socket: Socket): void {
     );
   }
   socket.destroy(err);
+}
+
+/** Node's 'checkExpectation' (an Expect other than 100-continue): 417 in the envelope. The body the
+ * client may still send is not read: the connection closes. */
+export function expectationFailed(req: IncomingMessage, res: ServerResponse): void {
+  const a = new ApiError('EXPECTATION_FAILED');
+  const body = JSON.stringify({ error_code: a.code, error_msg: a.message });
+  res.writeHead(a.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    [REQUEST_ID_HEADER]: genReqId(req),
+    connection: 'close',
+  });
+  res.end(body);
 }

@@ -74,6 +74,9 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   sqliteSynchronous: oneOf('ADBFLEET_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL']),
   adbConnectTimeoutMs: int('ADBFLEET_ADB_CONNECT_TIMEOUT_MS', 100),
   adbAuthTimeoutMs: int('ADBFLEET_ADB_AUTH_TIMEOUT_MS', 100),
+  httpHeadersTimeoutMs: int('ADBFLEET_HTTP_HEADERS_TIMEOUT_MS', 100),
+  httpRequestTimeoutMs: int('ADBFLEET_HTTP_REQUEST_TIMEOUT_MS', 100),
+  httpConnectionsPerSource: int('ADBFLEET_HTTP_CONNECTIONS_PER_SOURCE', 1),
   logLevel: oneOf('ADBFLEET_LOG_LEVEL', LOG_LEVELS),
 };
 

@@ -39,6 +39,11 @@ export interface Config {
   /** ADB connect timeout and auth timeout */
   adbConnectTimeoutMs: number;
   adbAuthTimeoutMs: number;
+  /** how long an HTTP request's headers may take to arrive, then the whole request (headers and body) */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  /** HTTP connections open at once from one source address; more are closed as they arrive */
+  httpConnectionsPerSource: number;
   logLevel: string;
 }
 
@@ -65,5 +70,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   sqliteSynchronous: 'FULL',
   adbConnectTimeoutMs: 5_000,
   adbAuthTimeoutMs: 10_000,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpConnectionsPerSource: 256,
   logLevel: 'info',
 });

@@ -33,6 +33,8 @@ export const API_ERRORS = {
   INVALID_HTTP: { status: 400, code: BAD_REQUEST, message: 'request: not valid HTTP (a header holds a character HTTP forbids)' },
   HEADERS_TOO_LARGE: { status: 431, code: BAD_REQUEST, message: 'headers: larger than the server accepts' },
   REQUEST_TIMEOUT: { status: 408, code: BAD_REQUEST, message: 'request: not received in time' },
+  HOST_REQUIRED: { status: 400, code: BAD_REQUEST, message: 'host: HTTP/1.1 requires a Host header' },
+  EXPECTATION_FAILED: { status: 417, code: BAD_REQUEST, message: 'expect: only 100-continue is supported' },
   INVALID_REQUEST: { status: 400, code: BAD_REQUEST, message: 'request: is not valid' },
   INVALID_URL: { status: 400, code: BAD_REQUEST, message: 'route: the URL is not valid' },
   PATH_PARAM_TOO_LONG: { status: 400, code: BAD_REQUEST, message: 'route: a path parameter is too long' },

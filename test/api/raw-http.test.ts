@@ -56,3 +56,24 @@ test('headers over the size limit: 431 in the envelope', async () => {
   assert.equal(r.body.error_code, 'KOOPHONE.API.1000');
   assert.match(r.body.error_msg, /^headers/);
 });
+
+// Node's own answers (requireHostHeader, checkExpectation) used to have an empty body and no id.
+test('HTTP/1.1 without Host: 400 KOOPHONE.API.1000 in the envelope, with an x-request-id', async () => {
+  const r = parse(await raw('GET /healthz HTTP/1.1\r\nx-request-id: no-host-1\r\nconnection: close\r\n\r\n'));
+  assert.equal(r.status, 400);
+  assert.deepEqual(r.body, { error_code: 'KOOPHONE.API.1000', error_msg: 'host: HTTP/1.1 requires a Host header' });
+  assert.match(r.headers, /\r\nx-request-id: no-host-1\r\n/);
+});
+
+test('HTTP/1.0 without Host is still served', async () => {
+  const r = await raw('GET /healthz HTTP/1.0\r\n\r\n');
+  assert.match(r, /^HTTP\/1\.1 200 /);
+});
+
+test('Expect: 999-nope: 417 in the envelope, with the caller\'s x-request-id, and the connection closes', async () => {
+  const r = parse(await raw('POST /v1/instances/async-command HTTP/1.1\r\nhost: x\r\nx-request-id: exp-1\r\nexpect: 999-nope\r\ncontent-length: 2\r\n\r\n'));
+  assert.equal(r.status, 417);
+  assert.deepEqual(r.body, { error_code: 'KOOPHONE.API.1000', error_msg: 'expect: only 100-continue is supported' });
+  assert.match(r.headers, /\r\nx-request-id: exp-1\r\n/);
+  assert.match(r.headers, /\r\nconnection: close\r\n/);
+});
