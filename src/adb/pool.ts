@@ -14,6 +14,7 @@ export interface AdbPoolOptions {
   /** see ConnectOptions */
   connectTimeoutMs: number;
   authTimeoutMs: number;
+  openTimeoutMs: number;
   /** concurrent streams per connection; callers past it wait in FIFO order (default 64) */
   maxStreamsPerConnection?: number;
   /** a connection unused this long is closed (default 60 s) */
@@ -72,6 +73,7 @@ export class AdbPool {
       key: opts.key,
       connectTimeoutMs: opts.connectTimeoutMs,
       authTimeoutMs: opts.authTimeoutMs,
+      openTimeoutMs: opts.openTimeoutMs,
       maxStreamsPerConnection: Math.max(1, opts.maxStreamsPerConnection ?? 64),
       idleMs: opts.idleMs ?? 60_000,
       backoffBaseMs: opts.backoffBaseMs ?? 250,

@@ -74,6 +74,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   sqliteSynchronous: oneOf('ADBFLEET_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL']),
   adbConnectTimeoutMs: int('ADBFLEET_ADB_CONNECT_TIMEOUT_MS', 100),
   adbAuthTimeoutMs: int('ADBFLEET_ADB_AUTH_TIMEOUT_MS', 100),
+  adbOpenTimeoutMs: int('ADBFLEET_ADB_OPEN_TIMEOUT_MS', 100),
   logLevel: oneOf('ADBFLEET_LOG_LEVEL', LOG_LEVELS),
 };
 

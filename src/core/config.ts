@@ -39,6 +39,8 @@ export interface Config {
   /** ADB connect timeout and auth timeout */
   adbConnectTimeoutMs: number;
   adbAuthTimeoutMs: number;
+  /** how long a device may take to answer the OPEN that starts a command (then 1002: not started) */
+  adbOpenTimeoutMs: number;
   logLevel: string;
 }
 
@@ -65,5 +67,6 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   sqliteSynchronous: 'FULL',
   adbConnectTimeoutMs: 5_000,
   adbAuthTimeoutMs: 10_000,
+  adbOpenTimeoutMs: 5_000,
   logLevel: 'info',
 });
