@@ -38,6 +38,8 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   /** from the first AUTH TOKEN until the device sends CNXN */
   authTimeoutMs: number;
+  /** how long an exec waits for the device to answer its OPEN (see exec.ts) */
+  openTimeoutMs: number;
 }
 
 /**
@@ -55,6 +57,7 @@ type AuthStep = (typeof AuthStep)[keyof typeof AuthStep];
 
 export class AdbConnection {
   readonly address: string;
+  readonly openTimeoutMs: number;
   banner: DeviceBanner | null = null;
   /** max payload the device accepts (negotiated in CNXN) */
   maxPayload = 4096;
@@ -101,6 +104,7 @@ export class AdbConnection {
 
   constructor(transport: Transport, opts: ConnectionOptions) {
     this.address = opts.address;
+    this.openTimeoutMs = opts.openTimeoutMs;
     this.#transport = transport;
     this.#key = opts.key;
     this.#authTimeoutMs = opts.authTimeoutMs;

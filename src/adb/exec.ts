@@ -3,7 +3,7 @@
 // One promise per exec; the data path is callbacks on Buffers.
 
 import { AdbError } from './errors.js';
-import { CLOSE_STDIN, ShellId, ShellV2Parser } from './wire/index.js';
+import { CLOSE_STDIN, FROM_DEVICE, ShellId, ShellV2Error, ShellV2Parser } from './wire/index.js';
 import type { StreamHandle, StreamHandler } from './stream.js';
 
 /**
@@ -41,6 +41,8 @@ export interface ExecResult {
 export interface ExecTarget {
   readonly address: string;
   readonly features: readonly string[];
+  /** how long the device may take to answer the OPEN (then OPEN_UNANSWERED) */
+  readonly openTimeoutMs: number;
   openStream(service: string, handler: StreamHandler): StreamHandle;
 }
 
@@ -61,7 +63,10 @@ class Exec implements StreamHandler {
   readonly #v2: boolean;
   #parser: ShellV2Parser | null = null;
   #stream: StreamHandle | null = null;
+  /** one timer: first for the OPEN's answer (or the deadline if sooner), then for the deadline */
   #timer: NodeJS.Timeout | null = null;
+  #deadline = Infinity;
+  #opened = false;
   #done = false;
   /** kept output in arrival order, fd 1 or 2 per piece */
   #pieces: Buffer[] = [];
@@ -84,15 +89,15 @@ class Exec implements StreamHandler {
   start(): void {
     const { signal, timeoutMs } = this.#opts;
     if (signal?.aborted === true) return this.#fail(new AdbError('CANCELLED', this.#target.address, 'aborted before start'));
-    if (this.#v2) this.#parser = new ShellV2Parser((id, data) => this.#onShellPacket(id, data));
+    if (this.#v2) this.#parser = new ShellV2Parser((id, data) => this.#onShellPacket(id, data), FROM_DEVICE);
     try {
       this.#stream = this.#target.openStream(this.#v2 ? `shell,v2,raw:${this.#command}` : `shell:${this.#command}`, this);
     } catch (e) {
       return this.#fail(e instanceof AdbError ? e : new AdbError('CONNECTION_LOST', this.#target.address, String(e)));
     }
-    if (timeoutMs !== undefined) {
-      this.#timer = setTimeout(() => this.#fail(new AdbError('TIMEOUT', this.#target.address, `no exit within ${timeoutMs} ms`)), timeoutMs);
-    }
+    const now = Date.now();
+    if (timeoutMs !== undefined) this.#deadline = now + timeoutMs;
+    this.#arm(Math.min(now + this.#target.openTimeoutMs, this.#deadline) - now);
     if (signal !== undefined) {
       this.#onAbort = () => this.#fail(new AdbError('CANCELLED', this.#target.address, 'aborted'));
       signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -100,14 +105,36 @@ class Exec implements StreamHandler {
   }
 
   onOpen(): void {
+    this.#opened = true;
     if (this.#v2) this.#stream?.write(CLOSE_STDIN);
   }
 
   onData(data: Buffer): void {
     if (this.#done) return;
-    if (this.#parser !== null) this.#parser.push(data);
-    else this.#output(ShellId.Stdout, data);
+    if (this.#parser === null) return this.#output(ShellId.Stdout, data);
+    try {
+      this.#parser.push(data);
+    } catch (e) {
+      if (!(e instanceof ShellV2Error)) throw e;
+      // As adb's host does on a bad shell packet, this stream is given up (CLSE); the connection
+      // and its other streams carry on.
+      this.#fail(new AdbError('PROTOCOL_ERROR', this.#target.address, `shell v2: ${e.message}`));
+    }
   }
+
+  #arm(ms: number): void {
+    if (ms !== Infinity) this.#timer = setTimeout(this.#onTimer, Math.max(0, ms));
+  }
+
+  #onTimer = (): void => {
+    this.#timer = null;
+    const address = this.#target.address;
+    // Unanswered, the OPEN started nothing as far as the host can tell, whichever time ran out.
+    if (!this.#opened) return this.#fail(new AdbError('OPEN_UNANSWERED', address, `no answer within ${Math.min(this.#target.openTimeoutMs, this.#opts.timeoutMs ?? Infinity)} ms; the command was not started`));
+    const left = this.#deadline - Date.now();
+    if (left > 0) return this.#arm(left);
+    this.#fail(new AdbError('TIMEOUT', address, `no exit within ${this.#opts.timeoutMs} ms`));
+  };
 
   onClose(err: AdbError | null): void {
     this.#stream = null; // already closed: #finish must not send CLSE

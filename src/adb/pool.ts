@@ -4,16 +4,18 @@
 
 import type { AdbConnection } from './connection.js';
 import type { DeviceBanner } from './wire/index.js';
-import { AdbError } from './errors.js';
-import type { CancelSignal, ExecOptions, ExecResult } from './exec.js';
+import { ADB_ERROR_CODES, AdbError } from './errors.js';
+import type { ExecOptions, ExecResult } from './exec.js';
 import type { AdbKey } from './key.js';
 import { startConnection } from './socket.js';
+import { guard } from './guard.js';
 
 export interface AdbPoolOptions {
   key: AdbKey;
   /** see ConnectOptions */
   connectTimeoutMs: number;
   authTimeoutMs: number;
+  openTimeoutMs: number;
   /** concurrent streams per connection; callers past it wait in FIFO order (default 64) */
   maxStreamsPerConnection?: number;
   /** a connection unused this long is closed (default 60 s) */
@@ -21,6 +23,11 @@ export interface AdbPoolOptions {
   /** first wait after a failed connect (default 250 ms), doubling up to backoffMaxMs (default 30 s) */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * a connection lost sooner than this after its handshake counts as a failed connect (default
+   * 5 s): a device that accepts and then drops every connection is backed off, not redialled
+   */
+  stableAfterMs?: number;
 }
 
 export interface AdbPoolStats {
@@ -48,6 +55,8 @@ interface Entry {
   waiters: Waiter[] | null;
   failures: number;
   retryAt: number;
+  /** when the live connection completed its handshake */
+  connectedAt: number;
   lastError: AdbError | null;
   lastUsed: number;
 }
@@ -72,10 +81,12 @@ export class AdbPool {
       key: opts.key,
       connectTimeoutMs: opts.connectTimeoutMs,
       authTimeoutMs: opts.authTimeoutMs,
+      openTimeoutMs: opts.openTimeoutMs,
       maxStreamsPerConnection: Math.max(1, opts.maxStreamsPerConnection ?? 64),
       idleMs: opts.idleMs ?? 60_000,
       backoffBaseMs: opts.backoffBaseMs ?? 250,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+      stableAfterMs: opts.stableAfterMs ?? 5_000,
     };
   }
 
@@ -135,7 +146,8 @@ export class AdbPool {
    * running its own backoff on top. The policy is the pool's: the first wait is backoffBaseMs,
    * doubling per consecutive failure up to backoffMaxMs, each drawn from [ceiling/2, ceiling]
    * (jitter, so a fleet that went down together does not reconnect in lockstep); one success
-   * resets it. A connection that was up and got lost is retried at once.
+   * resets it. A connection that was up and got lost is retried at once, unless it was lost
+   * within stableAfterMs of its handshake: that counts as one more failed connect.
    */
   nextAttemptAt(address: string): number {
     const entry = this.#entries.get(address);
@@ -259,9 +271,9 @@ export class AdbPool {
       () => {
         entry.starting = null;
         entry.connecting = null;
-        entry.failures = 0;
+        // failures stays until the connection proves stable (#ended): a handshake alone is cheap.
         entry.lastError = null;
-        entry.lastUsed = Date.now();
+        entry.lastUsed = entry.connectedAt = Date.now();
         if (this.#closed) {
           conn.close('the pool is closed');
           throw new AdbError('CANCELLED', entry.address, 'the pool is closed');
@@ -276,20 +288,31 @@ export class AdbPool {
         entry.starting = null;
         entry.connecting = null;
         if (this.#closed) throw new AdbError('CANCELLED', entry.address, 'the pool is closed');
-        entry.failures++;
         this.#connectsFailed++;
-        entry.lastError = err;
-        const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(entry.failures - 1, 30));
-        entry.retryAt = Math.ceil(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2));
+        this.#backOff(entry, err);
         throw err;
       },
     );
     return entry.connecting;
   }
 
+  /** One more consecutive failure: calls fail with err until the (jittered, doubled) wait is over. */
+  #backOff(entry: Entry, err: AdbError): void {
+    entry.failures++;
+    entry.lastError = err;
+    const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(entry.failures - 1, 30));
+    entry.retryAt = Math.ceil(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
   #lost(entry: Entry, conn: AdbConnection, err: AdbError): void {
     if (entry.conn !== conn) return;
     this.#forget(entry, conn);
+    const age = Date.now() - entry.connectedAt;
+    if (age < this.#opts.stableAfterMs) {
+      // Reconnecting at once would redial a device that drops each connection as fast as it
+      // handshakes (seen: 5 a second). Nothing ran on the next connection yet: a connect error.
+      this.#backOff(entry, new AdbError('CONNECT_FAILED', entry.address, `the connection was lost ${age} ms after its handshake: ${err.detail ?? ADB_ERROR_CODES[err.code]}`, { cause: err }));
+    }
     for (const l of this.#listeners) {
       try {
         l(entry.address, err);
@@ -310,6 +333,7 @@ export class AdbPool {
 
   #forget(entry: Entry, conn: AdbConnection): void {
     entry.conn = null;
+    if (Date.now() - entry.connectedAt >= this.#opts.stableAfterMs) entry.failures = 0;
     this.#connections--;
     this.#bytesIn += conn.bytesIn;
     this.#bytesOut += conn.bytesOut;
@@ -318,7 +342,7 @@ export class AdbPool {
   #entry(address: string): Entry {
     let entry = this.#entries.get(address);
     if (entry === undefined) {
-      entry = { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, lastError: null, lastUsed: Date.now() };
+      entry = { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now() };
       this.#entries.set(address, entry);
     }
     return entry;
@@ -337,46 +361,12 @@ export class AdbPool {
     for (const [address, entry] of this.#entries) {
       if (entry.active > 0 || entry.connecting !== null) continue;
       if (entry.conn !== null && now - entry.lastUsed >= this.#opts.idleMs) this.#drop(entry, 'idle');
-      if (entry.conn === null && (entry.lastError === null || now >= entry.retryAt)) this.#entries.delete(address);
+      // A failing address is kept a while past its wait: forgetting it would forget its backoff.
+      if (entry.conn === null && (entry.lastError === null || now >= entry.retryAt + this.#opts.backoffMaxMs)) this.#entries.delete(address);
     }
     if (this.#entries.size === 0 && this.#sweeper !== null) {
       clearInterval(this.#sweeper);
       this.#sweeper = null;
     }
   }
-}
-
-/** Waits for p, but gives up on abort or at the deadline (p itself carries on). */
-function guard<T>(p: Promise<T>, address: string, signal: CancelSignal | undefined, deadline: number): Promise<T> {
-  if (signal === undefined && deadline === Infinity) return p;
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | null = null;
-    const done = (): void => {
-      if (timer !== null) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => {
-      done();
-      reject(new AdbError('CANCELLED', address, 'aborted while connecting'));
-    };
-    if (signal?.aborted === true) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (deadline !== Infinity) {
-      timer = setTimeout(() => {
-        done();
-        // Nothing reached the device: unreachable within the call's time, not a command that ran too long.
-        reject(new AdbError('CONNECT_FAILED', address, 'no connection within the call\'s timeout'));
-      }, Math.max(0, deadline - Date.now()));
-    }
-    p.then(
-      (v) => {
-        done();
-        resolve(v);
-      },
-      (e: unknown) => {
-        done();
-        reject(e);
-      },
-    );
-  });
 }

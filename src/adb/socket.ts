@@ -11,6 +11,8 @@ export interface ConnectOptions {
   connectTimeoutMs: number;
   /** from the first AUTH TOKEN to the device's CNXN */
   authTimeoutMs: number;
+  /** how long an exec waits for the device to answer its OPEN */
+  openTimeoutMs: number;
 }
 
 /**
@@ -32,6 +34,7 @@ export function startConnection(address: string, opts: ConnectOptions): AdbConne
     key: opts.key,
     connectTimeoutMs: opts.connectTimeoutMs,
     authTimeoutMs: opts.authTimeoutMs,
+    openTimeoutMs: opts.openTimeoutMs,
   });
   if (target === null) {
     conn.transportClosed(new Error(`not a host:port address: ${JSON.stringify(address)}`));

@@ -77,6 +77,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   httpHeadersTimeoutMs: int('ADBFLEET_HTTP_HEADERS_TIMEOUT_MS', 100),
   httpRequestTimeoutMs: int('ADBFLEET_HTTP_REQUEST_TIMEOUT_MS', 100),
   httpConnectionsPerSource: int('ADBFLEET_HTTP_CONNECTIONS_PER_SOURCE', 1),
+  adbOpenTimeoutMs: int('ADBFLEET_ADB_OPEN_TIMEOUT_MS', 100),
   logLevel: oneOf('ADBFLEET_LOG_LEVEL', LOG_LEVELS),
 };
 

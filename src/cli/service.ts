@@ -69,6 +69,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     key: adbKey(config),
     connectTimeoutMs: config.adbConnectTimeoutMs,
     authTimeoutMs: config.adbAuthTimeoutMs,
+    openTimeoutMs: config.adbOpenTimeoutMs,
   });
   const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }) });
   const monitor = createHealthMonitor({

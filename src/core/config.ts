@@ -44,6 +44,8 @@ export interface Config {
   httpRequestTimeoutMs: number;
   /** HTTP connections open at once from one source address; more are closed as they arrive */
   httpConnectionsPerSource: number;
+  /** how long a device may take to answer the OPEN that starts a command (then 1002: not started) */
+  adbOpenTimeoutMs: number;
   logLevel: string;
 }
 
@@ -73,5 +75,6 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   httpHeadersTimeoutMs: 10_000,
   httpRequestTimeoutMs: 30_000,
   httpConnectionsPerSource: 256,
+  adbOpenTimeoutMs: 5_000,
   logLevel: 'info',
 });

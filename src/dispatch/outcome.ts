@@ -43,9 +43,10 @@ function result(jobKey: number, code: JobCode, exitCode: number | null, finished
 }
 
 /** A job that ended without a result: it never ran, or its exec failed (with the output the
- * command printed before that, when there was any). */
-export function failedResult(jobKey: number, code: JobCode, finishedAt: number, partial?: PartialOutput | null): JobResult {
+ * command printed before that, when there was any). `detail` follows the code's message. */
+export function failedResult(jobKey: number, code: JobCode, finishedAt: number, partial?: PartialOutput | null, detail?: string | null): JobResult {
   const r = result(jobKey, code, null, finishedAt);
+  if (detail != null) r.errorMsg = `${r.errorMsg}: ${detail}`;
   if (partial === undefined || partial === null) return r;
   return {
     ...r,
@@ -85,10 +86,20 @@ export function execErrorCode(err: unknown): JobCode | null {
     case 'PROTOCOL_ERROR':
       return JobCode.ConnectionLost;
     case 'CONNECT_FAILED':
+    case 'OPEN_UNANSWERED': // the device never took the command: it did not run, as with no connection
       return JobCode.Unreachable;
     case 'AUTH_REJECTED':
       return JobCode.AuthRejected;
     case null:
       return null;
   }
+}
+
+/**
+ * What a job's error_msg adds to its code's message: how the device broke the protocol (it chose
+ * to, and the tenant's command met it). Nothing for other failures, whose details name hosts
+ * and ports that are the operator's business.
+ */
+export function execErrorDetail(err: unknown): string | null {
+  return isAdbError(err) && err.code === 'PROTOCOL_ERROR' ? `the device broke the ADB protocol: ${err.detail ?? 'unknown violation'}` : null;
 }

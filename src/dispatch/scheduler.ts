@@ -5,7 +5,7 @@
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
 import { JobCancel, Lane, workJob, type WorkJob } from './lane.js';
-import { completedResult, execErrorCode, failedResult, partialOutput } from './outcome.js';
+import { completedResult, execErrorCode, execErrorDetail, failedResult, partialOutput } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
 
 export interface SchedulerOptions {
@@ -241,7 +241,7 @@ export class Scheduler {
         this.#o.logger.error({ err, jobKey: job.jobKey, instanceId: job.instanceId }, 'exec failed unexpectedly');
         code = JobCode.Internal;
       }
-      return failedResult(job.jobKey, code, Date.now(), partialOutput(err));
+      return failedResult(job.jobKey, code, Date.now(), partialOutput(err), execErrorDetail(err));
     }
   }
 

@@ -9,6 +9,7 @@ export type Fault =
   | { kind: 'refuse' }
   | { kind: 'auth-reject' }
   | { kind: 'garbage' }
+  | { kind: 'bad-shell-packet'; id: number; length: number }
   | { kind: 'offline'; ms: number };
 
 /** online: answers; rebooting / offline: refuses connections until its timer brings it back. */

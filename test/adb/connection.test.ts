@@ -23,7 +23,7 @@ import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, testKey } from '../support/index.js';
 const key = testKey();
 const BANNER = 'device::ro.product.name=p;ro.product.model=m;ro.product.device=d;features=shell_v2,cmd';
 
-function harness(opts: { connectTimeoutMs?: number; authTimeoutMs?: number } = {}) {
+function harness(opts: { connectTimeoutMs?: number; authTimeoutMs?: number; openTimeoutMs?: number } = {}) {
   const sent: Packet[] = [];
   let closed = false;
   const decoder = new PacketDecoder((p) => sent.push({ ...p, payload: Buffer.from(p.payload) }));
@@ -36,8 +36,8 @@ function harness(opts: { connectTimeoutMs?: number; authTimeoutMs?: number } = {
   return { conn, device, take, isClosed: () => closed };
 }
 
-async function opened() {
-  const h = harness();
+async function opened(opts: { openTimeoutMs?: number } = {}) {
+  const h = harness(opts);
   h.device(Command.CNXN, 0x01000001, 1024 * 1024, BANNER);
   await h.conn.ready;
   h.take();
@@ -188,12 +188,28 @@ test('exec falls back to shell v1 when the device lacks shell_v2', async () => {
   assert.deepEqual([r.stdout.toString(), r.exitCode], ['a\nb\n', null]);
 });
 
-test('timeout before the device answers OPEN: rejects TIMEOUT, and the late OKAY is answered with CLSE', async () => {
-  const h = await opened();
-  await assert.rejects(h.conn.exec('sleep 30', { timeoutMs: 50, maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'TIMEOUT');
+test('an OPEN unanswered by the open timeout rejects OPEN_UNANSWERED long before the call\'s own; the late OKAY is answered with CLSE', async () => {
+  const h = await opened({ openTimeoutMs: 50 });
+  const started = Date.now();
+  await assert.rejects(h.conn.exec('sleep 30', { timeoutMs: 60_000, maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'OPEN_UNANSWERED' && /not started/.test(e.message));
+  assert.ok(Date.now() - started < 1_000, `cut at the open timeout: ${Date.now() - started} ms`);
   const local = h.take()[0]!.arg0;
   h.device(Command.OKAY, 42, local);
   assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, local, 42]]);
+});
+
+test('a call whose own timeout is shorter than the open timeout: an unanswered OPEN is still OPEN_UNANSWERED, never TIMEOUT', async () => {
+  const h = await opened();
+  await assert.rejects(h.conn.exec('sleep 30', { timeoutMs: 50, maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'OPEN_UNANSWERED');
+});
+
+test('an answered OPEN runs until the call\'s own timeout (TIMEOUT), not the open timeout', async () => {
+  const h = await opened({ openTimeoutMs: 30 });
+  const started = Date.now();
+  const result = h.conn.exec('sleep 30', { timeoutMs: 300, maxOutputBytes: MAX_OUTPUT_BYTES });
+  h.device(Command.OKAY, 42, h.take()[0]!.arg0);
+  await assert.rejects(result, (e: AdbError) => e.code === 'TIMEOUT');
+  assert.ok(Date.now() - started >= 290, `ran to its own timeout: ${Date.now() - started} ms`);
 });
 
 test('abort after open sends CLSE and rejects CANCELLED; an aborted signal never opens', async () => {
@@ -261,4 +277,47 @@ test('a device that leaves OPENs unanswered cannot make abandoned streams pile u
   h.conn.openStream('x:', { onOpen() {}, onData() {}, onClose() {} }).close();
   assert.ok(!h.conn.isOpen);
   assert.equal((reported as AdbError | null)?.code, 'CONNECTION_LOST');
+});
+
+/** A shell v2 exec whose OPEN the device accepted with remote id 77. */
+async function running(h: Awaited<ReturnType<typeof opened>>, command: string) {
+  const result = h.conn.exec(command, { timeoutMs: 60_000, maxOutputBytes: MAX_OUTPUT_BYTES });
+  const local = h.take()[0]!.arg0;
+  h.device(Command.OKAY, 77, local);
+  h.take(); // close-stdin
+  return { result, local };
+}
+
+test('a shell v2 packet with an id no device sends ends that exec at once with PROTOCOL_ERROR naming it; the stream is closed, the connection stays', async () => {
+  const h = await opened();
+  const other = h.conn.exec('sleep 1', { timeoutMs: 60_000, maxOutputBytes: MAX_OUTPUT_BYTES });
+  const otherLocal = h.take()[0]!.arg0;
+  h.device(Command.OKAY, 78, otherLocal);
+  h.take();
+  const { result, local } = await running(h, 'echo x');
+  h.device(Command.WRTE, 77, local, Buffer.concat([encodeShellPacket(ShellId.Stdout, Buffer.from('before ')), encodeShellPacket(7 as ShellId, Buffer.from('??'))]));
+  await assert.rejects(result, (e: AdbError) => {
+    assert.equal(e.code, 'PROTOCOL_ERROR');
+    assert.match(e.message, /shell v2: packet id 7 is not one the sender may use/);
+    assert.equal(e.partial?.combined.toString(), 'before ', 'what it printed before is kept');
+    return true;
+  });
+  assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.OKAY, local, 77], [Command.CLSE, local, 77]]);
+  assert.ok(h.conn.isOpen && !h.isClosed(), 'the connection carries on');
+  h.device(Command.WRTE, 78, otherLocal, Buffer.concat([encodeShellPacket(ShellId.Stdout, Buffer.from('fine')), encodeShellPacket(ShellId.Exit, Buffer.from([0]))]));
+  h.device(Command.CLSE, 78, otherLocal);
+  assert.equal((await other).stdout.toString(), 'fine', 'the other stream was not touched');
+});
+
+test('a shell v2 header announcing 2^31 bytes ends the exec at once with PROTOCOL_ERROR, however it is split across WRTEs', async () => {
+  const h = await opened();
+  const { result, local } = await running(h, 'echo x');
+  const header = Buffer.alloc(5);
+  header[0] = ShellId.Stdout;
+  header.writeUInt32LE(2 ** 31, 1);
+  h.device(Command.WRTE, 77, local, header.subarray(0, 2));
+  h.device(Command.WRTE, 77, local, Buffer.concat([header.subarray(2), Buffer.from('x')]));
+  await assert.rejects(result, (e: AdbError) => e.code === 'PROTOCOL_ERROR' && /packet of 2147483648 bytes announced/.test(e.message));
+  assert.ok(h.conn.isOpen);
+  assert.equal(h.conn.openStreams, 0);
 });

@@ -30,7 +30,7 @@ test('faults on a fresh connection: each instance fails with its own code while 
     const faults: [Fault, string][] = [
       [{ kind: 'latency', ms: 200 }, 'ok:x'],
       // The simulator's hang completes the handshake and never answers OPEN.
-      [{ kind: 'hang' }, 'TIMEOUT'],
+      [{ kind: 'hang' }, 'OPEN_UNANSWERED'],
       [{ kind: 'refuse' }, 'CONNECT_FAILED'],
       [{ kind: 'auth-reject' }, 'AUTH_REJECTED'],
       [{ kind: 'garbage' }, 'CONNECT_FAILED'],
@@ -49,7 +49,7 @@ test('faults on a fresh connection: each instance fails with its own code while 
     }
   }));
 
-test('faults on an established connection: hang times out, drop and offline lose it, garbage is a protocol error', () =>
+test('faults on an established connection: hang leaves the OPEN unanswered, drop and offline lose it, garbage is a protocol error', () =>
   withFleet(5, async (fleet) => {
     const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
     const lost: [string, string][] = [];
@@ -70,11 +70,36 @@ test('faults on an established connection: hang times out, drop and offline lose
         outcome(pool.exec(garbage!.address, 'echo x', { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES })),
         outcome(long),
       ]);
-      assert.deepEqual(got, ['ok:fine', 'TIMEOUT', 'CONNECTION_LOST', 'PROTOCOL_ERROR', 'CONNECTION_LOST']);
+      assert.deepEqual(got, ['ok:fine', 'OPEN_UNANSWERED', 'CONNECTION_LOST', 'PROTOCOL_ERROR', 'CONNECTION_LOST']);
       await until('three disconnect events', () => lost.length === 3);
       assert.deepEqual(lost.map(([a]) => a).sort(), [drop!.address, garbage!.address, offline!.address].sort());
       assert.ok(pool.isConnected(healthy!.address) && pool.isConnected(hang!.address));
       assert.ok(!pool.isConnected(drop!.address));
+    } finally {
+      await pool.close();
+    }
+  }));
+
+test('bad-shell-packet: an unknown id or a 2^31 length ends the exec at once (PROTOCOL_ERROR), the command is hung up on, the connection serves the next one', () =>
+  withFleet(1, async (fleet) => {
+    const inst = fleet.instances[0]!;
+    const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
+    try {
+      for (const [fault, violation] of [
+        [{ kind: 'bad-shell-packet', id: 9, length: 4 }, /packet id 9 is not one the sender may use/],
+        [{ kind: 'bad-shell-packet', id: 1, length: 2 ** 31 }, /packet of 2147483648 bytes announced/],
+      ] as const) {
+        inst.setFault(fault);
+        const started = Date.now();
+        await assert.rejects(pool.exec(inst.address, 'echo x', { timeoutMs: 60_000, maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'PROTOCOL_ERROR' && violation.test(e.message));
+        assert.ok(Date.now() - started < 2_000, `at once, not at the 60 s timeout: ${Date.now() - started} ms`);
+        await until('the device to see the stream closed', () => inst.journal().at(-1)?.end === 'closed');
+        inst.setFault(null);
+        const r = await pool.exec(inst.address, 'echo after', { timeoutMs: 10_000, maxOutputBytes: MAX_OUTPUT_BYTES });
+        assert.equal(r.stdout.toString(), 'after\n');
+      }
+      assert.deepEqual(new Set(inst.journal().map((e) => e.connectionId)), new Set([1]), 'one connection throughout');
+      assert.equal(pool.stats().connections, 1);
     } finally {
       await pool.close();
     }

@@ -124,7 +124,7 @@ test('nextAttemptAt follows the pool\'s backoff on a refusing port: jittered, do
   }
 });
 
-test('nextAttemptAt is now again after a successful connect, and after a connection is lost', async () => {
+test('nextAttemptAt is now again after a successful connect, and after a connection that had proved stable is lost', async () => {
   let refusing = true;
   const sockets: Socket[] = [];
   const server = createServer((socket) => {
@@ -135,7 +135,7 @@ test('nextAttemptAt is now again after a successful connect, and after a connect
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 400, backoffMaxMs: 800 });
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 400, backoffMaxMs: 800, stableAfterMs: 200 });
   try {
     await assert.rejects(pool.connect(address), (e) => codeOf(e) === 'CONNECT_FAILED');
     const at = pool.nextAttemptAt(address);
@@ -145,10 +145,51 @@ test('nextAttemptAt is now again after a successful connect, and after a connect
     await pool.connect(address);
     assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'connected: may be tried now');
     const lost = new Promise<void>((r) => pool.onDisconnect(() => r()));
+    await new Promise((r) => setTimeout(r, 250)); // past stableAfterMs
     sockets[0]!.destroy();
     await lost;
     assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'a lost connection is retried at once');
     await pool.connect(address);
+  } finally {
+    await pool.close();
+    server.close();
+  }
+});
+
+test('a device that completes the handshake and drops each connection is backed off, not redialled as fast as it answers', async () => {
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted++;
+    socket.on('error', () => {});
+    socket.write(CNXN);
+    setTimeout(() => socket.destroy(), 20);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 250, backoffMaxMs: 30_000 });
+  let lost = (): void => {};
+  pool.onDisconnect(() => lost());
+  try {
+    // As the worker does: connect, and once the connection is gone wait until nextAttemptAt.
+    const end = Date.now() + 3_000;
+    const waits: number[] = [];
+    while (Date.now() < end) {
+      const gone = new Promise<void>((r) => (lost = r));
+      await pool.connect(address);
+      await gone;
+      const wait = pool.nextAttemptAt(address) - Date.now();
+      waits.push(wait);
+      if (waits.length === 1) {
+        // Meanwhile calls fail at once, as during any backoff, saying why.
+        await assert.rejects(pool.connect(address), (e) => codeOf(e) === 'CONNECT_FAILED' && /lost \d+ ms after its handshake/.test((e as Error).message));
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(wait, end - Date.now()))));
+    }
+    // Waits of [125, 250], [250, 500], [500, 1000], [1000, 2000] ms: at most 5 connections in 3 s
+    // (one more for slack); without the rule it was one every ~25 ms.
+    assert.ok(accepted >= 3 && accepted <= 6, `connections in 3 s: ${accepted}`);
+    assert.ok(waits[0]! >= 100, `backing off after the first: ${waits[0]} ms`);
+    for (let i = 1; i < waits.length; i++) assert.ok(waits[i]! >= 125 * 2 ** i - 30, `waits double: ${waits.join(', ')}`);
   } finally {
     await pool.close();
     server.close();

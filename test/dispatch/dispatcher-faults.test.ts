@@ -80,8 +80,9 @@ test('hanging, garbage-speaking and slow instances fail only their own jobs; no 
     garbage!.setFault({ kind: 'garbage' });
     slow!.setFault({ kind: 'latency', ms: 100 });
     const jobs = await f.run('echo x', f.ids, 3_000);
-    assert.equal(jobs[0]!.errorCode, 'KOOPHONE.JOB.1003');
-    assert.equal(jobs[0]!.state, 'timed_out');
+    // Its OPEN is never answered: not started, so unreachable (the job's 3 s ran out first).
+    assert.equal(jobs[0]!.errorCode, 'KOOPHONE.JOB.1002');
+    assert.equal(jobs[0]!.state, 'failed');
     assert.equal(jobs[1]!.errorCode, 'KOOPHONE.JOB.1005');
     assert.equal(jobs[2]!.errorCode, '0');
     assert.equal(jobs[3]!.errorCode, '0');
@@ -93,6 +94,43 @@ test('hanging, garbage-speaking and slow instances fail only their own jobs; no 
     );
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(unhandled, []);
+  } finally {
+    await f.close();
+  }
+});
+
+test('a device that breaks shell v2 fails its job 1005 at once, error_msg naming the violation; its next job runs on the same connection', async () => {
+  const f = await fixture({ count: 1 });
+  try {
+    await f.run('echo warm', f.ids);
+    const inst = f.fleet.instances[0]!;
+    inst.setFault({ kind: 'bad-shell-packet', id: 9, length: 2 ** 31 });
+    const [job] = await f.run('echo x', f.ids, 60_000);
+    assert.equal(job!.errorCode, 'KOOPHONE.JOB.1005');
+    assert.equal(job!.errorMsg, 'the ADB connection broke while the command ran: the device broke the ADB protocol: shell v2: packet id 9 is not one the sender may use (1, 2, 3)');
+    assert.ok(job!.finishedAt! - job!.startedAt! < 2_000, `ended at once, not at its 60 s timeout: ${job!.finishedAt! - job!.startedAt!} ms`);
+    inst.setFault(null);
+    const [next] = await f.run('echo after', f.ids);
+    assert.equal(next!.executeMsg, 'after\n');
+    assert.deepEqual(new Set(inst.journal().map((e) => e.connectionId)), new Set([1]));
+  } finally {
+    await f.close();
+  }
+});
+
+test('a device that never answers OPEN fails each queued job 1002 at the open timeout, never its own 60 s; nothing runs', async () => {
+  const f = await fixture({ count: 1, config: { adbOpenTimeoutMs: 400 } });
+  try {
+    await f.run('echo warm', f.ids);
+    const inst = f.fleet.instances[0]!;
+    inst.setFault({ kind: 'hang' });
+    const started = Date.now();
+    const tasks = [await f.submit('echo 1', f.ids, 60_000), await f.submit('echo 2', f.ids, 60_000), await f.submit('echo 3', f.ids, 60_000)];
+    const jobs = (await Promise.all(tasks.map((t) => f.finish(t)))).flat();
+    const took = Date.now() - started;
+    assert.deepEqual(jobs.map((j) => [j.state, j.errorCode, j.exitCode]), Array(3).fill(['failed', 'KOOPHONE.JOB.1002', null]));
+    assert.ok(took >= 3 * 400 - 50 && took < 3 * 400 + 2_000, `one open timeout each, in turn: ${took} ms`);
+    assert.deepEqual(inst.journal().map((e) => e.command), ['echo warm'], 'nothing else reached the shell');
   } finally {
     await f.close();
   }

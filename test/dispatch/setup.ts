@@ -71,9 +71,9 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
       ...(opts.features ? { features: opts.features } : {}),
     });
     cleanups.push(() => fleet.close());
-    const pool = new AdbPool({ key, connectTimeoutMs: 3_000, authTimeoutMs: 3_000, backoffBaseMs: 50, backoffMaxMs: 400 });
-    cleanups.push(() => pool.close());
     const config: Config = { ...DEFAULT_CONFIG, retryWindowMs: 1_000, healthIntervalMs: 500, ...opts.config };
+    const pool = new AdbPool({ key, connectTimeoutMs: 3_000, authTimeoutMs: 3_000, openTimeoutMs: config.adbOpenTimeoutMs, backoffBaseMs: 50, backoffMaxMs: 400 });
+    cleanups.push(() => pool.close());
 
     const tenant = opts.reuse ? (await store.listTenants())[0]! : await store.createTenant('dispatch-test');
     const ids: string[] = [];

@@ -55,6 +55,26 @@ test('hang: OPEN is never answered and nothing is journaled', async (t) => {
   assert.equal(decodeShellV2((await c.run('shell,v2,raw:echo now', 2)).data).stdout, 'now\n');
 });
 
+test('bad-shell-packet: OPEN is answered, then one WRTE holding the bad header and a byte, then nothing until the host closes', async (t) => {
+  const fleet = await fleetFor(t);
+  const inst = fleet.instances[0]!;
+  const c = await connected(t, inst.port);
+  inst.setFault({ kind: 'bad-shell-packet', id: 9, length: 2 ** 31 });
+  c.send(Command.OPEN, 1, 0, 'shell,v2,raw:echo x');
+  const okay = await c.next();
+  assert.equal(okay.command, Command.OKAY);
+  const w = await c.next();
+  assert.equal(w.command, Command.WRTE);
+  assert.deepEqual([w.payload[0], w.payload.readUInt32LE(1), w.payload.subarray(5).toString()], [9, 2 ** 31, 'x']);
+  c.send(Command.OKAY, 1, okay.arg0);
+  assert.ok(await c.silentFor(300), 'no output, no exit, no CLSE');
+  assert.equal(fleet.journal()[0]?.end, 'running');
+  c.send(Command.CLSE, 1, okay.arg0);
+  assert.equal((await c.next()).command, Command.CLSE);
+  assert.equal(fleet.journal()[0]?.end, 'closed');
+  assert.throws(() => inst.setFault({ kind: 'bad-shell-packet', id: 256, length: 1 }), /'id'/);
+});
+
 test('drop: the connection closes after exactly N output bytes; a command cut short is journaled as disconnected', async (t) => {
   const fleet = await fleetFor(t);
   const inst = fleet.instances[0]!;

@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG } from '../../src/core/index.js';
 export const ADB_TIMEOUTS = Object.freeze({
   connectTimeoutMs: DEFAULT_CONFIG.adbConnectTimeoutMs,
   authTimeoutMs: DEFAULT_CONFIG.adbAuthTimeoutMs,
+  openTimeoutMs: DEFAULT_CONFIG.adbOpenTimeoutMs,
 });
 
 /** output an exec keeps, as the worker passes it */

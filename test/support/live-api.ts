@@ -35,7 +35,7 @@ export async function startLiveApi(opts: { count?: number; config?: Partial<Conf
     cleanups.push(() => store.close());
     const fleet = await startFleet({ count: opts.count ?? 3, auth: 'rsa', trustedKeys: [testPublicKey()], rebootDelayMs: 500 });
     cleanups.push(() => fleet.close());
-    const pool = new AdbPool({ key: testKey(), connectTimeoutMs: 3_000, authTimeoutMs: 3_000, backoffBaseMs: 50, backoffMaxMs: 400 });
+    const pool = new AdbPool({ key: testKey(), connectTimeoutMs: 3_000, authTimeoutMs: 3_000, openTimeoutMs: 3_000, backoffBaseMs: 50, backoffMaxMs: 400 });
     cleanups.push(() => pool.close());
     const config: Config = { ...DEFAULT_CONFIG, retryWindowMs: 1_000, healthIntervalMs: 300, rateLimitPerSecond: 0, ...opts.config };
     const dispatcher = createDispatcher({ store, pool, config });

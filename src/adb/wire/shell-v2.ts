@@ -2,11 +2,38 @@
 // Its packets are independent of WRTE boundaries, so the parser carries state across payloads.
 // Both ends use this file: the host reads stdout/stderr/exit, the simulated adbd reads stdin.
 
+import { MAX_PAYLOAD } from './packet.js';
+
 export const ShellId = { Stdin: 0, Stdout: 1, Stderr: 2, Exit: 3, CloseStdin: 4, WindowSizeChange: 5 } as const;
 export type ShellId = (typeof ShellId)[keyof typeof ShellId];
 
 export const SHELL_HEADER_SIZE = 5;
 const EMPTY = Buffer.alloc(0);
+
+/** What a sender may put in a packet header; anything else is a violation the parser throws on. */
+export interface ShellV2Rules {
+  readonly ids: readonly number[];
+  /** the largest data length a header may announce */
+  readonly maxLength: number;
+}
+
+/**
+ * adbd sends only stdout, stderr and exit, each packet read into one buffer of MAX_PAYLOAD bytes
+ * header included (shell_protocol.h), so a longer packet is no device's: without this check a
+ * header announcing 2^31 bytes makes the host wait for them until the command's timeout.
+ */
+export const FROM_DEVICE: ShellV2Rules = {
+  ids: [ShellId.Stdout, ShellId.Stderr, ShellId.Exit],
+  maxLength: MAX_PAYLOAD - SHELL_HEADER_SIZE,
+};
+
+/** A header breaks the sender's rules; the message names how. */
+export class ShellV2Error extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShellV2Error';
+  }
+}
 
 /** The header alone, for a sender that gathers header and data into one WRTE without copying data twice. */
 export function shellHeader(id: ShellId, length: number): Buffer {
@@ -42,6 +69,7 @@ export function exitPacket(code: number): Buffer {
  * here, so a packet's announced length costs nothing (adbd's shell_protocol.cpp reads the same way).
  */
 export class ShellV2Parser {
+  readonly #rules: ShellV2Rules | null;
   /** only for a header split across payloads: most execs never need it */
   #header: Buffer | null = null;
   #headerFilled = 0;
@@ -49,8 +77,10 @@ export class ShellV2Parser {
   #remaining = 0;
   readonly #onData: (id: number, data: Buffer) => void;
 
-  constructor(onData: (id: number, data: Buffer) => void) {
+  /** rules: checked on every header (push throws ShellV2Error); none, as adbd reads the host's */
+  constructor(onData: (id: number, data: Buffer) => void, rules: ShellV2Rules | null = null) {
     this.#onData = onData;
+    this.#rules = rules;
   }
 
   push(chunk: Buffer): void {
@@ -80,6 +110,11 @@ export class ShellV2Parser {
   }
 
   #startPacket(id: number, length: number): void {
+    const rules = this.#rules;
+    if (rules !== null) {
+      if (!rules.ids.includes(id)) throw new ShellV2Error(`packet id ${id} is not one the sender may use (${rules.ids.join(', ')})`);
+      if (length > rules.maxLength) throw new ShellV2Error(`packet of ${length} bytes announced (at most ${rules.maxLength})`);
+    }
     this.#id = id;
     this.#remaining = length;
     if (length === 0) this.#onData(id, EMPTY);

@@ -251,14 +251,22 @@ export class AdbdConnection {
     const stdin = v2 ? new ShellV2Parser((id, data) => (id === ShellId.Stdin ? proc.stdin?.(data) : id === ShellId.CloseStdin ? proc.closeStdin?.() : undefined)) : null;
     const s: Stream = { localId, remoteId, proc, v2, awaitingAck: false, entry, stdin };
     this.#streams.set(localId, s);
-    proc.wake = () => this.#pump(s);
     this.#packet(Command.OKAY, localId, remoteId);
+    if (v2 && fault?.kind === 'bad-shell-packet') {
+      // The header comes with a byte of its data, then nothing (#pump sends no more): a host that
+      // believes the length waits for the rest until its timeout. The command stays journaled as
+      // running until the host closes the stream.
+      this.#sendData(s, Buffer.concat([shellHeader(fault.id as ShellId, fault.length), Buffer.from('x')]));
+      return;
+    }
+    proc.wake = () => this.#pump(s);
     this.#pump(s);
   }
 
   /** Sends what the command has, at most one WRTE in flight (no delayed_ack feature offered). */
   #pump(s: Stream): void {
     if (s.awaitingAck || this.#closed || this.#streams.get(s.localId) !== s) return;
+    if (s.v2 && this.#dev.fault?.kind === 'bad-shell-packet') return;
     const max = this.#maxPayload;
     const parts: Buffer[] = [];
     let size = 0;
