@@ -1,7 +1,7 @@
 // A database lost under its data directory (deleted, emptied, replaced) is noticed: ping fails
 // while the store is open, and opening it again is refused with a message that says what to do.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, copyFileSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -36,7 +36,7 @@ function refusal(path: string, what: RegExp): (e: unknown) => boolean {
     assert.ok(m.includes(path), m);
     assert.ok(m.includes(`${path}.id`), m);
     assert.match(m, what);
-    assert.match(m, /restore s-\d+\.db from a backup .* or remove .*\.id to start with an empty database/);
+    assert.match(m, /restore s-\d+\.db from a backup .* or remove .*\.id( and .*\.damaged)? to start with an empty database/);
     return true;
   };
 }
@@ -89,12 +89,18 @@ test('the database truncated to 0 bytes: ping fails, reopening is refused', asyn
   await tenantWithInstances(store, 1);
   await store.close();
   const again = await opened(path);
+  await tenantWithInstances(again, 1); // commits in the WAL only
   truncateSync(path, 0);
   await assert.rejects(again.ping(), /is empty \(0 bytes\)/);
-  await again.close().catch(() => {});
-  truncateSync(path, 0);
-  rmSync(`${path}-wal`, { force: true });
-  await assert.rejects(opened(path), refusal(path, /is empty \(0 bytes\)/));
+  await again.close();
+  assert.ok(statSync(path).size > 0, 'closing wrote the WAL back into the emptied file');
+  await assert.rejects(opened(path), refusal(path, /was damaged while the service ran \(.*is empty \(0 bytes\)\) and holds only its last changes/));
+
+  // Killed instead of closed: the file stays empty.
+  const killed = freshPath();
+  await (await opened(killed)).close();
+  truncateSync(killed, 0);
+  await assert.rejects(opened(killed), refusal(killed, /is empty \(0 bytes\)/));
 });
 
 test('the database replaced by another one (or by an empty SQLite file): reopening is refused', async () => {

@@ -17,6 +17,11 @@ export function markerPath(dbPath: string): string {
   return `${dbPath}.id`;
 }
 
+/** Written at close when the database was emptied in place while open (see noteDamage). */
+function damagePath(dbPath: string): string {
+  return `${dbPath}.damaged`;
+}
+
 /** The id the marker holds, or null when there is none. */
 export function readMarker(dbPath: string): string | null {
   try {
@@ -40,13 +45,22 @@ export function writeMarker(dbPath: string, id: string): void {
   renameSync(tmp, markerPath(dbPath));
 }
 
-function lost(dbPath: string, id: string, what: string): Error {
+function lost(dbPath: string, id: string, what: string, alsoRemove = ''): Error {
   const marker = markerPath(dbPath);
   return new Error(
     `the database ${dbPath} ${what}, but this data directory was set up with database ${id} (${marker}): ` +
       `restore ${basename(dbPath)} from a backup (with its -wal file if it has one), ` +
-      `or remove ${marker} to start with an empty database`,
+      `or remove ${marker}${alsoRemove} to start with an empty database`,
   );
+}
+
+/**
+ * The file was emptied in place while open: closing wrote the WAL's pages back into it, so it has a
+ * header again but holds only the pages changed since the last checkpoint. A note beside it keeps
+ * the next open from taking it for the database.
+ */
+export function noteDamage(dbPath: string, what: string): void {
+  writeFileSync(damagePath(dbPath), `${new Date().toISOString()} ${what}\n`);
 }
 
 /** What is wrong with the file at dbPath as a database, or null when it starts with SQLite's header. */
@@ -70,6 +84,16 @@ function fileProblem(dbPath: string): string | null {
 
 /** Before opening a marked database (opening a missing path would create it). */
 export function checkPresent(dbPath: string, marker: string): void {
+  let note: string | null = null;
+  try {
+    note = readFileSync(damagePath(dbPath), 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (note !== null) {
+    const what = `was damaged while the service ran (${damagePath(dbPath)}: ${note}) and holds only its last changes`;
+    throw lost(dbPath, marker, what, ` and ${damagePath(dbPath)}`);
+  }
   const problem = fileProblem(dbPath);
   if (problem !== null) throw lost(dbPath, marker, problem);
 }
@@ -110,6 +134,14 @@ export class OpenFiles {
     this.#dbPath = dbPath;
     this.#id = id;
     this.#files = [fileId(dbPath), fileId(`${dbPath}-wal`)].filter((f): f is FileId => f !== null);
+  }
+
+  /** What is wrong with the database file if it is still the one opened but no longer a database (truncated, zeroed), else null. */
+  damagedInPlace(): string | null {
+    const opened = this.#files[0];
+    const now = fileId(this.#dbPath);
+    if (opened === undefined || now === null || now.dev !== opened.dev || now.ino !== opened.ino) return null;
+    return fileProblem(this.#dbPath);
   }
 
   /** Throws when a file opened is deleted, replaced or (the database) no longer an SQLite file. */

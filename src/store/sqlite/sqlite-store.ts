@@ -23,7 +23,7 @@ import type {
 } from '../types.js';
 import { cannotOpen, openDatabase, StatementCache, type Synchronous } from './db.js';
 import { FreshJobs } from './fresh-jobs.js';
-import { checkIdentity, checkPresent, OpenFiles, readMarker, writeMarker } from './identity.js';
+import { checkIdentity, checkPresent, noteDamage, OpenFiles, readMarker, writeMarker } from './identity.js';
 import { InstanceIndex, type InstanceIndexRow } from './instance-index.js';
 import { InstanceSql } from './instances.sql.js';
 import { MetaSql } from './meta.sql.js';
@@ -122,7 +122,11 @@ class SqliteStore implements Store {
     const o = this.#open;
     if (o === null) return;
     o.writer.drain();
+    // The close checkpoints the WAL into the file, which, if it was emptied in place, then holds only
+    // the pages the WAL had and would pass for the database at the next open: say so beside it.
+    const damaged = o.files?.damagedInPlace() ?? null;
     o.db.close();
+    if (damaged !== null) noteDamage(this.#path, damaged);
     this.#open = null;
   }
 
