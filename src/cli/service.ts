@@ -1,5 +1,5 @@
 // The composition root: one process running the api and worker roles on the SQLite store.
-import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import {
 } from '../dispatch/index.js';
 import { createTaskService } from '../tasks/index.js';
 import { buildApi } from '../api/index.js';
+import { prepareDataDir } from './data-dir.js';
 
 /** After the worker stopped, how long answers in flight may take before connections are cut. */
 const API_DRAIN_MS = 2_000;
@@ -61,7 +62,7 @@ function databasePath(config: Config): string {
 }
 
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.dataDir);
   const token = adminToken(config);
   const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
   await store.open();

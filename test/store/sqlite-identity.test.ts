@@ -1,7 +1,7 @@
 // A database lost under its data directory (deleted, emptied, replaced) is noticed: ping fails
 // while the store is open, and opening it again is refused with a message that says what to do.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -135,4 +135,17 @@ test('an in-memory store has no marker and its ping writes and reads back', asyn
   } finally {
     await store.close();
   }
+});
+
+test("SQLite's own open errors name the file and the fix", async () => {
+  const path = join(dir, 'a-directory.db');
+  mkdirSync(path);
+  await assert.rejects(opened(path), (e: Error) => {
+    assert.equal(
+      e.message,
+      `cannot open the database ${path}: unable to open database file (SQLITE_CANTOPEN): its directory must exist and be writable ` +
+        'by this user, as must the file, since SQLite creates its -wal and -shm files beside it',
+    );
+    return true;
+  });
 });
