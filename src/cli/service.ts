@@ -1,5 +1,6 @@
 // The composition root: one process running the api and worker roles on the SQLite store.
-import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +16,7 @@ import {
 } from '../dispatch/index.js';
 import { createTaskService } from '../tasks/index.js';
 import { buildApi } from '../api/index.js';
+import { prepareDataDir } from './data-dir.js';
 
 /** After the worker stopped, how long answers in flight may take before connections are cut. */
 const API_DRAIN_MS = 2_000;
@@ -61,7 +63,7 @@ function databasePath(config: Config): string {
 }
 
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.dataDir);
   const token = adminToken(config);
   const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
   await store.open();
@@ -129,11 +131,19 @@ export async function startService(config: Config, logger: Logger = createLogger
   return { url: `http://${host}:${port}`, port, config, store, dispatcher, monitor, api, logger, close };
 }
 
-/** Stops the service on SIGINT/SIGTERM and exits 0 (1 if closing failed). */
+/**
+ * Stops the service on SIGINT/SIGTERM and exits 0 (1 if closing failed). A second signal, of either
+ * kind, during the shutdown exits at once (128 + its number, as a kill by it would): an operator's
+ * second Ctrl-C or an orchestrator's repeated SIGTERM means "now". Jobs still running are then
+ * stored as 1006 at the next start, as after kill -9.
+ */
 export function closeOnSignals(close: () => Promise<void>, logger: Logger): void {
   let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now; running jobs are stored as interrupted at the next start');
+      process.exit(128 + constants.signals[signal]);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
     close().then(
@@ -144,6 +154,6 @@ export function closeOnSignals(close: () => Promise<void>, logger: Logger): void
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

@@ -153,7 +153,7 @@ export interface Store {
   /** Applies pending migrations (under a lock); a second call does nothing. */
   open(): Promise<void>;
   close(): Promise<void>;
-  /** For /readyz: a trivial query. */
+  /** For /readyz: throws unless the store can write and read back, and its database is still the one it opened. */
   ping(): Promise<void>;
 
   // --- tenants and tokens (admin) ---

@@ -9,7 +9,12 @@ const BUSY_TIMEOUT_MS = 10_000;
 
 export function openDatabase(path: string, synchronous: Synchronous): Database.Database {
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') throw new RangeError(`synchronous ${String(synchronous)}`);
-  const db = new Database(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw cannotOpen(path, err);
+  }
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // WAL: readers never block the writer, and a commit is one sequential append (+ fsync).
@@ -22,8 +27,21 @@ export function openDatabase(path: string, synchronous: Synchronous): Database.D
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw cannotOpen(path, err);
   }
+}
+
+/**
+ * SQLite's own words ("unable to open database file", "attempt to write a readonly database") name
+ * neither the file nor the fix; other errors pass unchanged.
+ */
+export function cannotOpen(path: string, err: unknown): unknown {
+  if (!(err instanceof Database.SqliteError)) return err;
+  return new Error(
+    `cannot open the database ${path}: ${err.message} (${err.code}): its directory must exist and be writable ` +
+      'by this user, as must the file, since SQLite creates its -wal and -shm files beside it',
+    { cause: err },
+  );
 }
 
 export class StatementCache {

@@ -117,6 +117,20 @@ CREATE TABLE job_outputs (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    name: 'store identity and readiness probe',
+    // 'id' is written once, with the schema: the marker file beside the database repeats it, so a
+    // database lost or replaced under a data directory is told apart from a first start
+    // (identity.ts). 'probe' is the row /readyz writes and reads back.
+    sql: `
+CREATE TABLE store_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));
+`,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

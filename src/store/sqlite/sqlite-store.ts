@@ -21,10 +21,12 @@ import type {
   TaskView,
   Tenant,
 } from '../types.js';
-import { openDatabase, StatementCache, type Synchronous } from './db.js';
+import { cannotOpen, openDatabase, StatementCache, type Synchronous } from './db.js';
 import { FreshJobs } from './fresh-jobs.js';
+import { checkIdentity, checkPresent, noteDamage, OpenFiles, readMarker, writeMarker } from './identity.js';
 import { InstanceIndex, type InstanceIndexRow } from './instance-index.js';
 import { InstanceSql } from './instances.sql.js';
+import { MetaSql } from './meta.sql.js';
 import { migrate } from './migrations.js';
 import { Queue } from './queue.js';
 import { QueueSql } from './queue.sql.js';
@@ -46,7 +48,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options.path, options.synchronous ?? 'FULL', options.clock ?? Date.now);
 }
 
-const PING = 'SELECT 1';
+const MEMORY = ':memory:';
 
 /** What an open store works with; null while closed. */
 interface Open {
@@ -58,6 +60,8 @@ interface Open {
   queue: Queue;
   /** the queue's tail in memory (fresh-jobs.ts) */
   fresh: FreshJobs;
+  /** the files opened, for ping to check they are still there (null in memory) */
+  files: OpenFiles | null;
 }
 
 class SqliteStore implements Store {
@@ -67,6 +71,7 @@ class SqliteStore implements Store {
   readonly #synchronous: Synchronous;
   readonly #clock: () => number;
   #open: Open | null = null;
+  #probe = 0;
 
   constructor(path: string, synchronous: Synchronous, clock: () => number) {
     this.#path = path;
@@ -76,9 +81,22 @@ class SqliteStore implements Store {
 
   async open(): Promise<void> {
     if (this.#open !== null) return;
+    const marker = this.#path === MEMORY ? null : readMarker(this.#path);
+    if (marker !== null) checkPresent(this.#path, marker);
     const db = openDatabase(this.#path, this.#synchronous);
+    let files: OpenFiles | null = null;
     try {
-      migrate(db);
+      if (marker !== null) checkIdentity(this.#path, marker, storedId(db));
+      try {
+        migrate(db);
+      } catch (err) {
+        throw cannotOpen(this.#path, err);
+      }
+      const id = storedId(db) as string;
+      if (this.#path !== MEMORY) {
+        if (marker === null) writeMarker(this.#path, id);
+        files = new OpenFiles(this.#path, id);
+      }
     } catch (err) {
       db.close();
       throw err;
@@ -96,6 +114,7 @@ class SqliteStore implements Store {
       tasks: new Tasks(stmts),
       queue: new Queue(db, stmts),
       fresh,
+      files,
     };
   }
 
@@ -103,12 +122,26 @@ class SqliteStore implements Store {
     const o = this.#open;
     if (o === null) return;
     o.writer.drain();
+    // The close checkpoints the WAL into the file, which, if it was emptied in place, then holds only
+    // the pages the WAL had and would pass for the database at the next open: say so beside it.
+    const damaged = o.files?.damagedInPlace() ?? null;
     o.db.close();
+    if (damaged !== null) noteDamage(this.#path, damaged);
     this.#open = null;
   }
 
+  /**
+   * A write read back (it reaches the WAL, and fsyncs under FULL: a full disk or an I/O error fails
+   * it, and every transaction rereads page 1, so a store whose every call fails fails this too),
+   * and the files opened are still the ones on disk.
+   */
   async ping(): Promise<void> {
-    this.#o().stmts.get(PING).get();
+    const o = this.#o();
+    o.files?.check();
+    const value = String(++this.#probe);
+    o.stmts.get(MetaSql.probeWrite).run(value);
+    const row = o.stmts.get(MetaSql.probeRead).get() as { value: string } | undefined;
+    if (row?.value !== value) throw new Error(`the store read back ${JSON.stringify(row?.value)} after writing ${value}`);
   }
 
   // --- tenants and tokens ---
@@ -271,4 +304,10 @@ class SqliteStore implements Store {
     if (this.#open === null) throw storeError.closed();
     return this.#open;
   }
+}
+
+/** The id store_meta holds, or null in a database without adbfleet's schema (empty, or another file). */
+function storedId(db: Database.Database): string | null {
+  if (db.prepare(MetaSql.hasMeta).get() === undefined) return null;
+  return (db.prepare(MetaSql.id).get() as { value: string } | undefined)?.value ?? null;
 }
