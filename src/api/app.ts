@@ -36,7 +36,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // SPEC: "30" is not an integer. Defaults still apply (timeout_seconds).
     ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false } },
     schemaErrorFormatter: (errors, dataVar) => schemaErrorFormatter(errors as unknown as SchemaError[], dataVar),
-    return503OnClosing: true,
+    // Answered by the shuttingDown hook instead, in the envelope with its x-request-id.
+    return503OnClosing: false,
     // The whole request, headers and body, in bounded time: a body that stalls or trickles is cut
     // with a 408 (client-error.ts). Fastify's default (0) lets it hold its socket forever.
     requestTimeout,
@@ -63,6 +64,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // A request that reaches a closing server (pipelined behind one still running, say) gets a 503
+  // in the envelope, and its connection is closed.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ApiError('SHUTTING_DOWN', {}, { connection: 'close' });
+  });
   app.addHook('onRequest', requireHost);
   // Fastify reads a body before the not-found handler runs: an unknown route answers from here
   // instead, without waiting for a body that may never come.

@@ -73,6 +73,7 @@ export const API_ERRORS = {
   NO_SUCH_INSTANCE: { status: 404, code: BAD_REQUEST, message: 'instance_id {instanceId} does not exist' },
   INSTANCE_EXISTS: { status: 409, code: BAD_REQUEST, message: 'instance_id: {instanceId} already exists' },
 
+  SHUTTING_DOWN: { status: 503, code: 'KOOPHONE.API.1503', message: 'service: shutting down; retry shortly (another node, or this one once restarted)' },
   INTERNAL: { status: 500, code: 'KOOPHONE.API.9999', message: 'internal error (request {requestId})' },
 } as const satisfies Record<string, ErrorSpec>;
 export type ApiErrorName = keyof typeof API_ERRORS;

@@ -77,3 +77,40 @@ test('Expect: 999-nope: 417 in the envelope, with the caller\'s x-request-id, an
   assert.match(r.headers, /\r\nx-request-id: exp-1\r\n/);
   assert.match(r.headers, /\r\nconnection: close\r\n/);
 });
+
+test('a request that reaches a closing server: 503 KOOPHONE.API.1503 in the envelope, and the connection closes', async () => {
+  const c = await startApiHarness();
+  try {
+    await c.app.listen({ host: '127.0.0.1', port: 0 });
+    const closingPort = (c.app.server.address() as AddressInfo).port;
+    const t = await c.tenant('closing');
+    await c.instance('c1', t.tenantId);
+    // A sync-command that holds its connection open (no worker runs here: it answers after 1 s +
+    // 1 s), the server starts closing, then a second request comes on that busy connection.
+    const body = JSON.stringify({ command: 'ls', instance_ids: ['c1'], timeout_seconds: 1 });
+    const out = await new Promise<string>((resolve, reject) => {
+      const socket = connect(closingPort, '127.0.0.1', () => {
+        socket.write(
+          `POST /v1/instances/sync-command HTTP/1.1\r\nhost: x\r\nx-request-id: first\r\nx-auth-token: ${t.token}\r\n` +
+            `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        );
+        setTimeout(() => void c.app.close(), 300);
+        setTimeout(() => socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\nx-request-id: second\r\n\r\n'), 600);
+      });
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const second = out.slice(out.indexOf('HTTP/1.1', 1));
+    assert.match(out, /^HTTP\/1\.1 200 /, 'the request in flight is answered');
+    const r = parse(second);
+    assert.equal(r.status, 503);
+    assert.equal(r.body.error_code, 'KOOPHONE.API.1503');
+    assert.match(r.body.error_msg, /^service: shutting down/);
+    assert.match(r.headers, /\r\nx-request-id: second\r\n/);
+    assert.match(r.headers, /\r\nconnection: close\r\n/);
+  } finally {
+    await c.close();
+  }
+});
