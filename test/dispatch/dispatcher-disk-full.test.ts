@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDispatcher, type Logger } from '../../src/dispatch/index.js';
-import { createSqliteStore, type JobResult, type Store } from '../../src/store/index.js';
+import { createSqliteStore, type CreatedTask, type JobResult, type Store } from '../../src/store/index.js';
 import { overrideStore, until } from '../support/index.js';
-import { fixture } from './setup.js';
+import { fixture, type Fixture } from './setup.js';
 
 /** seq 1 3000: about 14 KiB of output per job, so each result needs fresh pages in the WAL */
 const SEQ_OUTPUT = Array.from({ length: 3000 }, (_, i) => `${i + 1}\n`).join('');
@@ -155,18 +155,28 @@ test('back-pressure: while the store refuses results, at most the bound plus the
   }
 });
 
+/** A task whose jobs run to their end on the devices while the disk is full: the store refuses
+ * their results (the disk is filled after the jobs were marked running, before they end). */
+async function runIntoFullDisk(
+  f: Fixture,
+  disk: NonNullable<Awaited<ReturnType<typeof onDisk>>>,
+  logger: ReturnType<typeof recordingLogger>,
+): Promise<CreatedTask> {
+  const task = await f.submit('sleep 0.5; seq 1 3000', f.ids, 30_000);
+  await until('every job to start', () => f.fleet.instances.every((i) => i.journal().length === 1));
+  disk.fill();
+  await until('every job to end on its device', () => f.fleet.instances.every((i) => i.journal()[0]!.end !== 'running'));
+  await until('the store to refuse their results', () => logger.lines.some((l) => l.msg.startsWith('writing job results failed')));
+  return task;
+}
+
 test('stop with a full disk keeps retrying through the grace period: space back in time, results stored', async (t) => {
   const disk = await onDisk(t);
   if (disk === null) return;
   const logger = recordingLogger();
   const f = await fixture({ count: 4, reuse: { dir: disk.dir, store: disk.store }, logger });
   try {
-    const task = await f.submit('sleep 0.5; seq 1 3000', f.ids, 30_000);
-    // Filled after the jobs were marked running and before they end: the results meet a full disk.
-    await until('every job to start', () => f.fleet.instances.every((i) => i.journal().length === 1));
-    disk.fill();
-    await until('every job to end on its device', () => f.fleet.instances.every((i) => i.journal()[0]!.end !== 'running'));
-    await until('the store to refuse their results', () => logger.lines.some((l) => l.msg.startsWith('writing job results failed')));
+    const task = await runIntoFullDisk(f, disk, logger);
     const stopping = f.dispatcher.stop(6_000);
     await sleep(2_000); // past the old writer's give-up
     disk.free();
@@ -185,12 +195,7 @@ test('stop with a disk that stays full logs the results it could not write; the 
   const logger = recordingLogger();
   const f = await fixture({ count: 2, reuse: { dir: disk.dir, store: disk.store }, logger });
   try {
-    const task = await f.submit('sleep 0.5; seq 1 3000', f.ids, 30_000);
-    // Filled after the jobs were marked running and before they end: the results meet a full disk.
-    await until('every job to start', () => f.fleet.instances.every((i) => i.journal().length === 1));
-    disk.fill();
-    await until('every job to end on its device', () => f.fleet.instances.every((i) => i.journal()[0]!.end !== 'running'));
-    await until('the store to refuse their results', () => logger.lines.some((l) => l.msg.startsWith('writing job results failed')));
+    const task = await runIntoFullDisk(f, disk, logger);
     await f.dispatcher.stop(200);
     const lost = logger.lines.find((l) => l.level === 'error' && l.msg.includes('did not take'));
     assert.ok(lost, JSON.stringify(logger.lines));
