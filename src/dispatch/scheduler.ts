@@ -29,6 +29,8 @@ export interface SchedulerHooks {
 const MAX_CONNECTS_IN_FLIGHT = 256;
 /** After markRunning failed, wait this long before trying those jobs again. */
 const STORE_RETRY_MS = 500;
+/** While markRunning keeps failing (a full disk), one log line per this many attempts. */
+const LOG_EVERY_FAILURES = 60;
 
 export class Scheduler {
   readonly #o: SchedulerOptions;
@@ -46,6 +48,8 @@ export class Scheduler {
   #backPressure = false;
   #idleWaiters: (() => void)[] = [];
   #connectsInFlight = 0;
+  /** markRunning failures in a row */
+  #storeFailures = 0;
   /** lanes waiting for a connect slot (a fleet coming up must not open 10,000 sockets at once) */
   #connectWaiting: Lane[] = [];
 
@@ -179,9 +183,16 @@ export class Scheduler {
       moved = new Set(await this.#hooks.markRunning(batch.map((j) => j.jobKey), now));
     } catch (err) {
       // Not committed: nothing was sent. Back to the front of their queues, tried again shortly.
-      this.#o.logger.error({ err, jobs: batch.length }, 'markRunning failed; jobs stay queued');
+      // Logged on the first failure and then every 30 s or so, not every attempt.
+      if (this.#storeFailures++ % LOG_EVERY_FAILURES === 0) {
+        this.#o.logger.error({ err, jobs: batch.length, attempts: this.#storeFailures }, 'markRunning failed; jobs stay queued and are tried again');
+      }
       this.#requeue(batch);
       return;
+    }
+    if (this.#storeFailures > 0) {
+      this.#o.logger.info({ attempts: this.#storeFailures }, 'markRunning succeeds again');
+      this.#storeFailures = 0;
     }
     for (const job of batch) {
       if (!moved.has(job.jobKey)) {

@@ -216,3 +216,32 @@ test('stop with a disk that stays full logs the results it could not write; the 
     await disk.close();
   }
 });
+
+test('while markRunning keeps failing the jobs stay queued, the failure is logged once, not per attempt; then they run', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-markrunning-'));
+  const real = createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
+  await real.open();
+  await real.createTenant('refuse');
+  let refuse = true;
+  const store = overrideStore(real, {
+    markRunning: (keys: readonly number[], now: number) =>
+      refuse ? Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })) : real.markRunning(keys, now),
+  });
+  const logger = recordingLogger();
+  const f = await fixture({ count: 2, reuse: { dir, store }, logger, config: { retryWindowMs: 60_000 } });
+  try {
+    const task = await f.submit('echo later', f.ids);
+    await sleep(2_200); // about 4 attempts, 500 ms apart
+    assert.equal(f.fleet.journal().length, 0, 'nothing ran while the store refused');
+    const failures = logger.lines.filter((l) => l.msg.startsWith('markRunning failed'));
+    assert.equal(failures.length, 1, JSON.stringify(logger.lines));
+    refuse = false;
+    const jobs = await f.finish(task);
+    assert.ok(jobs.every((j) => j.state === 'succeeded'));
+    assert.ok(logger.lines.some((l) => l.msg === 'markRunning succeeds again'));
+  } finally {
+    await f.close();
+    await real.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
