@@ -45,7 +45,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       headersTimeout,
       requestTimeout,
       connectionsCheckingInterval: timeoutCheckMs(headersTimeout),
-      // Checked by the requireHost hook instead, so the 400 carries the envelope.
+      // Checked by the onRequest hook instead, so the 400 carries the envelope.
       requireHostHeader: false,
     },
     // One log line per request costs more than the request itself at 1,000 requests/s; errors
@@ -64,19 +64,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  // A request that reaches a closing server (pipelined behind one still running, say) gets a 503
-  // in the envelope, and its connection is closed.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
-    if (closing) throw new ApiError('SHUTTING_DOWN', {}, { connection: 'close' });
-  });
-  app.addHook('onRequest', requireHost);
-  // Fastify reads a body before the not-found handler runs: an unknown route answers from here
-  // instead, without waiting for a body that may never come.
+  // What every request is checked for before its route (one hook: this runs per request).
   app.addHook('onRequest', async (request) => {
+    // A request that reaches a closing server (on a connection busy with another) gets a 503 in
+    // the envelope, and its connection is closed.
+    if (closing) throw new ApiError('SHUTTING_DOWN', {}, { connection: 'close' });
+    // Node's own missing-Host answer has no envelope: checked here instead (requireHostHeader off).
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw new ApiError('HOST_REQUIRED');
+    // Fastify reads a body before the not-found handler runs: an unknown route answers from here
+    // instead, without waiting for a body that may never come.
     if (request.is404) await notFoundHandler(request);
   });
   app.addHook('onSend', echoRequestId);
@@ -116,10 +116,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
-}
-
-async function requireHost(request: FastifyRequest): Promise<void> {
-  if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) throw new ApiError('HOST_REQUIRED');
 }
 
 /** An answer sent before the request's body arrived (401, 404, 429, 413 ...) closes the connection:

@@ -74,12 +74,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     openTimeoutMs: config.adbOpenTimeoutMs,
   });
   const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }) });
-  const monitor = createHealthMonitor({
-    store,
-    pool,
-    config,
-    logger: logger.child({ role: 'health' }),
-  });
+  const monitor = createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) });
   const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
   const tasks = createTaskService(store);
   const api = await buildApi({
@@ -93,9 +88,8 @@ export async function startService(config: Config, logger: Logger = createLogger
   /**
    * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds
    * api.close() until the task service lets it go, after the worker stopped, so the API close is
-   * awaited last;
-   * connections still open after that (keep-alive, a slow client) are cut. Then the ADB
-   * connections and the store, which answered the last requests.
+   * awaited last; connections still open after that (keep-alive, a slow client) are cut. Then the
+   * ADB connections and the store, which answered the last requests.
    */
   const shutdown = async (graceMs: number): Promise<void> => {
     const apiClosed = api.close();

@@ -4,7 +4,7 @@
 // as the only signal: nothing here talks to the worker, so the worker may live in another process.
 import { createHash } from 'node:crypto';
 import { isFinal, LIMITS } from '../core/index.js';
-import type { CreatedTask, Store, TaskView } from '../store/index.js';
+import type { CreatedTask, Store, TaskKind, TaskView } from '../store/index.js';
 import { TaskReader } from './task-reader.js';
 
 /** A command for some of the tenant's instances, as the API accepted it. */
@@ -62,25 +62,12 @@ class StoreTaskService implements TaskService {
   }
 
   submit(tenantKey: number, input: CommandInput, requestId?: string): Promise<CreatedTask> {
-    return this.#store.createTask({
-      tenantKey,
-      command: input.command,
-      timeoutMs: input.timeoutMs,
-      kind: 'async',
-      instanceIds: input.instanceIds,
-      ...(requestId !== undefined ? { requestId, requestHash: requestHash(input) } : {}),
-    });
+    return this.#create(tenantKey, input, 'async', requestId);
   }
 
   async run(tenantKey: number, input: CommandInput): Promise<TaskView> {
     // Idempotency (SPEC §3) is async-command's: a sync retry waits for a fresh run.
-    const created = await this.#store.createTask({
-      tenantKey,
-      command: input.command,
-      timeoutMs: input.timeoutMs,
-      kind: 'sync',
-      instanceIds: input.instanceIds,
-    });
+    const created = await this.#create(tenantKey, input, 'sync');
     const deadline = this.#clock() + input.timeoutMs + LIMITS.syncGraceMs;
     const task = await this.#until(tenantKey, created.taskId, created.taskKey, deadline);
     if (task === null) throw new Error(`task ${created.taskId} vanished while running`);
@@ -110,6 +97,17 @@ class StoreTaskService implements TaskService {
         reader.close();
       },
     };
+  }
+
+  #create(tenantKey: number, input: CommandInput, kind: TaskKind, requestId?: string): Promise<CreatedTask> {
+    return this.#store.createTask({
+      tenantKey,
+      command: input.command,
+      timeoutMs: input.timeoutMs,
+      kind,
+      instanceIds: input.instanceIds,
+      ...(requestId !== undefined ? { requestId, requestHash: requestHash(input) } : {}),
+    });
   }
 
   /** Resolves with the task once every job is final, or as it is at the deadline (null: purged). */

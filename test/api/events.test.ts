@@ -108,10 +108,11 @@ test('events: a task cancelled while watched ends the stream with cancelled jobs
 test('events: heartbeats; a closed client unsubscribes at once; missing task is 400 before streaming', async () => {
   const { h, t, port, taskId, stream } = await watchQueuedTask({ sseHeartbeatMs: 50 });
   try {
+    const taskKey = (await h.store.getTask(await tenantKeyOfToken(h.store, t.token), taskId))!.taskKey;
+    assert.ok(h.store.changes.watching(taskKey), 'the open stream watches its task');
     const { events, comments } = await collect(stream, (_e, c) => c >= 2);
     assert.equal(events.length, 1, 'one snapshot event for the queued job');
     assert.ok(comments >= 2);
-    const taskKey = (await h.store.getTask(await tenantKeyOfToken(h.store, t.token), taskId))!.taskKey;
     await until('the watch removed after the client left', () => !h.store.changes.watching(taskKey), 10_000);
     const missing = await open(port, `/v1/instances/tasks/${'a'.repeat(32)}/events`, t.token);
     assert.equal(missing.statusCode, 400);
@@ -125,17 +126,15 @@ test('events: heartbeats; a closed client unsubscribes at once; missing task is 
 test('events: a change another process committed (no notice here) is picked up at the next heartbeat', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-sse-'));
   const path = join(dir, 'db.sqlite');
-  const h = await startApiHarness({ store: createSqliteStore({ path, synchronous: 'NORMAL' }), closeStore: true, sseHeartbeatMs: 100 });
+  const { h, t, taskId, stream } = await watchQueuedTask({
+    store: createSqliteStore({ path, synchronous: 'NORMAL' }),
+    closeStore: true,
+    sseHeartbeatMs: 100,
+  });
   // A second store on the same file: its commits do not reach this process's change feed.
   const other = createSqliteStore({ path, synchronous: 'NORMAL' });
   try {
     await other.open();
-    const port = await listen(h.app);
-    const t = await h.tenant('sse');
-    await h.instance('e1', t.tenantId);
-    const res = await h.call(t.token, 'POST', '/v1/instances/async-command', { command: 'ls', instance_ids: ['e1'] });
-    const taskId = res.json().data.task_id as string;
-    const stream = await open(port, `/v1/instances/tasks/${taskId}/events`, t.token);
     const done = collect(stream);
     const task = await other.getTask(await tenantKeyOfToken(other, t.token), taskId);
     const job = task?.jobs[0];

@@ -12,8 +12,8 @@ export function insertJobsSql(n: number): string {
   return `INSERT INTO jobs (task, instance, job_id, created_at) VALUES ${'(?, ?, ?, ?), '.repeat(n - 1)}(?, ?, ?, ?)`;
 }
 
-const MARK_RUNNING = `UPDATE jobs SET state = 'running', started_at = ?
-    WHERE id = ? AND state = 'queued'`;
+const MARK_RUNNING = `UPDATE jobs SET state = 'running', started_at = @now
+    WHERE id = @jobKey AND state = 'queued'`;
 const FINISH = `UPDATE jobs SET state = @state, error_code = @errorCode, error_msg = @errorMsg,
       exit_code = @exitCode, execute_msg = @executeMsg, output_bytes = @outputBytes,
       output_truncated = @outputTruncated, finished_at = @finishedAt

@@ -15,11 +15,13 @@ const EMPTY = Buffer.alloc(0);
 export class Queue {
   readonly #db: Database.Database;
   readonly #stmts: StatementCache;
+  readonly #markRunningTx: Database.Transaction<(jobKeys: readonly number[], now: number, tasks: Set<number> | null) => number[]>;
   readonly #finishTx: Database.Transaction<(results: readonly JobResult[], tasks: Set<number> | null) => number[]>;
 
   constructor(db: Database.Database, stmts: StatementCache) {
     this.#db = db;
     this.#stmts = stmts;
+    this.#markRunningTx = db.transaction((jobKeys: readonly number[], now: number, tasks: Set<number> | null) => this.#markAll(jobKeys, now, tasks));
     this.#finishTx = db.transaction((results: readonly JobResult[], tasks: Set<number> | null) => this.#finishAll(results, tasks));
   }
 
@@ -34,23 +36,17 @@ export class Queue {
   }
 
   markRunning(jobKeys: readonly number[], now: number, tasks: Set<number> | null): number[] {
+    return this.#markRunningTx.immediate(jobKeys, now, tasks);
+  }
+
+  #markAll(jobKeys: readonly number[], now: number, tasks: Set<number> | null): number[] {
     const moved: number[] = [];
-    const tx =
-      tasks === null
-        ? () => {
-            const stmt = this.#stmts.get(QueueSql.markRunning);
-            for (const key of jobKeys) if (stmt.run(now, key).changes === 1) moved.push(key);
-          }
-        : () => {
-            const stmt = this.#stmts.get(QueueSql.markRunningTask);
-            for (const key of jobKeys) {
-              const row = stmt.get(now, key) as { task: number } | undefined;
-              if (row === undefined) continue;
-              moved.push(key);
-              tasks.add(row.task);
-            }
-          };
-    this.#db.transaction(tx).immediate();
+    const step = this.#step(QueueSql.markRunning, QueueSql.markRunningTask, tasks);
+    const params = { now, jobKey: 0 }; // one object for the batch: this runs per job
+    for (const key of jobKeys) {
+      params.jobKey = key;
+      if (step(params)) moved.push(key);
+    }
     return moved;
   }
 
@@ -62,14 +58,7 @@ export class Queue {
 
   #finishAll(results: readonly JobResult[], tasks: Set<number> | null): number[] {
     const fromQueued: number[] = [];
-    const finish = this.#stmts.get(tasks === null ? QueueSql.finish : QueueSql.finishTask);
-    /** true when the job moved; its task joins `tasks` (the statement names it only then) */
-    const moved = (params: object): boolean => {
-      if (tasks === null) return finish.run(params).changes === 1;
-      const row = finish.get(params) as { task: number } | undefined;
-      if (row !== undefined) tasks.add(row.task);
-      return row !== undefined;
-    };
+    const moved = this.#step(QueueSql.finish, QueueSql.finishTask, tasks);
     const insertOutput = this.#stmts.get(QueueSql.insertOutput);
     for (const r of results) {
       const params = {
@@ -101,6 +90,23 @@ export class Queue {
       }
     }
     return fromQueued;
+  }
+
+  /**
+   * One guarded UPDATE: true when it moved its row. With `tasks` (someone watches a task) the
+   * statement that names the row's task (RETURNING) runs instead and the task joins `tasks`.
+   */
+  #step(sql: string, sqlNamingTask: string, tasks: Set<number> | null): (params: object) => boolean {
+    if (tasks === null) {
+      const stmt = this.#stmts.get(sql);
+      return (params) => stmt.run(params).changes === 1;
+    }
+    const stmt = this.#stmts.get(sqlNamingTask);
+    return (params) => {
+      const row = stmt.get(params) as { task: number } | undefined;
+      if (row !== undefined) tasks.add(row.task);
+      return row !== undefined;
+    };
   }
 
   cancelTask(tenantKey: number, taskId: string, now: number): { taskKey: number; cancelledQueued: number[]; running: number[] } | null {
