@@ -7,6 +7,7 @@
 //
 // While open, the connection keeps working on a deleted or truncated file (an unlinked inode lives
 // on), so the readiness probe also checks that the paths still name the files that were opened.
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -32,9 +33,13 @@ export function readMarker(dbPath: string): string | null {
   }
 }
 
-/** Written to a temporary file, fsynced and renamed: a crash leaves the whole marker or none. */
+/**
+ * Written to a temporary file, fsynced and renamed: a crash leaves the whole marker or none. The
+ * temporary name is this process's own: processes opening a new database at once each write one
+ * (with the same id), and a shared name would be renamed away under another's fsync.
+ */
 export function writeMarker(dbPath: string, id: string): void {
-  const tmp = `${markerPath(dbPath)}.tmp`;
+  const tmp = `${markerPath(dbPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, `${id}\n`, { mode: 0o600 });
   const fd = openSync(tmp, 'r');
   try {
