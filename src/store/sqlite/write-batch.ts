@@ -177,7 +177,7 @@ export class WriteBatch {
     switch (r.kind) {
       case 'create': {
         const [created, queued] = this.#tasks.create(r.task, now);
-        return { settle: () => r.resolve(created), queued, left: [] };
+        return { settle: () => r.resolve(created), queued, left: NONE };
       }
       case 'running': {
         const moved = this.#queue.markRunning(r.jobKeys, r.now, tasks);
