@@ -145,6 +145,15 @@ export interface Page<T> {
   total: number;
 }
 
+/** Counters of the store's writes, cheap to read (tests and benchmarks). */
+export interface StoreStats {
+  /** transactions committed by createTask, markRunning and finishJobs, which share one commit per
+   * turn of the event loop (the other writes commit alone and are not counted) */
+  commits: number;
+  /** rows those commits changed */
+  rowsWritten: number;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** What each write committed, for the worker and for those waiting on a task (changes.ts). */
@@ -224,6 +233,9 @@ export interface Store {
     taskId: string,
     now: number,
   ): Promise<{ taskKey: number; cancelledQueued: number[]; running: number[] } | null>;
+
+  /** What the store has written since it opened. */
+  stats(): StoreStats;
 
   // --- retention ---
   /** Deletes up to batchSize finished tasks created before `before` (and their jobs and outputs);

@@ -1,7 +1,8 @@
 // The jobs table as the worker's queue: read queued jobs in key order, move them to running,
 // write final results, cancel a task's queued jobs, and fail what a dead worker left running.
-// Each mutation is one transaction and returns what it committed; the tasks it changed are added
-// to `tasks` when the caller collects them (someone watches a task), null otherwise.
+// markRunning and finishJobs run inside the shared write batch (write-batch.ts), which owns their
+// transaction; the others are one transaction each. Each returns what it wrote; the tasks it
+// changed are added to `tasks` when the caller collects them (someone watches a task), null otherwise.
 import type Database from 'better-sqlite3';
 import { canTransition, isFinal, JOB_CODES, JobCode, JobState, jobMessage } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
@@ -15,14 +16,10 @@ const EMPTY = Buffer.alloc(0);
 export class Queue {
   readonly #db: Database.Database;
   readonly #stmts: StatementCache;
-  readonly #markRunningTx: Database.Transaction<(jobKeys: readonly number[], now: number, tasks: Set<number> | null) => number[]>;
-  readonly #finishTx: Database.Transaction<(results: readonly JobResult[], tasks: Set<number> | null) => number[]>;
 
   constructor(db: Database.Database, stmts: StatementCache) {
     this.#db = db;
     this.#stmts = stmts;
-    this.#markRunningTx = db.transaction((jobKeys: readonly number[], now: number, tasks: Set<number> | null) => this.#markAll(jobKeys, now, tasks));
-    this.#finishTx = db.transaction((results: readonly JobResult[], tasks: Set<number> | null) => this.#finishAll(results, tasks));
   }
 
   /** The jobs failed, with their tasks. */
@@ -35,11 +32,8 @@ export class Queue {
     return this.#stmts.get(QueueSql.queued).all(afterJobKey, limit) as QueuedJob[];
   }
 
+  /** Inside the caller's transaction. */
   markRunning(jobKeys: readonly number[], now: number, tasks: Set<number> | null): number[] {
-    return this.#markRunningTx.immediate(jobKeys, now, tasks);
-  }
-
-  #markAll(jobKeys: readonly number[], now: number, tasks: Set<number> | null): number[] {
     const moved: number[] = [];
     const step = this.#step(QueueSql.markRunning, QueueSql.markRunningTask, tasks);
     const params = { now, jobKey: 0 }; // one object for the batch: this runs per job
@@ -50,13 +44,10 @@ export class Queue {
     return moved;
   }
 
-  /** Returns the keys of the jobs that were still queued (they never ran: 1002, 1007). */
+  /** Inside the caller's transaction; every result is checked before anything is written.
+   * Returns the keys of the jobs that were still queued (they never ran: 1002, 1007). */
   finishJobs(results: readonly JobResult[], tasks: Set<number> | null): number[] {
     for (const r of results) checkResult(r);
-    return results.length > 0 ? this.#finishTx.immediate(results, tasks) : [];
-  }
-
-  #finishAll(results: readonly JobResult[], tasks: Set<number> | null): number[] {
     const fromQueued: number[] = [];
     const moved = this.#step(QueueSql.finish, QueueSql.finishTask, tasks);
     const insertOutput = this.#stmts.get(QueueSql.insertOutput);

@@ -2,7 +2,9 @@
 // interface. Reads run between write transactions on the same thread, so they always see
 // committed data. The work is split by concern (registry.ts, task-writer.ts and tasks.ts,
 // queue.ts, retention.ts); this class opens the database, hands each concern the connection and
-// the statement cache, and is the one place a call passes after its transaction has committed.
+// the statement cache, and is the one place a call passes after its transaction has committed,
+// except for createTask, markRunning and finishJobs, which share one commit per turn of the event
+// loop and are told after it by write-batch.ts.
 import type Database from 'better-sqlite3';
 import { LocalChangeFeed } from '../changes.js';
 import { storeError } from '../errors.js';
@@ -17,6 +19,7 @@ import type {
   Principal,
   QueuedJob,
   Store,
+  StoreStats,
   TaskSummary,
   TaskView,
   Tenant,
@@ -34,6 +37,7 @@ import { Registry, type CancelledRows } from './registry.js';
 import { purgeTasks } from './retention.js';
 import { TaskWriter } from './task-writer.js';
 import { Tasks } from './tasks.js';
+import { WriteBatch } from './write-batch.js';
 
 export interface SqliteStoreOptions {
   /** a file path, or ':memory:' */
@@ -55,7 +59,8 @@ interface Open {
   db: Database.Database;
   stmts: StatementCache;
   registry: Registry;
-  writer: TaskWriter;
+  /** createTask, markRunning and finishJobs: one transaction per turn */
+  writes: WriteBatch;
   tasks: Tasks;
   queue: Queue;
   /** the queue's tail in memory (fresh-jobs.ts) */
@@ -105,14 +110,15 @@ class SqliteStore implements Store {
     const index = new InstanceIndex();
     index.load(stmts.get(InstanceSql.index).all() as InstanceIndexRow[]);
     const fresh = new FreshJobs((stmts.get(QueueSql.nextJobKey).get() as { next: number }).next);
+    const queue = new Queue(db, stmts);
     this.#open = {
       db,
       stmts,
       registry: new Registry(db, stmts, this.#clock, index),
-      // The writer tells the change feed itself: one notice per group commit.
-      writer: new TaskWriter(db, stmts, this.#clock, index, fresh, this.changes),
+      // The batch tells the change feed and the queue's tail itself: once per commit.
+      writes: new WriteBatch(db, stmts, this.#clock, { tasks: new TaskWriter(stmts, index), queue, fresh, changes: this.changes }),
       tasks: new Tasks(stmts),
-      queue: new Queue(db, stmts),
+      queue,
       fresh,
       files,
     };
@@ -121,7 +127,7 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     const o = this.#open;
     if (o === null) return;
-    o.writer.drain();
+    o.writes.drain();
     // The close checkpoints the WAL into the file, which, if it was emptied in place, then holds only
     // the pages the WAL had and would pass for the database at the next open: say so beside it.
     const damaged = o.files?.damagedInPlace() ?? null;
@@ -214,7 +220,7 @@ class SqliteStore implements Store {
   createTask(task: NewTask): Promise<CreatedTask> {
     // Not async: one promise per request, the writer's, on the submit path.
     const open = this.#open;
-    return open === null ? Promise.reject(storeError.closed()) : open.writer.submit(task);
+    return open === null ? Promise.reject(storeError.closed()) : open.writes.createTask(task);
   }
 
   async getTask(tenantKey: number, taskId: string): Promise<TaskView | null> {
@@ -248,18 +254,12 @@ class SqliteStore implements Store {
 
   async markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {
     const o = this.#o();
-    const tasks = this.#changedTasks();
-    const moved = o.queue.markRunning(jobKeys, now, tasks);
-    for (const key of moved) o.fresh.left(key);
-    if (tasks !== null) this.changes.taskChanged(tasks);
-    return moved;
+    return jobKeys.length > 0 ? o.writes.markRunning(jobKeys, now) : [];
   }
 
   async finishJobs(results: readonly JobResult[]): Promise<void> {
     const o = this.#o();
-    const tasks = this.#changedTasks();
-    for (const key of o.queue.finishJobs(results, tasks)) o.fresh.left(key);
-    if (tasks !== null) this.changes.taskChanged(tasks);
+    if (results.length > 0) await o.writes.finishJobs(results);
   }
 
   async cancelTask(
@@ -276,6 +276,10 @@ class SqliteStore implements Store {
     return res;
   }
 
+  stats(): StoreStats {
+    return this.#o().writes.stats();
+  }
+
   // --- retention ---
 
   async purgeTasks(before: number, batchSize: number): Promise<number> {
@@ -284,11 +288,6 @@ class SqliteStore implements Store {
     // A watcher of a purged task reads null: nothing more will happen to it.
     this.changes.taskChanged(purged);
     return purged.length;
-  }
-
-  /** A set to collect the tasks a write changes, or null when no task is watched (the common case). */
-  #changedTasks(): Set<number> | null {
-    return this.changes.watchingAny ? new Set() : null;
   }
 
   /** Queued jobs an instance change cancelled leave the queue's tail, and are told. */

@@ -1,5 +1,5 @@
 // Tasks as the API reads them: one task with its jobs, a tenant's tasks page by page, one job's
-// output. (createTask writes through task-writer.ts, which commits requests in groups.)
+// output. (createTask writes through task-writer.ts, inside the shared write batch of write-batch.ts.)
 import { JOB_STATES, type JobState } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
