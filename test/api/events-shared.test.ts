@@ -49,8 +49,13 @@ async function twoJobTask(opts: Parameters<typeof startApiHarness>[0] = {}): Pro
   }
 }
 
+/** The store's writes are each their own turn of the event loop (as the worker's are): the
+ * next write waits for the next turn. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 async function run(store: Store, jobKey: number): Promise<void> {
   assert.deepEqual(await store.markRunning([jobKey], Date.now()), [jobKey]);
+  await nextTurn();
 }
 
 async function succeed(store: Store, jobKey: number): Promise<void> {
@@ -58,6 +63,7 @@ async function succeed(store: Store, jobKey: number): Promise<void> {
     jobKey, state: 'succeeded', errorCode: '0', errorMsg: 'ok', exitCode: 0, executeMsg: 'x\n',
     outputBytes: 2, outputTruncated: false, finishedAt: Date.now(), output: null,
   }]);
+  await nextTurn();
 }
 
 /** [job id, state] of each event ('done' for the end). */
