@@ -209,6 +209,12 @@ export interface Store {
    * the ids) and INVALID_ARGUMENT (no instances). */
   createTask(task: NewTask): Promise<CreatedTask>;
   getTask(tenantKey: number, taskId: string): Promise<TaskView | null>;
+  /** A watcher's re-read of a task (by key) it has read before: the jobs from fromJobKey on whose
+   * state is past the one it saw, in key order. `seen[i]` is what it saw of job fromJobKey + i:
+   * '0' queued, '1' running, '2' final; jobs past the string's end are not read. A job's row
+   * changes only with its state, so the jobs left out are as the watcher has them. Null when the
+   * task is gone (purged). */
+  advancedJobs(taskKey: number, fromJobKey: number, seen: string): Promise<JobView[] | null>;
   /** Newest first; cursor is opaque (from the previous page's nextCursor). Throws INVALID_CURSOR
    * for a cursor this store did not produce, INVALID_ARGUMENT for a limit below 1. */
   listTasks(tenantKey: number, limit: number, cursor: string | null): Promise<{ tasks: TaskSummary[]; nextCursor: string | null }>;

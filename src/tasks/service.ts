@@ -85,7 +85,7 @@ class StoreTaskService implements TaskService {
   async watch(tenantKey: number, taskId: string, listener: (task: TaskView | null) => void): Promise<TaskWatch | null> {
     const first = await this.#store.getTask(tenantKey, taskId);
     if (first === null) return null;
-    const reader = new TaskReader(this.#store, tenantKey, taskId, listener);
+    const reader = new TaskReader(this.#store, tenantKey, taskId, listener, first);
     const off = this.#store.changes.onTaskChanged(first.taskKey, () => reader.schedule());
     listener(first);
     // A change committed between the first read and the subscription is read now.

@@ -15,5 +15,5 @@ export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
 export { startChild, startServeProcess, startSimProcess, type Child } from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
-export { collectSse, openSse, type SseEvent } from './sse.js';
+export { collectSse, followSse, openSse, type SseEvent } from './sse.js';
 export { tenantKeyOf, tenantKeyOfToken } from './tenants.js';

@@ -1,5 +1,5 @@
 // A Server-Sent Events reader for the tests: opens a stream over a real socket and collects its
-// events (and heartbeat comments) until it ends or `stop` says so.
+// events (and heartbeat comments) until it ends or `stop` says so, or follows them as they come.
 import { request, type IncomingMessage } from 'node:http';
 
 export interface SseEvent {
@@ -15,31 +15,52 @@ export function openSse(url: string, headers: Record<string, string>): Promise<I
   });
 }
 
+/** Feeds each complete event or comment of the stream to `block` as it arrives. */
+function readBlocks(res: IncomingMessage, block: (event: SseEvent | null) => void): void {
+  let buf = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while (!res.destroyed && (i = buf.indexOf('\n\n')) >= 0) {
+      const text = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      block(text.startsWith(':') ? null : { event: /^event: (.*)$/m.exec(text)?.[1] ?? 'message', data: /^data: (.*)$/m.exec(text)?.[1] ?? '' });
+    }
+  });
+}
+
 export function collectSse(
   res: IncomingMessage,
   stop?: (events: SseEvent[], comments: number) => boolean,
 ): Promise<{ events: SseEvent[]; comments: number }> {
   return new Promise((resolve, reject) => {
-    let buf = '';
     const events: SseEvent[] = [];
     let comments = 0;
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (block.startsWith(':')) comments += 1;
-        else events.push({ event: /^event: (.*)$/m.exec(block)?.[1] ?? 'message', data: /^data: (.*)$/m.exec(block)?.[1] ?? '' });
-        if (stop?.(events, comments)) {
-          res.destroy();
-          resolve({ events, comments });
-          return;
-        }
+    readBlocks(res, (e) => {
+      if (e === null) comments += 1;
+      else events.push(e);
+      if (stop?.(events, comments)) {
+        res.destroy();
+        resolve({ events, comments });
       }
     });
     res.on('end', () => resolve({ events, comments }));
     res.on('error', reject);
   });
+}
+
+/** A stream read as it goes: `events` grows as they arrive, `ended` settles when the server ends it. */
+export function followSse(res: IncomingMessage): { events: SseEvent[]; comments: () => number; ended: Promise<void> } {
+  const events: SseEvent[] = [];
+  let comments = 0;
+  readBlocks(res, (e) => {
+    if (e === null) comments += 1;
+    else events.push(e);
+  });
+  const ended = new Promise<void>((resolve, reject) => {
+    res.on('end', resolve);
+    res.on('error', reject);
+  });
+  return { events, comments: () => comments, ended };
 }

@@ -14,6 +14,7 @@ import type {
   InstanceTarget,
   JobOutput,
   JobResult,
+  JobView,
   NewTask,
   Page,
   Principal,
@@ -225,6 +226,10 @@ class SqliteStore implements Store {
 
   async getTask(tenantKey: number, taskId: string): Promise<TaskView | null> {
     return this.#o().tasks.getTask(tenantKey, taskId);
+  }
+
+  async advancedJobs(taskKey: number, fromJobKey: number, seen: string): Promise<JobView[] | null> {
+    return this.#o().tasks.advancedJobs(taskKey, fromJobKey, seen);
   }
 
   async listTasks(

@@ -1,6 +1,12 @@
 // Tasks as the API reads and writes them. A task's jobs are the key range
 // [job_first, job_first + job_count) (see migrations.ts for why no index on jobs(task)).
 
+/** the columns of a JobView */
+const JOB_VIEW = `j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId, j.state,
+  j.error_code AS errorCode, j.error_msg AS errorMsg, j.execute_msg AS executeMsg,
+  j.exit_code AS exitCode, j.created_at AS createdAt, j.started_at AS startedAt,
+  j.finished_at AS finishedAt, j.output_bytes AS outputBytes, j.output_truncated AS outputTruncated`;
+
 /** the columns of a TaskRow (below) */
 const TASK_ROW = `id, task_id AS taskId, tenant, command, kind, timeout_ms AS timeoutMs,
   created_at AS createdAt, job_first AS jobFirst, job_count AS jobCount`;
@@ -22,12 +28,18 @@ export const TaskSql = {
   createdJobs: `SELECT j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId
     FROM jobs j JOIN instances i ON i.id = j.instance
     WHERE j.id BETWEEN ? AND ? ORDER BY j.id`,
-  jobViews: `SELECT j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId, j.state,
-      j.error_code AS errorCode, j.error_msg AS errorMsg, j.execute_msg AS executeMsg,
-      j.exit_code AS exitCode, j.created_at AS createdAt, j.started_at AS startedAt,
-      j.finished_at AS finishedAt, j.output_bytes AS outputBytes, j.output_truncated AS outputTruncated
+  jobViews: `SELECT ${JOB_VIEW}
     FROM jobs j JOIN instances i ON i.id = j.instance
     WHERE j.id BETWEEN ? AND ? ORDER BY j.id`,
+  exists: 'SELECT 1 FROM tasks WHERE id = ?',
+  /** jobViews of the jobs whose state ranks above what a watcher saw: the 4th parameter holds one
+   * rank character per job of the range ('0' queued, '1' running, '2' final). The filter runs on
+   * the jobs row, before the join: a job that did not move costs one row step. */
+  jobViewsAdvanced: `SELECT ${JOB_VIEW}
+    FROM jobs j JOIN instances i ON i.id = j.instance
+    WHERE j.id BETWEEN ? AND ?
+      AND CASE j.state WHEN 'queued' THEN '0' WHEN 'running' THEN '1' ELSE '2' END > substr(?, j.id - ? + 1, 1)
+    ORDER BY j.id`,
   /** newest first, keyset paging on the task key */
   listPage: `SELECT id, task_id AS taskId, command, created_at AS createdAt,
       job_first AS jobFirst, job_count AS jobCount

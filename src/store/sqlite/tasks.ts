@@ -41,6 +41,13 @@ export class Tasks {
     };
   }
 
+  advancedJobs(taskKey: number, fromJobKey: number, seen: string): JobView[] | null {
+    if (this.#stmts.get(TaskSql.exists).get(taskKey) === undefined) return null;
+    if (seen.length === 0) return [];
+    const rows = this.#stmts.get(TaskSql.jobViewsAdvanced).all(fromJobKey, fromJobKey + seen.length - 1, seen, fromJobKey) as JobRow[];
+    return rows.map(toJobView);
+  }
+
   listTasks(tenantKey: number, limit: number, cursor: string | null): { tasks: TaskSummary[]; nextCursor: string | null } {
     if (!Number.isInteger(limit) || limit < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'limit must be a positive integer');
     const before = cursor === null ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);

@@ -182,4 +182,27 @@ export function taskTests(makeStore: MakeStore): void {
       assert.equal(o1.stdout.length + o1.stderr.length + o1.combined.length, 0);
       assert.equal(o1.outputBytes, 0);
     }));
+
+  test('advancedJobs: only the jobs past what the watcher saw, as getTask shows them; null once purged', () =>
+    withStore(makeStore, async (store) => {
+      const f = await tenantWithInstances(store, 4);
+      const t = await store.createTask(newTask(f));
+      const [k0, k1, k2, k3] = t.jobs.map((j) => j.jobKey) as [number, number, number, number];
+      assert.deepEqual(await store.advancedJobs(t.taskKey, k0, '0000'), []);
+      await store.markRunning([k1, k2], 1_000);
+      await store.finishJobs([succeeded(k2, 'x\n')]);
+      const view = (await store.getTask(f.tenantKey, t.taskId))!;
+      // Seen: all queued -> jobs 1 (running) and 2 (succeeded), exactly as getTask has them.
+      assert.deepEqual(await store.advancedJobs(t.taskKey, k0, '0000'), [view.jobs[1], view.jobs[2]]);
+      // Seen: job 1 running, job 2 final -> nothing moved; a shorter string reads fewer jobs.
+      assert.deepEqual(await store.advancedJobs(t.taskKey, k1, '12'), []);
+      assert.deepEqual(await store.advancedJobs(t.taskKey, k1, '0'), [view.jobs[1]]);
+      await store.markRunning([k0, k3], 2_000);
+      await store.finishJobs([succeeded(k1, 'y\n'), succeeded(k0, 'z\n'), succeeded(k3, 'w\n')]);
+      const done = (await store.getTask(f.tenantKey, t.taskId))!;
+      assert.deepEqual(await store.advancedJobs(t.taskKey, k0, '0120'), [done.jobs[0], done.jobs[1], done.jobs[3]]);
+      assert.deepEqual(await store.advancedJobs(t.taskKey, k0, ''), []);
+      assert.equal(await store.purgeTasks(Date.now() + 60_000, 10), 1);
+      assert.equal(await store.advancedJobs(t.taskKey, k0, '0000'), null);
+    }));
 }
