@@ -1,6 +1,6 @@
 // SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ApiError, isValidAdbAddress, newTenantToken } from '../../core/index.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -28,11 +28,6 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     const { token, hash, prefix } = newTenantToken();
     await store.addToken(tenantId, hash, prefix);
     return { token, prefix };
-  }
-
-  // The monitor re-reads the registry in the background: an admin call never waits for it.
-  function refreshMonitor(request: FastifyRequest): void {
-    monitor.refresh().catch((err: unknown) => request.log.error({ err }, 'health monitor refresh failed'));
   }
 
   app.post('/tenants', { schema: CREATE_TENANT }, async (request) => {
@@ -68,7 +63,6 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
       zone: b.zone ?? 'local',
       tenantId: b.tenant_id ?? null,
     });
-    refreshMonitor(request);
     return adminInstanceJson(inst, monitor.status(inst.instanceId));
   });
 
@@ -78,15 +72,13 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     async (request) => {
       const id = request.params.instance_id;
       const inst = await store.assignInstance(id, request.body.tenant_id);
-      refreshMonitor(request);
-      return adminInstanceJson(inst, monitor.status(id));
+        return adminInstanceJson(inst, monitor.status(id));
     },
   );
 
   app.delete('/instances/:instance_id', { schema: DELETE_INSTANCE }, async (request) => {
     const id = request.params.instance_id;
     await store.deleteInstance(id);
-    refreshMonitor(request);
     return { instance_id: id, deleted: true };
   });
 
