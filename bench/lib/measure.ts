@@ -13,6 +13,13 @@ export function cpuMs(pid: number | 'self', children = false): number {
   return (Number(u) + Number(s)) * TICK_MS;
 }
 
+/** Resident memory of a process, in KiB (VmRSS from /proc/<pid>/status). */
+export function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]);
+}
+
 /** The p-th percentile of an ascending array. */
 export function pct(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

@@ -63,6 +63,8 @@ export class AdbConnection {
   maxPayload = 4096;
   bytesIn = 0;
   bytesOut = 0;
+  /** when the last chunk from the device arrived (epoch ms; 0: none yet): set per chunk, not per packet */
+  lastReceivedAt = 0;
   /** resolves with the device banner once CNXN arrives; rejects with CONNECT_FAILED or AUTH_REJECTED */
   readonly ready: Promise<DeviceBanner>;
   /** called once when the connection ends, with the reason (never for a failed handshake) */
@@ -133,6 +135,7 @@ export class AdbConnection {
   receive(chunk: Buffer): void {
     if (this.#phase === Phase.Closed) return;
     this.bytesIn += chunk.length;
+    this.lastReceivedAt = Date.now();
     this.#inReceive = true;
     try {
       this.#decoder.push(chunk);

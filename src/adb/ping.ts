@@ -1,6 +1,8 @@
 // A liveness probe on an established connection: OPEN a service and wait for the device's
-// answer. adbd answers OKAY for `sync:` (file sync, SYNC.TXT) and CLSE for a service it lacks;
-// either means adbd is answering. Nothing runs on the device: the stream is closed at once.
+// answer. adbd answers OKAY for `sync:` (file sync, SYNC.TXT) and CLSE for a service it lacks
+// (the simulator refuses it); either means adbd is answering. Nothing runs on the device: the
+// stream is closed at once. A fleet's monitor sends hundreds of these a second, so the refusal
+// takes the stream's onRefused path, which builds no Error.
 
 import { AdbError } from './errors.js';
 import type { StreamHandle } from './stream.js';
@@ -28,9 +30,12 @@ export function pingOn(target: ExecTarget, timeoutMs: number): Promise<void> {
           settle(null);
         },
         onData() {},
+        onRefused() {
+          settle(null);
+        },
         onClose(err) {
-          // A refused OPEN is an answer too; a lost connection is not.
-          settle(err === null || err.code === 'PROTOCOL_ERROR' ? null : err);
+          // A lost connection is not an answer.
+          settle(err);
         },
       });
     } catch (e) {

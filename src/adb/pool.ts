@@ -154,6 +154,15 @@ export class AdbPool {
     return entry === undefined || entry.lastError === null ? 0 : entry.retryAt;
   }
 
+  /**
+   * When the address's live connection last received something from the device (epoch ms), 0
+   * when it has no live connection. A connection that carried an answer recently is known to be
+   * answering: a health check need not ping it.
+   */
+  lastReceivedAt(address: string): number {
+    return this.#entries.get(address)?.conn?.lastReceivedAt ?? 0;
+  }
+
   isConnected(address: string): boolean {
     return this.#entries.get(address)?.conn != null;
   }

@@ -12,6 +12,11 @@ export interface StreamHandler {
   onData(data: Buffer): void;
   /** the stream ended: null when the device closed it, an error when it refused it or the connection died */
   onClose(err: AdbError | null): void;
+  /**
+   * The device refused the OPEN. When given, called instead of onClose with PROTOCOL_ERROR: a
+   * caller for whom a refusal is an ordinary answer (a ping) pays for no Error and its stack.
+   */
+  onRefused?(): void;
 }
 
 export interface StreamHandle {
@@ -126,6 +131,7 @@ export class StreamController<C> {
       if (refused) this.#owner.unanswered(this.#conn, -1);
       return;
     }
+    if (refused && this.#handler.onRefused !== undefined) return this.#handler.onRefused();
     this.#handler.onClose(refused ? new AdbError('PROTOCOL_ERROR', this.#owner.address(this.#conn), 'the device refused to open the service') : null);
   }
 

@@ -24,6 +24,4 @@ export interface InstanceHealth {
   status(instanceId: string): InstanceStatus;
   /** reboots through ADB's reboot: service; the instance shows 4 (starting) until adbd answers */
   reboot(target: InstanceTarget): Promise<void>;
-  /** re-reads the registered instances (after admin changes) */
-  refresh(): Promise<void>;
 }

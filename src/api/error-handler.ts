@@ -1,6 +1,6 @@
 // The one place errors become HTTP responses (SPEC §2's envelope). Routes and hooks throw.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../core/index.js';
+import { ApiError, LIMITS } from '../core/index.js';
 import { StoreError, StoreErrorCode, type Store } from '../store/index.js';
 import { tenantAuth } from './auth.js';
 import { requireRequestId } from './request-id.js';
@@ -65,7 +65,10 @@ export function errorHandler(err: FastifyError | ApiError | StoreError, request:
 
 function fromOtherError(err: FastifyError | StoreError, request: FastifyRequest): ApiError {
   const status = (err as FastifyError).statusCode ?? 500;
-  if (status === 413) return new ApiError('PAYLOAD_TOO_LARGE');
+  if (status === 413) {
+    // The bulk registration route alone takes a larger body: its 413 says its own limit.
+    return request.routeOptions.bodyLimit === LIMITS.bulkBodyBytes ? new ApiError('BULK_PAYLOAD_TOO_LARGE') : new ApiError('PAYLOAD_TOO_LARGE');
+  }
   // Bad JSON, wrong content type, aborted bodies: the client's fault, answered as 1000.
   if (status >= 400 && status < 500) return new ApiError(fromFastifyError(err as FastifyError));
   request.log.error({ err, reqId: request.id }, 'unexpected error');

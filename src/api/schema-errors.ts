@@ -35,7 +35,11 @@ function lastKey(field: string): string {
 /** The field at fault and the rule it breaks, in SPEC's words. */
 function describeSchemaError(err: SchemaError, dataVar: string): { field: string; rule: string } {
   const p = err.params;
-  if (err.keyword === 'required') return { field: String(p['missingProperty']), rule: 'is required' };
+  if (err.keyword === 'required') {
+    // Inside an array's item, named with its path: "instances[2].instance_id".
+    const parent = err.instancePath === '' ? '' : `${fieldName(err.instancePath, dataVar)}.`;
+    return { field: `${parent}${String(p['missingProperty'])}`, rule: 'is required' };
+  }
   const field = fieldName(err.instancePath, dataVar);
   if (err.keyword === 'uniqueItems') {
     // Named after the later index: "instance_ids[2]: duplicate of instance_ids[0]".

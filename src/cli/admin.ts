@@ -3,7 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { LIMITS } from '../core/index.js';
 import { readSettings } from './config.js';
+import { parseInstances } from './instance-file.js';
 
 interface AdminGlobals {
   url: string;
@@ -19,7 +21,7 @@ function adminTokenFrom(opts: AdminGlobals): string {
   throw new Error(`no admin token: pass --token, set ADBFLEET_ADMIN_TOKEN, or run where ${file} exists`);
 }
 
-async function call(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<void> {
+async function request(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<{ ok: boolean; status: number; text: string }> {
   // Relative to the URL's own path, so a service behind a path prefix (https://h/adbfleet/) works.
   const base = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
   const url = new URL(`admin/v1${path}`, base);
@@ -37,13 +39,38 @@ async function call(opts: AdminGlobals, method: string, path: string, body?: unk
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? cause?.message ?? (e as Error).message}`);
   }
-  const text = await res.text();
+  return { ok: res.ok, status: res.status, text: await res.text() };
+}
+
+async function call(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<void> {
+  const res = await request(opts, method, path, body);
   if (!res.ok) {
-    process.stderr.write(`HTTP ${res.status}: ${text}\n`);
+    process.stderr.write(`HTTP ${res.status}: ${res.text}\n`);
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(JSON.parse(res.text), null, 2)}\n`);
+}
+
+/** Sends the entries in requests of the bulk endpoint's limit, in order; stops at the first refused. */
+async function importInstances(opts: AdminGlobals, source: string): Promise<void> {
+  const entries = parseInstances(source === '-' ? readFileSync(0, 'utf8') : readFileSync(source, 'utf8'), source);
+  let registered = 0;
+  for (let from = 0; from < entries.length; from += LIMITS.instancesPerBulk) {
+    const chunk = entries.slice(from, from + LIMITS.instancesPerBulk);
+    const res = await request(opts, 'POST', '/instances/bulk', { instances: chunk });
+    if (!res.ok) {
+      // The server numbers entries within the request: say where the request began in the file.
+      process.stderr.write(
+        `entries ${from}-${from + chunk.length - 1} of ${source} (the error's [index] counts from ${from}) were refused, none of them registered: HTTP ${res.status}: ${res.text}\n` +
+          `registered ${registered} instances before them\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+    registered += (JSON.parse(res.text) as { registered: number }).registered;
+  }
+  process.stdout.write(`registered ${registered} instances\n`);
 }
 
 export function registerAdminCommand(program: Command): void {
@@ -95,6 +122,14 @@ export function registerAdminCommand(program: Command): void {
         ...(o.tenant === undefined ? {} : { tenant_id: o.tenant }),
       }),
     );
+  instance
+    .command('import <file>')
+    .description(
+      `register many instances from a file ("-": stdin), ${LIMITS.instancesPerBulk} per request, each request all or nothing: ` +
+        'JSON (an array or one object per line: {"instance_id", "adb_address", "instance_name"?, "zone"?, "tenant_id"?}) ' +
+        'or CSV lines instance_id,adb_address[,tenant_id[,zone[,instance_name]]]',
+    )
+    .action((file: string) => importInstances(globals(), file));
   instance
     .command('assign <instance_id> <tenant_id>')
     .description('give an instance to a tenant ("none" unassigns it)')

@@ -67,6 +67,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   retryWindowMs: seconds('ADBFLEET_RETRY_WINDOW_SECONDS', 0),
   healthIntervalMs: seconds('ADBFLEET_HEALTH_INTERVAL_SECONDS', 1),
   healthTimeoutMs: seconds('ADBFLEET_HEALTH_TIMEOUT_SECONDS', 1),
+  healthPingsPerSecond: int('ADBFLEET_HEALTH_PINGS_PER_SECOND', 1),
   shutdownGraceMs: seconds('ADBFLEET_SHUTDOWN_GRACE_SECONDS', 0),
   retentionMs: int('ADBFLEET_RETENTION_DAYS', 1, Number.MAX_SAFE_INTEGER, DAY_MS),
   rateLimitPerSecond: int('ADBFLEET_RATE_LIMIT', 0),

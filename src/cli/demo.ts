@@ -72,7 +72,6 @@ export function registerDemoCommand(program: Command): void {
           await service.store.createInstance(instance);
         }
       }
-      await service.monitor.refresh();
       const body = JSON.stringify({ command: 'ls -l /system', instance_ids: ids.slice(0, 2) });
       process.stdout.write(
         [

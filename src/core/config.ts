@@ -27,6 +27,8 @@ export interface Config {
   healthIntervalMs: number;
   /** how long a health check waits for adbd to answer before the instance counts as offline */
   healthTimeoutMs: number;
+  /** health pings per second at most: a fleet larger than interval x this is checked over a longer cycle */
+  healthPingsPerSecond: number;
   /** on SIGTERM, how long running jobs may finish before they are stored as interrupted (1006) */
   shutdownGraceMs: number;
   /** finished tasks older than this are purged */
@@ -65,6 +67,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   retryWindowMs: 30_000,
   healthIntervalMs: 5_000,
   healthTimeoutMs: 5_000,
+  healthPingsPerSecond: 500,
   shutdownGraceMs: 5_000,
   retentionMs: 7 * 24 * 3600 * 1000,
   rateLimitPerSecond: 100,

@@ -72,6 +72,15 @@ export const API_ERRORS = {
   NO_SUCH_TOKEN: { status: 404, code: BAD_REQUEST, message: 'token_prefix {prefix} matches no token of this tenant' },
   NO_SUCH_INSTANCE: { status: 404, code: BAD_REQUEST, message: 'instance_id {instanceId} does not exist' },
   INSTANCE_EXISTS: { status: 409, code: BAD_REQUEST, message: 'instance_id: {instanceId} already exists' },
+  // Bulk registration: all or nothing, and the entries at fault named as "[index] instance_id".
+  BULK_PAYLOAD_TOO_LARGE: { status: 413, code: BAD_REQUEST, message: `body: larger than ${LIMITS.bulkBodyBytes / 1024} KiB` },
+  BULK_INVALID_ADB_ADDRESS: {
+    status: 400,
+    code: BAD_REQUEST,
+    message: 'instances: adb_address must be host:port (hostname, IPv4 or [IPv6]; port 1-65535) in entries {entries}',
+  },
+  BULK_DUPLICATE_ID: { status: 400, code: BAD_REQUEST, message: 'instances: instance_id repeats an earlier entry in entries {entries}' },
+  BULK_INSTANCES_EXIST: { status: 409, code: BAD_REQUEST, message: 'instances: instance_id already exists in entries {entries}' },
 
   SHUTTING_DOWN: { status: 503, code: 'KOOPHONE.API.1503', message: 'service: shutting down; retry shortly (another node, or this one once restarted)' },
   INTERNAL: { status: 500, code: 'KOOPHONE.API.9999', message: 'internal error (request {requestId})' },

@@ -53,6 +53,12 @@ export const LIMITS = Object.freeze({
   tenantIdChars: 64,
   /** admin: adb_address, characters */
   adbAddressChars: 300,
+  /** admin: instances in one bulk registration */
+  instancesPerBulk: 10_000,
+  /** admin: a bulk registration's body, bytes (10,000 entries at every field's longest fit) */
+  bulkBodyBytes: 8 * 1024 * 1024,
+  /** admin: entries a bulk registration's error names at most (then "and N more") */
+  echoedEntries: 10,
   /** ids echoed in a "does not exist" message are cut to this many characters */
   echoedIdChars: 64,
   /** a path echoed in the unknown-route message is cut to this many characters */

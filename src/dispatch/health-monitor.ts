@@ -1,7 +1,11 @@
 // Keeps every registered instance's SPEC §6 status: running when adbd answers a ping (over the
 // pool's connection, made if needed), offline when it does not, starting from a reboot until adbd
 // answers again.
-// Checks go through a bounded queue so 10,000 instances never mean 10,000 connects at once.
+// Checks go through a bounded queue so 10,000 instances never mean 10,000 connects at once, and
+// a ping budget (healthPingsPerSecond) so a large fleet's idle cost stays flat: past
+// interval x budget instances the cycle stretches instead. A connection that carried traffic
+// within the interval counts as answering and is not pinged. The registry is followed through
+// the store's instances-changed notices, reading only the instances each one names.
 import { InstanceStatus, type Config } from '../core/index.js';
 import type { InstanceTarget, Store } from '../store/index.js';
 import { SILENT_LOGGER, unsubscribe, type Logger, type WorkerPool } from './ports.js';
@@ -10,8 +14,8 @@ import type { HealthMonitor } from './types.js';
 export interface HealthMonitorOptions {
   store: Store;
   pool: WorkerPool;
-  /** how often each instance is checked, and how long a check waits for adbd to answer */
-  config: Pick<Config, 'healthIntervalMs' | 'healthTimeoutMs'>;
+  /** how often each instance is checked, how long a check waits for adbd, and the pings per second at most */
+  config: Pick<Config, 'healthIntervalMs' | 'healthTimeoutMs' | 'healthPingsPerSecond'>;
   logger?: Logger;
   /** checks in flight at most; default 64 */
   concurrency?: number;
@@ -21,8 +25,8 @@ export interface HealthMonitorOptions {
 
 /** A reboot whose connection was never seen going down is taken as done after this long. */
 const REBOOT_UNSEEN_MS = 30_000;
-/** Admin changes that arrive this close together share one re-read of the registry. */
-const REFRESH_DEBOUNCE_MS = 25;
+/** The ping budget may gather this much time's worth, so pacing costs a timer per burst, not per ping. */
+const PACE_BURST_MS = 50;
 
 interface Entry {
   target: InstanceTarget;
@@ -34,6 +38,8 @@ interface Entry {
   generation: number;
   queued: boolean;
   checking: boolean;
+  /** when the last check's ping settled: what arrived before it may be that ping's own answer */
+  checkedAt: number;
 }
 
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
@@ -48,8 +54,14 @@ class PoolHealthMonitor implements HealthMonitor {
   readonly #concurrency: number;
   readonly #startingPollMs: number;
   readonly #pingTimeoutMs: number;
-  #entries = new Map<string, Entry>();
-  #byAddress = new Map<string, Set<Entry>>();
+  /** the ping budget: a token bucket refilled at healthPingsPerSecond, PACE_BURST_MS deep */
+  readonly #pingsPerMs: number;
+  readonly #burst: number;
+  #tokens: number;
+  #refilledAt = Date.now();
+  #paceTimer: NodeJS.Timeout | null = null;
+  readonly #entries = new Map<string, Entry>();
+  readonly #byAddress = new Map<string, Set<Entry>>();
   /** checks waiting for a slot; entries before #queueHead are done */
   #queue: Entry[] = [];
   #queueHead = 0;
@@ -57,8 +69,10 @@ class PoolHealthMonitor implements HealthMonitor {
   #timer: NodeJS.Timeout | null = null;
   #fastTimer: NodeJS.Timeout | null = null;
   #subscription: unknown = null;
+  #feedOff: (() => void) | null = null;
+  /** registry changes are applied one after another, in the order the store told them */
+  #applying: Promise<void> = Promise.resolve();
   #running = false;
-  #refreshing: Promise<void> | null = null;
 
   constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250 }: HealthMonitorOptions) {
     this.#store = store;
@@ -68,6 +82,9 @@ class PoolHealthMonitor implements HealthMonitor {
     this.#concurrency = Math.max(1, concurrency);
     this.#startingPollMs = startingPollMs;
     this.#pingTimeoutMs = config.healthTimeoutMs;
+    this.#pingsPerMs = config.healthPingsPerSecond / 1000;
+    this.#burst = Math.max(1, Math.ceil(this.#pingsPerMs * PACE_BURST_MS));
+    this.#tokens = this.#burst;
   }
 
   status(instanceId: string): InstanceStatus {
@@ -78,7 +95,13 @@ class PoolHealthMonitor implements HealthMonitor {
     if (this.#running) return;
     this.#running = true;
     this.#subscription = this.#pool.onDisconnect((address) => this.#disconnected(address));
-    await this.refresh();
+    // Subscribed before the first read: a change committed meanwhile is applied after it.
+    this.#feedOff = this.#store.changes.onInstancesChanged((change) => {
+      void this.#follow(() => this.#changed(change.instanceIds));
+    });
+    await this.#follow(() => this.#loadAll());
+    // With more instances than the ping budget covers in one interval, entries are still queued
+    // from the last round and are not queued twice: the cycle stretches to instances / budget.
     this.#timer = setInterval(() => {
       for (const e of this.#entries.values()) if (e.rebootAt === null) this.#enqueue(e);
     }, this.#intervalMs);
@@ -89,60 +112,75 @@ class PoolHealthMonitor implements HealthMonitor {
     this.#running = false;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#fastTimer) clearInterval(this.#fastTimer);
-    this.#timer = this.#fastTimer = null;
+    if (this.#paceTimer) clearTimeout(this.#paceTimer);
+    this.#timer = this.#fastTimer = this.#paceTimer = null;
     unsubscribe(this.#subscription);
     this.#subscription = null;
+    this.#feedOff?.();
+    this.#feedOff = null;
     for (const e of this.#queue) e.queued = false;
     this.#queue = [];
     this.#queueHead = 0;
   }
 
-  /**
-   * Re-reads the registered instances. Calls within REFRESH_DEBOUNCE_MS share one read, so
-   * registering 10,000 instances one request at a time is not 10,000 full listings.
-   */
-  refresh(): Promise<void> {
-    this.#refreshing ??= new Promise<void>((resolve) => setTimeout(resolve, REFRESH_DEBOUNCE_MS)).then(() => {
-      this.#refreshing = null;
-      return this.#load();
+  #follow(step: () => Promise<void>): Promise<void> {
+    this.#applying = this.#applying.then(step).catch((err: unknown) => {
+      this.#logger.error({ err }, 'health monitor could not read the changed instances');
     });
-    return this.#refreshing;
+    return this.#applying;
   }
 
-  async #load(): Promise<void> {
+  async #loadAll(): Promise<void> {
     const targets = await this.#store.listTargets();
-    const next = new Map<string, Entry>();
+    const listed = new Set<string>();
     for (const target of targets) {
-      const old = this.#entries.get(target.instanceId);
-      if (old && old.target.adbAddress === target.adbAddress) {
-        old.target = target;
-        next.set(target.instanceId, old);
-      } else {
-        next.set(target.instanceId, {
-          target,
-          status: InstanceStatus.Unknown,
-          rebootAt: null,
-          sawDown: false,
-          generation: 0,
-          queued: false,
-          checking: false,
-        });
-      }
+      listed.add(target.instanceId);
+      this.#upsert(target);
     }
-    this.#entries = next;
-    this.#byAddress = new Map();
-    for (const e of next.values()) {
-      let set = this.#byAddress.get(e.target.adbAddress);
-      if (!set) this.#byAddress.set(e.target.adbAddress, (set = new Set()));
-      set.add(e);
+    for (const id of [...this.#entries.keys()]) if (!listed.has(id)) this.#remove(id);
+  }
+
+  /** Only the instances a change named are read: registering 10,000 is one read of 10,000, not a
+   * re-read of the whole registry per registration. */
+  async #changed(instanceIds: readonly string[]): Promise<void> {
+    const found = new Map<string, InstanceTarget>();
+    for (const t of await this.#store.instanceTargets(instanceIds)) found.set(t.instanceId, t);
+    for (const id of instanceIds) {
+      const target = found.get(id);
+      if (target === undefined) this.#remove(id);
+      else this.#upsert(target);
     }
-    for (const e of next.values()) if (e.status === InstanceStatus.Unknown) this.#enqueue(e);
+  }
+
+  /** A new instance, or one whose address changed, starts unknown and is checked. */
+  #upsert(target: InstanceTarget): void {
+    const old = this.#entries.get(target.instanceId);
+    if (old !== undefined && old.target.adbAddress === target.adbAddress) {
+      old.target = target;
+      return;
+    }
+    if (old !== undefined) this.#remove(target.instanceId);
+    const e: Entry = { target, status: InstanceStatus.Unknown, rebootAt: null, sawDown: false, generation: 0, queued: false, checking: false, checkedAt: 0 };
+    this.#entries.set(target.instanceId, e);
+    let set = this.#byAddress.get(target.adbAddress);
+    if (!set) this.#byAddress.set(target.adbAddress, (set = new Set()));
+    set.add(e);
+    this.#enqueue(e);
+  }
+
+  #remove(instanceId: string): void {
+    const e = this.#entries.get(instanceId);
+    if (e === undefined) return;
+    this.#entries.delete(instanceId);
+    const set = this.#byAddress.get(e.target.adbAddress);
+    set?.delete(e);
+    if (set?.size === 0) this.#byAddress.delete(e.target.adbAddress);
   }
 
   async reboot(target: InstanceTarget): Promise<void> {
     let entry = this.#entries.get(target.instanceId);
     if (!entry || entry.target.adbAddress !== target.adbAddress) {
-      await this.refresh();
+      await this.#applying; // registered a moment ago: its notice may still be on its way
       entry = this.#entries.get(target.instanceId);
     }
     const e = entry;
@@ -203,21 +241,53 @@ class PoolHealthMonitor implements HealthMonitor {
 
   #drain(): void {
     while (this.#inFlight < this.#concurrency && this.#queueHead < this.#queue.length) {
-      const e = this.#queue[this.#queueHead++]!;
-      if (this.#queueHead === this.#queue.length) {
+      const e = this.#queue[this.#queueHead]!;
+      const current = this.#entries.get(e.target.instanceId) === e; // else unregistered meanwhile
+      if (current && e.rebootAt === null && this.#answeredRecently(e)) {
+        e.status = InstanceStatus.Running;
+      } else if (current) {
+        if (!this.#takePing()) return this.#waitForPings();
+        this.#inFlight++;
+        e.checking = true;
+        void this.#check(e).finally(() => {
+          e.checking = false;
+          this.#inFlight--;
+          this.#drain();
+        });
+      }
+      e.queued = false;
+      if (++this.#queueHead === this.#queue.length) {
         this.#queue = [];
         this.#queueHead = 0;
       }
-      e.queued = false;
-      if (this.#entries.get(e.target.instanceId) !== e) continue; // unregistered meanwhile
-      this.#inFlight++;
-      e.checking = true;
-      void this.#check(e).finally(() => {
-        e.checking = false;
-        this.#inFlight--;
-        this.#drain();
-      });
     }
+  }
+
+  /** A connection that received something within the interval, other than our last ping's answer,
+   * is answering: no ping needed. */
+  #answeredRecently(e: Entry): boolean {
+    const received = this.#pool.lastReceivedAt(e.target.adbAddress);
+    return received > e.checkedAt && Date.now() - received < this.#intervalMs;
+  }
+
+  #takePing(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#refilledAt) * this.#pingsPerMs);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Resumes draining once the budget has refilled a burst's worth. */
+  #waitForPings(): void {
+    if (this.#paceTimer !== null || !this.#running) return;
+    const ms = Math.max(1, Math.ceil((this.#burst - this.#tokens) / this.#pingsPerMs));
+    this.#paceTimer = setTimeout(() => {
+      this.#paceTimer = null;
+      this.#drain();
+    }, ms);
+    this.#paceTimer.unref();
   }
 
   async #check(e: Entry): Promise<void> {
@@ -231,6 +301,7 @@ class PoolHealthMonitor implements HealthMonitor {
       ok = false;
       this.#logger.debug({ err, instanceId: e.target.instanceId }, 'health check failed');
     }
+    e.checkedAt = Date.now();
     if (generation !== e.generation) return;
     if (e.rebootAt === null) {
       e.status = ok ? InstanceStatus.Running : InstanceStatus.Offline;

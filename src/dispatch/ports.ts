@@ -10,6 +10,8 @@ export interface WorkerPool {
   /** Connects if needed and checks that adbd answers (no command runs). */
   ping(address: string, timeoutMs: number): Promise<unknown>;
   isConnected(address: string): boolean;
+  /** When the live connection last received bytes from the device, epoch ms (0: not connected). */
+  lastReceivedAt(address: string): number;
   /** When the address may next be tried, in epoch ms (the pool owns the reconnect policy). */
   nextAttemptAt(address: string): number;
   exec(address: string, command: string, options: ExecOptions): Promise<ExecResult>;

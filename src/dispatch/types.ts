@@ -17,8 +17,6 @@ export interface HealthMonitor {
   status(instanceId: string): InstanceStatus;
   /** Reboots through ADB's reboot: service; the instance shows 4 (starting) until adbd answers again. */
   reboot(target: InstanceTarget): Promise<void>;
-  /** Re-reads the registered instances (after admin changes). */
-  refresh(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

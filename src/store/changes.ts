@@ -2,7 +2,8 @@
 // channel between the side that changes jobs (the API's submit and cancel, the worker's results,
 // an admin's instance changes) and the sides that react (the worker wakes, event streams and
 // sync-command re-read the task). Nothing in it is a job's state: listeners read that from the
-// store, which stays the only author of a job's view.
+// store, which stays the only author of a job's view. Instance notices serve the same purpose for
+// the registry: the health monitor applies the changed instances instead of re-reading them all.
 //
 // In one process (SQLite) the store calls the listeners right after the commit, synchronously.
 // With PostgreSQL and several processes the same notices travel by LISTEN/NOTIFY.
@@ -14,12 +15,21 @@ export interface CancelledJobs {
   running: readonly number[];
 }
 
+/** Instances an admin change added, reassigned or removed (one notice per commit: a bulk
+ * registration is one notice). Readers look the ids up (instanceTargets): one not found was
+ * removed. */
+export interface InstancesChanged {
+  instanceIds: readonly string[];
+}
+
 export interface ChangeFeed {
   /** Jobs were committed queued, the last of them with this key: a worker reads them with
    * queuedJobs(). Called once per commit, not per job. */
   onQueued(listener: (lastJobKey: number) => void): () => void;
   /** Jobs were cancelled by a tenant (cancel) or an admin (instance reassigned or removed). */
   onCancelled(listener: (jobs: CancelledJobs) => void): () => void;
+  /** Instances were added, reassigned or removed (the health monitor follows the registry so). */
+  onInstancesChanged(listener: (change: InstancesChanged) => void): () => void;
   /** A job of the task changed state, or the task was purged. Called at most once per commit. */
   onTaskChanged(taskKey: number, listener: () => void): () => void;
   /** Whether anyone watches the task (writers collect task keys only for watched tasks). */
@@ -32,6 +42,7 @@ export class LocalChangeFeed implements ChangeFeed {
   readonly #queued = new Set<(lastJobKey: number) => void>();
   readonly #cancelled = new Set<(jobs: CancelledJobs) => void>();
   readonly #tasks = new Map<number, Set<() => void>>();
+  readonly #instances = new Set<(change: InstancesChanged) => void>();
   readonly #onError: (err: unknown) => void;
 
   constructor(onError: (err: unknown) => void = reportListenerError) {
@@ -46,6 +57,11 @@ export class LocalChangeFeed implements ChangeFeed {
   onCancelled(listener: (jobs: CancelledJobs) => void): () => void {
     this.#cancelled.add(listener);
     return () => this.#cancelled.delete(listener);
+  }
+
+  onInstancesChanged(listener: (change: InstancesChanged) => void): () => void {
+    this.#instances.add(listener);
+    return () => this.#instances.delete(listener);
   }
 
   onTaskChanged(taskKey: number, listener: () => void): () => void {
@@ -76,6 +92,12 @@ export class LocalChangeFeed implements ChangeFeed {
   cancelled(jobs: CancelledJobs): void {
     if (jobs.queued.length === 0 && jobs.running.length === 0) return;
     for (const l of this.#cancelled) this.#call(() => l(jobs));
+  }
+
+  instancesChanged(instanceIds: readonly string[]): void {
+    if (instanceIds.length === 0) return;
+    const change: InstancesChanged = { instanceIds };
+    for (const l of this.#instances) this.#call(() => l(change));
   }
 
   taskChanged(taskKeys: Iterable<number>): void {

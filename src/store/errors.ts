@@ -9,7 +9,7 @@ export const StoreErrorCode = {
   NoTenant: 'NO_TENANT',
   /** a mutation names an instance id that is not live (assignInstance, deleteInstance) */
   NoInstance: 'NO_INSTANCE',
-  /** createInstance: the instance id is already live */
+  /** createInstance(s): the instance id is already live (or, in a batch, repeats an earlier entry) */
   InstanceExists: 'INSTANCE_EXISTS',
   /** createTask: an instance is missing, deleted or not the tenant's (ownership changed after the API's check) */
   InstanceNotOwned: 'INSTANCE_NOT_OWNED',
@@ -28,7 +28,7 @@ export class StoreError extends Error {
   readonly code: StoreErrorCode;
   /** the tenant at fault (NoTenant), else null */
   readonly tenantId: string | null;
-  /** the instances at fault (NoInstance, InstanceExists: one; InstanceNotOwned: each), else empty */
+  /** the instances at fault (NoInstance: one; InstanceExists, InstanceNotOwned: each), else empty */
   readonly instanceIds: readonly string[];
   constructor(code: StoreErrorCode, message: string, about: { tenantId?: string; instanceIds?: readonly string[] } = {}) {
     super(message);
@@ -46,6 +46,8 @@ export const storeError = {
     new StoreError(StoreErrorCode.NoInstance, `instance ${instanceId} does not exist`, { instanceIds: [instanceId] }),
   instanceExists: (instanceId: string) =>
     new StoreError(StoreErrorCode.InstanceExists, `instance ${instanceId} already exists`, { instanceIds: [instanceId] }),
+  instancesExist: (instanceIds: readonly string[]) =>
+    new StoreError(StoreErrorCode.InstanceExists, `instances already exist: ${instanceIds.join(', ')}`, { instanceIds }),
   instanceNotOwned: (instanceIds: readonly string[]) =>
     new StoreError(StoreErrorCode.InstanceNotOwned, `instances missing or not the tenant's: ${instanceIds.join(', ')}`, { instanceIds }),
   idempotencyConflict: (requestId: string) =>

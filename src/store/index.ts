@@ -4,4 +4,4 @@ export type * from './types.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { MIGRATIONS } from './sqlite/migrations.js';
-export type { ChangeFeed, CancelledJobs } from './changes.js';
+export type { ChangeFeed, CancelledJobs, InstancesChanged } from './changes.js';

@@ -181,6 +181,10 @@ export interface Store {
   /** Registers an instance; returns it as stored. Throws NO_TENANT (a tenantId that names no
    * tenant), then INSTANCE_EXISTS (the id is live already). */
   createInstance(instance: Omit<Instance, 'createdAt'>): Promise<Instance>;
+  /** Registers every instance in one transaction, or none. Throws NO_TENANT (the first tenantId
+   * that names no tenant), then INSTANCE_EXISTS naming every id that is live already or repeats an
+   * earlier entry. One instances-changed notice for the batch. */
+  createInstances(instances: ReadonlyArray<Omit<Instance, 'createdAt'>>): Promise<Instance[]>;
   /** tenantId null unassigns; returns the instance as stored. Throws NO_INSTANCE (checked first),
    * then NO_TENANT. Queued jobs of any other tenant on the instance are cancelled (1004): they
    * never reach it. */
@@ -192,6 +196,9 @@ export interface Store {
   getInstance(instanceId: string): Promise<Instance | null>;
   /** Every registered instance's target, for the health monitor. */
   listTargets(): Promise<InstanceTarget[]>;
+  /** The registered instances among ids, as targets, in the order asked; an id not returned is not
+   * registered (never was, or removed). For following the instances-changed notices. */
+  instanceTargets(instanceIds: readonly string[]): Promise<InstanceTarget[]>;
   /** The tenant's instances among ids (for ownership checks); ids not returned are missing or not theirs. */
   ownedInstances(tenantKey: number, instanceIds: readonly string[]): Promise<InstanceTarget[]>;
   /** Tenant's instances, filtered, ordered by instance_id, one page (pageNo from 1). Throws

@@ -264,6 +264,37 @@ test('a device OPEN is refused and a refused OPEN of ours fails the call', async
   await assert.rejects(result, (e: AdbError) => e.code === 'PROTOCOL_ERROR' && /refused/.test(e.message));
 });
 
+test('ping: a refused OPEN and an accepted one both answer it; a lost connection does not', async () => {
+  const h = await opened();
+  const refused = h.conn.ping(1_000);
+  const open1 = h.take()[0]!;
+  assert.equal(open1.command, Command.OPEN);
+  assert.equal(open1.payload.toString(), 'sync:\0');
+  h.device(Command.CLSE, 0, open1.arg0);
+  await refused;
+
+  const accepted = h.conn.ping(1_000);
+  const open2 = h.take()[0]!;
+  h.device(Command.OKAY, 77, open2.arg0);
+  await accepted;
+  assert.deepEqual(h.take().map((p) => [p.command, p.arg0, p.arg1]), [[Command.CLSE, open2.arg0, 77]], 'the accepted stream is closed at once');
+
+  const lost = h.conn.ping(1_000);
+  h.conn.transportClosed();
+  await assert.rejects(lost, (e: AdbError) => e.code === 'CONNECTION_LOST');
+});
+
+test('lastReceivedAt: set when bytes arrive from the device, not when we send', async () => {
+  const h = await opened();
+  const afterHandshake = h.conn.lastReceivedAt;
+  assert.ok(afterHandshake > 0, 'the CNXN counts');
+  h.conn.lastReceivedAt = 1;
+  void h.conn.ping(1_000).catch(() => {});
+  assert.equal(h.conn.lastReceivedAt, 1, 'sending an OPEN is not receiving');
+  h.device(Command.CLSE, 0, h.take()[0]!.arg0);
+  assert.ok(h.conn.lastReceivedAt >= afterHandshake);
+});
+
 test('a device that leaves OPENs unanswered cannot make abandoned streams pile up', async () => {
   const h = await opened();
   let reported: AdbError | null = null;

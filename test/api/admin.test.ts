@@ -86,9 +86,10 @@ test('tokens: issue, revoke by prefix, 404 for unknown tenant or prefix', async 
   assert.equal((await h.call(t.token, 'GET', '/v1/instances/tasks')).statusCode, 200, 'the first token still works');
 });
 
-test('instances: register with defaults, list, assign, unassign, delete; monitor refreshed each time', async () => {
+test('instances: register with defaults, list, assign, unassign, delete; the monitor is told each change through the store', async () => {
   const t = (await h.admin('POST', '/tenants', { name: 'inst' })).json();
-  const r0 = monitor.refreshes;
+  const told: string[][] = [];
+  const off = h.store.changes.onInstancesChanged((c) => told.push([...c.instanceIds]));
   const res = await h.admin('POST', '/instances', { instance_id: 'i-1', adb_address: 'emu-1.local:5555' });
   assert.equal(res.statusCode, 200, res.body);
   const inst = res.json();
@@ -97,7 +98,7 @@ test('instances: register with defaults, list, assign, unassign, delete; monitor
     { instance_id: 'i-1', adb_address: 'emu-1.local:5555', instance_name: 'i-1', zone: 'local', tenant_id: null, status: 0, created_at: 'x' },
   );
   assert.match(inst.created_at, ISO);
-  assert.equal(monitor.refreshes, r0 + 1);
+  assert.deepEqual(told, [['i-1']]);
   const assigned = await h.admin('PUT', '/instances/i-1/tenant', { tenant_id: t.tenant_id });
   assert.equal(assigned.statusCode, 200, assigned.body);
   assert.equal(assigned.json().tenant_id, t.tenant_id);
@@ -111,7 +112,8 @@ test('instances: register with defaults, list, assign, unassign, delete; monitor
   assert.equal(envelope(nowForeign).error_code, 'KOOPHONE.API.1001');
   const del = await h.admin('DELETE', '/instances/i-1');
   assert.equal(del.statusCode, 200);
-  assert.equal(monitor.refreshes, r0 + 4);
+  off();
+  assert.deepEqual(told, [['i-1'], ['i-1'], ['i-1'], ['i-1']]);
   assert.equal((await h.admin('GET', '/instances')).json().instances.some((i: { instance_id: string }) => i.instance_id === 'i-1'), false);
   assert.equal((await h.admin('DELETE', '/instances/i-1')).statusCode, 404);
 });

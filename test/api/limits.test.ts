@@ -48,6 +48,9 @@ const LIMIT_ROWS: Record<keyof typeof LIMITS, [row: string, value: string]> = {
   zoneChars: ['admin: `zone`', `1-${LIMITS.zoneChars} characters`],
   tenantIdChars: ['admin: `tenant_id` in a body', `1-${LIMITS.tenantIdChars} characters`],
   adbAddressChars: ['admin: `adb_address`', `1-${LIMITS.adbAddressChars} characters`],
+  instancesPerBulk: ['admin: instances per bulk registration', `1-${LIMITS.instancesPerBulk}`],
+  bulkBodyBytes: ['admin: bulk registration body', `${LIMITS.bulkBodyBytes / 1024} KiB (413 past it)`],
+  echoedEntries: ['admin: entries named in a bulk registration error', `first ${LIMITS.echoedEntries}, then "and N more"`],
   echoedIdChars: ['ids echoed in an error message', `first ${LIMITS.echoedIdChars} characters`],
   echoedPathChars: ['path echoed in the unknown-route message', `first ${LIMITS.echoedPathChars} characters`],
 };

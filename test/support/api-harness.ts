@@ -34,16 +34,12 @@ export class FeedRecorder {
 export class SettableMonitor implements HealthMonitor {
   readonly statuses = new Map<string, InstanceStatus>();
   readonly rebooted: string[] = [];
-  refreshes = 0;
   status(instanceId: string): InstanceStatus {
     return this.statuses.get(instanceId) ?? 0;
   }
   async reboot(target: InstanceTarget): Promise<void> {
     this.rebooted.push(target.instanceId);
     this.statuses.set(target.instanceId, 4);
-  }
-  async refresh(): Promise<void> {
-    this.refreshes += 1;
   }
   async start(): Promise<void> {}
   async stop(): Promise<void> {}

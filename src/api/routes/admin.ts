@@ -1,15 +1,19 @@
 // SPEC §8: the operator's API. Plain JSON on success; errors in SPEC's envelope.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, isValidAdbAddress, newTenantToken } from '../../core/index.js';
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { ApiError, LIMITS, isValidAdbAddress, newTenantToken } from '../../core/index.js';
+import { StoreError, StoreErrorCode, type Instance } from '../../store/index.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import {
   ASSIGN_INSTANCE,
+  BULK_INSTANCES,
   CREATE_INSTANCE,
   CREATE_TENANT,
   DELETE_INSTANCE,
   ISSUE_TOKEN,
+  type InstanceBody,
   LIST_INSTANCES,
   LIST_TENANTS,
   REVOKE_TOKEN,
@@ -28,11 +32,6 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     const { token, hash, prefix } = newTenantToken();
     await store.addToken(tenantId, hash, prefix);
     return { token, prefix };
-  }
-
-  // The monitor re-reads the registry in the background: an admin call never waits for it.
-  function refreshMonitor(request: FastifyRequest): void {
-    monitor.refresh().catch((err: unknown) => request.log.error({ err }, 'health monitor refresh failed'));
   }
 
   app.post('/tenants', { schema: CREATE_TENANT }, async (request) => {
@@ -61,15 +60,29 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
   app.post('/instances', { schema: CREATE_INSTANCE }, async (request) => {
     const b = request.body;
     if (!isValidAdbAddress(b.adb_address)) throw new ApiError('INVALID_ADB_ADDRESS');
-    const inst = await store.createInstance({
-      instanceId: b.instance_id,
-      adbAddress: b.adb_address,
-      instanceName: b.instance_name ?? b.instance_id,
-      zone: b.zone ?? 'local',
-      tenantId: b.tenant_id ?? null,
-    });
-    refreshMonitor(request);
+    const inst = await store.createInstance(newInstance(b));
     return adminInstanceJson(inst, monitor.status(inst.instanceId));
+  });
+
+  // All or nothing, in one transaction: an entry at fault refuses the whole request, naming it.
+  app.post('/instances/bulk', { schema: BULK_INSTANCES, bodyLimit: LIMITS.bulkBodyBytes }, async (request) => {
+    const list = request.body.instances;
+    const badAddress = indexesWhere(list, (b) => !isValidAdbAddress(b.adb_address));
+    if (badAddress.length > 0) throw new ApiError('BULK_INVALID_ADB_ADDRESS', { entries: entries(list, badAddress) });
+    const seen = new Set<string>();
+    const repeated = indexesWhere(list, (b) => {
+      if (seen.has(b.instance_id)) return true;
+      seen.add(b.instance_id);
+      return false;
+    });
+    if (repeated.length > 0) throw new ApiError('BULK_DUPLICATE_ID', { entries: entries(list, repeated) });
+    try {
+      return { registered: (await store.createInstances(list.map(newInstance))).length };
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === StoreErrorCode.InstanceExists)) throw err;
+      const existing = new Set(err.instanceIds);
+      throw new ApiError('BULK_INSTANCES_EXIST', { entries: entries(list, indexesWhere(list, (b) => existing.has(b.instance_id))) });
+    }
   });
 
   app.put(
@@ -78,19 +91,42 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     async (request) => {
       const id = request.params.instance_id;
       const inst = await store.assignInstance(id, request.body.tenant_id);
-      refreshMonitor(request);
-      return adminInstanceJson(inst, monitor.status(id));
+        return adminInstanceJson(inst, monitor.status(id));
     },
   );
 
   app.delete('/instances/:instance_id', { schema: DELETE_INSTANCE }, async (request) => {
     const id = request.params.instance_id;
     await store.deleteInstance(id);
-    refreshMonitor(request);
     return { instance_id: id, deleted: true };
   });
 
   app.get('/instances', { schema: LIST_INSTANCES }, async () => ({
     instances: (await store.listInstances()).map((i) => adminInstanceJson(i, monitor.status(i.instanceId))),
   }));
+}
+
+type InstanceEntry = Static<typeof InstanceBody>;
+
+function newInstance(b: InstanceEntry): Omit<Instance, 'createdAt'> {
+  return {
+    instanceId: b.instance_id,
+    adbAddress: b.adb_address,
+    instanceName: b.instance_name ?? b.instance_id,
+    zone: b.zone ?? 'local',
+    tenantId: b.tenant_id ?? null,
+  };
+}
+
+function indexesWhere(list: readonly InstanceEntry[], test: (b: InstanceEntry) => boolean): number[] {
+  const out: number[] = [];
+  for (const [i, b] of list.entries()) if (test(b)) out.push(i);
+  return out;
+}
+
+/** "[3] phone-03, [7] phone-07" for the first few, then how many more. */
+function entries(list: readonly InstanceEntry[], indexes: readonly number[]): string[] {
+  const named = indexes.slice(0, LIMITS.echoedEntries).map((i) => `[${i}] ${list[i]!.instance_id}`);
+  const more = indexes.length - named.length;
+  return more > 0 ? [...named, `and ${more} more`] : named;
 }

@@ -14,6 +14,9 @@ export const InstanceBody = Type.Object({
   tenant_id: Type.Optional(TenantId()),
 });
 export const AssignBody = Type.Object({ tenant_id: TenantId() });
+export const BulkInstancesBody = Type.Object({
+  instances: Type.Array(InstanceBody, { minItems: 1, maxItems: LIMITS.instancesPerBulk }),
+});
 
 export const TenantParams = Type.Object({ tenant_id: Type.String() });
 export const TokenParams = Type.Object({ tenant_id: Type.String(), token_prefix: Type.String() });
@@ -48,6 +51,10 @@ export const REVOKE_TOKEN = {
   response: { 200: Type.Object({ revoked: Type.Integer() }), ...ERROR_REPLIES },
 } as const;
 export const CREATE_INSTANCE = { body: InstanceBody, response: { 200: AdminInstance, ...ERROR_REPLIES } } as const;
+export const BULK_INSTANCES = {
+  body: BulkInstancesBody,
+  response: { 200: Type.Object({ registered: Type.Integer() }), ...ERROR_REPLIES },
+} as const;
 export const ASSIGN_INSTANCE = {
   params: InstanceParams,
   body: AssignBody,

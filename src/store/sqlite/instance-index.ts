@@ -39,6 +39,16 @@ export class InstanceIndex {
     this.#byId.delete(instanceId);
   }
 
+  /** The live instances among ids, whoever owns them, in the order asked. */
+  targets(instanceIds: readonly string[]): InstanceTarget[] {
+    const out: InstanceTarget[] = [];
+    for (const instanceId of instanceIds) {
+      const e = this.#byId.get(instanceId);
+      if (e !== undefined) out.push({ instanceKey: e.key, instanceId, adbAddress: e.address });
+    }
+    return out;
+  }
+
   /** The tenant's live instances among ids, in the order asked. */
   owned(tenantKey: number, instanceIds: readonly string[]): InstanceTarget[] {
     const out: InstanceTarget[] = [];

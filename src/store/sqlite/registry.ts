@@ -71,6 +71,38 @@ export class Registry {
     return { instanceId, adbAddress, instanceName, zone, tenantId, createdAt };
   }
 
+  /**
+   * All or none, in one transaction (one fsync for thousands). Every conflict is collected before
+   * the rollback, so the error names each id that exists (or repeats an earlier one of the batch).
+   */
+  createInstances(instances: ReadonlyArray<Omit<Instance, 'createdAt'>>): Instance[] {
+    const tenantKeys = new Map<string, number>();
+    for (const { tenantId } of instances) {
+      if (tenantId !== null && !tenantKeys.has(tenantId)) tenantKeys.set(tenantId, this.#tenantKey(tenantId));
+    }
+    const keyOf = (tenantId: string | null): number | null => (tenantId === null ? null : tenantKeys.get(tenantId)!);
+    const createdAt = this.#clock();
+    const insert = this.#stmts.get(InstanceSql.insert);
+    const keys = this.#db
+      .transaction(() => {
+        const added: number[] = [];
+        const existing: string[] = [];
+        for (const i of instances) {
+          const r = insert.run(i.instanceId, i.adbAddress, i.instanceName, i.zone, keyOf(i.tenantId), createdAt);
+          if (r.changes === 1) added.push(Number(r.lastInsertRowid));
+          else existing.push(i.instanceId);
+        }
+        if (existing.length > 0) throw storeError.instancesExist(existing);
+        return added;
+      })
+      .immediate();
+    return instances.map((i, n) => {
+      this.#index.added(i.instanceId, keys[n]!, keyOf(i.tenantId), i.adbAddress);
+      const { instanceId, adbAddress, instanceName, zone, tenantId } = i;
+      return { instanceId, adbAddress, instanceName, zone, tenantId, createdAt };
+    });
+  }
+
   /** The instance as stored, and the jobs of other tenants the change cancelled. */
   assignInstance(instanceId: string, tenantId: string | null): { instance: Instance; cancelled: CancelledRows } {
     let tenantKey: number | null = null;
@@ -121,6 +153,10 @@ export class Registry {
 
   listTargets(): InstanceTarget[] {
     return this.#stmts.get(InstanceSql.targets).all() as InstanceTarget[];
+  }
+
+  instanceTargets(instanceIds: readonly string[]): InstanceTarget[] {
+    return this.#index.targets(instanceIds);
   }
 
   ownedInstances(tenantKey: number, instanceIds: readonly string[]): InstanceTarget[] {

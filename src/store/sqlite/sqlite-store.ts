@@ -180,17 +180,27 @@ class SqliteStore implements Store {
   // --- instances ---
 
   async createInstance(instance: Omit<Instance, 'createdAt'>): Promise<Instance> {
-    return this.#o().registry.createInstance(instance);
+    const created = this.#o().registry.createInstance(instance);
+    this.changes.instancesChanged([created.instanceId]);
+    return created;
+  }
+
+  async createInstances(instances: ReadonlyArray<Omit<Instance, 'createdAt'>>): Promise<Instance[]> {
+    const created = this.#o().registry.createInstances(instances);
+    this.changes.instancesChanged(created.map((i) => i.instanceId));
+    return created;
   }
 
   async assignInstance(instanceId: string, tenantId: string | null): Promise<Instance> {
     const { instance, cancelled } = this.#o().registry.assignInstance(instanceId, tenantId);
     this.#cancelledOnInstance(cancelled);
+    this.changes.instancesChanged([instanceId]);
     return instance;
   }
 
   async deleteInstance(instanceId: string): Promise<void> {
     this.#cancelledOnInstance(this.#o().registry.deleteInstance(instanceId));
+    this.changes.instancesChanged([instanceId]);
   }
 
   async listInstances(): Promise<Instance[]> {
@@ -203,6 +213,10 @@ class SqliteStore implements Store {
 
   async listTargets(): Promise<InstanceTarget[]> {
     return this.#o().registry.listTargets();
+  }
+
+  async instanceTargets(instanceIds: readonly string[]): Promise<InstanceTarget[]> {
+    return this.#o().registry.instanceTargets(instanceIds);
   }
 
   async ownedInstances(tenantKey: number, instanceIds: readonly string[]): Promise<InstanceTarget[]> {

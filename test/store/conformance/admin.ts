@@ -111,6 +111,63 @@ export function adminTests(makeStore: MakeStore): void {
       assert.equal((await store.listTargets())[0]?.adbAddress, '10.0.0.2:5555');
     }));
 
+  test('createInstances: all or none; the error names every conflict; ownership and targets see the batch', () =>
+    withStore(makeStore, async (store) => {
+      const t = await store.createTenant('alpha');
+      await store.addToken(t.tenantId, hash('bulk'), 'pb');
+      const tenantKey = (await store.findToken(hash('bulk')))!.tenantKey;
+      await store.createInstance({ instanceId: 'old', adbAddress: '10.0.0.1:5555', instanceName: 'old', zone: 'z', tenantId: null });
+      const entry = (id: string, n: number, tenantId: string | null = t.tenantId) => ({
+        instanceId: id,
+        adbAddress: `10.1.0.${n}:5555`,
+        instanceName: `name ${id}`,
+        zone: 'z2',
+        tenantId,
+      });
+
+      // An existing id and a repeat within the batch: both named, nothing registered.
+      await assert.rejects(
+        store.createInstances([entry('n1', 1), entry('old', 2), entry('n2', 3), entry('n1', 4)]),
+        storeError('INSTANCE_EXISTS', { instanceIds: ['old', 'n1'] }),
+      );
+      await assert.rejects(store.createInstances([entry('n1', 1), entry('n3', 5, NO_TENANT)]), storeError('NO_TENANT', { tenantId: NO_TENANT }));
+      assert.deepEqual((await store.listInstances()).map((i) => i.instanceId), ['old'], 'a refused batch registers none');
+      assert.deepEqual(await store.ownedInstances(tenantKey, ['n1', 'n2']), []);
+      assert.deepEqual(await store.instanceTargets(['n1', 'n2']), []);
+
+      const batch = Array.from({ length: 500 }, (_, n) => entry(`b${String(n).padStart(3, '0')}`, n, n % 2 === 0 ? t.tenantId : null));
+      const created = await store.createInstances(batch);
+      assert.equal(created.length, 500);
+      assert.deepEqual(created[1], { ...batch[1], createdAt: created[1]!.createdAt });
+      assert.deepEqual(await store.getInstance('b001'), created[1], 'returned as stored');
+      assert.equal((await store.listInstances()).length, 501);
+      const owned = await store.ownedInstances(tenantKey, ['b000', 'b001', 'b002']);
+      assert.deepEqual(owned.map((o) => [o.instanceId, o.adbAddress]), [['b000', '10.1.0.0:5555'], ['b002', '10.1.0.2:5555']]);
+      const targets = await store.instanceTargets(['b499', 'ghost', 'old']);
+      assert.deepEqual(targets.map((o) => [o.instanceId, o.adbAddress]), [['b499', '10.1.0.499:5555'], ['old', '10.0.0.1:5555']]);
+      assert.deepEqual(await store.createInstances([]), []);
+    }));
+
+  test('instance changes are told once per commit, with the ids; instanceTargets reads them back', () =>
+    withStore(makeStore, async (store) => {
+      const t = await store.createTenant('alpha');
+      const told: string[][] = [];
+      const off = store.changes.onInstancesChanged((c) => told.push([...c.instanceIds]));
+      const base = { adbAddress: '10.0.0.1:5555', instanceName: 'one', zone: 'z1', tenantId: null };
+      await store.createInstance({ instanceId: 'a1', ...base });
+      await store.createInstances([{ instanceId: 'a2', ...base }, { instanceId: 'a3', ...base }]);
+      await store.assignInstance('a2', t.tenantId);
+      await store.deleteInstance('a3');
+      await assert.rejects(store.createInstance({ instanceId: 'a1', ...base }));
+      await assert.rejects(store.createInstances([{ instanceId: 'a4', ...base }, { instanceId: 'a1', ...base }]));
+      await assert.rejects(store.deleteInstance('a3'));
+      assert.deepEqual(told, [['a1'], ['a2', 'a3'], ['a2'], ['a3']], 'refused changes are not told');
+      assert.deepEqual((await store.instanceTargets(['a3', 'a2'])).map((x) => x.instanceId), ['a2'], 'a removed instance is not found');
+      off();
+      await store.createInstance({ instanceId: 'a5', ...base });
+      assert.equal(told.length, 4, 'unsubscribed');
+    }));
+
   test('ownership: ownedInstances returns only the tenant\'s live instances', () =>
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 3, 'a');
