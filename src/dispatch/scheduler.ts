@@ -1,9 +1,11 @@
 // The scheduling core: per-instance FIFO lanes, the per-instance and global bounds, connection
 // first, the retry window, exec and the mapping of its outcome. It does not know where jobs come
 // from or where results go (hooks): the SQLite consumer feeds it today, a PostgreSQL
-// claim-with-lease consumer can feed it the same way.
+// claim-with-lease consumer can feed it the same way. What the lanes hold of the queue is bounded
+// (backlog.ts): the rest stays in the store and is read per instance as the lanes drain.
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
+import { Backlog } from './backlog.js';
 import { JobCancel, Lane, workJob, type WorkJob } from './lane.js';
 import { completedResult, execErrorCode, execErrorDetail, failedResult, partialOutput } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
@@ -15,6 +17,10 @@ export interface SchedulerOptions {
   globalConcurrency: number;
   retryWindowMs: number;
   maxOutputBytes: number;
+  /** queued jobs one lane holds at most (the rest stay in the store) */
+  laneWindow: number;
+  /** queued jobs all lanes hold together at most */
+  maxHeldQueued: number;
 }
 
 export interface SchedulerHooks {
@@ -23,6 +29,10 @@ export interface SchedulerHooks {
   markRunning(jobKeys: number[], now: number): Promise<number[]>;
   /** The job is final (its slot is already free); the result still has to be stored. */
   finished(job: WorkJob, result: JobResult): void;
+  /** One instance's queued jobs after a key, in key order: what its lane does not hold. */
+  queuedOf(instanceKey: number, afterJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** Resolves when results may be added again without piling up (the writer is not far behind). */
+  resultRoom(): Promise<void>;
 }
 
 /** Connects the worker starts at once; more lanes wait their turn (still queued, cancellable). */
@@ -52,10 +62,21 @@ export class Scheduler {
   #storeFailures = 0;
   /** lanes waiting for a connect slot (a fleet coming up must not open 10,000 sockets at once) */
   #connectWaiting: Lane[] = [];
+  readonly #backlog: Backlog;
+  /** this worker's start: no retry window begins before it (jobs queued while no worker ran wait) */
+  readonly #startedAt = Date.now();
 
   constructor(options: SchedulerOptions, hooks: SchedulerHooks) {
     this.#o = options;
     this.#hooks = hooks;
+    this.#backlog = new Backlog(
+      { window: options.laneWindow, maxHeld: options.maxHeldQueued, logger: options.logger },
+      {
+        read: (instanceKey, after, limit) => hooks.queuedOf(instanceKey, after, limit),
+        resultRoom: () => hooks.resultRoom(),
+        refilled: (lane, jobs) => this.#refilled(lane, jobs),
+      },
+    );
   }
 
   /** jobs starting or running */
@@ -63,18 +84,21 @@ export class Scheduler {
     return this.#active;
   }
 
-  /** Appends jobs to their instances' queues (callers pass them in submission order). */
+  /** queued jobs held in memory (queued or starting): at most maxHeldQueued, laneWindow per lane */
+  get held(): number {
+    return this.#backlog.held;
+  }
+
+  /** The global reader's jobs, in submission order: each joins its instance's queue, unless the
+   * lane's window is full (it stays in the store, and the lane reads it when it drains). */
   enqueue(jobs: readonly QueuedJob[]): number {
-    const now = Date.now();
     let added = 0;
     for (const q of jobs) {
       if (this.#jobs.has(q.jobKey)) continue;
-      const job = workJob(q, now);
       let lane = this.#lanes.get(q.instanceKey);
       if (!lane) this.#lanes.set(q.instanceKey, (lane = new Lane(q.instanceKey, q.adbAddress)));
-      lane.push(job, q.adbAddress);
-      this.#jobs.set(job.jobKey, job);
-      if (lane.active < this.#o.perInstanceConcurrency) this.#ready.add(lane);
+      if (!this.#backlog.admit(lane, q.jobKey)) continue;
+      this.#add(lane, q);
       added++;
     }
     if (added > 0) this.#schedulePump();
@@ -83,11 +107,45 @@ export class Scheduler {
 
   /** Queued jobs leave the queues (the store cancelled them). */
   removeQueued(jobKeys: readonly number[]): void {
+    let notHeld: number[] | null = null;
     for (const key of jobKeys) {
       const job = this.#jobs.get(key);
+      if (!job) (notHeld ??= []).push(key);
       if (!job || job.phase !== 'queued') continue;
-      this.#lanes.get(job.instanceKey)?.remove(job);
+      const lane = this.#lanes.get(job.instanceKey)!;
+      lane.remove(job);
       this.#jobs.delete(key);
+      this.#backlog.released(lane, 1);
+    }
+    if (notHeld !== null) this.#backlog.cancelled(notHeld);
+  }
+
+  /** Refills whose store read failed try again (called on the consumer's poll). */
+  retryRefills(): void {
+    this.#backlog.retry();
+  }
+
+  /** Starts no more refills; resolves when those in flight ended. */
+  stopRefills(): Promise<void> {
+    return this.#backlog.stop();
+  }
+
+  #add(lane: Lane, q: QueuedJob): void {
+    const job = workJob(q, Math.max(q.createdAt, this.#startedAt));
+    lane.push(job, q.adbAddress);
+    this.#jobs.set(job.jobKey, job);
+    if (lane.active < this.#o.perInstanceConcurrency) this.#ready.add(lane);
+  }
+
+  /** A lane read more of its jobs from the store: they start like any, or fail at once if their
+   * retry window passed while the instance stays unreachable (pages of a window at a time). */
+  #refilled(lane: Lane, jobs: QueuedJob[]): void {
+    for (const q of jobs) this.#add(lane, q);
+    if (this.#stopping) return;
+    this.#schedulePump();
+    if (lane.waitingToConnect && !lane.connecting) {
+      this.#expire(lane);
+      this.#armExpiry(lane);
     }
   }
 
@@ -199,7 +257,9 @@ export class Scheduler {
         this.#release(job);
         continue;
       }
-      job.phase = 'running';
+      const lane = this.#lanes.get(job.instanceKey)!;
+      lane.running(job);
+      this.#backlog.released(lane, 1);
       job.startedAt = now;
       void this.#run(job);
     }
@@ -260,7 +320,9 @@ export class Scheduler {
   #release(job: WorkJob): void {
     this.#jobs.delete(job.jobKey);
     const lane = this.#lanes.get(job.instanceKey)!;
+    const wasHeld = job.phase === 'starting'; // markRunning did not move it (cancelled meanwhile)
     lane.release(job, Date.now());
+    if (wasHeld) this.#backlog.released(lane, 1);
     this.#active--;
     if (lane.queued > 0 && !this.#stopping) {
       this.#ready.add(lane);
@@ -360,6 +422,7 @@ export class Scheduler {
       if (lane.windowStart(job) > windowStartedBy) break;
       lane.drop();
       this.#jobs.delete(job.jobKey);
+      this.#backlog.released(lane, 1);
       this.#safe(() => this.#hooks.finished(job, failedResult(job.jobKey, code, now)), job);
     }
   }
