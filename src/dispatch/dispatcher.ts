@@ -88,7 +88,7 @@ class SqliteDispatcher implements Dispatcher {
   }
 
   get held(): number {
-    return this.#scheduler.held;
+    return this.#scheduler.backlog.held;
   }
 
   async start(): Promise<void> {
@@ -113,7 +113,7 @@ class SqliteDispatcher implements Dispatcher {
     await this.#reading;
     this.#poll = setInterval(() => {
       this.#wake();
-      this.#scheduler.retryRefills();
+      this.#scheduler.backlog.retry();
     }, POLL_MS);
     this.#poll.unref();
     this.#logger.info({ interrupted, readUpTo: this.#after }, 'dispatcher started');
@@ -161,7 +161,7 @@ class SqliteDispatcher implements Dispatcher {
     this.#unsubscribe = [];
     if (this.#poll) clearInterval(this.#poll);
     await this.#reading;
-    await this.#scheduler.stopRefills();
+    await this.#scheduler.backlog.stop();
     this.#scheduler.stopStarting();
     await this.#scheduler.idle(graceMs);
     if (this.#scheduler.active > 0) {

@@ -6,6 +6,7 @@
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
 import { Backlog } from './backlog.js';
+import { ConnectQueue } from './connect-queue.js';
 import { JobCancel, Lane, workJob, type WorkJob } from './lane.js';
 import { completedResult, execErrorCode, execErrorDetail, failedResult, partialOutput } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
@@ -57,19 +58,18 @@ export class Scheduler {
   /** the results are not being stored (result-writer.ts): start nothing until they are */
   #backPressure = false;
   #idleWaiters: (() => void)[] = [];
-  #connectsInFlight = 0;
   /** markRunning failures in a row */
   #storeFailures = 0;
-  /** lanes waiting for a connect slot (a fleet coming up must not open 10,000 sockets at once) */
-  #connectWaiting: Lane[] = [];
-  readonly #backlog: Backlog;
+  readonly #connects = new ConnectQueue(MAX_CONNECTS_IN_FLIGHT, (lane) => this.#attemptConnect(lane));
+  /** what the lanes hold of the queue (the consumer retries failed refills and stops them) */
+  readonly backlog: Backlog;
   /** this worker's start: no retry window begins before it (jobs queued while no worker ran wait) */
   readonly #startedAt = Date.now();
 
   constructor(options: SchedulerOptions, hooks: SchedulerHooks) {
     this.#o = options;
     this.#hooks = hooks;
-    this.#backlog = new Backlog(
+    this.backlog = new Backlog(
       { window: options.laneWindow, maxHeld: options.maxHeldQueued, logger: options.logger },
       {
         read: (instanceKey, after, limit) => hooks.queuedOf(instanceKey, after, limit),
@@ -84,11 +84,6 @@ export class Scheduler {
     return this.#active;
   }
 
-  /** queued jobs held in memory (queued or starting): at most maxHeldQueued, laneWindow per lane */
-  get held(): number {
-    return this.#backlog.held;
-  }
-
   /** The global reader's jobs, in submission order: each joins its instance's queue, unless the
    * lane's window is full (it stays in the store, and the lane reads it when it drains). */
   enqueue(jobs: readonly QueuedJob[]): number {
@@ -97,7 +92,7 @@ export class Scheduler {
       if (this.#jobs.has(q.jobKey)) continue;
       let lane = this.#lanes.get(q.instanceKey);
       if (!lane) this.#lanes.set(q.instanceKey, (lane = new Lane(q.instanceKey, q.adbAddress)));
-      if (!this.#backlog.admit(lane, q.jobKey)) continue;
+      if (!this.backlog.admit(lane, q.jobKey)) continue;
       this.#add(lane, q);
       added++;
     }
@@ -115,19 +110,9 @@ export class Scheduler {
       const lane = this.#lanes.get(job.instanceKey)!;
       lane.remove(job);
       this.#jobs.delete(key);
-      this.#backlog.released(lane, 1);
+      this.backlog.released(lane, 1);
     }
-    if (notHeld !== null) this.#backlog.cancelled(notHeld);
-  }
-
-  /** Refills whose store read failed try again (called on the consumer's poll). */
-  retryRefills(): void {
-    this.#backlog.retry();
-  }
-
-  /** Starts no more refills; resolves when those in flight ended. */
-  stopRefills(): Promise<void> {
-    return this.#backlog.stop();
+    if (notHeld !== null) this.backlog.cancelled(notHeld);
   }
 
   #add(lane: Lane, q: QueuedJob): void {
@@ -172,8 +157,7 @@ export class Scheduler {
     if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
     this.#pumpTimer = null;
     for (const lane of this.#lanes.values()) lane.clearTimers();
-    for (const lane of this.#connectWaiting) lane.connectEnded();
-    this.#connectWaiting = [];
+    this.#connects.stop();
     this.#ready.clear();
   }
 
@@ -259,7 +243,7 @@ export class Scheduler {
       }
       const lane = this.#lanes.get(job.instanceKey)!;
       lane.running(job);
-      this.#backlog.released(lane, 1);
+      this.backlog.released(lane, 1);
       job.startedAt = now;
       void this.#run(job);
     }
@@ -322,7 +306,7 @@ export class Scheduler {
     const lane = this.#lanes.get(job.instanceKey)!;
     const wasHeld = job.phase === 'starting'; // markRunning did not move it (cancelled meanwhile)
     lane.release(job, Date.now());
-    if (wasHeld) this.#backlog.released(lane, 1);
+    if (wasHeld) this.backlog.released(lane, 1);
     this.#active--;
     if (lane.queued > 0 && !this.#stopping) {
       this.#ready.add(lane);
@@ -342,32 +326,19 @@ export class Scheduler {
   #connect(lane: Lane): void {
     if (lane.connecting || lane.waitingToConnect || this.#stopping) return;
     lane.connectStarted();
-    if (this.#connectsInFlight < MAX_CONNECTS_IN_FLIGHT) this.#startConnect(lane);
-    else this.#connectWaiting.push(lane);
+    this.#connects.add(lane);
   }
 
-  #connectSettled(): void {
-    this.#connectsInFlight--;
-    while (this.#connectsInFlight < MAX_CONNECTS_IN_FLIGHT && this.#connectWaiting.length > 0 && !this.#stopping) {
-      this.#startConnect(this.#connectWaiting.shift()!);
-    }
-  }
-
-  #startConnect(lane: Lane): void {
-    this.#connectsInFlight++;
-    this.#o.pool.connect(lane.address).then(
+  #attemptConnect(lane: Lane): Promise<void> {
+    return this.#o.pool.connect(lane.address).then(
       () => {
-        this.#connectSettled();
         lane.connected();
         if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency && !this.#stopping) {
           this.#ready.add(lane);
           this.#schedulePump();
         }
       },
-      (err: unknown) => {
-        this.#connectSettled();
-        this.#connectFailed(lane, err);
-      },
+      (err: unknown) => this.#connectFailed(lane, err),
     );
   }
 
@@ -422,7 +393,7 @@ export class Scheduler {
       if (lane.windowStart(job) > windowStartedBy) break;
       lane.drop();
       this.#jobs.delete(job.jobKey);
-      this.#backlog.released(lane, 1);
+      this.backlog.released(lane, 1);
       this.#safe(() => this.#hooks.finished(job, failedResult(job.jobKey, code, now)), job);
     }
   }
