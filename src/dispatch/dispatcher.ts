@@ -24,8 +24,8 @@ export interface DispatcherOptions {
 }
 
 /** ~400 B each held: 50,000 is ~20 MiB whatever the backlog (src/dispatch/README.md). */
-export const DEFAULT_LANE_WINDOW = 64;
-export const DEFAULT_MAX_HELD_QUEUED = 50_000;
+const DEFAULT_LANE_WINDOW = 64;
+const DEFAULT_MAX_HELD_QUEUED = 50_000;
 /** A refill waits while the result writer holds this many results (four of its batches). */
 const RESULT_ROOM = 1024;
 
