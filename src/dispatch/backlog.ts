@@ -20,6 +20,11 @@
 // - A restart: a new worker reads the whole queue from its start; this holds a window per lane
 //   again and refills as before.
 // - stop() while refilling: the refill's jobs are dropped (they stay queued in the store).
+// - An unreachable instance would hold a window for the whole retry window, and enough of them
+//   would take all the room from lanes that can run: after a failed connect its lane keeps its
+//   head job only (shed: `taken` goes back to the head's key, the lane is spilled, so the global
+//   reader drops the rest and a refill reads them again), and refills only once empty. Never
+//   while a refill is in flight, whose jobs would land after the ones let go.
 import type { QueuedJob } from '../store/index.js';
 import type { Lane } from './lane.js';
 import type { Logger } from './ports.js';
@@ -94,6 +99,16 @@ export class Backlog {
     if (this.#starved.size > 0) this.#serve();
   }
 
+  /** The lane let its queued jobs after `keptUpTo` go (n of them, still queued in the store): it
+   * reads them again when it refills. The caller made sure no refill of the lane is in flight. */
+  shed(lane: Lane, keptUpTo: number, n: number): void {
+    if (n === 0) return;
+    lane.taken = keptUpTo;
+    lane.spilled = true;
+    this.#held -= n;
+    if (this.#starved.size > 0) this.#serve();
+  }
+
   /** Queued jobs the store cancelled that no lane holds: a refill in flight may be reading them. */
   cancelled(jobKeys: readonly number[]): void {
     if (this.#cancelled === null) return;
@@ -119,9 +134,14 @@ export class Backlog {
     return this.#o.maxHeld - this.#held - this.#reserved;
   }
 
+  /** An unreachable lane (waiting to retry its connect) refills only once empty. */
+  #low(lane: Lane): number {
+    return lane.waitingToConnect ? 0 : this.#lowWater;
+  }
+
   /** A spilled lane at low water asks for a refill; it waits its turn behind starved lanes. */
   #want(lane: Lane): void {
-    if (!lane.spilled || lane.refilling || lane.held > this.#lowWater || this.#stopped) return;
+    if (!lane.spilled || lane.refilling || lane.held > this.#low(lane) || this.#stopped) return;
     this.#starved.add(lane);
     this.#serve();
   }
@@ -129,7 +149,7 @@ export class Backlog {
   /** Starts refills in FIFO order while there is room for a useful amount. */
   #serve(): void {
     for (const lane of this.#starved) {
-      if (!lane.spilled || lane.refilling || lane.held > this.#lowWater) {
+      if (!lane.spilled || lane.refilling || lane.held > this.#low(lane)) {
         this.#starved.delete(lane);
         continue;
       }

@@ -181,6 +181,22 @@ export class Lane {
     return job;
   }
 
+  /** Keeps the head queued job and lets the ones behind it go (returned, marked gone): an
+   * unreachable instance's window goes back to the store. */
+  shed(): WorkJob[] {
+    if (this.peek() === undefined) return [];
+    const out: WorkJob[] = [];
+    for (let i = this.#head + 1; i < this.#items.length; i++) {
+      const job = this.#items[i]!;
+      if (job.phase !== 'queued') continue;
+      job.phase = 'gone';
+      out.push(job);
+    }
+    this.#items.length = this.#head + 1;
+    this.#queued -= out.length;
+    return out;
+  }
+
   /** A queued job leaves out of order (cancelled): marked gone, skipped later. */
   remove(job: WorkJob): void {
     if (job.phase !== 'queued') return;

@@ -359,7 +359,17 @@ export class Scheduler {
     lane.retryConnectAt(this.#o.pool.nextAttemptAt(lane.address), () => {
       if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency) this.#connect(lane);
     });
+    this.#shed(lane);
     this.#armExpiry(lane);
+  }
+
+  /** While unreachable the lane holds its head job only (its retry window's clock); the rest go
+   * back to the store and their room to lanes that can run (backlog.ts). */
+  #shed(lane: Lane): void {
+    if (lane.refilling || lane.queued <= 1) return;
+    const gone = lane.shed();
+    for (const job of gone) this.#jobs.delete(job.jobKey);
+    this.backlog.shed(lane, lane.peek()!.jobKey, gone.length);
   }
 
   /** The earliest moment a queued job of the lane runs out of retry window. */

@@ -212,13 +212,20 @@ class Gate {
   }
 }
 
+/** Submits a command that runs until cancelled: the lane's slot stays busy and its queue waits
+ * (held, not let go as an unreachable instance's would be). */
+async function occupy(f: Fixture): Promise<CreatedTask> {
+  const busy = await f.submit('sleep 600', f.ids);
+  await until('the long job to run', () => f.fleet.instances[0]!.journal().length === 1);
+  return busy;
+}
+
 test('a job committed while its lane refills is not lost when the refill comes back short', async () => {
   const gate = new Gate();
   const handed: number[] = [];
-  const f = await fixture({ count: 1, config: { retryWindowMs: 60_000 }, windows: { laneWindow: 3, maxHeldQueued: 100 }, dispatcherStore: (s) => gate.wrap(s, handed) });
+  const f = await fixture({ count: 1, windows: { laneWindow: 3, maxHeldQueued: 100 }, dispatcherStore: (s) => gate.wrap(s, handed) });
   try {
-    const inst = f.fleet.instances[0]!;
-    inst.setFault({ kind: 'offline', ms: 600_000 });
+    const busy = await occupy(f);
     const [a, b] = [await f.submit('echo a', f.ids), await f.submit('echo b', f.ids)];
     const [c, d] = [await f.submit('echo c', f.ids), await f.submit('echo d', f.ids)];
     await until('the lane to hold its window', () => f.dispatcher.held === 3);
@@ -236,10 +243,10 @@ test('a job committed while its lane refills is not lost when the refill comes b
     // and d, which the refill read, is cancelled before its answer arrives
     await f.tasks.cancel(f.tenantKey, d.taskId);
     gate.open();
-    inst.setFault(null);
+    await f.tasks.cancel(f.tenantKey, busy.taskId);
     assert.equal((await f.finish(c))[0]!.state, 'succeeded');
     assert.equal((await f.finish(e, 10_000))[0]!.state, 'succeeded', 'e is read by a second refill');
-    assert.deepEqual(inst.journal().map((j) => j.command), ['echo c', 'echo e']);
+    assert.deepEqual(f.fleet.instances[0]!.journal().map((j) => j.command), ['sleep 600', 'echo c', 'echo e']);
     assert.deepEqual(twice(handed), []);
     assert.ok(!handed.includes(d.jobs[0]!.jobKey), 'd, cancelled while the refill that read it was in flight, is not handed over');
   } finally {
@@ -251,10 +258,9 @@ test('a job committed while its lane refills is not lost when the refill comes b
 test('a refill that read ahead of the global reader: the global reader does not take those jobs again', async () => {
   const gate = new Gate();
   const handed: number[] = [];
-  const f = await fixture({ count: 1, config: { retryWindowMs: 60_000 }, windows: { laneWindow: 2, maxHeldQueued: 100 }, dispatcherStore: (s) => gate.wrap(s, handed) });
+  const f = await fixture({ count: 1, windows: { laneWindow: 2, maxHeldQueued: 100 }, dispatcherStore: (s) => gate.wrap(s, handed) });
   try {
-    const inst = f.fleet.instances[0]!;
-    inst.setFault({ kind: 'offline', ms: 600_000 });
+    const busy = await occupy(f);
     const [a, b, c] = [await f.submit('echo a', f.ids), await f.submit('echo b', f.ids), await f.submit('echo c', f.ids)];
     await until('the lane to hold its window', () => f.dispatcher.held === 2);
     // The global reader's answer about d is held back; the lane's refill reads c and d meanwhile.
@@ -264,18 +270,46 @@ test('a refill that read ahead of the global reader: the global reader does not 
     await until('the global reader to read d', () => gate.calls.queuedJobs > globalReads);
     await f.tasks.cancel(f.tenantKey, a.taskId);
     await f.tasks.cancel(f.tenantKey, b.taskId);
-    inst.setFault(null);
+    await f.tasks.cancel(f.tenantKey, busy.taskId);
     assert.equal((await f.finish(c))[0]!.state, 'succeeded');
     assert.equal((await f.finish(d))[0]!.state, 'succeeded');
     // Now the global reader hears of d, which already ran.
     gate.open();
     const e = await f.submit('echo e', f.ids);
     assert.equal((await f.finish(e))[0]!.state, 'succeeded');
-    assert.deepEqual(inst.journal().map((j) => j.command), ['echo c', 'echo d', 'echo e']);
+    assert.deepEqual(f.fleet.instances[0]!.journal().map((j) => j.command), ['sleep 600', 'echo c', 'echo d', 'echo e']);
     assert.deepEqual(twice(handed), [], 'd was handed to markRunning once');
     assert.equal(f.dispatcher.held, 0);
   } finally {
     gate.open();
+    await f.close();
+  }
+});
+
+test('unreachable instances hold one queued job each, not a window: the room goes to instances that can run', async () => {
+  // Two offline lanes with full windows would take all the room (2 x 3 = 6) until their retry
+  // window (a minute) ran out; the online instance's jobs run meanwhile.
+  const f = await fixture({ count: 3, config: { retryWindowMs: 60_000 }, windows: { laneWindow: 3, maxHeldQueued: 6 } });
+  const maxHeld = sampleHeld(f.dispatcher);
+  try {
+    f.fleet.instances[0]!.setFault({ kind: 'offline', ms: 600_000 });
+    f.fleet.instances[1]!.setFault({ kind: 'offline', ms: 600_000 });
+    for (let i = 0; i < 8; i++) await f.submit(`echo off${i}`, [f.ids[0]!, f.ids[1]!]);
+    const online: CreatedTask[] = [];
+    for (let i = 0; i < 10; i++) online.push(await f.submit(`echo on${i}`, [f.ids[2]!]));
+    for (const t of online) assert.equal((await f.finish(t, 20_000))[0]!.state, 'succeeded');
+    assert.deepEqual(f.fleet.instances[2]!.journal().map((e) => e.command), online.map((t) => t.command));
+    await until('the offline lanes to hold their head job each', () => f.dispatcher.held === 2);
+    assert.ok(maxHeld() <= 6);
+    // Back online: each runs its whole backlog, in order.
+    f.fleet.instances[0]!.setFault(null);
+    f.fleet.instances[1]!.setFault(null);
+    await until('the backlog to run', async () => (await leftQueued(f)) === 0 && f.dispatcher.held === 0, 30_000);
+    for (const k of [0, 1]) {
+      assert.deepEqual(f.fleet.instances[k]!.journal().map((e) => e.command), Array.from({ length: 8 }, (_, i) => `echo off${i}`));
+    }
+  } finally {
+    maxHeld();
     await f.close();
   }
 });
