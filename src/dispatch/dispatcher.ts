@@ -3,6 +3,8 @@
 // it left off, when the store's change feed says jobs were committed (and on a slow poll, which
 // covers a read that failed). It commits queued -> running before any command is sent and writes
 // results in batches. It tells nobody anything: those waiting on a task hear from the store.
+// It holds a bounded window of each instance's queued jobs (backlog.ts); the rest stay in the
+// store and are read per instance as the lanes drain.
 import type { Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { SILENT_LOGGER, type Logger, type WorkerPool } from './ports.js';
@@ -15,7 +17,17 @@ export interface DispatcherOptions {
   pool: WorkerPool;
   config: Pick<Config, 'perInstanceConcurrency' | 'globalConcurrency' | 'retryWindowMs' | 'maxOutputBytes'>;
   logger?: Logger;
+  /** queued jobs one instance's lane holds at most (default 64) */
+  laneWindow?: number;
+  /** queued jobs all lanes hold together at most (default 50,000) */
+  maxHeldQueued?: number;
 }
+
+/** ~400 B each held: 50,000 is ~20 MiB whatever the backlog (src/dispatch/README.md). */
+const DEFAULT_LANE_WINDOW = 64;
+const DEFAULT_MAX_HELD_QUEUED = 50_000;
+/** A refill waits while the result writer holds this many results (four of its batches). */
+const RESULT_ROOM = 1024;
 
 /** Jobs read per store.queuedJobs call. */
 const READ_PAGE = 1000;
@@ -44,7 +56,7 @@ class SqliteDispatcher implements Dispatcher {
   #poll: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void)[] = [];
 
-  constructor({ store, pool, config, logger = SILENT_LOGGER }: DispatcherOptions) {
+  constructor({ store, pool, config, logger = SILENT_LOGGER, laneWindow, maxHeldQueued }: DispatcherOptions) {
     this.#store = store;
     this.#logger = logger;
     const globalConcurrency = Math.max(1, config.globalConcurrency);
@@ -63,12 +75,20 @@ class SqliteDispatcher implements Dispatcher {
         globalConcurrency,
         retryWindowMs: config.retryWindowMs,
         maxOutputBytes: config.maxOutputBytes,
+        laneWindow: laneWindow ?? DEFAULT_LANE_WINDOW,
+        maxHeldQueued: maxHeldQueued ?? DEFAULT_MAX_HELD_QUEUED,
       },
       {
         markRunning: (keys, now) => this.#store.markRunning(keys, now),
         finished: (_job, result) => this.#writer.add(result),
+        queuedOf: (instanceKey, after, limit) => this.#store.queuedJobsOf(instanceKey, after, limit),
+        resultRoom: () => this.#writer.room(RESULT_ROOM),
       },
     );
+  }
+
+  get held(): number {
+    return this.#scheduler.backlog.held;
   }
 
   async start(): Promise<void> {
@@ -91,7 +111,10 @@ class SqliteDispatcher implements Dispatcher {
     this.#state = 'running';
     this.#wake();
     await this.#reading;
-    this.#poll = setInterval(() => this.#wake(), POLL_MS);
+    this.#poll = setInterval(() => {
+      this.#wake();
+      this.#scheduler.backlog.retry();
+    }, POLL_MS);
     this.#poll.unref();
     this.#logger.info({ interrupted, readUpTo: this.#after }, 'dispatcher started');
   }
@@ -138,6 +161,7 @@ class SqliteDispatcher implements Dispatcher {
     this.#unsubscribe = [];
     if (this.#poll) clearInterval(this.#poll);
     await this.#reading;
+    await this.#scheduler.backlog.stop();
     this.#scheduler.stopStarting();
     await this.#scheduler.idle(graceMs);
     if (this.#scheduler.active > 0) {

@@ -7,8 +7,9 @@ export type JobPhase = 'queued' | 'starting' | 'running' | 'gone';
 /** A job this worker holds, from enqueue until its slot is freed. */
 export interface WorkJob extends QueuedJob {
   phase: JobPhase;
-  /** when it joined this worker's queue (the retry window counts from here at the earliest) */
-  enqueuedAt: number;
+  /** the retry window counts from here at the earliest: its creation or this worker's start,
+   * whichever is later (not when it was read into memory, which a bounded window delays) */
+  windowFrom: number;
   /** when markRunning committed it */
   startedAt: number | null;
   abort: JobCancel | null;
@@ -45,10 +46,22 @@ export class JobCancel implements CancelSignal {
 
 /**
  * One instance's FIFO queue, its slots and the state of its connection. The scheduler decides;
- * the lane keeps its own counts and timers consistent through these transitions.
+ * the lane keeps its own counts and timers consistent through these transitions. The lane holds a
+ * bounded window of the instance's queued jobs; the four fields after instanceKey say how it
+ * stands with the rest, which the store holds (backlog.ts changes them, and only it).
  */
 export class Lane {
   readonly instanceKey: number;
+  /** the highest job key this lane has taken, from the global read or a refill: a job at or
+   * below it is never taken again (the two reads overlap) */
+  taken = 0;
+  /** the store holds queued jobs of this lane past `taken`: the global reader drops this lane's
+   * jobs, a refill reads them */
+  spilled = false;
+  /** a refill read is in flight */
+  refilling = false;
+  /** the global reader dropped one of this lane's jobs while the refill was in flight */
+  droppedWhileRefilling = false;
   #address: string;
   /** jobs in submission order; entries before #head are consumed, 'gone' entries are skipped */
   #items: WorkJob[] = [];
@@ -57,6 +70,8 @@ export class Lane {
   #queued = 0;
   /** jobs starting or running on this instance */
   #active = 0;
+  /** jobs starting: taken from the queue, markRunning not yet committed */
+  #starting = 0;
   /** when a job last left a slot here: the retry window counts from here at the earliest */
   #lastFreeAt = 0;
   #connecting = false;
@@ -77,6 +92,12 @@ export class Lane {
     return this.#queued;
   }
 
+  /** jobs held that have not started: queued, or starting (they return to the queue if
+   * markRunning fails) */
+  get held(): number {
+    return this.#queued + this.#starting;
+  }
+
   /** jobs starting or running */
   get active(): number {
     return this.#active;
@@ -94,7 +115,7 @@ export class Lane {
 
   /** The start of the head job's retry window (it never starts before the last slot freed). */
   windowStart(job: WorkJob): number {
-    return Math.max(job.enqueuedAt, this.#lastFreeAt);
+    return Math.max(job.windowFrom, this.#lastFreeAt);
   }
 
   /** A queued job joins the tail. A re-registered instance keeps its lane, with its new address. */
@@ -121,7 +142,14 @@ export class Lane {
     if (job === undefined) return undefined;
     job.phase = 'starting';
     this.#active++;
+    this.#starting++;
     return job;
+  }
+
+  /** markRunning committed the starting job: starting -> running. */
+  running(job: WorkJob): void {
+    job.phase = 'running';
+    this.#starting--;
   }
 
   /** Starting jobs go back to the front, in their order (markRunning failed before they started). */
@@ -130,6 +158,7 @@ export class Lane {
       const job = jobs[i]!;
       job.phase = 'queued';
       this.#active--;
+      this.#starting--;
       if (this.#head > 0) this.#items[--this.#head] = job;
       else this.#items.unshift(job);
       this.#queued++;
@@ -138,6 +167,7 @@ export class Lane {
 
   /** A starting or running job leaves its slot. */
   release(job: WorkJob, now: number): void {
+    if (job.phase === 'starting') this.#starting--;
     job.phase = 'gone';
     job.abort = null;
     this.#active--;
@@ -149,6 +179,22 @@ export class Lane {
     const job = this.#take();
     if (job !== undefined) job.phase = 'gone';
     return job;
+  }
+
+  /** Keeps the head queued job and lets the ones behind it go (returned, marked gone): an
+   * unreachable instance's window goes back to the store. */
+  shed(): WorkJob[] {
+    if (this.peek() === undefined) return [];
+    const out: WorkJob[] = [];
+    for (let i = this.#head + 1; i < this.#items.length; i++) {
+      const job = this.#items[i]!;
+      if (job.phase !== 'queued') continue;
+      job.phase = 'gone';
+      out.push(job);
+    }
+    this.#items.length = this.#head + 1;
+    this.#queued -= out.length;
+    return out;
   }
 
   /** A queued job leaves out of order (cancelled): marked gone, skipped later. */
@@ -222,7 +268,7 @@ export class Lane {
 }
 
 /** Built field by field (not spread) so every job has one hidden class: this runs per job. */
-export function workJob(q: QueuedJob, enqueuedAt: number): WorkJob {
+export function workJob(q: QueuedJob, windowFrom: number): WorkJob {
   return {
     jobKey: q.jobKey,
     jobId: q.jobId,
@@ -236,7 +282,7 @@ export function workJob(q: QueuedJob, enqueuedAt: number): WorkJob {
     adbAddress: q.adbAddress,
     createdAt: q.createdAt,
     phase: 'queued',
-    enqueuedAt,
+    windowFrom,
     startedAt: null,
     abort: null,
     abortReason: null,

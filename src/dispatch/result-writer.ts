@@ -46,6 +46,8 @@ export class ResultWriter {
   /** set by stop(): the retry loop ends at its next turn */
   #closed = false;
   #wakeRetry: (() => void) | null = null;
+  /** room() callers, each waiting for fewer than n held results */
+  #roomWaiters: { n: number; resolve: () => void }[] = [];
 
   constructor(options: ResultWriterOptions) {
     this.#o = options;
@@ -54,6 +56,12 @@ export class ResultWriter {
   /** results not yet in the store */
   get held(): number {
     return this.#pending.length + this.#batch.length;
+  }
+
+  /** Resolves once fewer than n results are held (at once if they are; also when stopped). */
+  room(n: number): Promise<void> {
+    if (this.held < n || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ n, resolve }));
   }
 
   add(r: JobResult): void {
@@ -89,6 +97,17 @@ export class ResultWriter {
   #close(): void {
     this.#closed = true;
     this.#wakeRetry?.();
+    this.#wakeRoom();
+  }
+
+  #wakeRoom(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const held = this.held;
+    this.#roomWaiters = this.#roomWaiters.filter((w) => {
+      if (held >= w.n && !this.#closed) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   #kick(): void {
@@ -111,6 +130,7 @@ export class ResultWriter {
     while (this.#pending.length > 0 && !this.#closed) {
       this.#batch = this.#pending.splice(0, FLUSH_BATCH);
       await this.#write();
+      this.#wakeRoom();
     }
   }
 

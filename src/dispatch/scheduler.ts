@@ -1,9 +1,12 @@
 // The scheduling core: per-instance FIFO lanes, the per-instance and global bounds, connection
 // first, the retry window, exec and the mapping of its outcome. It does not know where jobs come
 // from or where results go (hooks): the SQLite consumer feeds it today, a PostgreSQL
-// claim-with-lease consumer can feed it the same way.
+// claim-with-lease consumer can feed it the same way. What the lanes hold of the queue is bounded
+// (backlog.ts): the rest stays in the store and is read per instance as the lanes drain.
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
+import { Backlog } from './backlog.js';
+import { ConnectQueue } from './connect-queue.js';
 import { JobCancel, Lane, workJob, type WorkJob } from './lane.js';
 import { completedResult, execErrorCode, execErrorDetail, failedResult, partialOutput } from './outcome.js';
 import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
@@ -15,6 +18,10 @@ export interface SchedulerOptions {
   globalConcurrency: number;
   retryWindowMs: number;
   maxOutputBytes: number;
+  /** queued jobs one lane holds at most (the rest stay in the store) */
+  laneWindow: number;
+  /** queued jobs all lanes hold together at most */
+  maxHeldQueued: number;
 }
 
 export interface SchedulerHooks {
@@ -23,6 +30,10 @@ export interface SchedulerHooks {
   markRunning(jobKeys: number[], now: number): Promise<number[]>;
   /** The job is final (its slot is already free); the result still has to be stored. */
   finished(job: WorkJob, result: JobResult): void;
+  /** One instance's queued jobs after a key, in key order: what its lane does not hold. */
+  queuedOf(instanceKey: number, afterJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** Resolves when results may be added again without piling up (the writer is not far behind). */
+  resultRoom(): Promise<void>;
 }
 
 /** Connects the worker starts at once; more lanes wait their turn (still queued, cancellable). */
@@ -47,15 +58,25 @@ export class Scheduler {
   /** the results are not being stored (result-writer.ts): start nothing until they are */
   #backPressure = false;
   #idleWaiters: (() => void)[] = [];
-  #connectsInFlight = 0;
   /** markRunning failures in a row */
   #storeFailures = 0;
-  /** lanes waiting for a connect slot (a fleet coming up must not open 10,000 sockets at once) */
-  #connectWaiting: Lane[] = [];
+  readonly #connects = new ConnectQueue(MAX_CONNECTS_IN_FLIGHT, (lane) => this.#attemptConnect(lane));
+  /** what the lanes hold of the queue (the consumer retries failed refills and stops them) */
+  readonly backlog: Backlog;
+  /** this worker's start: no retry window begins before it (jobs queued while no worker ran wait) */
+  readonly #startedAt = Date.now();
 
   constructor(options: SchedulerOptions, hooks: SchedulerHooks) {
     this.#o = options;
     this.#hooks = hooks;
+    this.backlog = new Backlog(
+      { window: options.laneWindow, maxHeld: options.maxHeldQueued, logger: options.logger },
+      {
+        read: (instanceKey, after, limit) => hooks.queuedOf(instanceKey, after, limit),
+        resultRoom: () => hooks.resultRoom(),
+        refilled: (lane, jobs) => this.#refilled(lane, jobs),
+      },
+    );
   }
 
   /** jobs starting or running */
@@ -63,18 +84,16 @@ export class Scheduler {
     return this.#active;
   }
 
-  /** Appends jobs to their instances' queues (callers pass them in submission order). */
+  /** The global reader's jobs, in submission order: each joins its instance's queue, unless the
+   * lane's window is full (it stays in the store, and the lane reads it when it drains). */
   enqueue(jobs: readonly QueuedJob[]): number {
-    const now = Date.now();
     let added = 0;
     for (const q of jobs) {
       if (this.#jobs.has(q.jobKey)) continue;
-      const job = workJob(q, now);
       let lane = this.#lanes.get(q.instanceKey);
       if (!lane) this.#lanes.set(q.instanceKey, (lane = new Lane(q.instanceKey, q.adbAddress)));
-      lane.push(job, q.adbAddress);
-      this.#jobs.set(job.jobKey, job);
-      if (lane.active < this.#o.perInstanceConcurrency) this.#ready.add(lane);
+      if (!this.backlog.admit(lane, q.jobKey)) continue;
+      this.#add(lane, q);
       added++;
     }
     if (added > 0) this.#schedulePump();
@@ -83,11 +102,35 @@ export class Scheduler {
 
   /** Queued jobs leave the queues (the store cancelled them). */
   removeQueued(jobKeys: readonly number[]): void {
+    let notHeld: number[] | null = null;
     for (const key of jobKeys) {
       const job = this.#jobs.get(key);
+      if (!job) (notHeld ??= []).push(key);
       if (!job || job.phase !== 'queued') continue;
-      this.#lanes.get(job.instanceKey)?.remove(job);
+      const lane = this.#lanes.get(job.instanceKey)!;
+      lane.remove(job);
       this.#jobs.delete(key);
+      this.backlog.released(lane, 1);
+    }
+    if (notHeld !== null) this.backlog.cancelled(notHeld);
+  }
+
+  #add(lane: Lane, q: QueuedJob): void {
+    const job = workJob(q, Math.max(q.createdAt, this.#startedAt));
+    lane.push(job, q.adbAddress);
+    this.#jobs.set(job.jobKey, job);
+    if (lane.active < this.#o.perInstanceConcurrency) this.#ready.add(lane);
+  }
+
+  /** A lane read more of its jobs from the store: they start like any, or fail at once if their
+   * retry window passed while the instance stays unreachable (pages of a window at a time). */
+  #refilled(lane: Lane, jobs: QueuedJob[]): void {
+    for (const q of jobs) this.#add(lane, q);
+    if (this.#stopping) return;
+    this.#schedulePump();
+    if (lane.waitingToConnect && !lane.connecting) {
+      this.#expire(lane);
+      this.#armExpiry(lane);
     }
   }
 
@@ -114,8 +157,7 @@ export class Scheduler {
     if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
     this.#pumpTimer = null;
     for (const lane of this.#lanes.values()) lane.clearTimers();
-    for (const lane of this.#connectWaiting) lane.connectEnded();
-    this.#connectWaiting = [];
+    this.#connects.stop();
     this.#ready.clear();
   }
 
@@ -199,7 +241,9 @@ export class Scheduler {
         this.#release(job);
         continue;
       }
-      job.phase = 'running';
+      const lane = this.#lanes.get(job.instanceKey)!;
+      lane.running(job);
+      this.backlog.released(lane, 1);
       job.startedAt = now;
       void this.#run(job);
     }
@@ -260,7 +304,9 @@ export class Scheduler {
   #release(job: WorkJob): void {
     this.#jobs.delete(job.jobKey);
     const lane = this.#lanes.get(job.instanceKey)!;
+    const wasHeld = job.phase === 'starting'; // markRunning did not move it (cancelled meanwhile)
     lane.release(job, Date.now());
+    if (wasHeld) this.backlog.released(lane, 1);
     this.#active--;
     if (lane.queued > 0 && !this.#stopping) {
       this.#ready.add(lane);
@@ -280,32 +326,19 @@ export class Scheduler {
   #connect(lane: Lane): void {
     if (lane.connecting || lane.waitingToConnect || this.#stopping) return;
     lane.connectStarted();
-    if (this.#connectsInFlight < MAX_CONNECTS_IN_FLIGHT) this.#startConnect(lane);
-    else this.#connectWaiting.push(lane);
+    this.#connects.add(lane);
   }
 
-  #connectSettled(): void {
-    this.#connectsInFlight--;
-    while (this.#connectsInFlight < MAX_CONNECTS_IN_FLIGHT && this.#connectWaiting.length > 0 && !this.#stopping) {
-      this.#startConnect(this.#connectWaiting.shift()!);
-    }
-  }
-
-  #startConnect(lane: Lane): void {
-    this.#connectsInFlight++;
-    this.#o.pool.connect(lane.address).then(
+  #attemptConnect(lane: Lane): Promise<void> {
+    return this.#o.pool.connect(lane.address).then(
       () => {
-        this.#connectSettled();
         lane.connected();
         if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency && !this.#stopping) {
           this.#ready.add(lane);
           this.#schedulePump();
         }
       },
-      (err: unknown) => {
-        this.#connectSettled();
-        this.#connectFailed(lane, err);
-      },
+      (err: unknown) => this.#connectFailed(lane, err),
     );
   }
 
@@ -326,7 +359,17 @@ export class Scheduler {
     lane.retryConnectAt(this.#o.pool.nextAttemptAt(lane.address), () => {
       if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency) this.#connect(lane);
     });
+    this.#shed(lane);
     this.#armExpiry(lane);
+  }
+
+  /** While unreachable the lane holds its head job only (its retry window's clock); the rest go
+   * back to the store and their room to lanes that can run (backlog.ts). */
+  #shed(lane: Lane): void {
+    if (lane.refilling || lane.queued <= 1) return;
+    const gone = lane.shed();
+    for (const job of gone) this.#jobs.delete(job.jobKey);
+    this.backlog.shed(lane, lane.peek()!.jobKey, gone.length);
   }
 
   /** The earliest moment a queued job of the lane runs out of retry window. */
@@ -360,6 +403,7 @@ export class Scheduler {
       if (lane.windowStart(job) > windowStartedBy) break;
       lane.drop();
       this.#jobs.delete(job.jobKey);
+      this.backlog.released(lane, 1);
       this.#safe(() => this.#hooks.finished(job, failedResult(job.jobKey, code, now)), job);
     }
   }

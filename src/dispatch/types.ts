@@ -10,6 +10,9 @@ export interface Dispatcher {
   /** Stops taking jobs, lets running ones finish (up to graceMs), then interrupts the rest
    * (1006) and flushes results. */
   stop(graceMs: number): Promise<void>;
+  /** Queued jobs held in memory (queued or starting): bounded by the dispatcher's windows,
+   * whatever the backlog in the store. */
+  readonly held: number;
 }
 
 export interface HealthMonitor {

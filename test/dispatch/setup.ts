@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdbPool } from '../../src/adb/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
-import { createDispatcher, type Dispatcher, type Logger } from '../../src/dispatch/index.js';
+import { createDispatcher, type Dispatcher, type DispatcherOptions, type Logger } from '../../src/dispatch/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
 import { createSqliteStore, type CreatedTask, type JobView, type Store } from '../../src/store/index.js';
 import { createTaskService, type TaskService } from '../../src/tasks/index.js';
@@ -47,6 +47,10 @@ export interface FixtureOptions {
   reuse?: { dir: string; store: Store };
   /** the dispatcher's logger (silent by default) */
   logger?: Logger;
+  /** the store as the dispatcher sees it (the same store by default) */
+  dispatcherStore?: (store: Store) => Store;
+  /** the dispatcher's windows (its defaults otherwise) */
+  windows?: Pick<DispatcherOptions, 'laneWindow' | 'maxHeldQueued'>;
 }
 
 export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
@@ -83,7 +87,7 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
       await store.createInstance({ instanceId: id, adbAddress: inst.address, instanceName: id, zone: 'test', tenantId: tenant.tenantId });
     }
 
-    const dispatcher = createDispatcher({ store, pool, config, ...(opts.logger ? { logger: opts.logger } : {}) });
+    const dispatcher = createDispatcher({ store: opts.dispatcherStore?.(store) ?? store, pool, config, ...opts.windows, ...(opts.logger ? { logger: opts.logger } : {}) });
     cleanups.push(() => dispatcher.stop(2_000));
     const tasks = createTaskService(store);
     const events = new Map<number, JobView[]>();

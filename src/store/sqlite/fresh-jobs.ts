@@ -16,16 +16,24 @@ export class FreshJobs {
   #from: number;
   /** jobs in #jobs that stopped being queued before anyone read them (cancelled, failed) */
   readonly #left = new Set<number>();
+  /** the key the next inserted job gets */
+  #next: number;
+  /** no job with a key in (#gapFrom, #from) is queued (set by caughtUp; Infinity: nothing known).
+   * Without it a reader whose last queued job is followed by finished ones (after a restart, or a
+   * backlog that overflowed) would read the table, scanning those rows, at every wake. */
+  #gapFrom = Infinity;
 
   /** nextKey: the key the next inserted job gets (all before it are in the table only) */
   constructor(nextKey: number) {
     this.#from = nextKey;
+    this.#next = nextKey;
   }
 
   /** Jobs whose INSERT committed, in key order. */
   committed(jobs: readonly QueuedJob[]): void {
     const last = jobs.at(-1);
     if (last === undefined) return;
+    this.#next = last.jobKey + 1;
     if (this.#jobs.length - this.#head + jobs.length > MAX_FRESH) {
       this.#drop(last.jobKey + 1);
       return;
@@ -46,7 +54,10 @@ export class FreshJobs {
    * reads the table.
    */
   after(afterJobKey: number, limit: number): QueuedJob[] | null {
-    if (afterJobKey + 1 < this.#from) return null;
+    if (afterJobKey + 1 < this.#from && afterJobKey < this.#gapFrom) return null;
+    // Served from here on: the gap is consumed (#from moves to the reader's position), and what
+    // this returns is taken out, so the jobs it hands out are queued below the next #from.
+    this.#gapFrom = Infinity;
     const out: QueuedJob[] = [];
     let i = this.#head;
     for (; i < this.#jobs.length && out.length < limit; i++) {
@@ -66,11 +77,22 @@ export class FreshJobs {
     return out;
   }
 
+  /**
+   * A table read came back short: no job past `lastKey` is queued in the table, apart from those
+   * inserted later. Whoever reads from there on is answered from here. What this holds is dropped:
+   * it is all in the table (committed), so that read returned its live jobs already.
+   */
+  caughtUp(lastKey: number): void {
+    this.#drop(this.#next);
+    this.#gapFrom = lastKey;
+  }
+
   /** Forgets every job here: from `from` on, the memory is complete again. */
   #drop(from: number): void {
     this.#jobs = [];
     this.#head = 0;
     this.#left.clear();
     this.#from = from;
+    this.#gapFrom = Infinity;
   }
 }

@@ -19,13 +19,26 @@ const FINISH = `UPDATE jobs SET state = @state, error_code = @errorCode, error_m
       output_truncated = @outputTruncated, finished_at = @finishedAt
     WHERE id = @jobKey AND state = @from`;
 
-export const QueueSql = {
-  /** served by the partial index jobs_queued */
-  queued: `SELECT j.id AS jobKey, j.job_id AS jobId, t.id AS taskKey, t.task_id AS taskId,
+const QUEUED_COLUMNS = `j.id AS jobKey, j.job_id AS jobId, t.id AS taskKey, t.task_id AS taskId,
       t.tenant AS tenantKey, t.command, t.timeout_ms AS timeoutMs, i.id AS instanceKey,
-      i.instance_id AS instanceId, i.adb_address AS adbAddress, j.created_at AS createdAt
-    FROM jobs j JOIN tasks t ON t.id = j.task JOIN instances i ON i.id = j.instance
+      i.instance_id AS instanceId, i.adb_address AS adbAddress, j.created_at AS createdAt`;
+
+export const QueueSql = {
+  /** Every instance's queued jobs in key order: a rowid range scan from the reader's position
+   * (NOT INDEXED keeps the planner off jobs_queued_instance, whose rows it would have to sort).
+   * The reader starts at the first queued job (firstQueued), not at key 0: finished rows before it
+   * are never scanned. */
+  queued: `SELECT ${QUEUED_COLUMNS}
+    FROM jobs j NOT INDEXED JOIN tasks t ON t.id = j.task JOIN instances i ON i.id = j.instance
     WHERE j.state = 'queued' AND j.id > ? ORDER BY j.id LIMIT ?`,
+  /** One instance's queued jobs in key order, after a key (served by jobs_queued_instance). */
+  queuedOf: `SELECT ${QUEUED_COLUMNS}
+    FROM jobs j JOIN tasks t ON t.id = j.task JOIN instances i ON i.id = j.instance
+    WHERE j.instance = ? AND j.state = 'queued' AND j.id > ? ORDER BY j.id LIMIT ?`,
+  /** The lowest queued key, or null: one seek in jobs_queued_instance per instance (a scan of the
+   * whole index, or of the table, would cost as much as the backlog or the history). */
+  firstQueued: `SELECT MIN((SELECT j.id FROM jobs j WHERE j.instance = i.id AND j.state = 'queued' ORDER BY j.id LIMIT 1)) AS first
+    FROM instances i`,
   /** the key the next job gets (AUTOINCREMENT: never one used before) */
   nextJobKey: `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0) + 1 AS next`,
   markRunning: MARK_RUNNING,
@@ -42,7 +55,7 @@ export const QueueSql = {
     WHERE id BETWEEN ? AND ? AND task = ? AND state = 'queued'
     RETURNING id`,
   /** An instance changed hands (@tenant: its new owner) or was removed (@tenant NULL): queued jobs
-   * of anyone else never reach it (served by jobs_queued). Running ones finish. */
+   * of anyone else never reach it (served by jobs_queued_instance). Running ones finish. */
   cancelQueuedOnInstance: `UPDATE jobs SET state = 'cancelled', error_code = 'KOOPHONE.JOB.1004',
       error_msg = 'cancelled: the instance was reassigned or removed', finished_at = @now
     WHERE state = 'queued' AND instance = @instance

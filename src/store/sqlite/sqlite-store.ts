@@ -268,7 +268,17 @@ class SqliteStore implements Store {
 
   async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
     const o = this.#o();
-    return o.fresh.after(afterJobKey, limit) ?? o.queue.queuedJobs(afterJobKey, limit);
+    const fresh = o.fresh.after(afterJobKey, limit);
+    if (fresh !== null) return fresh;
+    const page = o.queue.queuedJobs(afterJobKey, limit);
+    // A short page holds every queued job past afterJobKey: the memory can answer from its end on.
+    if (page.length < limit) o.fresh.caughtUp(page.at(-1)?.jobKey ?? afterJobKey);
+    return page;
+  }
+
+  async queuedJobsOf(instanceKey: number, afterJobKey: number, limit: number): Promise<QueuedJob[]> {
+    // Always the table: the memory's tail is the global reader's (it takes what it returns).
+    return this.#o().queue.queuedJobsOf(instanceKey, afterJobKey, limit);
   }
 
   async markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {
