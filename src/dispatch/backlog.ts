@@ -1,30 +1,30 @@
 // What the worker holds of the queue, and what it leaves in the store. Each lane holds at most a
-// window of its instance's queued jobs, and all lanes together at most maxHeld: a backlog of
-// millions costs disk, not memory. Past its window a lane is "spilled": the global reader (which
-// still reads every new job, that is how it learns a lane has work) drops the lane's jobs, and the
-// lane refills from the store (store.queuedJobsOf) when what it holds runs low. Lanes that cannot
-// refill for want of global room wait in one FIFO and refill in turn as room frees.
+// window of its instance's queued jobs, and all lanes together at most maxHeld. Past its window a
+// lane notes only the keys of its further jobs (`lane.spill`, 8 bytes each) and refills from the
+// store by those keys (store.queuedJobsIn) when what it holds runs low. Lanes that cannot refill
+// for want of global room wait in one FIFO and refill in turn as room frees.
+//
+// Why keys and not a per-instance read of the store: an index on jobs (instance, id) would serve
+// one, but a task's 100 jobs then land at 100 places of the index, and it made a task insert ~3x
+// slower (8,400 -> 2,800 tasks of 100 jobs/s, raw SQLite): the submit rate is worth more than the
+// 8 bytes a queued job past the window costs here (2,000,000 of them: 16 MB; the job itself, with
+// its command and ids, stays in the database only).
 //
 // The races, and where each is handled:
-// - The global reader and a refill read the same job (a refill reads ahead of the global reader,
-//   which then reaches the same jobs): a lane remembers the highest key it took (`taken`), and
-//   takes nothing at or below it again (admit). markRunning, guarded in the store, is the last
-//   safety net, not the only one.
-// - A job committed between a refill's read and its return: the global reader either handles it
-//   before the refill returns (the lane is still spilled: it drops the job and notes it,
-//   `droppedWhileRefilling`) or after (the refill has returned; see the next point). So a lane
-//   stops being spilled only when a refill came back short (the store had no more of its jobs)
-//   AND the global reader dropped none of its jobs meanwhile; otherwise it refills again.
-// - A job cancelled while a refill is in flight (tenant cancel, instance reassigned or removed):
-//   its key is noted while any refill is in flight, and the refill leaves it out.
-// - A restart: a new worker reads the whole queue from its start; this holds a window per lane
-//   again and refills as before.
+// - Order: a lane takes a job from the global reader only while it has no noted keys and no
+//   refill in flight; otherwise the key joins the tail of its notes. A refill takes keys from the
+//   head of the notes, so the jobs a lane holds are always older than the ones it noted.
+// - A job cancelled (tenant cancel, instance reassigned or removed) while only its key is noted:
+//   the refill's read leaves it out (it is no longer queued). One cancelled after the read and
+//   before its answer arrives: its key is remembered while any refill is in flight, and the refill
+//   leaves it out. markRunning, guarded in the store, is the last safety net, not the only one.
+// - A refill read that fails: its keys go back to the head of the notes, tried again by retry().
+// - A restart: a new worker reads the whole queue from its start and notes again what it cannot hold.
 // - stop() while refilling: the refill's jobs are dropped (they stay queued in the store).
 // - An unreachable instance would hold a window for the whole retry window, and enough of them
 //   would take all the room from lanes that can run: after a failed connect its lane keeps its
-//   head job only (shed: `taken` goes back to the head's key, the lane is spilled, so the global
-//   reader drops the rest and a refill reads them again), and refills only once empty. Never
-//   while a refill is in flight, whose jobs would land after the ones let go.
+//   head job only (shed: the others' keys go back to the head of its notes), and refills only once
+//   empty. Never while a refill is in flight, whose jobs would land before the ones let go.
 import type { QueuedJob } from '../store/index.js';
 import type { Lane } from './lane.js';
 import type { Logger } from './ports.js';
@@ -38,8 +38,8 @@ export interface BacklogOptions {
 }
 
 export interface BacklogHooks {
-  /** One instance's queued jobs after a key, in key order (store.queuedJobsOf). */
-  read(instanceKey: number, afterJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** The jobs among these keys still queued, in key order (store.queuedJobsIn). */
+  read(jobKeys: readonly number[]): Promise<QueuedJob[]>;
   /** Resolves when the result writer has room: a refill of an unreachable instance may fail all
    * its jobs at once, and pages must not outrun the writer. */
   resultRoom(): Promise<void>;
@@ -55,7 +55,9 @@ export class Backlog {
   #held = 0;
   /** room promised to refills in flight */
   #reserved = 0;
-  /** spilled lanes at low water waiting for global room, in the order they asked (a Set keeps it) */
+  /** keys noted by all lanes */
+  #noted = 0;
+  /** lanes at low water with notes, waiting for global room, in the order they asked (a Set keeps it) */
   readonly #starved = new Set<Lane>();
   /** lanes whose refill read failed: tried again by retry() */
   readonly #failed = new Set<Lane>();
@@ -75,19 +77,20 @@ export class Backlog {
     return this.#held;
   }
 
+  /** queued jobs whose keys only are held (they stay in the store until a lane refills) */
+  get noted(): number {
+    return this.#noted;
+  }
+
   /** The global reader's job for `lane`: true when the lane takes it (and it is counted). */
   admit(lane: Lane, jobKey: number): boolean {
-    if (jobKey <= lane.taken) return false; // a refill read ahead and took it
-    if (!lane.spilled) {
-      // Lanes already waiting for room go first: a newcomer joins the line rather than take it.
-      if (lane.held < this.#o.window && this.#room() > 0 && this.#starved.size === 0) {
-        lane.taken = jobKey;
-        this.#held++;
-        return true;
-      }
-      lane.spilled = true;
+    // Lanes already waiting for room go first: a newcomer joins the line rather than take it.
+    if (lane.spill.length === 0 && !lane.refilling && lane.held < this.#o.window && this.#room() > 0 && this.#starved.size === 0) {
+      this.#held++;
+      return true;
     }
-    if (lane.refilling) lane.droppedWhileRefilling = true;
+    lane.spill.push(jobKey);
+    this.#noted++;
     this.#want(lane);
     return false;
   }
@@ -99,13 +102,13 @@ export class Backlog {
     if (this.#starved.size > 0) this.#serve();
   }
 
-  /** The lane let its queued jobs after `keptUpTo` go (n of them, still queued in the store): it
-   * reads them again when it refills. The caller made sure no refill of the lane is in flight. */
-  shed(lane: Lane, keptUpTo: number, n: number): void {
-    if (n === 0) return;
-    lane.taken = keptUpTo;
-    lane.spilled = true;
-    this.#held -= n;
+  /** The lane let these queued jobs go (still queued in the store, older than its notes): it reads
+   * them again when it refills. The caller made sure no refill of the lane is in flight. */
+  shed(lane: Lane, jobKeys: readonly number[]): void {
+    if (jobKeys.length === 0) return;
+    lane.spill.giveBack(jobKeys);
+    this.#noted += jobKeys.length;
+    this.#held -= jobKeys.length;
     if (this.#starved.size > 0) this.#serve();
   }
 
@@ -139,9 +142,13 @@ export class Backlog {
     return lane.waitingToConnect ? 0 : this.#lowWater;
   }
 
-  /** A spilled lane at low water asks for a refill; it waits its turn behind starved lanes. */
+  #wants(lane: Lane): boolean {
+    return lane.spill.length > 0 && !lane.refilling && lane.held <= this.#low(lane) && !this.#failed.has(lane);
+  }
+
+  /** A lane at low water with notes asks for a refill; it waits its turn behind starved lanes. */
   #want(lane: Lane): void {
-    if (!lane.spilled || lane.refilling || lane.held > this.#low(lane) || this.#stopped) return;
+    if (this.#stopped || !this.#wants(lane)) return;
     this.#starved.add(lane);
     this.#serve();
   }
@@ -149,58 +156,52 @@ export class Backlog {
   /** Starts refills in FIFO order while there is room for a useful amount. */
   #serve(): void {
     for (const lane of this.#starved) {
-      if (!lane.spilled || lane.refilling || lane.held > this.#low(lane)) {
+      if (!this.#wants(lane)) {
         this.#starved.delete(lane);
         continue;
       }
-      const need = this.#o.window - lane.held;
+      const need = Math.min(this.#o.window - lane.held, lane.spill.length);
       const room = this.#room();
       // Not one job at a time as room frees: wait until half a window (or all it needs) fits.
       if (room < Math.min(need, Math.max(1, this.#lowWater))) return;
       this.#starved.delete(lane);
-      this.#refill(lane, Math.min(need, room));
+      this.#refill(lane, lane.spill.take(Math.min(need, room)));
     }
   }
 
-  #refill(lane: Lane, want: number): void {
+  #refill(lane: Lane, keys: number[]): void {
     lane.refilling = true;
-    lane.droppedWhileRefilling = false;
-    this.#reserved += want;
+    this.#noted -= keys.length;
+    this.#reserved += keys.length;
     this.#cancelled ??= new Set();
-    const p = this.#read(lane, want).finally(() => {
+    const p = this.#read(lane, keys).finally(() => {
       this.#inFlight.delete(p);
       if (this.#inFlight.size === 0) this.#cancelled = null;
     });
     this.#inFlight.add(p);
   }
 
-  async #read(lane: Lane, want: number): Promise<void> {
+  async #read(lane: Lane, keys: number[]): Promise<void> {
     let rows: QueuedJob[] | null = null;
     try {
       await this.#hooks.resultRoom();
-      if (!this.#stopped) rows = await this.#hooks.read(lane.instanceKey, lane.taken, want);
+      if (!this.#stopped) rows = await this.#hooks.read(keys);
     } catch (err) {
       this.#o.logger.error({ err, instanceKey: lane.instanceKey }, 'reading an instance\'s queued jobs failed; tried again shortly');
     }
-    this.#reserved -= want;
+    this.#reserved -= keys.length;
     lane.refilling = false;
     if (this.#stopped) return; // they stay queued in the store for the next start
     if (rows === null) {
+      lane.spill.giveBack(keys);
+      this.#noted += keys.length;
       this.#failed.add(lane);
       return;
     }
-    const jobs: QueuedJob[] = [];
-    for (const q of rows) {
-      if (q.jobKey <= lane.taken) continue;
-      lane.taken = q.jobKey;
-      if (this.#cancelled?.has(q.jobKey) !== true) jobs.push(q);
-    }
-    // Short: the store had no more of the lane's jobs when read. Jobs committed since are ahead of
-    // the global reader, which takes them now, unless it handled one already (and dropped it).
-    if (rows.length < want && !lane.droppedWhileRefilling) lane.spilled = false;
+    const jobs = this.#cancelled === null ? rows : rows.filter((q) => !this.#cancelled!.has(q.jobKey));
     this.#held += jobs.length;
     if (jobs.length > 0) this.#hooks.refilled(lane, jobs);
-    // Everything it read was cancelled, or it is still low (the reader dropped more): again.
+    // Everything it read was cancelled, or it is still low: again.
     this.#want(lane);
     if (this.#starved.size > 0) this.#serve();
   }

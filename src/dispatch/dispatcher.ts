@@ -3,8 +3,8 @@
 // it left off, when the store's change feed says jobs were committed (and on a slow poll, which
 // covers a read that failed). It commits queued -> running before any command is sent and writes
 // results in batches. It tells nobody anything: those waiting on a task hear from the store.
-// It holds a bounded window of each instance's queued jobs (backlog.ts); the rest stay in the
-// store and are read per instance as the lanes drain.
+// It holds a bounded window of each instance's queued jobs (backlog.ts); of the rest it notes the
+// keys, and reads them from the store as the lanes drain.
 import type { Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { SILENT_LOGGER, type Logger, type WorkerPool } from './ports.js';
@@ -81,7 +81,7 @@ class SqliteDispatcher implements Dispatcher {
       {
         markRunning: (keys, now) => this.#store.markRunning(keys, now),
         finished: (_job, result) => this.#writer.add(result),
-        queuedOf: (instanceKey, after, limit) => this.#store.queuedJobsOf(instanceKey, after, limit),
+        queuedIn: (jobKeys) => this.#store.queuedJobsIn(jobKeys),
         resultRoom: () => this.#writer.room(RESULT_ROOM),
       },
     );

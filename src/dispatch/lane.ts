@@ -47,21 +47,15 @@ export class JobCancel implements CancelSignal {
 /**
  * One instance's FIFO queue, its slots and the state of its connection. The scheduler decides;
  * the lane keeps its own counts and timers consistent through these transitions. The lane holds a
- * bounded window of the instance's queued jobs; the four fields after instanceKey say how it
- * stands with the rest, which the store holds (backlog.ts changes them, and only it).
+ * bounded window of the instance's queued jobs and the keys of the rest, which the store holds
+ * (`spill` and `refilling`: backlog.ts changes them, and only it).
  */
 export class Lane {
   readonly instanceKey: number;
-  /** the highest job key this lane has taken, from the global read or a refill: a job at or
-   * below it is never taken again (the two reads overlap) */
-  taken = 0;
-  /** the store holds queued jobs of this lane past `taken`: the global reader drops this lane's
-   * jobs, a refill reads them */
-  spilled = false;
+  /** keys of the instance's further queued jobs, which the store holds (past the window) */
+  readonly spill = new KeyQueue();
   /** a refill read is in flight */
   refilling = false;
-  /** the global reader dropped one of this lane's jobs while the refill was in flight */
-  droppedWhileRefilling = false;
   #address: string;
   /** jobs in submission order; entries before #head are consumed, 'gone' entries are skipped */
   #items: WorkJob[] = [];
@@ -287,4 +281,44 @@ export function workJob(q: QueuedJob, windowFrom: number): WorkJob {
     abort: null,
     abortReason: null,
   };
+}
+
+/** Job keys in key order: appended at the tail, taken from the head, given back to the head. */
+export class KeyQueue {
+  #keys: number[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#keys.length - this.#head;
+  }
+
+  push(key: number): void {
+    this.#keys.push(key);
+  }
+
+  /** The first n keys, taken out. */
+  take(n: number): number[] {
+    const out = this.#keys.slice(this.#head, this.#head + n);
+    this.#head += out.length;
+    if (this.#head === this.#keys.length) {
+      this.#keys = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#keys.length) {
+      this.#keys = this.#keys.slice(this.#head);
+      this.#head = 0;
+    }
+    return out;
+  }
+
+  /** Keys (older than every key here, in order) go back to the head. */
+  giveBack(keys: readonly number[]): void {
+    if (keys.length === 0) return;
+    if (keys.length <= this.#head) {
+      this.#head -= keys.length;
+      for (let i = 0; i < keys.length; i++) this.#keys[this.#head + i] = keys[i]!;
+    } else {
+      this.#keys = [...keys, ...this.#keys.slice(this.#head)];
+      this.#head = 0;
+    }
+  }
 }

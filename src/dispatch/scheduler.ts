@@ -2,7 +2,7 @@
 // first, the retry window, exec and the mapping of its outcome. It does not know where jobs come
 // from or where results go (hooks): the SQLite consumer feeds it today, a PostgreSQL
 // claim-with-lease consumer can feed it the same way. What the lanes hold of the queue is bounded
-// (backlog.ts): the rest stays in the store and is read per instance as the lanes drain.
+// (backlog.ts): the rest stays in the store, noted by key, and is read as the lanes drain.
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
 import { Backlog } from './backlog.js';
@@ -30,8 +30,8 @@ export interface SchedulerHooks {
   markRunning(jobKeys: number[], now: number): Promise<number[]>;
   /** The job is final (its slot is already free); the result still has to be stored. */
   finished(job: WorkJob, result: JobResult): void;
-  /** One instance's queued jobs after a key, in key order: what its lane does not hold. */
-  queuedOf(instanceKey: number, afterJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** The jobs among these keys still queued, in key order: what a lane noted and did not hold. */
+  queuedIn(jobKeys: readonly number[]): Promise<QueuedJob[]>;
   /** Resolves when results may be added again without piling up (the writer is not far behind). */
   resultRoom(): Promise<void>;
 }
@@ -72,7 +72,7 @@ export class Scheduler {
     this.backlog = new Backlog(
       { window: options.laneWindow, maxHeld: options.maxHeldQueued, logger: options.logger },
       {
-        read: (instanceKey, after, limit) => hooks.queuedOf(instanceKey, after, limit),
+        read: (jobKeys) => hooks.queuedIn(jobKeys),
         resultRoom: () => hooks.resultRoom(),
         refilled: (lane, jobs) => this.#refilled(lane, jobs),
       },
@@ -369,7 +369,7 @@ export class Scheduler {
     if (lane.refilling || lane.queued <= 1) return;
     const gone = lane.shed();
     for (const job of gone) this.#jobs.delete(job.jobKey);
-    this.backlog.shed(lane, lane.peek()!.jobKey, gone.length);
+    this.backlog.shed(lane, gone.map((j) => j.jobKey));
   }
 
   /** The earliest moment a queued job of the lane runs out of retry window. */

@@ -232,9 +232,10 @@ export interface Store {
   interruptRunning(now: number): Promise<number>;
   /** Queued jobs, oldest first (by job key), after afterJobKey, at most limit. */
   queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]>;
-  /** One instance's queued jobs, oldest first (by job key), after afterJobKey, at most limit: the
-   * worker holds a bounded window of each instance's queue and reads the rest from here. */
-  queuedJobsOf(instanceKey: number, afterJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** The jobs among jobKeys that are still queued, oldest first (by job key): the worker holds a
+   * bounded window of each instance's queue, notes the keys of the rest, and reads them from here
+   * as the window drains. */
+  queuedJobsIn(jobKeys: readonly number[]): Promise<QueuedJob[]>;
   /** queued -> running for each job still queued; returns the keys that moved (others were cancelled). */
   markRunning(jobKeys: readonly number[], now: number): Promise<number[]>;
   /** Writes final results in one transaction; a job already final is left untouched. Throws

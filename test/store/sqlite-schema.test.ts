@@ -103,21 +103,18 @@ test('indexes: the queue reads through its partial indexes, a task\'s jobs throu
   try {
     const plan = (sql: string, ...params: unknown[]): string =>
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
-    // the global read is a rowid range scan from the reader's position, never a sort of the queue
-    const queued = plan(QueueSql.queued, 0, 10);
-    assert.match(queued, /SCAN j|SEARCH j USING INTEGER PRIMARY KEY \(rowid>\?\)/);
-    assert.doesNotMatch(queued, /TEMP B-TREE|jobs_queued_instance/);
-    assert.match(plan(QueueSql.queuedOf, 1, 0, 10), /SEARCH j USING INDEX jobs_queued_instance \(instance=\? AND id>\?\)/);
-    assert.doesNotMatch(plan(QueueSql.queuedOf, 1, 0, 10), /TEMP B-TREE/);
-    assert.match(plan(QueueSql.firstQueued), /SEARCH j USING (COVERING )?INDEX jobs_queued_instance \(instance=\?\)/);
-    assert.match(plan(QueueSql.cancelQueuedOnInstance, { now: 1, instance: 1, tenant: null }), /jobs_queued_instance/);
+    assert.match(plan(QueueSql.queued, 0, 10), /jobs_queued/);
+    // a refill by keys: one rowid lookup each, no scan of the queue
+    const byKeys = plan(QueueSql.queuedIn, '[1,2,3]');
+    assert.match(byKeys, /SEARCH j USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    assert.doesNotMatch(byKeys, /SCAN j\b/);
     assert.match(plan(QueueSql.runningOfTask, 1, 3, 1), /jobs_running|INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
     assert.match(plan(TaskSql.jobViews, 1, 3), /SEARCH j USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
     assert.match(plan(TaskSql.listPage, 1, 100, 10), /tasks_tenant/);
     assert.match(plan(QueueSql.purgeCandidates, 0, 10), /tasks_created/);
-    // no index on jobs other than the two partial ones (migration 3 replaced jobs_queued)
+    // no index on jobs other than the two partial ones
     const idx = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL ORDER BY name").all();
-    assert.deepEqual(idx, [{ name: 'jobs_queued_instance' }, { name: 'jobs_running' }]);
+    assert.deepEqual(idx, [{ name: 'jobs_queued' }, { name: 'jobs_running' }]);
   } finally {
     db.close();
   }

@@ -12,9 +12,7 @@
 // - jobs.task has no declared FOREIGN KEY: SQLite checks a parent DELETE by searching the child
 //   table, which without an index on jobs(task) is a full scan per purged task. The store writes
 //   a task and its jobs in one transaction and purges them together.
-// - The queue reads through two partial indexes that hold only live jobs: queued jobs by instance
-//   (migration 3) and running jobs. The worker's global read in key order is a rowid range scan
-//   from where it left off (and the store serves the fresh tail from memory, fresh-jobs.ts).
+// - The queue reads through two partial indexes (queued, running) that hold only live jobs.
 // - Instances are soft-deleted (deleted_at) because finished jobs still name them; instance_id is
 //   unique among live instances.
 import type Database from 'better-sqlite3';
@@ -131,19 +129,6 @@ CREATE TABLE store_meta (
   value TEXT NOT NULL
 ) STRICT;
 INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));
-`,
-  },
-  {
-    version: 3,
-    name: 'queued jobs indexed by instance',
-    // The worker holds a bounded window of each instance's queued jobs and reads the rest from the
-    // store per instance (queuedJobsOf). The global read in key order needs no index of its own: it
-    // is a rowid range scan from the reader's position, and the fresh tail is served from memory.
-    // Replacing jobs_queued (id) rather than adding a second index keeps one index write per job
-    // insert (that index cost 18-28% of a task insert).
-    sql: `
-DROP INDEX jobs_queued;
-CREATE INDEX jobs_queued_instance ON jobs (instance, id) WHERE state = 'queued';
 `,
   },
 ];

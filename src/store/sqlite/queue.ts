@@ -16,9 +16,6 @@ const EMPTY = Buffer.alloc(0);
 export class Queue {
   readonly #db: Database.Database;
   readonly #stmts: StatementCache;
-  /** every queued job's key is above this (null: not looked up yet) */
-  #floor: number | null = null;
-
   constructor(db: Database.Database, stmts: StatementCache) {
     this.#db = db;
     this.#stmts = stmts;
@@ -32,18 +29,12 @@ export class Queue {
 
   /** The table's queued jobs after a key (the memory's tail aside: sqlite-store.ts asks it first). */
   queuedJobs(afterJobKey: number, limit: number): QueuedJob[] {
-    // A reader from the start (a worker starting on a database of millions of finished jobs)
-    // begins at the first queued job, found through the per-instance index. The floor stays a
-    // lower bound: no job ever becomes queued again, and new jobs get greater keys.
-    if (this.#floor === null || afterJobKey < this.#floor) {
-      const first = (this.#stmts.get(QueueSql.firstQueued).get() as { first: number | null }).first;
-      this.#floor = (first ?? (this.#stmts.get(QueueSql.nextJobKey).get() as { next: number }).next) - 1;
-    }
-    return this.#stmts.get(QueueSql.queued).all(Math.max(afterJobKey, this.#floor), limit) as QueuedJob[];
+    return this.#stmts.get(QueueSql.queued).all(afterJobKey, limit) as QueuedJob[];
   }
 
-  queuedJobsOf(instanceKey: number, afterJobKey: number, limit: number): QueuedJob[] {
-    return this.#stmts.get(QueueSql.queuedOf).all(instanceKey, afterJobKey, limit) as QueuedJob[];
+  queuedJobsIn(jobKeys: readonly number[]): QueuedJob[] {
+    if (jobKeys.length === 0) return [];
+    return this.#stmts.get(QueueSql.queuedIn).all(JSON.stringify(jobKeys)) as QueuedJob[];
   }
 
   /** Inside the caller's transaction. */

@@ -276,9 +276,9 @@ class SqliteStore implements Store {
     return page;
   }
 
-  async queuedJobsOf(instanceKey: number, afterJobKey: number, limit: number): Promise<QueuedJob[]> {
+  async queuedJobsIn(jobKeys: readonly number[]): Promise<QueuedJob[]> {
     // Always the table: the memory's tail is the global reader's (it takes what it returns).
-    return this.#o().queue.queuedJobsOf(instanceKey, afterJobKey, limit);
+    return this.#o().queue.queuedJobsIn(jobKeys);
   }
 
   async markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {

@@ -49,33 +49,30 @@ export function queueTests(makeStore: MakeStore): void {
       assert.equal((await store.queuedJobs(0, 100))[0]?.jobKey, keys[1]);
     }));
 
-  test('queuedJobsOf: one instance\'s queued jobs in key order, after a key, limited; not the others\'', () =>
+  test('queuedJobsIn: the jobs among the keys that are still queued, in key order; others\' and unknown keys are not there', () =>
     withStore(makeStore, async (store) => {
       const a = await tenantWithInstances(store, 3, 'a');
       const [x, y] = a.instanceIds as [string, string, string];
       const tasks = [];
       for (let i = 0; i < 4; i++) tasks.push(await create(store, a, { command: `echo ${i}` }));
-      const [target] = await store.ownedInstances(a.tenantKey, [x]);
-      assert.ok(target);
       const ofX = (await store.queuedJobs(0, 100)).filter((j) => j.instanceId === x);
       assert.equal(ofX.length, 4);
-      const all = await store.queuedJobsOf(target.instanceKey, 0, 100);
+      const keys = ofX.map((j) => j.jobKey);
+      // asked out of order, with a key that does not exist: the queued ones, in key order
+      const all = await store.queuedJobsIn([keys[3]!, 999_999_999, keys[1]!, keys[0]!, keys[2]!]);
       assert.deepEqual(all, ofX, 'the same rows as the global read, in key order');
       assert.deepEqual(all.map((j) => j.command), ['echo 0', 'echo 1', 'echo 2', 'echo 3']);
-      const keys = all.map((j) => j.jobKey);
-      assert.deepEqual((await store.queuedJobsOf(target.instanceKey, keys[0]!, 2)).map((j) => j.jobKey), keys.slice(1, 3));
+      assert.deepEqual(await store.queuedJobsIn([]), []);
       // jobs that left the queue are not returned: running, final, cancelled
       await store.markRunning([keys[1]!], Date.now());
       await store.finishJobs([result(keys[2]!, JobCode.Unreachable, 'failed')]);
       await store.cancelTask(a.tenantKey, tasks[3]!.taskId, Date.now());
-      assert.deepEqual((await store.queuedJobsOf(target.instanceKey, 0, 100)).map((j) => j.jobKey), [keys[0]]);
-      assert.deepEqual(await store.queuedJobsOf(target.instanceKey, keys[0]!, 100), []);
-      // another instance's queue is its own
-      const [other] = await store.ownedInstances(a.tenantKey, [y]);
-      assert.deepEqual((await store.queuedJobsOf(other!.instanceKey, 0, 100)).map((j) => j.instanceId), [y, y, y]);
-      // removed: its queued jobs are cancelled, the read is empty
+      assert.deepEqual((await store.queuedJobsIn(keys)).map((j) => j.jobKey), [keys[0]]);
+      const ofY = (await store.queuedJobs(0, 100)).filter((j) => j.instanceId === y);
+      assert.deepEqual((await store.queuedJobsIn(ofY.map((j) => j.jobKey))).map((j) => j.instanceId), [y, y, y]);
+      // removed: its queued jobs are cancelled
       await store.deleteInstance(x);
-      assert.deepEqual(await store.queuedJobsOf(target.instanceKey, 0, 100), []);
+      assert.deepEqual(await store.queuedJobsIn(keys), []);
     }));
 
   test('an instance that changes hands or is removed: queued jobs of others are cancelled, running ones finish', () =>
