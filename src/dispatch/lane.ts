@@ -283,42 +283,57 @@ export function workJob(q: QueuedJob, windowFrom: number): WorkJob {
   };
 }
 
-/** Job keys in key order: appended at the tail, taken from the head, given back to the head. */
+interface KeyChunk {
+  keys: Float64Array;
+  /** keys[start, end) are live */
+  start: number;
+  end: number;
+}
+
+/** Keys per chunk: 32 KiB each. */
+const CHUNK = 4096;
+
+/**
+ * Job keys in key order: appended at the tail, taken from the head, given back to the head. Kept
+ * in fixed chunks of doubles outside the JS heap: 8 bytes a key whatever the length (an array
+ * grows by half again, copying, and the collector walks it), and a drained chunk is freed whole.
+ */
 export class KeyQueue {
-  #keys: number[] = [];
-  #head = 0;
+  #chunks: KeyChunk[] = [];
+  #length = 0;
 
   get length(): number {
-    return this.#keys.length - this.#head;
+    return this.#length;
   }
 
   push(key: number): void {
-    this.#keys.push(key);
+    let last = this.#chunks.at(-1);
+    if (last === undefined || last.end === last.keys.length) {
+      last = { keys: new Float64Array(CHUNK), start: 0, end: 0 };
+      this.#chunks.push(last);
+    }
+    last.keys[last.end++] = key;
+    this.#length++;
   }
 
   /** The first n keys, taken out. */
   take(n: number): number[] {
-    const out = this.#keys.slice(this.#head, this.#head + n);
-    this.#head += out.length;
-    if (this.#head === this.#keys.length) {
-      this.#keys = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#keys.length) {
-      this.#keys = this.#keys.slice(this.#head);
-      this.#head = 0;
+    const out: number[] = [];
+    while (out.length < n && this.#chunks.length > 0) {
+      const c = this.#chunks[0]!;
+      const stop = Math.min(c.end, c.start + n - out.length);
+      for (let i = c.start; i < stop; i++) out.push(c.keys[i]!);
+      c.start = stop;
+      if (c.start === c.end) this.#chunks.shift();
     }
+    this.#length -= out.length;
     return out;
   }
 
   /** Keys (older than every key here, in order) go back to the head. */
   giveBack(keys: readonly number[]): void {
     if (keys.length === 0) return;
-    if (keys.length <= this.#head) {
-      this.#head -= keys.length;
-      for (let i = 0; i < keys.length; i++) this.#keys[this.#head + i] = keys[i]!;
-    } else {
-      this.#keys = [...keys, ...this.#keys.slice(this.#head)];
-      this.#head = 0;
-    }
+    this.#chunks.unshift({ keys: Float64Array.from(keys), start: 0, end: keys.length });
+    this.#length += keys.length;
   }
 }

@@ -13,7 +13,7 @@ export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';
 export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
-export { startChild, startServeProcess, startSimProcess, type Child } from './processes.js';
+export { COMPILED_ENTRY, startChild, startServeProcess, startSimProcess, type Child } from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
 export { collectSse, followSse, openSse, type SseEvent } from './sse.js';
 export { tenantKeyOf, tenantKeyOfToken } from './tenants.js';

@@ -3,7 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-const ENTRY = ['--import', 'tsx', 'src/cli/main.ts'];
+/** The CLI from source (tests), or as users run it, compiled (benchmarks, after `npm run build`). */
+export const SOURCE_ENTRY = ['--import', 'tsx', 'src/cli/main.ts'];
+export const COMPILED_ENTRY = ['bin/adbfleet.js'];
 
 export interface Child {
   proc: ChildProcess;
@@ -12,8 +14,8 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startChild(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, ...ENTRY, ...args], {
+export function startChild(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = [], entry = SOURCE_ENTRY): Child {
+  const proc = spawn(process.execPath, [...nodeArgs, ...entry, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -81,8 +83,9 @@ export async function startSimProcess(count: number): Promise<{ child: Child; co
 export async function startServeProcess(
   env: Record<string, string>,
   nodeArgs: string[] = [],
+  entry = SOURCE_ENTRY,
 ): Promise<{ child: Child; url: string }> {
-  const child = startChild(['serve', '--port', '0'], env, nodeArgs);
+  const child = startChild(['serve', '--port', '0'], env, nodeArgs, entry);
   const m = await child.waitFor(/"msg":"adbfleet ready"/);
   const url = /"url":"([^"]+)"/.exec(m.input)?.[1];
   if (url === undefined) throw new Error(`no url in ${m.input}`);
