@@ -1,6 +1,6 @@
 // A process's resident memory, sampled from /proc/<pid>/status (VmRSS) on a timer: its peak over
 // a stretch and its last value.
-import { readFileSync } from 'node:fs';
+import { rssKiB } from './measure.js';
 
 export interface RssSampler {
   /** MiB now (a fresh read) */
@@ -12,10 +12,9 @@ export interface RssSampler {
 }
 
 /** VmRSS of a process in MiB (NaN once it is gone). */
-export function rssMiB(pid: number): number {
+function rssMiB(pid: number): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
+    return rssKiB(pid) / 1024;
   } catch {
     return NaN;
   }
