@@ -5,6 +5,7 @@
 // watchers rely on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,78 @@ test('the in-memory queue tail equals the table through a random mix of writes',
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+// The test above reads the table's answer through the store, and a short table read drops the
+// memory (caughtUp): its reader is nearly always answered by SQL. Here the answer comes from a
+// second connection of its own, so the store's single reader is served from memory as the worker is.
+for (const start of [1, 2, 3, 4]) {
+  test(`the worker's reads, served from the memory tail, equal a second connection's view (seed ${start})`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'adbfleet-tail-'));
+    const path = join(dir, 'db.sqlite');
+    const store = createSqliteStore({ path, synchronous: 'NORMAL' });
+    await store.open();
+    const other = new Database(path, { readonly: true });
+    const queuedAfter = other.prepare(`SELECT id FROM jobs WHERE state = 'queued' AND id > ? ORDER BY id`).pluck();
+    const table = (after: number): number[] => queuedAfter.all(after) as number[];
+    try {
+      const a = await tenantWithInstances(store, 6, 'a');
+      const b = await tenantWithInstances(store, 2, 'b');
+      let seed = start;
+      const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+      const tasks: string[] = [];
+      let after = 0;
+      const held: number[] = [];
+      for (let step = 0; step < 400; step++) {
+        const queued = table(0);
+        switch (rand(7)) {
+          case 0:
+          case 1: {
+            const ids = a.instanceIds.filter(() => rand(2) === 0);
+            if (ids.length === 0) break;
+            // several tasks in one commit, now and then
+            const created = await Promise.all(Array.from({ length: 1 + rand(3) }, () => store.createTask(newTask(a, { instanceIds: ids }))));
+            tasks.push(...created.map((t) => t.taskId));
+            break;
+          }
+          case 2: {
+            // what the reader took, or jobs it has not read yet (a lane's refill moves those)
+            const keys = rand(2) === 0 ? held.splice(0, rand(held.length + 1)) : queued.filter(() => rand(3) === 0);
+            await store.markRunning(keys, Date.now());
+            break;
+          }
+          case 3: {
+            const taskId = tasks[rand(Math.max(1, tasks.length))];
+            if (taskId !== undefined) await store.cancelTask(a.tenantKey, taskId, Date.now());
+            break;
+          }
+          case 4: {
+            const picked = queued.filter(() => rand(4) === 0);
+            await store.finishJobs(picked.map((k) => (rand(2) === 0 ? succeeded(k, 'x') : result(k, 'KOOPHONE.JOB.1002', 'failed'))));
+            break;
+          }
+          case 5: {
+            const id = a.instanceIds[rand(a.instanceIds.length)]!;
+            await store.assignInstance(id, b.tenantId);
+            await store.assignInstance(id, a.tenantId);
+            break;
+          }
+          case 6: {
+            const limit = 1 + rand(10);
+            const page = await store.queuedJobs(after, limit);
+            assert.deepEqual(page.map((j) => j.jobKey), table(after).slice(0, limit), `step ${step}: a page after ${after}`);
+            if (page.length > 0) after = page.at(-1)!.jobKey;
+            held.push(...page.map((j) => j.jobKey));
+            break;
+          }
+        }
+      }
+    } finally {
+      other.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('change feed: one queued notice per commit, cancels and task changes after their commit', async () => {
   const store = createSqliteStore({ path: ':memory:' });

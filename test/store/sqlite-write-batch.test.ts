@@ -153,3 +153,36 @@ test('a commit that fails on a full disk rejects every request of the batch and 
     await disk.close();
   }
 });
+
+test('a statement that fails on a full disk (SQLite then rolls the whole transaction back) rejects the batch with that error', async (t) => {
+  const disk = await smallDisk(t);
+  if (disk === null) return;
+  const store: Store = createSqliteStore({ path: join(disk.dir, 'db.sqlite') });
+  try {
+    await store.open();
+    const a = await tenantWithInstances(store, 2);
+    const first = await store.createTask(newTask(a));
+    const [k0, k1] = first.jobs.map((j) => j.jobKey) as [number, number];
+    await store.markRunning([k0], Date.now());
+    // 12 MiB of output in one row: more than the page cache holds, so the INSERT itself spills
+    // pages to the WAL, which the full disk refuses; SQLite answers by ending the transaction.
+    const huge = succeeded(k0, 'z'.repeat(12 << 20));
+    const before = store.stats();
+    disk.fill();
+    const outcomes = await Promise.allSettled([
+      store.createTask(newTask(a, { command: 'echo lost' })),
+      store.finishJobs([huge]),
+      store.markRunning([k1], Date.now()),
+    ]);
+    disk.free();
+    for (const o of outcomes) assert.ok(o.status === 'rejected' && FULL(o.reason), `the disk is full, not: ${o.status === 'rejected' ? String(o.reason) : 'fulfilled'}`);
+    assert.deepEqual(store.stats(), before, 'nothing committed');
+    assert.deepEqual((await store.getTask(a.tenantKey, first.taskId))?.jobs.map((j) => j.state), ['running', 'queued']);
+    assert.equal((await store.listTasks(a.tenantKey, 10, null)).tasks.length, 1);
+    // Space back: the next batch goes through.
+    assert.deepEqual(await store.markRunning([k1], Date.now()), [k1]);
+  } finally {
+    await store.close().catch(() => {});
+    await disk.close();
+  }
+});

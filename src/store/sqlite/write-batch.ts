@@ -137,6 +137,9 @@ export class WriteBatch {
           w = this.#write(r, now, tasks);
           s.get(TxSql.release).run();
         } catch (err) {
+          // SQLite ended the whole transaction (a full disk, an I/O error): its savepoint is gone
+          // too, and the batch fails with this error, not with ROLLBACK TO's "no such savepoint".
+          if (!this.#db.inTransaction) throw err;
           s.get(TxSql.rollbackTo).run();
           s.get(TxSql.release).run();
           w = { settle: () => r.reject(err), queued: null, left: NONE };
