@@ -4,7 +4,7 @@
 // produced goes to each stream in one write. A stream that joins later first gets every job's last
 // event (the task as last read), then the shared ones, so per job the states only advance.
 import type { FastifyReply } from 'fastify';
-import type { JobState } from '../core/index.js';
+import { ApiError, type JobState } from '../core/index.js';
 import type { TaskView } from '../store/index.js';
 import type { TaskService, TaskWatch } from '../tasks/index.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
@@ -26,6 +26,8 @@ export class TaskEventHub {
   readonly #heartbeatMs: number;
   /** by `${tenantKey}/${taskId}`: a tenant joins only a watch its own ownership check opened */
   readonly #live = new Map<string, TaskEvents>();
+  /** shutting down: no stream opens any more (one would hold server.close() open) */
+  #closed = false;
 
   constructor(tasks: TaskService, heartbeatMs: number) {
     this.#tasks = tasks;
@@ -41,6 +43,7 @@ export class TaskEventHub {
   async stream(tenantKey: number, taskId: string, reply: FastifyReply, requestId: string): Promise<boolean> {
     const key = `${tenantKey}/${taskId}`;
     for (;;) {
+      if (this.#closed) throw new ApiError('SHUTTING_DOWN', {}, { connection: 'close' });
       let events = this.#live.get(key);
       if (events === undefined) {
         const created: TaskEvents = new TaskEvents(this.#heartbeatMs, () => {
@@ -58,6 +61,7 @@ export class TaskEventHub {
 
   /** On shutdown: every open stream ends (they would hold server.close() until their clients leave). */
   close(): void {
+    this.#closed = true;
     for (const events of [...this.#live.values()]) events.end();
   }
 }
