@@ -168,8 +168,9 @@ export class Backlog {
       }
       const need = Math.min(this.#o.window - lane.held, lane.spill.length);
       const room = this.#room();
-      // Not one job at a time as room frees: wait until half a window (or all it needs) fits.
-      if (room < Math.min(need, Math.max(1, this.#lowWater))) return;
+      // Not one job at a time as room frees: wait until half a window (or all it needs, or all the
+      // global bound can ever give) fits.
+      if (room < Math.min(need, Math.max(1, this.#lowWater), this.#o.maxHeld)) return;
       this.#starved.delete(lane);
       this.#refill(lane, lane.spill.take(Math.min(need, room)));
     }

@@ -381,3 +381,17 @@ test('stop() ends while the store refuses results and a refill waits for the wri
     await f.close();
   }
 });
+
+test('a global bound smaller than half a lane window still lets a lane refill', async () => {
+  // laneWindow 8 refills at 4 free; maxHeldQueued 3 never has 4 free: the lane must refill with
+  // what the bound allows rather than wait for room that can never exist.
+  const f = await fixture({ count: 1, windows: { laneWindow: 8, maxHeldQueued: 3 } });
+  try {
+    const tasks: CreatedTask[] = [];
+    for (let i = 0; i < 10; i++) tasks.push(await f.submit(`echo g${i}`, f.ids));
+    for (const t of tasks) assert.equal((await f.finish(t, 10_000))[0]!.state, 'succeeded', t.command);
+    assert.deepEqual(f.fleet.instances[0]!.journal().map((e) => e.command), tasks.map((t) => t.command));
+  } finally {
+    await f.close();
+  }
+});
