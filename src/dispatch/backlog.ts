@@ -65,11 +65,16 @@ export class Backlog {
   /** keys cancelled while refills were in flight (null when none is) */
   #cancelled: Set<number> | null = null;
   #stopped = false;
+  /** resolves at stop(): a refill waiting for the writer's room waits no longer (the writer is
+   * stopped after the refills, and while the store refuses results its room never frees) */
+  readonly #stopping: Promise<void>;
+  #stop!: () => void;
 
   constructor(options: BacklogOptions, hooks: BacklogHooks) {
     this.#o = { ...options, window: Math.max(1, options.window), maxHeld: Math.max(1, options.maxHeld) };
     this.#hooks = hooks;
     this.#lowWater = Math.floor(this.#o.window / 2);
+    this.#stopping = new Promise((resolve) => (this.#stop = resolve));
   }
 
   /** queued (or starting) jobs held by all lanes */
@@ -128,6 +133,7 @@ export class Backlog {
   /** No refill starts from now on; resolves when those in flight ended (their jobs are dropped). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stop();
     this.#starved.clear();
     this.#failed.clear();
     await Promise.all([...this.#inFlight]);
@@ -162,8 +168,9 @@ export class Backlog {
       }
       const need = Math.min(this.#o.window - lane.held, lane.spill.length);
       const room = this.#room();
-      // Not one job at a time as room frees: wait until half a window (or all it needs) fits.
-      if (room < Math.min(need, Math.max(1, this.#lowWater))) return;
+      // Not one job at a time as room frees: wait until half a window (or all it needs, or all the
+      // global bound can ever give) fits.
+      if (room < Math.min(need, Math.max(1, this.#lowWater), this.#o.maxHeld)) return;
       this.#starved.delete(lane);
       this.#refill(lane, lane.spill.take(Math.min(need, room)));
     }
@@ -184,7 +191,7 @@ export class Backlog {
   async #read(lane: Lane, keys: number[]): Promise<void> {
     let rows: QueuedJob[] | null = null;
     try {
-      await this.#hooks.resultRoom();
+      await Promise.race([this.#hooks.resultRoom(), this.#stopping]);
       if (!this.#stopped) rows = await this.#hooks.read(keys);
     } catch (err) {
       this.#o.logger.error({ err, instanceKey: lane.instanceKey }, 'reading an instance\'s queued jobs failed; tried again shortly');

@@ -3,6 +3,7 @@
 // path (spill, refill, starved lanes, the global reader racing a refill) runs many times.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/index.js';
 import type { CreatedTask, JobView, QueuedJob, Store } from '../../src/store/index.js';
 import { until } from '../support/index.js';
@@ -317,6 +318,80 @@ test('unreachable instances hold one queued job each, not a window: the room goe
     }
   } finally {
     maxHeld();
+    await f.close();
+  }
+});
+
+test('stop() ends while the store refuses results and a refill waits for the writer to have room', async () => {
+  // Over 1,024 results held (the store refuses them: a full disk) and a lane still noting keys:
+  // its refill waits for the writer's room, which only a write or the writer's stop frees. The
+  // dispatcher's stop() must not wait for that refill before it stops the writer.
+  let refuseWrites = true;
+  let refillReads = 0;
+  const f = await fixture({
+    count: 1,
+    config: { retryWindowMs: 200 },
+    windows: { laneWindow: 4, maxHeldQueued: 10_000 },
+    dispatcherStore: (s) =>
+      new Proxy(s, {
+        get(target, prop) {
+          if (prop === 'finishJobs') {
+            return async (results: readonly unknown[]) => {
+              if (refuseWrites) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+              return target.finishJobs(results as Parameters<Store['finishJobs']>[0]);
+            };
+          }
+          if (prop === 'queuedJobsIn') {
+            return (keys: readonly number[]) => {
+              refillReads++;
+              return target.queuedJobsIn(keys);
+            };
+          }
+          const v: unknown = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+        },
+      }),
+  });
+  try {
+    // Twelve instances nobody answers at: their connects are refused at once.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = srv.address() as AddressInfo;
+        srv.close(() => resolve(p));
+      });
+    });
+    const tenantId = (await f.store.listTenants())[0]!.tenantId;
+    const dead = Array.from({ length: 12 }, (_, i) => `dead${i}`);
+    for (const id of dead) await f.store.createInstance({ instanceId: id, adbAddress: `127.0.0.1:${port}`, instanceName: id, zone: 'test', tenantId });
+    for (let i = 0; i < 100; i++) await f.tasks.submit(f.tenantKey, { command: `echo d${i}`, instanceIds: dead, timeoutMs: 30_000 });
+    // 1,200 jobs fail 1002 a page at a time; the writer holds them all; refills stop once it holds 1,024.
+    let last = -1;
+    await until('the refills to stop', async () => {
+      const stable = refillReads === last && refillReads > 0;
+      last = refillReads;
+      await new Promise((r) => setTimeout(r, 300));
+      return stable;
+    }, 15_000);
+    assert.ok((await leftQueued(f)) === 1_200, 'the store took no result');
+    const stopped = f.dispatcher.stop(200).then(() => 'stopped');
+    const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still stopping'), 5_000))]);
+    assert.equal(outcome, 'stopped', 'stop() ends within the grace period and the final flush');
+  } finally {
+    refuseWrites = false;
+    await f.close();
+  }
+});
+
+test('a global bound smaller than half a lane window still lets a lane refill', async () => {
+  // laneWindow 8 refills at 4 free; maxHeldQueued 3 never has 4 free: the lane must refill with
+  // what the bound allows rather than wait for room that can never exist.
+  const f = await fixture({ count: 1, windows: { laneWindow: 8, maxHeldQueued: 3 } });
+  try {
+    const tasks: CreatedTask[] = [];
+    for (let i = 0; i < 10; i++) tasks.push(await f.submit(`echo g${i}`, f.ids));
+    for (const t of tasks) assert.equal((await f.finish(t, 10_000))[0]!.state, 'succeeded', t.command);
+    assert.deepEqual(f.fleet.instances[0]!.journal().map((e) => e.command), tasks.map((t) => t.command));
+  } finally {
     await f.close();
   }
 });
