@@ -272,8 +272,11 @@ export class Scheduler {
 
   async #run(job: WorkJob): Promise<void> {
     let result: JobResult;
+    // A job committed running while the worker stops runs within the grace period like any
+    // running job (its markRunning was in the shared write batch when the stop came); only one
+    // the end of the grace period already aborted does not start.
     if (job.abortReason === 'cancel') result = failedResult(job.jobKey, JobCode.Cancelled, Date.now());
-    else if (this.#stopping) result = failedResult(job.jobKey, JobCode.Interrupted, Date.now());
+    else if (job.abortReason === 'stop') result = failedResult(job.jobKey, JobCode.Interrupted, Date.now());
     else result = await this.#exec(job);
     this.#release(job);
     this.#safe(() => this.#hooks.finished(job, result), job);
