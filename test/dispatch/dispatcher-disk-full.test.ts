@@ -3,67 +3,35 @@
 // starts no new job. The disk is a real one: a small tmpfs holding the SQLite files, filled up.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDispatcher, type Logger } from '../../src/dispatch/index.js';
 import { createSqliteStore, type CreatedTask, type JobResult, type Store } from '../../src/store/index.js';
-import { overrideStore, until } from '../support/index.js';
+import { overrideStore, smallDisk, until, type SmallDisk } from '../support/index.js';
 import { fixture, type Fixture } from './setup.js';
 
 /** seq 1 3000: about 14 KiB of output per job, so each result needs fresh pages in the WAL */
 const SEQ_OUTPUT = Array.from({ length: 3000 }, (_, i) => `${i + 1}\n`).join('');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Disk {
-  dir: string;
+interface Disk extends SmallDisk {
   store: Store;
-  /** writes a file until the disk is full */
-  fill(): void;
-  free(): void;
-  close(): Promise<void>;
 }
 
-/** A 16 MiB tmpfs with an open SQLite store (and its tenant) on it; null when mounting is not allowed. */
-async function smallDisk(): Promise<Disk | null> {
-  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-diskfull-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    await rm(dir, { recursive: true, force: true });
-    return null;
-  }
-  const store = createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
+/** A small disk with an open SQLite store (and its tenant) on it; null when mounting is not allowed. */
+async function onDisk(t: TestContext): Promise<Disk | null> {
+  const disk = await smallDisk(t);
+  if (disk === null) return null;
+  const store = createSqliteStore({ path: join(disk.dir, 'db.sqlite'), synchronous: 'NORMAL' });
   await store.open();
   await store.createTenant('disk-full');
-  const filler = join(dir, 'filler');
   return {
-    dir,
+    ...disk,
     store,
-    fill() {
-      const fd = openSync(filler, 'w');
-      try {
-        for (const size of [1 << 20, 64 << 10, 4 << 10, 512]) {
-          const chunk = Buffer.alloc(size, 1);
-          try {
-            for (;;) writeSync(fd, chunk);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-          }
-        }
-      } finally {
-        closeSync(fd);
-      }
-    },
-    free() {
-      rmSync(filler, { force: true });
-    },
     async close() {
       await store.close().catch(() => {});
-      execFileSync('umount', [dir], { stdio: 'ignore' });
-      await rm(dir, { recursive: true, force: true });
+      await disk.close();
     },
   };
 }
@@ -73,12 +41,6 @@ function recordingLogger(): Logger & { lines: { level: string; obj: object; msg:
   const lines: { level: string; obj: object; msg: string }[] = [];
   const at = (level: string) => (obj: object, msg = ''): void => void lines.push({ level, obj, msg });
   return { lines, debug: () => {}, info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-async function onDisk(t: TestContext): Promise<Disk | null> {
-  const disk = await smallDisk();
-  if (disk === null) t.skip('mounting a tmpfs is not permitted here');
-  return disk;
 }
 
 test('a disk-full spell: every job that finished meanwhile is stored with its real result once space comes back', async (t) => {

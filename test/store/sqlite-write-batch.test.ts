@@ -1,14 +1,13 @@
 // The SQLite store's shared write batch: createTask, markRunning and finishJobs issued in one turn
 // of the event loop are one transaction (one fsync), each request in its own savepoint; a COMMIT
 // that fails (a real full disk: a small tmpfs) rejects all of them and stores none.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore, StoreError, type Store } from '../../src/store/index.js';
+import { smallDisk } from '../support/index.js';
 import { newTask, result, succeeded, tenantWithInstances } from './conformance/fixtures.js';
 
 const FULL = (e: unknown): boolean => (e as { code?: unknown }).code === 'SQLITE_FULL';
@@ -73,42 +72,6 @@ test('a burst larger than a batch is cut into several commits, and every request
     await store.close();
   }
 });
-
-/** A 16 MiB tmpfs; null when mounting is not allowed. */
-async function smallDisk(t: TestContext): Promise<{ dir: string; fill(): void; free(): void; close(): Promise<void> } | null> {
-  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-batchfull-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    await rm(dir, { recursive: true, force: true });
-    t.skip('mounting a tmpfs is not permitted here');
-    return null;
-  }
-  const filler = join(dir, 'filler');
-  return {
-    dir,
-    fill() {
-      const fd = openSync(filler, 'w');
-      try {
-        for (const size of [1 << 20, 64 << 10, 4 << 10, 512]) {
-          const chunk = Buffer.alloc(size, 1);
-          try {
-            for (;;) writeSync(fd, chunk);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-          }
-        }
-      } finally {
-        closeSync(fd);
-      }
-    },
-    free: () => rmSync(filler, { force: true }),
-    async close() {
-      execFileSync('umount', [dir], { stdio: 'ignore' });
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 test('a commit that fails on a full disk rejects every request of the batch and stores none of them', async (t) => {
   const disk = await smallDisk(t);

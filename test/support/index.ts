@@ -15,5 +15,6 @@ export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
 export { COMPILED_ENTRY, startChild, startServeProcess, startSimProcess, type Child } from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
+export { smallDisk, type SmallDisk } from './small-disk.js';
 export { collectSse, followSse, openSse, type SseEvent } from './sse.js';
 export { tenantKeyOf, tenantKeyOfToken } from './tenants.js';
