@@ -41,6 +41,49 @@ class Reader {
   }
 }
 
+type Tenant = Awaited<ReturnType<typeof tenantWithInstances>>;
+
+/** One write of those the API and the worker make (op 0-5), on random jobs and tasks. */
+async function randomWrite(
+  store: Store,
+  op: number,
+  w: { a: Tenant; b: Tenant; tasks: string[]; rand: (n: number) => number; queued: readonly number[]; toMark: () => number[] },
+): Promise<void> {
+  const { a, b, tasks, rand } = w;
+  switch (op) {
+    case 0:
+    case 1: {
+      const ids = a.instanceIds.filter(() => rand(2) === 0);
+      if (ids.length === 0) break;
+      // several tasks in one commit, now and then
+      const created = await Promise.all(Array.from({ length: 1 + rand(3) }, () => store.createTask(newTask(a, { instanceIds: ids }))));
+      tasks.push(...created.map((t) => t.taskId));
+      break;
+    }
+    case 2:
+      await store.markRunning(w.toMark(), Date.now());
+      break;
+    case 3: {
+      const taskId = tasks[rand(Math.max(1, tasks.length))];
+      if (taskId !== undefined) await store.cancelTask(a.tenantKey, taskId, Date.now());
+      break;
+    }
+    case 4: {
+      // A worker's results, from running (or straight from queued: unreachable, 1002).
+      const picked = w.queued.filter(() => rand(4) === 0);
+      await store.finishJobs(picked.map((k) => (rand(2) === 0 ? succeeded(k, 'x') : result(k, 'KOOPHONE.JOB.1002', 'failed'))));
+      break;
+    }
+    case 5: {
+      // An instance changes hands and back: its queued jobs are cancelled.
+      const id = a.instanceIds[rand(a.instanceIds.length)]!;
+      await store.assignInstance(id, b.tenantId);
+      await store.assignInstance(id, a.tenantId);
+      break;
+    }
+  }
+}
+
 test('the in-memory queue tail equals the table through a random mix of writes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-tail-'));
   const path = join(dir, 'db.sqlite');
@@ -54,40 +97,8 @@ test('the in-memory queue tail equals the table through a random mix of writes',
     const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     const tasks: string[] = [];
     for (let step = 0; step < 300; step++) {
-      const queued = await fromTable(store);
-      switch (rand(6)) {
-        case 0:
-        case 1: {
-          const ids = a.instanceIds.filter(() => rand(2) === 0);
-          if (ids.length === 0) break;
-          const t = await store.createTask(newTask(a, { instanceIds: ids }));
-          tasks.push(t.taskId);
-          break;
-        }
-        case 2: {
-          const keys = queued.filter(() => rand(3) === 0).map((j) => j.jobKey);
-          await store.markRunning(keys, Date.now());
-          break;
-        }
-        case 3: {
-          const taskId = tasks[rand(Math.max(1, tasks.length))];
-          if (taskId !== undefined) await store.cancelTask(a.tenantKey, taskId, Date.now());
-          break;
-        }
-        case 4: {
-          // A worker's results, from running (or straight from queued: unreachable, 1002).
-          const picked = queued.filter(() => rand(4) === 0);
-          await store.finishJobs(picked.map((j) => (rand(2) === 0 ? succeeded(j.jobKey, 'x') : result(j.jobKey, 'KOOPHONE.JOB.1002', 'failed'))));
-          break;
-        }
-        case 5: {
-          // An instance changes hands and back: its queued jobs are cancelled.
-          const id = a.instanceIds[rand(a.instanceIds.length)]!;
-          await store.assignInstance(id, b.tenantId);
-          await store.assignInstance(id, a.tenantId);
-          break;
-        }
-      }
+      const queued = (await fromTable(store)).map((j) => j.jobKey);
+      await randomWrite(store, rand(6), { a, b, tasks, rand, queued, toMark: () => queued.filter(() => rand(3) === 0) });
       // The reader reads every few steps (jobs change while unread), and now and then a new one
       // starts behind (after 0, as a new worker does).
       if (rand(10) === 0) reader = new Reader(store);
@@ -131,46 +142,17 @@ for (const start of [1, 2, 3, 4]) {
       const held: number[] = [];
       for (let step = 0; step < 400; step++) {
         const queued = table(0);
-        switch (rand(7)) {
-          case 0:
-          case 1: {
-            const ids = a.instanceIds.filter(() => rand(2) === 0);
-            if (ids.length === 0) break;
-            // several tasks in one commit, now and then
-            const created = await Promise.all(Array.from({ length: 1 + rand(3) }, () => store.createTask(newTask(a, { instanceIds: ids }))));
-            tasks.push(...created.map((t) => t.taskId));
-            break;
-          }
-          case 2: {
-            // what the reader took, or jobs it has not read yet (a lane's refill moves those)
-            const keys = rand(2) === 0 ? held.splice(0, rand(held.length + 1)) : queued.filter(() => rand(3) === 0);
-            await store.markRunning(keys, Date.now());
-            break;
-          }
-          case 3: {
-            const taskId = tasks[rand(Math.max(1, tasks.length))];
-            if (taskId !== undefined) await store.cancelTask(a.tenantKey, taskId, Date.now());
-            break;
-          }
-          case 4: {
-            const picked = queued.filter(() => rand(4) === 0);
-            await store.finishJobs(picked.map((k) => (rand(2) === 0 ? succeeded(k, 'x') : result(k, 'KOOPHONE.JOB.1002', 'failed'))));
-            break;
-          }
-          case 5: {
-            const id = a.instanceIds[rand(a.instanceIds.length)]!;
-            await store.assignInstance(id, b.tenantId);
-            await store.assignInstance(id, a.tenantId);
-            break;
-          }
-          case 6: {
-            const limit = 1 + rand(10);
-            const page = await store.queuedJobs(after, limit);
-            assert.deepEqual(page.map((j) => j.jobKey), table(after).slice(0, limit), `step ${step}: a page after ${after}`);
-            if (page.length > 0) after = page.at(-1)!.jobKey;
-            held.push(...page.map((j) => j.jobKey));
-            break;
-          }
+        const op = rand(7);
+        if (op < 6) {
+          // what the reader took, or jobs it has not read yet (a lane's refill moves those)
+          const toMark = (): number[] => (rand(2) === 0 ? held.splice(0, rand(held.length + 1)) : queued.filter(() => rand(3) === 0));
+          await randomWrite(store, op, { a, b, tasks, rand, queued, toMark });
+        } else {
+          const limit = 1 + rand(10);
+          const page = await store.queuedJobs(after, limit);
+          assert.deepEqual(page.map((j) => j.jobKey), table(after).slice(0, limit), `step ${step}: a page after ${after}`);
+          if (page.length > 0) after = page.at(-1)!.jobKey;
+          held.push(...page.map((j) => j.jobKey));
         }
       }
     } finally {
