@@ -63,8 +63,12 @@ export class AdbConnection {
   maxPayload = 4096;
   bytesIn = 0;
   bytesOut = 0;
-  /** when the last chunk from the device arrived (epoch ms; 0: none yet): set per chunk, not per packet */
+  /** when a chunk last brought the handshake's answer or something for an open stream (epoch ms;
+   * 0: never): set per chunk, not per packet. The device's answer to a CLSE of ours finds no
+   * stream and does not count, so a health ping's own echo is not taken for traffic. */
   lastReceivedAt = 0;
+  /** the chunk being read brought the handshake's answer or reached an open stream */
+  #heardStream = false;
   /** resolves with the device banner once CNXN arrives; rejects with CONNECT_FAILED or AUTH_REJECTED */
   readonly ready: Promise<DeviceBanner>;
   /** called once when the connection ends, with the reason (never for a failed handshake) */
@@ -135,7 +139,6 @@ export class AdbConnection {
   receive(chunk: Buffer): void {
     if (this.#phase === Phase.Closed) return;
     this.bytesIn += chunk.length;
-    this.lastReceivedAt = Date.now();
     this.#inReceive = true;
     try {
       this.#decoder.push(chunk);
@@ -143,6 +146,10 @@ export class AdbConnection {
       const detail = e instanceof PacketError ? e.message : `failed handling a packet: ${(e as Error).message}`;
       this.#fail('PROTOCOL_ERROR', detail, e);
     } finally {
+      if (this.#heardStream) {
+        this.#heardStream = false;
+        this.lastReceivedAt = Date.now();
+      }
       this.#inReceive = false;
       this.#flushOutbox();
     }
@@ -242,15 +249,24 @@ export class AdbConnection {
 
   #onOkay(remoteId: number, localId: number): void {
     // An OKAY for a stream closed while it was in flight finds nothing: ignored.
-    if (remoteId !== 0) this.#streams.get(localId)?.okay(remoteId);
+    const stream = remoteId !== 0 ? this.#streams.get(localId) : undefined;
+    if (stream === undefined) return;
+    this.#heardStream = true;
+    stream.okay(remoteId);
   }
 
   #onWrite(p: Packet): void {
-    this.#streams.get(p.arg1)?.data(p.arg0, p.payload);
+    const stream = this.#streams.get(p.arg1);
+    if (stream === undefined) return;
+    this.#heardStream = true;
+    stream.data(p.arg0, p.payload);
   }
 
   #onClose(remoteId: number, localId: number): void {
-    this.#streams.get(localId)?.remoteClose(remoteId);
+    const stream = this.#streams.get(localId);
+    if (stream === undefined) return;
+    this.#heardStream = true;
+    stream.remoteClose(remoteId);
   }
 
   /** A stream is over (it says so): forget it, and answer with CLSE unless the device closed it. */
@@ -289,6 +305,7 @@ export class AdbConnection {
       // A second CNXN means the device's adbd restarted under us: this session is over.
       return this.#fail('CONNECTION_LOST', 'the device restarted the session');
     }
+    this.#heardStream = true; // the handshake's answer: the device is there
     this.#clearTimer();
     this.banner = parseDeviceBanner(p.payload);
     this.maxPayload = Math.max(256, Math.min(p.arg1 >>> 0, MAX_PAYLOAD));

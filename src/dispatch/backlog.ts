@@ -55,8 +55,6 @@ export class Backlog {
   #held = 0;
   /** room promised to refills in flight */
   #reserved = 0;
-  /** keys noted by all lanes */
-  #noted = 0;
   /** lanes at low water with notes, waiting for global room, in the order they asked (a Set keeps it) */
   readonly #starved = new Set<Lane>();
   /** lanes whose refill read failed: tried again by retry() */
@@ -82,11 +80,6 @@ export class Backlog {
     return this.#held;
   }
 
-  /** queued jobs whose keys only are held (they stay in the store until a lane refills) */
-  get noted(): number {
-    return this.#noted;
-  }
-
   /** The global reader's job for `lane`: true when the lane takes it (and it is counted). */
   admit(lane: Lane, jobKey: number): boolean {
     // Lanes already waiting for room go first: a newcomer joins the line rather than take it.
@@ -95,7 +88,6 @@ export class Backlog {
       return true;
     }
     lane.spill.push(jobKey);
-    this.#noted++;
     this.#want(lane);
     return false;
   }
@@ -112,7 +104,6 @@ export class Backlog {
   shed(lane: Lane, jobKeys: readonly number[]): void {
     if (jobKeys.length === 0) return;
     lane.spill.giveBack(jobKeys);
-    this.#noted += jobKeys.length;
     this.#held -= jobKeys.length;
     if (this.#starved.size > 0) this.#serve();
   }
@@ -178,7 +169,6 @@ export class Backlog {
 
   #refill(lane: Lane, keys: number[]): void {
     lane.refilling = true;
-    this.#noted -= keys.length;
     this.#reserved += keys.length;
     this.#cancelled ??= new Set();
     const p = this.#read(lane, keys).finally(() => {
@@ -201,7 +191,6 @@ export class Backlog {
     if (this.#stopped) return; // they stay queued in the store for the next start
     if (rows === null) {
       lane.spill.giveBack(keys);
-      this.#noted += keys.length;
       this.#failed.add(lane);
       return;
     }

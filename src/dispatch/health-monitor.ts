@@ -25,10 +25,6 @@ export interface HealthMonitorOptions {
 
 /** A reboot whose connection was never seen going down is taken as done after this long. */
 const REBOOT_UNSEEN_MS = 30_000;
-/** adbd answers the CLSE that ends a ping's stream with its own, after the ping resolved: bytes
- * this soon after a check are taken for that, not for traffic (else a real phone would be pinged
- * every other interval only). */
-const PING_ECHO_MS = 1_000;
 /** The ping budget may gather this much time's worth, so pacing costs a timer per burst, not per ping. */
 const PACE_BURST_MS = 50;
 
@@ -271,7 +267,7 @@ class PoolHealthMonitor implements HealthMonitor {
    * is answering: no ping needed. */
   #answeredRecently(e: Entry): boolean {
     const received = this.#pool.lastReceivedAt(e.target.adbAddress);
-    return received > e.checkedAt + PING_ECHO_MS && Date.now() - received < this.#intervalMs;
+    return received > e.checkedAt && Date.now() - received < this.#intervalMs;
   }
 
   #takePing(): boolean {

@@ -292,7 +292,17 @@ test('lastReceivedAt: set when bytes arrive from the device, not when we send', 
   void h.conn.ping(1_000).catch(() => {});
   assert.equal(h.conn.lastReceivedAt, 1, 'sending an OPEN is not receiving');
   h.device(Command.CLSE, 0, h.take()[0]!.arg0);
-  assert.ok(h.conn.lastReceivedAt >= afterHandshake);
+  assert.ok(h.conn.lastReceivedAt >= afterHandshake, 'a refused OPEN is an answer');
+  // adbd answers the CLSE that closes an accepted ping with its own: that echo is not traffic.
+  const accepted = h.conn.ping(1_000);
+  h.device(Command.OKAY, 77, h.take()[0]!.arg0);
+  await accepted;
+  const [clse] = h.take();
+  h.conn.lastReceivedAt = 1;
+  h.device(Command.CLSE, 77, clse!.arg0);
+  assert.equal(h.conn.lastReceivedAt, 1, 'the echo of our own CLSE does not count');
+  h.device(Command.WRTE, 78, 9999, 'stray');
+  assert.equal(h.conn.lastReceivedAt, 1, 'nor does a packet for no open stream');
 });
 
 test('a device that leaves OPENs unanswered cannot make abandoned streams pile up', async () => {
