@@ -5,6 +5,7 @@
 export { FleetPool, type FleetPoolOptions } from './fleet-pool.js';
 export { AdbPool, type AdbPoolOptions, type AdbPoolStats } from './pool.js';
 export { AdbServerPool, type AdbServerPoolOptions, type AdbServerPoolStats } from './server-pool.js';
+export { SmartSocket, encodeRequest, serverFailure, type ReplyHandler } from './server-protocol.js';
 export { AdbConnection, MAX_UNANSWERED_OPENS, type ConnectionOptions, type Transport } from './connection.js';
 export { connectAdb, startConnection, type ConnectOptions } from './socket.js';
 export { AdbError, ADB_ERROR_CODES, isAdbError, type AdbErrorCode, type PartialOutput } from './errors.js';

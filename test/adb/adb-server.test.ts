@@ -6,8 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdbServerPool, FleetPool, isAdbError, type ExecResult } from '../../src/adb/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
-import { ADB_TIMEOUTS, testKey, testPublicKey, until } from '../support/index.js';
-import { debianAdbSkip as skip, freePort, startAdbServer, type AdbServer } from '../support/debian-adb.js';
+import { ADB_TIMEOUTS, debianAdbSkip as skip, freePort, startAdbServer, testKey, testPublicKey, until, type AdbServer } from '../support/index.js';
 
 let server: AdbServer | null = null;
 let fleet: Fleet | null = null;
