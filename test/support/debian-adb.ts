@@ -22,6 +22,8 @@ export interface AdbRun {
 export interface AdbServer {
   /** the server's TCP port on 127.0.0.1 */
   port: number;
+  /** the server process (benchmarks read its CPU time) */
+  pid: number;
   /** Runs the adb client against this server, with a deadline so a hang fails instead of blocking. */
   run(args: string[], timeoutMs?: number, input?: string): Promise<AdbRun>;
   /** `adb devices`: serial -> state */
@@ -117,5 +119,5 @@ export async function startAdbServer(): Promise<AdbServer> {
     }
     throw new Error(`adb connect ${address}: not listed as device within ${timeoutMs} ms; it said ${said.trim()}`);
   };
-  return { port, run, devices, waitForState, connect, close };
+  return { port, pid: child.pid!, run, devices, waitForState, connect, close };
 }
