@@ -37,6 +37,12 @@ export class SettableMonitor implements HealthMonitor {
   status(instanceId: string): InstanceStatus {
     return this.statuses.get(instanceId) ?? 0;
   }
+  /** Of the instances whose status the test set. */
+  statusCounts(): number[] {
+    const counts = [0, 0, 0, 0, 0, 0];
+    for (const s of this.statuses.values()) counts[s]!++;
+    return counts;
+  }
   async reboot(target: InstanceTarget): Promise<void> {
     this.rebooted.push(target.instanceId);
     this.statuses.set(target.instanceId, 4);

@@ -6,4 +6,5 @@ export * from './commands.js';
 export * from './common.js';
 export * from './health.js';
 export * from './instances.js';
+export * from './metrics.js';
 export * from './tasks.js';

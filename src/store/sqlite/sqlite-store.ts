@@ -38,7 +38,7 @@ import { Registry, type CancelledRows } from './registry.js';
 import { purgeTasks } from './retention.js';
 import { TaskWriter } from './task-writer.js';
 import { Tasks } from './tasks.js';
-import { WriteBatch } from './write-batch.js';
+import { WriteBatch, type CommitObserver } from './write-batch.js';
 
 export interface SqliteStoreOptions {
   /** a file path, or ':memory:' */
@@ -47,10 +47,12 @@ export interface SqliteStoreOptions {
   synchronous?: Synchronous;
   /** the clock for created_at and the idempotency window (tests move it); Date.now by default */
   clock?: () => number;
+  /** told of each shared commit (write-batch.ts), for metrics: it runs once per commit, so cheap */
+  onCommit?: CommitObserver;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  return new SqliteStore(options.path, options.synchronous ?? 'FULL', options.clock ?? Date.now);
+  return new SqliteStore(options.path, options.synchronous ?? 'FULL', options.clock ?? Date.now, options.onCommit ?? null);
 }
 
 const MEMORY = ':memory:';
@@ -76,13 +78,15 @@ class SqliteStore implements Store {
   readonly #path: string;
   readonly #synchronous: Synchronous;
   readonly #clock: () => number;
+  readonly #onCommit: CommitObserver | null;
   #open: Open | null = null;
   #probe = 0;
 
-  constructor(path: string, synchronous: Synchronous, clock: () => number) {
+  constructor(path: string, synchronous: Synchronous, clock: () => number, onCommit: CommitObserver | null) {
     this.#path = path;
     this.#synchronous = synchronous;
     this.#clock = clock;
+    this.#onCommit = onCommit;
   }
 
   async open(): Promise<void> {
@@ -117,7 +121,13 @@ class SqliteStore implements Store {
       stmts,
       registry: new Registry(db, stmts, this.#clock, index),
       // The batch tells the change feed and the queue's tail itself: once per commit.
-      writes: new WriteBatch(db, stmts, this.#clock, { tasks: new TaskWriter(stmts, index), queue, fresh, changes: this.changes }),
+      writes: new WriteBatch(db, stmts, this.#clock, {
+        tasks: new TaskWriter(stmts, index),
+        queue,
+        fresh,
+        changes: this.changes,
+        onCommit: this.#onCommit,
+      }),
       tasks: new Tasks(stmts),
       queue,
       fresh,
