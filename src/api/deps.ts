@@ -16,6 +16,8 @@ export interface ApiDeps {
   logger?: Logger | false;
   /** Server-Sent Events heartbeat interval (default 15 s); also how often a stream re-reads the store */
   sseHeartbeatMs?: number;
+  /** where the built web console is (default: this package's dist/console) */
+  consoleDir?: string;
 }
 
 /** What the API asks of the health monitor (the worker side's HealthMonitor satisfies it). */

@@ -84,6 +84,8 @@ export async function startApiHarness(opts: {
   closeStore?: boolean;
   sseHeartbeatMs?: number;
   logger?: Logger;
+  /** where the built console is (default: dist/console) */
+  consoleDir?: string;
 } = {}): Promise<ApiHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
   const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
@@ -103,6 +105,7 @@ export async function startApiHarness(opts: {
       adminTokenHash: hashToken(ADMIN_TOKEN),
       logger: opts.logger ?? false,
       ...(opts.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: opts.sseHeartbeatMs }),
+      ...(opts.consoleDir === undefined ? {} : { consoleDir: opts.consoleDir }),
     });
   } catch (err) {
     if (closeStore) await store.close();
