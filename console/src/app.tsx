@@ -34,7 +34,8 @@ export function App() {
   const signIn = (s: Session): void => {
     saveSession(s);
     setSession(s);
-    navigate(s.role === 'operator' ? '/operator' : '/instances');
+    // A tenant who followed a link to one of its pages lands there once signed in.
+    navigate(s.role === 'operator' ? '/operator' : path === '/' ? '/instances' : path);
   };
   const signOut = (): void => {
     clearSession();

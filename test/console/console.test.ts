@@ -125,6 +125,17 @@ describe('web console in Chromium', { skip: browserMissing() ?? false }, () => {
     await b.shot('task-cancelled');
   });
 
+  it('reboots an instance and follows its status back to running', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Instances' }).click();
+    const id = h.ids[3]!;
+    await page.getByLabel(`Select ${id}`).check();
+    await page.getByRole('button', { name: 'Reboot selected' }).click();
+    await page.getByRole('status').filter({ hasText: 'Rebooting 1 instance' }).waitFor();
+    const badge = page.getByRole('row').filter({ has: page.getByLabel(`Select ${id}`) }).locator('.badge');
+    await badge.filter({ hasText: 'starting' }).waitFor();
+    await badge.filter({ hasText: 'running' }).waitFor();
+  });
+
   it('operator view: creates a tenant, adds an instance and assigns it', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Operator (admin token)').check();
