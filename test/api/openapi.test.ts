@@ -10,7 +10,8 @@ import { startApiHarness, type ApiHarness } from '../support/index.js';
 
 /** Routes the document leaves out on purpose: the UI and its assets, the document itself, the console. */
 const HIDDEN_PREFIXES = ['/docs', '/openapi.json', '/console'];
-const hidden = (path: string): boolean => HIDDEN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
+// The route tree prints /console/* as a child `*` of /console, which reads back as /console*.
+const hidden = (path: string): boolean => HIDDEN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`) || path === `${p}*`);
 
 type Doc = { openapi: string; info: { version: string }; paths: Record<string, Record<string, Operation>> };
 type Operation = {
