@@ -6,6 +6,7 @@ import { principalOf, tenantAuth } from './auth.js';
 import { UNMATCHED_ROUTE, type ApiDeps, type ApiMetrics } from './deps.js';
 import { clientErrorHandler, expectationFailed } from './client-error.js';
 import { capConnectionsPerSource } from './connection-cap.js';
+import { consoleRoutes } from './console.js';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-handler.js';
 import { createRateLimiter } from './rate-limit.js';
 import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
@@ -104,6 +105,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics;
   if (metrics !== undefined) await app.register(async (scrape) => metricsRoutes(scrape, deps, metrics));
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
+  await app.register(async (web) => consoleRoutes(web, deps.consoleDir));
 
   const limiter = createRateLimiter(deps.config.rateLimitPerSecond, deps.config.rateLimitBurst);
   await app.register(async (tenant) => {

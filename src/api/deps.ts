@@ -18,6 +18,8 @@ export interface ApiDeps {
   sseHeartbeatMs?: number;
   /** what GET /metrics serves, told of every answered request; absent: no /metrics route */
   metrics?: ApiMetrics;
+  /** where the built web console is (default: this package's dist/console) */
+  consoleDir?: string;
 }
 
 /** The metrics the API feeds and serves (the process's registry satisfies it). Told per request:
