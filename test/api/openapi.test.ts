@@ -91,7 +91,8 @@ test('tenant operations need the tenant token and x-request-id; admin ones the a
         assert.deepEqual(op.security, [{ tenantToken: [] }], where);
         const rid = op.parameters?.find((p) => p.in === 'header' && p.name === 'x-request-id');
         assert.equal(rid?.required, true, `${where}: x-request-id`);
-      } else if (path.startsWith('/admin/')) {
+      } else if (path.startsWith('/admin/') || path === '/metrics') {
+        // /metrics asks for the admin token unless the operator opened it (ADBFLEET_METRICS_PUBLIC).
         assert.deepEqual(op.security, [{ adminToken: [] }], where);
       } else {
         assert.equal(op.security, undefined, where);
