@@ -96,6 +96,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Prometheus metrics (text format) */
         get: {
             parameters: {
                 query?: never;
@@ -116,6 +117,15 @@ export interface paths {
                 };
                 /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
