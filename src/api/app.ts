@@ -2,6 +2,7 @@
 // validation), routes, one error handler. Schemas compile when the app is ready.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, LIMITS } from '../core/index.js';
+import { recordAudit } from './audit.js';
 import { principalOf, tenantAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { clientErrorHandler, expectationFailed } from './client-error.js';
@@ -62,6 +63,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.server.on('checkExpectation', expectationFailed);
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('admin', false);
+  app.decorateRequest('errorCode', null);
+  app.decorateRequest('auditNote', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   let closing = false;
@@ -81,6 +85,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addHook('onSend', echoRequestId);
   app.addHook('onSend', closeIfBodyPending);
+  app.addHook('onResponse', recordAudit(deps.store));
 
   // An empty body is "no body" (so body-less POSTs like cancel work with any client); routes
   // with a body schema then reject it as "body: must be a JSON object".

@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { CommandInput } from '../../tasks/index.js';
+import { noteAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ASYNC_COMMAND, SYNC_COMMAND, type CommandRequest } from '../schemas/index.js';
@@ -24,9 +25,10 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
 
   api.post(
     '/v1/instances/async-command',
-    { schema: ASYNC_COMMAND },
+    { schema: ASYNC_COMMAND, config: { audit: 'command.submit' } },
     async (request) => {
       const created = await tasks.submit(principalOf(request).tenantKey, input(request.body), request.id);
+      noteAudit(request, { taskId: created.taskId });
       return ok({
         task_id: created.taskId,
         cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })),
@@ -36,9 +38,10 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
 
   api.post(
     '/v1/instances/sync-command',
-    { schema: SYNC_COMMAND },
+    { schema: SYNC_COMMAND, config: { audit: 'command.sync' } },
     async (request) => {
       const task = await tasks.run(principalOf(request).tenantKey, input(request.body));
+      noteAudit(request, { taskId: task.taskId });
       return ok({ cmd_results: task.jobs.map(cmdResultJson) });
     },
   );
