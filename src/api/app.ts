@@ -1,5 +1,6 @@
 // Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
-// validation), routes, one error handler. Schemas compile when the app is ready.
+// validation), routes, one error handler, and the audit log's record of each state-changing
+// request once answered (audit.ts). Schemas compile when the app is ready.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, LIMITS } from '../core/index.js';
 import { recordAudit } from './audit.js';
