@@ -1,7 +1,9 @@
 // Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
-// validation), routes, one error handler. Schemas compile when the app is ready.
+// validation), routes, one error handler, and the audit log's record of each state-changing
+// request once answered (audit.ts). Schemas compile when the app is ready.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, LIMITS } from '../core/index.js';
+import { recordAudit } from './audit.js';
 import { principalOf, tenantAuth } from './auth.js';
 import { UNMATCHED_ROUTE, type ApiDeps, type ApiMetrics } from './deps.js';
 import { clientErrorHandler, expectationFailed } from './client-error.js';
@@ -65,6 +67,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.server.on('checkExpectation', expectationFailed);
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('admin', false);
+  app.decorateRequest('errorCode', null);
+  app.decorateRequest('auditNote', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   let closing = false;
@@ -85,6 +90,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onSend', echoRequestId);
   app.addHook('onSend', closeIfBodyPending);
   if (deps.metrics !== undefined) app.addHook('onResponse', countResponse(deps.metrics));
+  app.addHook('onResponse', recordAudit(deps.store));
 
   // An empty body is "no body" (so body-less POSTs like cancel work with any client); routes
   // with a body schema then reject it as "body: must be a JSON object".

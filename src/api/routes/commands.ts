@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { CommandInput } from '../../tasks/index.js';
+import { noteAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ASYNC_COMMAND, SYNC_COMMAND, type CommandRequest } from '../schemas/index.js';
@@ -27,10 +28,11 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
 
   api.post(
     ASYNC_ROUTE,
-    { schema: ASYNC_COMMAND },
+    { schema: ASYNC_COMMAND, config: { audit: 'command.submit' } },
     async (request) => {
       const principal = principalOf(request);
       const created = await tasks.submit(principal.tenantKey, input(request.body), request.id);
+      noteAudit(request, { taskId: created.taskId });
       // An idempotent replay created nothing: it is no submission.
       if (!created.replayed) metrics?.submitted(ASYNC_ROUTE, principal.tenantId);
       return ok({
@@ -42,10 +44,11 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
 
   api.post(
     SYNC_ROUTE,
-    { schema: SYNC_COMMAND },
+    { schema: SYNC_COMMAND, config: { audit: 'command.sync' } },
     async (request) => {
       const principal = principalOf(request);
       const task = await tasks.run(principal.tenantKey, input(request.body));
+      noteAudit(request, { taskId: task.taskId });
       metrics?.submitted(SYNC_ROUTE, principal.tenantId);
       return ok({ cmd_results: task.jobs.map(cmdResultJson) });
     },

@@ -3,12 +3,15 @@
 // committed data. The work is split by concern (registry.ts, task-writer.ts and tasks.ts,
 // queue.ts, retention.ts); this class opens the database, hands each concern the connection and
 // the statement cache, and is the one place a call passes after its transaction has committed,
-// except for createTask, markRunning and finishJobs, which share one commit per turn of the event
-// loop and are told after it by write-batch.ts.
+// except for createTask, markRunning, finishJobs and appendAudit, which share one commit per turn
+// of the event loop and are told after it by write-batch.ts.
 import type Database from 'better-sqlite3';
 import { LocalChangeFeed } from '../changes.js';
 import { storeError } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
+  AuditRecord,
   CreatedTask,
   Instance,
   InstanceTarget,
@@ -25,6 +28,7 @@ import type {
   TaskView,
   Tenant,
 } from '../types.js';
+import { AuditLog } from './audit.js';
 import { cannotOpen, openDatabase, StatementCache, type Synchronous } from './db.js';
 import { FreshJobs } from './fresh-jobs.js';
 import { checkIdentity, checkPresent, noteDamage, OpenFiles, readMarker, writeMarker } from './identity.js';
@@ -35,7 +39,7 @@ import { migrate } from './migrations.js';
 import { Queue } from './queue.js';
 import { QueueSql } from './queue.sql.js';
 import { Registry, type CancelledRows } from './registry.js';
-import { purgeTasks } from './retention.js';
+import { purgeAudit, purgeTasks } from './retention.js';
 import { TaskWriter } from './task-writer.js';
 import { Tasks } from './tasks.js';
 import { WriteBatch, type CommitObserver } from './write-batch.js';
@@ -62,8 +66,9 @@ interface Open {
   db: Database.Database;
   stmts: StatementCache;
   registry: Registry;
-  /** createTask, markRunning and finishJobs: one transaction per turn */
+  /** createTask, markRunning, finishJobs and appendAudit: one transaction per turn */
   writes: WriteBatch;
+  audit: AuditLog;
   tasks: Tasks;
   queue: Queue;
   /** the queue's tail in memory (fresh-jobs.ts) */
@@ -116,6 +121,7 @@ class SqliteStore implements Store {
     index.load(stmts.get(InstanceSql.index).all() as InstanceIndexRow[]);
     const fresh = new FreshJobs((stmts.get(QueueSql.nextJobKey).get() as { next: number }).next);
     const queue = new Queue(db, stmts);
+    const audit = new AuditLog(stmts);
     this.#open = {
       db,
       stmts,
@@ -127,7 +133,9 @@ class SqliteStore implements Store {
         fresh,
         changes: this.changes,
         onCommit: this.#onCommit,
+        audit,
       }),
+      audit,
       tasks: new Tasks(stmts),
       queue,
       fresh,
@@ -315,6 +323,18 @@ class SqliteStore implements Store {
     return res;
   }
 
+  // --- the audit log ---
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    // Not async, as createTask: one promise per request, the writer's.
+    const open = this.#open;
+    return open === null ? Promise.reject(storeError.closed()) : open.writes.appendAudit(entry);
+  }
+
+  async listAudit(query: AuditQuery, limit: number, cursor: string | null): Promise<{ entries: AuditRecord[]; nextCursor: string | null }> {
+    return this.#o().audit.list(query, limit, cursor);
+  }
+
   stats(): StoreStats {
     return this.#o().writes.stats();
   }
@@ -327,6 +347,11 @@ class SqliteStore implements Store {
     // A watcher of a purged task reads null: nothing more will happen to it.
     this.changes.taskChanged(purged);
     return purged.length;
+  }
+
+  async purgeAudit(before: number, batchSize: number): Promise<number> {
+    const o = this.#o();
+    return purgeAudit(o.db, o.stmts, before, batchSize);
   }
 
   /** Queued jobs an instance change cancelled leave the queue's tail, and are told. */
