@@ -25,8 +25,8 @@ export interface ConsoleBrowser {
 export async function openConsoleBrowser(origin: string): Promise<ConsoleBrowser> {
   // As root (CI containers) Chromium refuses to start without --no-sandbox.
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  // A laptop screen.
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  // A laptop screen (the 1280x800).
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   const problems: string[] = [];
