@@ -1,8 +1,9 @@
-// `adbfleet admin ...`: the operator's client for the admin API (SPEC §8). It talks HTTP, so it
-// works the same against a local service or a remote one.
+// `adbfleet admin ...`: the operator's client for the admin API (SPEC §8), on the typed client
+// (adbfleet/client). It talks HTTP, so it works the same against a local service or a remote one.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { AdbfleetError, createAdminClient, type AdminClient } from '../client/index.js';
 import { LIMITS } from '../core/index.js';
 import { readSettings } from './config.js';
 import { parseInstances } from './instance-file.js';
@@ -21,54 +22,52 @@ function adminTokenFrom(opts: AdminGlobals): string {
   throw new Error(`no admin token: pass --token, set ADBFLEET_ADMIN_TOKEN, or run where ${file} exists`);
 }
 
-async function request(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<{ ok: boolean; status: number; text: string }> {
-  // Relative to the URL's own path, so a service behind a path prefix (https://h/adbfleet/) works.
-  const base = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
-  const url = new URL(`admin/v1${path}`, base);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminTokenFrom(opts)}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
-  return { ok: res.ok, status: res.status, text: await res.text() };
+/** The typed client (adbfleet/client) on the operator's URL and token. */
+function adminClient(opts: AdminGlobals): AdminClient {
+  return createAdminClient({ url: opts.url, token: adminTokenFrom(opts) });
 }
 
-async function call(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<void> {
-  const res = await request(opts, method, path, body);
-  if (!res.ok) {
-    process.stderr.write(`HTTP ${res.status}: ${res.text}\n`);
+/** What the service said, as the CLI has always printed it: "HTTP <status>: <the envelope>". */
+function refusal(e: unknown, opts: AdminGlobals): string {
+  if (!(e instanceof AdbfleetError)) throw e;
+  if (e.status === 0) {
+    const cause = e.cause as { cause?: { code?: string; message?: string }; message?: string } | undefined;
+    return `cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.cause?.code ?? cause?.cause?.message ?? cause?.message ?? e.message}`;
+  }
+  return `HTTP ${e.status}: ${typeof e.body === 'string' ? e.body : JSON.stringify(e.body)}`;
+}
+
+/** Runs one admin request and prints its answer as JSON, or the refusal on stderr (exit code 1). */
+async function call(opts: AdminGlobals, run: (admin: AdminClient) => Promise<unknown>): Promise<void> {
+  let answer: unknown;
+  try {
+    answer = await run(adminClient(opts));
+  } catch (e) {
+    process.stderr.write(`${refusal(e, opts)}\n`);
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`${JSON.stringify(JSON.parse(res.text), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
 }
 
 /** Sends the entries in requests of the bulk endpoint's limit, in order; stops at the first refused. */
 async function importInstances(opts: AdminGlobals, source: string): Promise<void> {
   const entries = parseInstances(source === '-' ? readFileSync(0, 'utf8') : readFileSync(source, 'utf8'), source);
+  const admin = adminClient(opts);
   let registered = 0;
   for (let from = 0; from < entries.length; from += LIMITS.instancesPerBulk) {
     const chunk = entries.slice(from, from + LIMITS.instancesPerBulk);
-    const res = await request(opts, 'POST', '/instances/bulk', { instances: chunk });
-    if (!res.ok) {
+    try {
+      registered += (await admin.bulkInstances(chunk)).registered;
+    } catch (e) {
       // The server numbers entries within the request: say where the request began in the file.
       process.stderr.write(
-        `entries ${from}-${from + chunk.length - 1} of ${source} (the error's [index] counts from ${from}) were refused, none of them registered: HTTP ${res.status}: ${res.text}\n` +
+        `entries ${from}-${from + chunk.length - 1} of ${source} (the error's [index] counts from ${from}) were refused, none of them registered: ${refusal(e, opts)}\n` +
           `registered ${registered} instances before them\n`,
       );
       process.exitCode = 1;
       return;
     }
-    registered += (JSON.parse(res.text) as { registered: number }).registered;
   }
   process.stdout.write(`registered ${registered} instances\n`);
 }
@@ -91,20 +90,18 @@ export function registerAdminCommand(program: Command): void {
   tenant
     .command('create <name>')
     .description('create a tenant; prints its first token (shown only once)')
-    .action((name: string) => call(globals(), 'POST', '/tenants', { name }));
-  tenant.command('list').action(() => call(globals(), 'GET', '/tenants'));
+    .action((name: string) => call(globals(), (a) => a.createTenant(name)));
+  tenant.command('list').action(() => call(globals(), async (a) => ({ tenants: await a.listTenants() })));
 
   const token = admin.command('token').description("tenants' tokens");
   token
     .command('create <tenant_id>')
     .description('issue a further token for a tenant')
-    .action((id: string) => call(globals(), 'POST', `/tenants/${encodeURIComponent(id)}/tokens`));
+    .action((id: string) => call(globals(), (a) => a.issueToken(id)));
   token
     .command('revoke <tenant_id> <token_prefix>')
     .description("revoke a tenant's token by its prefix: its first 12 characters, as shown when it was issued")
-    .action((id: string, prefix: string) =>
-      call(globals(), 'DELETE', `/tenants/${encodeURIComponent(id)}/tokens/${encodeURIComponent(prefix)}`),
-    );
+    .action((id: string, prefix: string) => call(globals(), (a) => a.revokeToken(id, prefix)));
 
   const instance = admin.command('instance').description('instances');
   instance
@@ -114,13 +111,15 @@ export function registerAdminCommand(program: Command): void {
     .option('--zone <zone>', 'zone')
     .option('--tenant <tenant_id>', 'owner tenant')
     .action((id: string, address: string, o: { name?: string; zone?: string; tenant?: string }) =>
-      call(globals(), 'POST', '/instances', {
-        instance_id: id,
-        adb_address: address,
-        ...(o.name === undefined ? {} : { instance_name: o.name }),
-        ...(o.zone === undefined ? {} : { zone: o.zone }),
-        ...(o.tenant === undefined ? {} : { tenant_id: o.tenant }),
-      }),
+      call(globals(), (a) =>
+        a.createInstance({
+          instance_id: id,
+          adb_address: address,
+          ...(o.name === undefined ? {} : { instance_name: o.name }),
+          ...(o.zone === undefined ? {} : { zone: o.zone }),
+          ...(o.tenant === undefined ? {} : { tenant_id: o.tenant }),
+        }),
+      ),
     );
   instance
     .command('import <file>')
@@ -133,13 +132,9 @@ export function registerAdminCommand(program: Command): void {
   instance
     .command('assign <instance_id> <tenant_id>')
     .description('give an instance to a tenant ("none" unassigns it)')
-    .action((id: string, tenantId: string) =>
-      call(globals(), 'PUT', `/instances/${encodeURIComponent(id)}/tenant`, {
-        tenant_id: tenantId === 'none' ? null : tenantId,
-      }),
-    );
+    .action((id: string, tenantId: string) => call(globals(), (a) => a.assignInstance(id, tenantId === 'none' ? null : tenantId)));
   instance
     .command('remove <instance_id>')
-    .action((id: string) => call(globals(), 'DELETE', `/instances/${encodeURIComponent(id)}`));
-  instance.command('list').action(() => call(globals(), 'GET', '/instances'));
+    .action((id: string) => call(globals(), (a) => a.deleteInstance(id)));
+  instance.command('list').action(() => call(globals(), async (a) => ({ instances: await a.listInstances() })));
 }

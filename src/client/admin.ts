@@ -14,7 +14,7 @@ export interface AdminClient {
   bulkInstances(list: InstanceEntry[]): Promise<Answer<'/admin/v1/instances/bulk', 'post'>>;
   /** null takes the instance from its tenant */
   assignInstance(instanceId: string, tenantId: string | null): Promise<AdminInstance>;
-  deleteInstance(instanceId: string): Promise<void>;
+  deleteInstance(instanceId: string): Promise<Answer<'/admin/v1/instances/{instance_id}', 'delete'>>;
 }
 
 const PREFIX = '/admin/v1';
@@ -32,8 +32,6 @@ export function createAdminClient(opts: ClientOptions): AdminClient {
     createInstance: (i) => call({ method: 'POST', path: '/instances', body: i }),
     bulkInstances: (list) => call({ method: 'POST', path: '/instances/bulk', body: { instances: list } }),
     assignInstance: (instanceId, tenantId) => call({ method: 'PUT', path: `/instances/${seg(instanceId)}/tenant`, body: { tenant_id: tenantId } }),
-    async deleteInstance(instanceId) {
-      await call({ method: 'DELETE', path: `/instances/${seg(instanceId)}` });
-    },
+    deleteInstance: (instanceId) => call({ method: 'DELETE', path: `/instances/${seg(instanceId)}` }),
   };
 }

@@ -130,7 +130,7 @@ test('every admin method', async () => {
   );
   const moved = await admin.assignInstance('client-one', null);
   assert.equal(moved.tenant_id, null);
-  await admin.deleteInstance('client-bulk-a');
+  assert.deepEqual(await admin.deleteInstance('client-bulk-a'), { instance_id: 'client-bulk-a', deleted: true });
   const ids = (await admin.listInstances()).map((i) => i.instance_id);
   assert.ok(ids.includes('client-one') && ids.includes('client-bulk-b') && !ids.includes('client-bulk-a'), ids.join(','));
   await assert.rejects(admin.deleteInstance('client-bulk-a'), (e: unknown) => e instanceof AdbfleetError && e.status === 404);
