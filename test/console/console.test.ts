@@ -7,10 +7,9 @@
 // test-artifacts/console/. Needs `npm run build` (it drives the built console, as users get it).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { startServiceHarness, until, type ServiceHarness } from '../support/index.js';
-import { browserMissing, CONSOLE_BUILD, openConsoleBrowser, type ConsoleBrowser } from './browser.js';
+import { browserMissing, consoleBuildProblem, openConsoleBrowser, type ConsoleBrowser } from './browser.js';
 
 const MODEL_COMMAND = 'getprop ro.product.model';
 
@@ -31,9 +30,8 @@ describe('web console in Chromium', { skip: browserMissing() ?? false }, () => {
   let page: Page;
 
   before(async () => {
-    if (!existsSync(CONSOLE_BUILD)) {
-      throw new Error(`${CONSOLE_BUILD} is missing: the console is not built; run npm run build before this test`);
-    }
+    const problem = consoleBuildProblem();
+    if (problem !== null) throw new Error(problem);
     h = await startServiceHarness({ instances: 4 });
     b = await openConsoleBrowser(h.url);
     page = b.page;
