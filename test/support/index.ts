@@ -4,7 +4,8 @@
 // - startLiveApi: the same API on the real worker (dispatcher, health monitor, ADB pool) and a
 //   simulated fleet, all in this process.
 // - startServiceHarness: the whole service as `serve` wires it (real HTTP socket) and a fleet.
-// - startServeProcess / startSimProcess: `adbfleet serve` / `adbfleet sim` as child processes.
+// - startServeProcess / startSimProcess: `adbfleet serve` / `adbfleet sim` as child processes;
+//   runCli / spawnCli: any other CLI command, run to its end with its output collected.
 // tango.ts (Tango as an independent ADB host) is imported by path: it loads @yume-chan/adb, which
 // only its two users should pay for.
 export { ADMIN_TOKEN, FeedRecorder, SettableMonitor, envelope, overrideStore, rid, startApiHarness, type ApiHarness } from './api-harness.js';
@@ -13,7 +14,7 @@ export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';
 export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
-export { COMPILED_ENTRY, startChild, startServeProcess, startSimProcess, type Child } from './processes.js';
+export { COMPILED_ENTRY, runCli, SOURCE_ENTRY, spawnCli, startChild, startServeProcess, startSimProcess, type Child, type CliResult, type CliRun } from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
 export { smallDisk, type SmallDisk } from './small-disk.js';
 export { collectSse, followSse, openSse, type SseEvent } from './sse.js';
