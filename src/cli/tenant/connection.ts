@@ -36,14 +36,20 @@ interface ConnectionFlags {
   token?: string;
 }
 
+/** ADBFLEET_URL and ADBFLEET_TOKEN, read once for every tenant command. */
+let settings: { url: string; tenantToken: string | null } | null = null;
+function tenantSettings(): { url: string; tenantToken: string | null } {
+  settings ??= readSettings(process.env, ['url', 'tenantToken']);
+  return settings;
+}
+
 /** Adds --url and --token to a tenant command, and makes its usage errors exit with 2. */
 export function withConnection(cmd: Command): Command {
-  const settings = readSettings(process.env, ['url', 'tenantToken']);
   return (
     cmd
-      .option('--url <url>', 'service URL (ADBFLEET_URL)', settings.url)
-      // No default shown: the help text would print the token.
-      .option('--token <token>', 'tenant token (ADBFLEET_TOKEN)', settings.tenantToken ?? undefined)
+      .option('--url <url>', 'service URL (ADBFLEET_URL)', tenantSettings().url)
+      // The token's default stays out of the help text, which would print it.
+      .option('--token <token>', 'tenant token (ADBFLEET_TOKEN)')
       .exitOverride((err: CommanderError) => {
         // Help and --version come through here too, with exit code 0.
         process.exit(err.exitCode === 0 ? 0 : EXIT.refused);
@@ -52,10 +58,9 @@ export function withConnection(cmd: Command): Command {
 }
 
 export function connect(flags: ConnectionFlags): Connection {
-  if (flags.token === undefined || flags.token === '') {
-    throw new CliFailure('no tenant token: pass --token or set ADBFLEET_TOKEN');
-  }
-  return { client: createClient({ url: flags.url, token: flags.token }), url: flags.url };
+  const token = flags.token ?? tenantSettings().tenantToken;
+  if (token === null || token === '') throw new CliFailure('no tenant token: pass --token or set ADBFLEET_TOKEN');
+  return { client: createClient({ url: flags.url, token }), url: flags.url };
 }
 
 /** One line saying what went wrong and which setting or request it concerns. */
@@ -73,16 +78,19 @@ export function explain(err: unknown, url: string): string {
 }
 
 /**
- * A command's action: runs it with a connection and exits with the code it returns; any error
- * becomes one line on stderr and exit 2 (or the CliFailure's code), never a stack trace.
+ * A command's action: checks its arguments (`check`, which throws a CliFailure for a usage error),
+ * then runs it with a connection and exits with the code it returns. Any error becomes one line on
+ * stderr and exit 2 (or the CliFailure's code), never a stack trace.
  */
 export function tenantAction<A extends unknown[]>(
   cmd: Command,
   run: (conn: Connection, ...args: A) => Promise<number>,
+  check: (...args: A) => void = () => {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const flags = cmd.opts<ConnectionFlags>();
     try {
+      check(...args);
       process.exitCode = await run(connect(flags), ...args);
     } catch (err) {
       process.stderr.write(`adbfleet: ${explain(err, flags.url)}\n`);

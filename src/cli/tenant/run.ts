@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { LIMITS } from '../../core/index.js';
 import { EXIT, CliFailure, explain, tenantAction, withConnection, type Connection } from './connection.js';
-import { waitForTasks } from './follow.js';
+import { catchInterrupt, waitForTasks, type Interrupt } from './follow.js';
 import { parseIds, parseIntIn } from './options.js';
 import { printJobs, printSubmitted } from './report.js';
 
@@ -15,8 +15,11 @@ interface RunFlags {
   json?: boolean;
 }
 
-async function instanceIds(conn: Connection, flags: RunFlags): Promise<string[]> {
+function checkTargets(_command: string, flags: RunFlags): void {
   if ((flags.instances === undefined) === (flags.all !== true)) throw new CliFailure('give either --instances a,b,c or --all');
+}
+
+async function instanceIds(conn: Connection, flags: RunFlags): Promise<string[]> {
   if (flags.instances !== undefined) return flags.instances;
   const ids = (await conn.client.allInstances()).map((i) => i.instance_id);
   if (ids.length === 0) throw new CliFailure('--all: this tenant has no instances');
@@ -24,9 +27,20 @@ async function instanceIds(conn: Connection, flags: RunFlags): Promise<string[]>
 }
 
 async function run(conn: Connection, command: string, flags: RunFlags): Promise<number> {
+  // Caught from the start: a Ctrl-C during the submission still ends in the wait's message,
+  // which names the tasks accepted by then (a request already sent may be accepted regardless).
+  const interrupt = flags.wait === true ? catchInterrupt() : null;
+  try {
+    return await submit(conn, command, flags, interrupt);
+  } finally {
+    interrupt?.release();
+  }
+}
+
+async function submit(conn: Connection, command: string, flags: RunFlags, interrupt: Interrupt | null): Promise<number> {
   const ids = await instanceIds(conn, flags);
   const tasks: Awaited<ReturnType<Connection['client']['runCommand']>>[] = [];
-  for (let from = 0; from < ids.length; from += LIMITS.instancesPerRequest) {
+  for (let from = 0; from < ids.length && interrupt?.signal.aborted !== true; from += LIMITS.instancesPerRequest) {
     const chunk = ids.slice(from, from + LIMITS.instancesPerRequest);
     try {
       tasks.push(
@@ -47,7 +61,8 @@ async function run(conn: Connection, command: string, flags: RunFlags): Promise<
     return EXIT.ok;
   }
   const submitted = tasks.flatMap((t) => t.cmd_jobs.map((j) => ({ job_id: j.job_id, state: 'queued' as const })));
-  const finished = await waitForTasks(conn.client, tasks.map((t) => t.task_id), submitted);
+  if (tasks.length === 0) throw new CliFailure('stopped before any task was submitted', EXIT.interrupted);
+  const finished = await waitForTasks(conn, tasks.map((t) => t.task_id), submitted, interrupt ?? undefined);
   return printJobs(finished, flags.json === true, 'tasks');
 }
 
@@ -62,5 +77,5 @@ export function registerRunCommand(program: Command): void {
       .option('--wait', 'follow the jobs live, then print their results (exit 1 unless all succeed)')
       .option('--json', 'print JSON instead of text'),
   );
-  cmd.action(tenantAction(cmd, (conn, command: string, flags: RunFlags) => run(conn, command, flags)));
+  cmd.action(tenantAction(cmd, (conn, command: string, flags: RunFlags) => run(conn, command, flags), checkTargets));
 }

@@ -15,7 +15,7 @@ async function task(conn: Connection, taskId: string, flags: JsonFlag & { watch?
   // Read first even when watching: a task that does not exist is refused before any stream opens.
   let { jobs } = await conn.client.getTask(taskId);
   if (flags.watch === true && jobs.some((j) => j.state === 'queued' || j.state === 'running')) {
-    jobs = (await waitForTasks(conn.client, [taskId], jobs))[0]?.jobs ?? [];
+    jobs = (await waitForTasks(conn, [taskId], jobs))[0]?.jobs ?? [];
   }
   return printJobs([{ task_id: taskId, jobs }], flags.json === true, 'jobs');
 }
