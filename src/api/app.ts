@@ -12,6 +12,7 @@ import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
+import { registerOpenApi } from './openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -95,6 +96,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Before the routes, so the document sees every one of them.
+  await registerOpenApi(app);
   await app.register(async (health) => healthRoutes(health, deps));
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
 

@@ -109,7 +109,7 @@ export function registerAdminCommand(program: Command): void {
   const instance = admin.command('instance').description('instances');
   instance
     .command('add <instance_id> <adb_address>')
-    .description('register an instance reachable at host:port (its adbd)')
+    .description('register an instance at host:port (its adbd) or adb-server://HOST:PORT/SERIAL (a device an adb server holds)')
     .option('--name <name>', 'instance name')
     .option('--zone <zone>', 'zone')
     .option('--tenant <tenant_id>', 'owner tenant')

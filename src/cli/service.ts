@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { hashToken, newToken, type Config } from '../core/index.js';
-import { AdbPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
+import { FleetPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
 import { createSqliteStore, type Store } from '../store/index.js';
 import {
   createDispatcher,
@@ -67,7 +67,8 @@ export async function startService(config: Config, logger: Logger = createLogger
   const token = adminToken(config);
   const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
   await store.open();
-  const pool = new AdbPool({
+  // Direct host:port instances and adb-server:// ones alike (SPEC §11).
+  const pool = new FleetPool({
     key: adbKey(config),
     connectTimeoutMs: config.adbConnectTimeoutMs,
     authTimeoutMs: config.adbAuthTimeoutMs,

@@ -42,8 +42,33 @@ export function parseQueryInt(
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const DOTTED_NUMBERS = /^[0-9.]+$/;
 
-/** adb_address: hostname, IPv4 or [IPv6], then :port with port 1-65535. */
+/** What adb_address may be, in the words errors use. */
+export const ADB_ADDRESS_FORMS = 'host:port or adb-server://host:port/serial';
+const ADB_SERVER_SCHEME = 'adb-server://';
+/** The serial of an adb-server:// address (src/adb/address.ts parses the same form). */
+const SERIAL = /^[A-Za-z0-9._:@[\]-]{1,128}$/;
+
+/** adb_address: `host:port` (hostname, IPv4 or [IPv6], port 1-65535), or
+ * `adb-server://host:port/serial`. */
 export function isValidAdbAddress(value: string): boolean {
+  return adbAddressProblem(value) === null;
+}
+
+/** What is wrong with an adb_address, as the rule it breaks ("must be ..."), or null when valid. */
+export function adbAddressProblem(value: string): string | null {
+  if (!value.startsWith(ADB_SERVER_SCHEME)) {
+    return isValidHostPort(value) ? null : `must be ${ADB_ADDRESS_FORMS} (host: hostname, IPv4 or [IPv6]; port 1-65535)`;
+  }
+  const rest = value.slice(ADB_SERVER_SCHEME.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return 'adb-server:// must be followed by host:port/serial';
+  if (!isValidHostPort(rest.slice(0, slash))) return 'the adb server must be host:port (host: hostname, IPv4 or [IPv6]; port 1-65535)';
+  if (!SERIAL.test(rest.slice(slash + 1))) return 'the serial must be 1-128 characters from A-Z a-z 0-9 . _ : @ [ ] -';
+  return null;
+}
+
+/** host:port with host a hostname, IPv4 or [IPv6], and port 1-65535. */
+function isValidHostPort(value: string): boolean {
   const colon = value.lastIndexOf(':');
   if (colon <= 0) return false;
   const host = value.slice(0, colon);

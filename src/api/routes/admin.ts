@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { ApiError, LIMITS, isValidAdbAddress, newTenantToken } from '../../core/index.js';
+import { ApiError, LIMITS, adbAddressProblem, isValidAdbAddress, newTenantToken } from '../../core/index.js';
 import { StoreError, StoreErrorCode, type Instance } from '../../store/index.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -59,7 +59,8 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
 
   app.post('/instances', { schema: CREATE_INSTANCE }, async (request) => {
     const b = request.body;
-    if (!isValidAdbAddress(b.adb_address)) throw new ApiError('INVALID_ADB_ADDRESS');
+    const problem = adbAddressProblem(b.adb_address);
+    if (problem !== null) throw new ApiError('INVALID_ADB_ADDRESS', { rule: problem });
     const inst = await store.createInstance(newInstance(b));
     return adminInstanceJson(inst, monitor.status(inst.instanceId));
   });
