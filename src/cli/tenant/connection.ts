@@ -63,11 +63,18 @@ export function connect(flags: ConnectionFlags): Connection {
   return { client: createClient({ url: flags.url, token }), url: flags.url };
 }
 
+/** fetch's own error says only "fetch failed": the reason (ECONNREFUSED ...) is its cause. */
+function networkReason(err: AdbfleetError): string {
+  let reason: unknown = err.cause;
+  while (reason instanceof Error && reason.cause instanceof Error) reason = reason.cause;
+  return reason instanceof Error ? reason.message : err.message;
+}
+
 /** One line saying what went wrong and which setting or request it concerns. */
 export function explain(err: unknown, url: string): string {
   if (err instanceof CliFailure) return err.message;
   if (!(err instanceof AdbfleetError)) return err instanceof Error ? err.message : String(err);
-  if (err.status === 0) return `cannot reach the service at ${url} (--url/ADBFLEET_URL): ${err.message}`;
+  if (err.status === 0) return `cannot reach the service at ${url} (--url/ADBFLEET_URL): ${networkReason(err)}`;
   const body = err.body as { error_msg?: unknown } | null | undefined;
   const msg = typeof body?.error_msg === 'string' ? body.error_msg : err.message;
   const code = err.code === '' ? `HTTP ${err.status}` : `HTTP ${err.status} ${err.code}`;

@@ -4,29 +4,54 @@ import type { Job, TenantClient } from '../../client/index.js';
 import { CliFailure, EXIT, explain, type Connection } from './connection.js';
 import { ProgressBar, countJobs } from './progress.js';
 
-export interface TaskJobs {
+export interface TaskResult {
   task_id: string;
   jobs: Job[];
 }
 
+/** A broken stream is opened again after this, while the service still answers. */
+const REFOLLOW_MS = 1_000;
+/** Breaks in a row, with no event between them, before the wait gives up. */
+const MAX_BREAKS = 5;
+
+/** Follows one task's events until its `done` (or `signal` aborts), opening a broken stream again. */
+async function followTask(client: TenantClient, taskId: string, onJob: (job: Job) => void, signal: AbortSignal): Promise<void> {
+  let breaks = 0;
+  while (!signal.aborted) {
+    try {
+      for await (const job of client.taskEvents(taskId, { signal })) {
+        breaks = 0;
+        onJob(job);
+      }
+      return;
+    } catch (err) {
+      if (signal.aborted) return;
+      // A proxy's idle cut or a restarting node: worth another stream if the service still
+      // answers (this throws when it does not), not forever if the stream itself keeps failing.
+      await client.getTask(taskId);
+      breaks += 1;
+      if (breaks >= MAX_BREAKS) throw err;
+      await new Promise((r) => setTimeout(r, REFOLLOW_MS));
+    }
+  }
+}
+
 /** Streams each task's job events into `jobs` until every task is done or `signal` aborts. */
 async function followAll(client: TenantClient, taskIds: readonly string[], jobs: Map<string, Pick<Job, 'state'>>, changed: () => void, signal: AbortSignal): Promise<void> {
-  // One failing stream ends the others: the wait as a whole has failed.
+  // One task that cannot be followed ends the others: the wait as a whole has failed.
   const failed = new AbortController();
   const stop = AbortSignal.any([signal, failed.signal]);
+  const onJob = (job: Job): void => {
+    jobs.set(job.job_id, job);
+    changed();
+  };
   await Promise.all(
-    taskIds.map(async (taskId) => {
-      try {
-        for await (const job of client.taskEvents(taskId, { signal: stop })) {
-          jobs.set(job.job_id, job);
-          changed();
-        }
-      } catch (err) {
-        if (stop.aborted) return;
+    taskIds.map((taskId) =>
+      followTask(client, taskId, onJob, stop).catch((err: unknown) => {
         failed.abort();
         throw err;
-      }
-    }),
+      }),
+    ),
   );
 }
 
@@ -43,11 +68,6 @@ export function catchInterrupt(): Interrupt {
   return { signal: ctl.signal, release: () => process.off('SIGINT', onSigint) };
 }
 
-const isFinal = (j: Pick<Job, 'state'>): boolean => j.state !== 'queued' && j.state !== 'running';
-
-/** A stream that ended without its `done` (a proxy's idle cut, say) is opened again after this. */
-const REFOLLOW_MS = 1_000;
-
 /**
  * Follows the tasks until all their jobs are final, then reads them in request order. `initial`
  * is what is known before the first event (the submitted jobs), so the bar has its total at once.
@@ -58,20 +78,16 @@ export async function waitForTasks(
   taskIds: readonly string[],
   initial: readonly Pick<Job, 'job_id' | 'state'>[],
   interrupt: Interrupt = catchInterrupt(),
-): Promise<TaskJobs[]> {
+): Promise<TaskResult[]> {
   const jobs = new Map<string, Pick<Job, 'state'>>(initial.map((j) => [j.job_id, j]));
   const finished = new Map<string, Job[]>();
   const bar = process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
   const which = taskIds.length === 1 ? 'the task keeps' : 'the tasks keep';
   try {
     bar?.update(countJobs(jobs.values()));
-    let pending = [...taskIds];
-    while (pending.length > 0 && !interrupt.signal.aborted) {
-      await followAll(conn.client, pending, jobs, () => bar?.update(countJobs(jobs.values())), interrupt.signal);
-      for (const taskId of pending) finished.set(taskId, (await conn.client.getTask(taskId)).jobs);
-      pending = pending.filter((id) => !(finished.get(id) ?? []).every(isFinal));
-      if (pending.length > 0) await new Promise((r) => setTimeout(r, REFOLLOW_MS));
-    }
+    await followAll(conn.client, taskIds, jobs, () => bar?.update(countJobs(jobs.values())), interrupt.signal);
+    // The final jobs in request order, read once more: the events came per job, as they happened.
+    if (!interrupt.signal.aborted) for (const taskId of taskIds) finished.set(taskId, (await conn.client.getTask(taskId)).jobs);
   } catch (err) {
     if (!interrupt.signal.aborted) {
       const watch = taskIds.map((id) => `adbfleet task ${id} --watch`).join('; ');

@@ -3,7 +3,7 @@
 import type { InstanceRow, Job, TaskSummary } from '../../client/index.js';
 import { InstanceStatus } from '../../core/index.js';
 import { EXIT } from './connection.js';
-import type { TaskJobs } from './follow.js';
+import type { TaskResult } from './follow.js';
 import { columns, firstLine, printable, widthOf } from './text.js';
 
 export function printJson(value: unknown): void {
@@ -30,7 +30,7 @@ function summary(jobs: readonly Pick<Job, 'state'>[]): string {
 }
 
 /** The jobs of one or more tasks as one table, a summary line under it; returns the exit code. */
-export function printJobs(tasks: readonly TaskJobs[], json: boolean, asApi: 'jobs' | 'tasks'): number {
+export function printJobs(tasks: readonly TaskResult[], json: boolean, asApi: 'jobs' | 'tasks'): number {
   const all = tasks.flatMap((t) => t.jobs);
   if (json) {
     // One task's read (task, cancel) is the API's own data; a run's tasks are listed with their ids.
