@@ -30,25 +30,36 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts the CLI with `args` in a new WIDTH x HEIGHT session; returns a reader of its screen. */
-function inTmux(args: string[]): () => string[] {
+interface Pane {
+  /** the screen's lines; `joined`: a line the terminal wrapped comes back whole */
+  screen(joined?: boolean): string[];
+  keys(...keys: string[]): void;
+}
+
+/** Starts the CLI with `args` in a new WIDTH x HEIGHT session. */
+function inTmux(args: string[]): Pane {
   const socket = join(dir, 'tmux');
   const name = `cli${(sessions += 1)}`;
-  // The shell prints the exit status, then holds the pane open so its last screen can be read.
-  const script = '"$0" "$@"; echo "exit=$?"; exec sleep 600';
+  // The shell prints the exit status, then holds the pane open so its last screen can be read;
+  // it outlives a Ctrl-C meant for the CLI by catching it (the CLI, exec'd, gets the default).
+  const script = 'trap : INT; "$0" "$@"; echo "exit=$?"; exec sleep 600';
   execFileSync(
     'tmux',
     ['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT), '-c', process.cwd(),
       'sh', '-c', script, process.execPath, ...SOURCE_ENTRY, ...args],
     { env: { ...process.env, ADBFLEET_URL: h.url, ADBFLEET_TOKEN: h.token, TERM: 'xterm-256color' } },
   );
-  return () => execFileSync('tmux', ['-S', socket, 'capture-pane', '-p', '-t', name], { encoding: 'utf8' }).split('\n');
+  return {
+    screen: (joined = false) =>
+      execFileSync('tmux', ['-S', socket, 'capture-pane', '-p', ...(joined ? ['-J'] : []), '-t', name], { encoding: 'utf8' }).split('\n'),
+    keys: (...keys) => execFileSync('tmux', ['-S', socket, 'send-keys', '-t', name, ...keys]),
+  };
 }
 
 const BAR = /^\[[#.]+\] (\d+)\/3 done {2}succeeded \d+ {2}failed \d+ {2}running \d+ {2}queued \d+$/;
 
 test('a progress bar while waiting, then the table alone', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
-  const screen = inTmux(['run', 'sleep 3', '--instances', 'e2e-0,e2e-1,e2e-2', '--wait']);
+  const { screen } = inTmux(['run', 'sleep 3', '--instances', 'e2e-0,e2e-1,e2e-2', '--wait']);
   let seen: string[] = [];
   await until(() => `a progress bar on the screen:\n${seen.join('\n')}`, () => (seen = screen()).some((l) => BAR.test(l.trimEnd())), 60_000);
   await until(() => `the CLI to exit:\n${seen.join('\n')}`, () => (seen = screen()).some((l) => l.startsWith('exit=')), 60_000);
@@ -63,7 +74,7 @@ test('a progress bar while waiting, then the table alone', { skip: hasTmux ? fal
 
 test('table rows are cut to the terminal width', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
   const long = 'x'.repeat(WIDTH * 2);
-  const screen = inTmux(['run', `echo ${long}`, '--instances', 'e2e-1', '--wait']);
+  const { screen } = inTmux(['run', `echo ${long}`, '--instances', 'e2e-1', '--wait']);
   let seen: string[] = [];
   await until(() => `the CLI to exit:\n${seen.join('\n')}`, () => (seen = screen()).some((l) => l.startsWith('exit=')), 60_000);
   const lines = seen.map((l) => l.trimEnd()).filter((l) => l !== '');
@@ -71,4 +82,18 @@ test('table rows are cut to the terminal width', { skip: hasTmux ? false : 'tmux
   assert.match(lines[1]!, /^e2e-1\s+succeeded\s+0\s+x+…$/);
   assert.equal([...lines[1]!].length, WIDTH);
   assert.equal(lines[3], 'exit=0');
+});
+
+test('Ctrl-C on the terminal: the bar goes, the task is left running, exit 130', { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
+  const pane = inTmux(['run', 'sleep 60', '--instances', 'e2e-2', '--wait']);
+  let seen: string[] = [];
+  await until(() => `a progress bar on the screen:\n${seen.join('\n')}`, () => (seen = pane.screen()).some((l) => /running 1 {2}queued 0$/.test(l.trimEnd())), 60_000);
+  pane.keys('C-c');
+  await until(() => `the CLI to exit:\n${seen.join('\n')}`, () => (seen = pane.screen(true)).some((l) => l.startsWith('exit=')), 60_000);
+  const text = seen.map((l) => l.trimEnd()).filter((l) => l !== '').join('\n');
+  assert.match(text, /stopped waiting; the task keeps running \(to stop: adbfleet cancel [0-9a-f]{32}\)\nexit=130$/);
+  assert.ok(!text.includes('done  succeeded'), `the bar was erased:\n${text}`);
+  const taskId = /adbfleet cancel ([0-9a-f]{32})/.exec(text)![1]!;
+  const cancelled = await h.call('POST', `/v1/instances/tasks/${taskId}/cancel`);
+  assert.equal(cancelled.body.data.jobs[0].state, 'cancelled', 'it was still running');
 });
