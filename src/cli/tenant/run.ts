@@ -1,6 +1,7 @@
 // `adbfleet run "CMD" --instances a,b | --all [--timeout S] [--wait] [--json]` (SPEC §12): submits
 // the command as one task per 100 instances (KooPhone's limit), then optionally waits for them all.
 import type { Command } from 'commander';
+import type { RunCommandResult } from '../../client/index.js';
 import { LIMITS } from '../../core/index.js';
 import { EXIT, CliFailure, explain, tenantAction, withConnection, type Connection } from './connection.js';
 import { catchInterrupt, waitForTasks, type Interrupt } from './follow.js';
@@ -39,7 +40,7 @@ async function run(conn: Connection, command: string, flags: RunFlags): Promise<
 
 async function submit(conn: Connection, command: string, flags: RunFlags, interrupt: Interrupt | null): Promise<number> {
   const ids = await instanceIds(conn, flags);
-  const tasks: Awaited<ReturnType<Connection['client']['runCommand']>>[] = [];
+  const tasks: RunCommandResult[] = [];
   for (let from = 0; from < ids.length && interrupt?.signal.aborted !== true; from += LIMITS.instancesPerRequest) {
     const chunk = ids.slice(from, from + LIMITS.instancesPerRequest);
     try {
