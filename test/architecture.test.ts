@@ -124,6 +124,25 @@ test('the cycle check finds a cycle and names it', () => {
   assert.deepEqual(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
 });
 
+test('the web console enters src only through the typed client (src/client/index.ts)', () => {
+  const problems: string[] = [];
+  const root = resolve('console/src');
+  const files = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const p = join(dir, name);
+      return statSync(p).isDirectory() ? files(p) : /\.tsx?$/.test(p) ? [p] : [];
+    });
+  for (const file of files(root)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const target = resolve(dirname(file), m[1]!);
+      if (relative(root, target).startsWith('..') && relative(SRC, target).replace(/\.js$/, '.ts') !== 'client/index.ts') {
+        problems.push(`${relative('.', file)} imports ${m[1]}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
 test('no import cycles among src files', () => {
   const graph = importGraph();
   assert.ok(graph.size > 50, 'the graph holds the source files');

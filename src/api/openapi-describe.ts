@@ -13,6 +13,8 @@ type RouteSchema = Record<string, unknown> & { response?: Record<string, unknown
 
 const TENANT_PREFIX = '/v1/';
 const ADMIN_PREFIX = '/admin/';
+/** Behind the admin token unless the operator opened it; its own schema says so. */
+const METRICS_PATH = '/metrics';
 
 /** What each error status means here; the codes and messages are docs/API.md's error registry. */
 const ERROR_STATUSES: Readonly<Record<string, string>> = {
@@ -59,6 +61,7 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'POST /v1/instances/reboot': 'Reboot instances',
   'GET /healthz': 'Liveness',
   'GET /readyz': 'Readiness (the store answers)',
+  'GET /metrics': 'Prometheus metrics (text format)',
 };
 
 const SSE_ROUTE = 'GET /v1/instances/tasks/{task_id}/events';
@@ -70,6 +73,7 @@ const SSE_DESCRIPTION =
 /** A tag per route family (the reference UI groups by it). */
 function tagOf(url: string): string | null {
   if (url === '/healthz' || url === '/readyz') return 'health';
+  if (url === METRICS_PATH) return 'metrics';
   if (url.startsWith(ADMIN_PREFIX)) return 'admin';
   if (url.startsWith('/v1/instances/tasks')) return 'tasks';
   if (url.endsWith('-command')) return 'commands';
@@ -82,7 +86,7 @@ function errorStatuses(method: string, url: string, schema: RouteSchema): string
   const statuses = ['400', '408', '500', '503'];
   const hasParams = url.includes('{');
   if (url.startsWith(TENANT_PREFIX)) statuses.push('401', '429');
-  if (url.startsWith(ADMIN_PREFIX)) statuses.push('401');
+  if (url.startsWith(ADMIN_PREFIX) || url === METRICS_PATH) statuses.push('401');
   if (schema['body'] !== undefined) statuses.push('413');
   if (url.startsWith(ADMIN_PREFIX) && hasParams) statuses.push('404');
   if (method === 'POST' && (url === '/v1/instances/async-command' || url.startsWith('/admin/v1/instances'))) statuses.push('409');

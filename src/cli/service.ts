@@ -17,6 +17,7 @@ import {
 import { createTaskService } from '../tasks/index.js';
 import { buildApi } from '../api/index.js';
 import { prepareDataDir } from './data-dir.js';
+import { createServiceMetrics } from './metrics.js';
 
 /** After the worker stopped, how long answers in flight may take before connections are cut. */
 const API_DRAIN_MS = 2_000;
@@ -65,7 +66,8 @@ function databasePath(config: Config): string {
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   prepareDataDir(config.dataDir);
   const token = adminToken(config);
-  const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
+  const metrics = createServiceMetrics();
+  const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous, onCommit: metrics.commit });
   await store.open();
   // Direct host:port instances and adb-server:// ones alike (SPEC §11).
   const pool = new FleetPool({
@@ -74,8 +76,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     authTimeoutMs: config.adbAuthTimeoutMs,
     openTimeoutMs: config.adbOpenTimeoutMs,
   });
-  const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }) });
+  const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }), observer: metrics.worker });
   const monitor = createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) });
+  metrics.attach({ store, pool, monitor, dispatcher });
   const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
   const tasks = createTaskService(store);
   const api = await buildApi({
@@ -85,6 +88,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     config,
     adminTokenHash: hashToken(token),
     logger: logger.child({ role: 'api' }),
+    metrics,
   });
   /**
    * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds
@@ -103,6 +107,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     await apiClosed;
     clearTimeout(timer);
     await pool.close();
+    metrics.close();
     await store.close();
   };
   await dispatcher.start();

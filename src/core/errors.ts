@@ -79,6 +79,7 @@ export const API_ERRORS = {
   BULK_DUPLICATE_ID: { status: 400, code: BAD_REQUEST, message: 'instances: instance_id repeats an earlier entry in entries {entries}' },
   BULK_INSTANCES_EXIST: { status: 409, code: BAD_REQUEST, message: 'instances: instance_id already exists in entries {entries}' },
 
+  CONSOLE_NOT_BUILT: { status: 503, code: 'KOOPHONE.API.1503', message: 'console: the console is not built: run npm run build' },
   SHUTTING_DOWN: { status: 503, code: 'KOOPHONE.API.1503', message: 'service: shutting down; retry shortly (another node, or this one once restarted)' },
   INTERNAL: { status: 500, code: 'KOOPHONE.API.9999', message: 'internal error (request {requestId})' },
 } as const satisfies Record<string, ErrorSpec>;

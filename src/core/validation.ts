@@ -39,6 +39,25 @@ export function parseQueryInt(
   return { ok: true, value };
 }
 
+/** An ISO 8601 date (midnight UTC) or date-time with its zone (Z or +hh:mm); seconds and a fraction optional. */
+const ISO_TIME = /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?(?:Z|[+-]([0-9]{2}):([0-9]{2})))?$/;
+
+/** A query parameter that must be an ISO 8601 time (absent: undefined), as epoch milliseconds.
+ * A time without a zone is refused rather than read in the server's own zone. */
+export function parseQueryTime(raw: unknown): { ok: true; value: number | undefined } | { ok: false; message: string } {
+  if (raw === undefined) return { ok: true, value: undefined };
+  const message = 'must be an ISO 8601 date or date-time with a zone, e.g. 2026-11-29 or 2026-11-29T10:00:00Z';
+  const m = typeof raw === 'string' ? ISO_TIME.exec(raw) : null;
+  if (m === null) return { ok: false, message };
+  const [year, month, day, hour = 0, minute = 0, second = 0, zoneHour = 0, zoneMinute = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)));
+  // Date.parse rolls 2026-02-30 over into March: a day or an hour out of range is refused instead.
+  const date = new Date(Date.UTC(year!, month! - 1, day!));
+  if (date.getUTCMonth() !== month! - 1 || date.getUTCDate() !== day) return { ok: false, message };
+  if (hour > 23 || minute > 59 || second > 59 || zoneHour > 23 || zoneMinute > 59) return { ok: false, message };
+  const value = Date.parse(raw as string);
+  return Number.isNaN(value) ? { ok: false, message } : { ok: true, value };
+}
+
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const DOTTED_NUMBERS = /^[0-9.]+$/;
 

@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { DOCUMENT_FILE, TYPES_FILE, renderOpenApiFiles } from '../../scripts/gen-openapi.js';
+import { createServiceMetrics, type ServiceMetrics } from '../../src/cli/metrics.js';
 import { startApiHarness, type ApiHarness } from '../support/index.js';
 
 /** Routes the document leaves out on purpose: the UI and its assets, the document itself, the console. */
 const HIDDEN_PREFIXES = ['/docs', '/openapi.json', '/console'];
-const hidden = (path: string): boolean => HIDDEN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
+// The route tree prints /console/* as a child `*` of /console, which reads back as /console*.
+const hidden = (path: string): boolean => HIDDEN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`) || path === `${p}*`);
 
 type Doc = { openapi: string; info: { version: string }; paths: Record<string, Record<string, Operation>> };
 type Operation = {
@@ -21,15 +23,19 @@ type Operation = {
 
 let h: ApiHarness;
 let doc: Doc;
+// As serve builds the app: GET /metrics exists only with metrics.
+let metrics: ServiceMetrics | undefined;
 
 before(async () => {
-  h = await startApiHarness();
+  metrics = createServiceMetrics();
+  h = await startApiHarness({ metrics });
   const res = await h.app.inject({ method: 'GET', url: '/openapi.json' });
   assert.equal(res.statusCode, 200, res.body);
   doc = res.json<Doc>();
 });
 after(async () => {
   await h?.close();
+  metrics?.close();
 });
 
 /** Method and path of every route the app registered, from its route tree (printRoutes). */
@@ -85,7 +91,8 @@ test('tenant operations need the tenant token and x-request-id; admin ones the a
         assert.deepEqual(op.security, [{ tenantToken: [] }], where);
         const rid = op.parameters?.find((p) => p.in === 'header' && p.name === 'x-request-id');
         assert.equal(rid?.required, true, `${where}: x-request-id`);
-      } else if (path.startsWith('/admin/')) {
+      } else if (path.startsWith('/admin/') || path === '/metrics') {
+        // /metrics asks for the admin token unless the operator opened it (ADBFLEET_METRICS_PUBLIC).
         assert.deepEqual(op.security, [{ adminToken: [] }], where);
       } else {
         assert.equal(op.security, undefined, where);

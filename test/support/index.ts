@@ -7,6 +7,7 @@
 // - startServeProcess / startSimProcess: `adbfleet serve` / `adbfleet sim` as child processes;
 //   runCli / spawnCli: any other CLI command, run to its end with its output collected.
 // - startAdbServer: Debian's adb server, private (own port and HOME), as a child process.
+// parseExposition reads a /metrics answer strictly (Prometheus's text format).
 // tango.ts (Tango as an independent ADB host) is imported by path: it loads @yume-chan/adb, which
 // only its two users should pay for.
 export { ADMIN_TOKEN, FeedRecorder, SettableMonitor, envelope, overrideStore, rid, startApiHarness, type ApiHarness } from './api-harness.js';
@@ -18,6 +19,7 @@ export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
 export { COMPILED_ENTRY, runCli, SOURCE_ENTRY, spawnCli, startChild, startServeProcess, startSimProcess, type Child, type CliResult, type CliRun } from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
+export { parseExposition, type Exposition, type Sample } from './prometheus.js';
 export { smallDisk, type SmallDisk } from './small-disk.js';
 export { collectSse, followSse, openSse, type SseEvent } from './sse.js';
 export { tenantKeyOf, tenantKeyOfToken } from './tenants.js';
