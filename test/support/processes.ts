@@ -69,6 +69,40 @@ export function startChild(args: string[], env: Record<string, string> = {}, nod
   };
 }
 
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRun {
+  proc: ChildProcess;
+  /** what it has printed so far */
+  stdout(): string;
+  stderr(): string;
+  done: Promise<CliResult>;
+}
+
+/** Runs the CLI with stdin closed and stdout and stderr piped (not a TTY), collecting all it prints. */
+export function spawnCli(args: string[], env: Record<string, string> = {}, entry = SOURCE_ENTRY): CliRun {
+  const proc = spawn(process.execPath, [...entry, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    proc.once('error', reject);
+    // 'close', not 'exit': the pipes are drained by then.
+    proc.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { proc, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}, entry = SOURCE_ENTRY): Promise<CliResult> {
+  return spawnCli(args, env, entry).done;
+}
+
 /** Starts `adbfleet sim` and returns its control URL and the instances' addresses. */
 export async function startSimProcess(count: number): Promise<{ child: Child; control: string; addresses: string[] }> {
   const child = startChild(['sim', '--count', String(count), '--base-port', '0', '--control-port', '0']);
