@@ -86,6 +86,7 @@ export function registerDemoCommand(program: Command): void {
           `    -H 'content-type: application/json' -d '${body}'`,
           'or, from the command line (docs/CLI.md):',
           `  ADBFLEET_URL=${service.url} ADBFLEET_TOKEN=$(cat ${join(config.dataDir, 'demo-token')}) npx adbfleet run "ls -l /system" --all --wait`,
+          `or in a browser: ${service.url}/console (sign in with the tenant token); the API reference: ${service.url}/docs`,
           '',
         ].join('\n'),
       );
