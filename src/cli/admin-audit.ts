@@ -82,6 +82,7 @@ export function table(entries: readonly AuditEntry[]): string {
 
 // C0 and C1 controls, DEL, and the bidirectional overrides and isolates: characters that move the
 // cursor, retitle or clear the terminal, or show text in another order than it is stored.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** A cell as it may reach a terminal: an entry holds what any client sent (the path of a refused

@@ -77,6 +77,7 @@ test('admin audit: a table by default, JSON with --json, filters, and every page
     await until('the refused cancel to be recorded', async () => (await json('--action', 'task.cancel')).entries.length === 1);
     const shown = await admin('audit', '--action', 'task.cancel');
     assert.equal(shown.code, 0, shown.err);
+    // eslint-disable-next-line no-control-regex -- none may reach the terminal
     assert.doesNotMatch(shown.out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     assert.match(shown.out, /task_id=\\u001b\[2J\\u001b\]0;owned\\u0007\\u202e$/m);
     assert.equal((await json('--action', 'task.cancel')).entries[0]?.targets['task_id'], '\u001b[2J\u001b]0;owned\u0007\u202e', 'JSON keeps the value');
