@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SimInstanceImpl } from '../../src/sim/instance.js';
 import { SOURCE_ENTRY, startServiceHarness, until, type ServiceHarness } from '../support/index.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -100,7 +101,8 @@ test('Ctrl-C on the terminal: the bar goes, the task is left running, exit 130',
 
 test("a device's escapes, bidi controls and wide text: shown, not obeyed, in the table and in output", { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
   const wide = '设备输出'.repeat(20);
-  h.fleet.instances[0]!.device.props.set('x.hostile', `\x1b[2J\x1b]2;owned\x07\x1b[31mred \u202Eabc ${wide}`);
+  // The fleet's instances are SimInstanceImpl; its device state is where a property's bytes come from.
+  (h.fleet.instances[0] as SimInstanceImpl).device.props.set('x.hostile', `\x1b[2J\x1b]2;owned\x07\x1b[31mred \u202Eabc ${wide}`);
   const submitted = await h.call('POST', '/v1/instances/async-command', { command: 'getprop x.hostile', instance_ids: ['e2e-0'] });
   const taskId = submitted.body.data.task_id as string;
   await h.waitTask(taskId);
