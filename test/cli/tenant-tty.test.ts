@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SimInstanceImpl } from '../../src/sim/instance.js';
 import { SOURCE_ENTRY, startServiceHarness, until, type ServiceHarness } from '../support/index.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -96,4 +97,26 @@ test('Ctrl-C on the terminal: the bar goes, the task is left running, exit 130',
   const taskId = /adbfleet cancel ([0-9a-f]{32})/.exec(text)![1]!;
   const cancelled = await h.call('POST', `/v1/instances/tasks/${taskId}/cancel`);
   assert.equal(cancelled.body.data.jobs[0].state, 'cancelled', 'it was still running');
+});
+
+test("a device's escapes, bidi controls and wide text: shown, not obeyed, in the table and in output", { skip: hasTmux ? false : 'tmux is not installed' }, async () => {
+  const wide = '设备输出'.repeat(20);
+  // The fleet's instances are SimInstanceImpl; its device state is where a property's bytes come from.
+  (h.fleet.instances[0] as SimInstanceImpl).device.props.set('x.hostile', `\x1b[2J\x1b]2;owned\x07\x1b[31mred \u202Eabc ${wide}`);
+  const submitted = await h.call('POST', '/v1/instances/async-command', { command: 'getprop x.hostile', instance_ids: ['e2e-0'] });
+  const taskId = submitted.body.data.task_id as string;
+  await h.waitTask(taskId);
+
+  const table = inTmux(['task', taskId]);
+  let seen: string[] = [];
+  await until(() => `the CLI to exit:\n${seen.join('\n')}`, () => (seen = table.screen()).some((l) => l.startsWith('exit=')), 60_000);
+  const lines = seen.map((l) => l.trimEnd()).filter((l) => l !== '');
+  assert.equal(lines.length, 4, `one screen line per row, nothing cleared:\n${lines.join('\n')}`);
+  assert.match(lines[1]!, /^e2e-0\s+succeeded\s+0\s+\?\[2J\?\]2;owned\?\?\[31mred \?abc 设备输出设备/);
+  assert.ok(lines[1]!.endsWith('…'), lines[1]);
+
+  const raw = inTmux(['output', taskId, 'e2e-0']);
+  await until(() => `the CLI to exit:\n${seen.join('\n')}`, () => (seen = raw.screen(true)).some((l) => l.startsWith('exit=')), 60_000);
+  const text = seen.map((l) => l.trimEnd()).filter((l) => l !== '').join('\n');
+  assert.equal(text, `?[2J?]2;owned??[31mred ?abc ${wide}\nexit=0`);
 });

@@ -17,7 +17,7 @@ export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';
 export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
-export { COMPILED_ENTRY, runCli, SOURCE_ENTRY, spawnCli, startChild, startServeProcess, startSimProcess, type Child, type CliResult, type CliRun } from './processes.js';
+export { COMPILED_ENTRY, compiledCliProblem, runCli, SOURCE_ENTRY, spawnCli, startChild, startServeProcess, startSimProcess, type Child, type CliResult, type CliRun } from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
 export { parseExposition, type Exposition, type Sample } from './prometheus.js';
 export { smallDisk, type SmallDisk } from './small-disk.js';

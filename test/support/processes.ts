@@ -1,11 +1,26 @@
 // Child processes for the tests that need real process boundaries: the simulator (so its journal
 // outlives a killed service) and the service itself (so it can be killed with SIGKILL).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** The CLI from source (tests), or as users run it, compiled (benchmarks, after `npm run build`). */
 export const SOURCE_ENTRY = ['--import', 'tsx', 'src/cli/main.ts'];
 export const COMPILED_ENTRY = ['bin/adbfleet.js'];
+
+/** Why COMPILED_ENTRY cannot be tested (dist missing, or older than a source file), or null. */
+export function compiledCliProblem(): string | null {
+  const built = resolve('dist/cli/main.js');
+  if (!existsSync(built)) return `${built} is missing: the CLI is not built; run npm run build before this test`;
+  const builtAt = statSync(built).mtimeMs;
+  const newer = sourceFiles(resolve('src')).find((f) => statSync(f).mtimeMs > builtAt);
+  return newer === undefined ? null : `${newer} changed after the CLI was built: run npm run build before this test`;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}
 
 export interface Child {
   proc: ChildProcess;

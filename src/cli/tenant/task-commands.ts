@@ -6,6 +6,7 @@ import { CliFailure, EXIT, tenantAction, withConnection, type Connection } from 
 import { waitForTasks } from './follow.js';
 import { printInstances, printJobs, printTasks } from './report.js';
 import { parseIntIn } from './options.js';
+import { printableLines } from './text.js';
 
 interface JsonFlag {
   json?: boolean;
@@ -47,7 +48,8 @@ async function output(conn: Connection, taskId: string, job: string, flags: { st
     jobId = found.job_id;
   }
   const out = await conn.client.getJobOutput(taskId, jobId);
-  process.stdout.write(out[flags.stream]);
+  // As it was for a pipe or a file; on a terminal, a device's escape sequences are shown, not obeyed.
+  process.stdout.write(process.stdout.isTTY ? printableLines(out[flags.stream]) : out[flags.stream]);
   if (out.output_truncated) {
     process.stderr.write(`adbfleet: the stored output was cut at the service's cap; the job produced ${out.output_bytes} bytes\n`);
   }
