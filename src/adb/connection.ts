@@ -19,16 +19,26 @@ import {
   signToken,
   type DeviceBanner,
   type Packet,
+  type SyncStat,
 } from './wire/index.js';
 import { StreamController, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
 import { execOn, type ExecOptions, type ExecResult } from './exec.js';
+import { execRawOn, type RawExecOptions, type RawExecResult } from './exec-raw.js';
 import { pingOn } from './ping.js';
+import type { SyncOptions } from './sync-call.js';
+import { listOn, statOn, type SyncEntry } from './sync-ops.js';
+import { pullOn } from './sync-pull.js';
+import { pushOn, type PushOptions, type TransferResult } from './sync-push.js';
+import type { Writable } from 'node:stream';
 import { rebootOn } from './reboot.js';
 
 export interface Transport {
   write(data: Buffer): void;
   /** Drops the link; the adapter then reports it with transportClosed(). */
   close(): void;
+  /** Stops and restarts reading (a raw adb server stream whose consumer is slow); absent: always reads. */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface ConnectionOptions {
@@ -198,6 +208,27 @@ export class AdbConnection {
 
   exec(command: string, opts: ExecOptions): Promise<ExecResult> {
     return execOn(this, command, opts);
+  }
+
+  /** `exec:CMD`: stdout byte for byte into sink (see exec-raw.ts). */
+  execRaw(command: string, sink: Writable, opts: RawExecOptions): Promise<RawExecResult> {
+    return execRawOn(this, command, sink, opts);
+  }
+
+  push(localPath: string, remotePath: string, opts: PushOptions): Promise<TransferResult> {
+    return pushOn(this, localPath, remotePath, opts);
+  }
+
+  pull(remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+    return pullOn(this, remotePath, localPath, opts);
+  }
+
+  stat(remotePath: string, opts: SyncOptions): Promise<SyncStat | null> {
+    return statOn(this, remotePath, opts);
+  }
+
+  list(remotePath: string, opts: SyncOptions): Promise<SyncEntry[]> {
+    return listOn(this, remotePath, opts);
   }
 
   /** timeoutMs: how long adbd may take to acknowledge; not a setting, so the default lives here */

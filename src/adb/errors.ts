@@ -58,3 +58,38 @@ export class AdbError extends Error {
 export function isAdbError(e: unknown): e is AdbError {
   return e instanceof AdbError;
 }
+
+/**
+ * Failures only file transfers and raw execs have, on top of AdbError's (which they also reject
+ * with: TIMEOUT, CONNECTION_LOST, ...). A registry of their own: the worker maps AdbError's codes
+ * exhaustively to job codes, and these reach it only once it runs transfers.
+ */
+export const TRANSFER_ERROR_CODES = {
+  /** the device answered a file sync request with FAIL: its message is the detail */
+  SYNC_FAILED: 'the device refused the file operation',
+  /** a local file (a push's source, a pull's destination) or an output sink failed: not the device's fault */
+  LOCAL_IO: 'a local file could not be read or written',
+  /** a raw exec's output passed its byte limit (its stream was closed) */
+  OUTPUT_LIMIT: 'the command printed more than allowed',
+} as const;
+export type TransferErrorCode = keyof typeof TRANSFER_ERROR_CODES;
+
+export class TransferError extends Error {
+  readonly code: TransferErrorCode;
+  /** host:port of the device */
+  readonly address: string;
+  /** what went wrong: the operation and path, and the device's or the OS's words */
+  readonly detail: string;
+
+  constructor(code: TransferErrorCode, address: string, detail: string, options?: { cause?: unknown }) {
+    super(`${address}: ${TRANSFER_ERROR_CODES[code]}: ${detail}`, options);
+    this.name = 'TransferError';
+    this.code = code;
+    this.address = address;
+    this.detail = detail;
+  }
+}
+
+export function isTransferError(e: unknown): e is TransferError {
+  return e instanceof TransferError;
+}

@@ -8,7 +8,21 @@ export { AdbServerPool, type AdbServerPoolOptions, type AdbServerPoolStats } fro
 export { SmartSocket, encodeRequest, serverFailure, type ReplyHandler } from './server-protocol.js';
 export { AdbConnection, MAX_UNANSWERED_OPENS, type ConnectionOptions, type Transport } from './connection.js';
 export { connectAdb, startConnection, type ConnectOptions } from './socket.js';
-export { AdbError, ADB_ERROR_CODES, isAdbError, type AdbErrorCode, type PartialOutput } from './errors.js';
+export {
+  AdbError,
+  ADB_ERROR_CODES,
+  isAdbError,
+  isTransferError,
+  TRANSFER_ERROR_CODES,
+  TransferError,
+  type AdbErrorCode,
+  type PartialOutput,
+  type TransferErrorCode,
+} from './errors.js';
+export type { RawExecOptions, RawExecResult } from './exec-raw.js';
+export type { SyncOptions } from './sync-call.js';
+export type { SyncEntry } from './sync-ops.js';
+export type { PushOptions, TransferResult } from './sync-push.js';
 export { type CancelSignal, type ExecOptions, type ExecResult } from './exec.js';
 export { generateKey, loadOrCreateKey, publicKeyOf, type AdbKey, type LoadKeyOptions } from './key.js';
 export {

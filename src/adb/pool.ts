@@ -5,7 +5,13 @@
 import type { AdbConnection } from './connection.js';
 import type { DeviceBanner } from './wire/index.js';
 import { ADB_ERROR_CODES, AdbError } from './errors.js';
-import type { ExecOptions, ExecResult } from './exec.js';
+import type { CancelSignal, ExecOptions, ExecResult } from './exec.js';
+import type { RawExecOptions, RawExecResult } from './exec-raw.js';
+import type { SyncOptions } from './sync-call.js';
+import type { SyncEntry } from './sync-ops.js';
+import type { PushOptions, TransferResult } from './sync-push.js';
+import type { SyncStat } from './wire/index.js';
+import type { Writable } from 'node:stream';
 import type { AdbKey } from './key.js';
 import { startConnection } from './socket.js';
 import { guard } from './guard.js';
@@ -65,6 +71,12 @@ interface Entry {
   lost: boolean;
 }
 
+/** What every call on a stream takes: its deadline (slot wait, connect and run together) and its cancel. */
+interface CallOptions {
+  timeoutMs?: number;
+  signal?: CancelSignal;
+}
+
 type DisconnectListener = (address: string, err: AdbError) => void;
 
 export class AdbPool {
@@ -96,13 +108,41 @@ export class AdbPool {
   }
 
   exec(address: string, command: string, opts: ExecOptions): Promise<ExecResult> {
+    return this.#run(address, opts, (conn, o) => conn.exec(command, o));
+  }
+
+  /** `exec:CMD` into sink, byte for byte (exec-raw.ts); under the same stream slots as exec. */
+  execRaw(address: string, command: string, sink: Writable, opts: RawExecOptions): Promise<RawExecResult> {
+    return this.#run(address, opts, (conn, o) => conn.execRaw(command, sink, o));
+  }
+
+  /** Streams a local file to the device (sync-push.ts). */
+  push(address: string, localPath: string, remotePath: string, opts: PushOptions): Promise<TransferResult> {
+    return this.#run(address, opts, (conn, o) => conn.push(localPath, remotePath, o));
+  }
+
+  /** Streams a device file to a local one (sync-pull.ts). */
+  pull(address: string, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+    return this.#run(address, opts, (conn, o) => conn.pull(remotePath, localPath, o));
+  }
+
+  stat(address: string, remotePath: string, opts: SyncOptions): Promise<SyncStat | null> {
+    return this.#run(address, opts, (conn, o) => conn.stat(remotePath, o));
+  }
+
+  list(address: string, remotePath: string, opts: SyncOptions): Promise<SyncEntry[]> {
+    return this.#run(address, opts, (conn, o) => conn.list(remotePath, o));
+  }
+
+  /** One call on a stream of the address's connection, holding a stream slot while it runs. */
+  #run<T, O extends CallOptions>(address: string, opts: O, call: (conn: AdbConnection, opts: O) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new AdbError('CANCELLED', address, 'the pool is closed'));
     const entry = this.#entry(address);
     const conn = entry.conn;
     // Fast path: connected and a slot free, with nobody queued ahead.
     if (conn !== null && entry.active < this.#opts.maxStreamsPerConnection && entry.waiters === null) {
       this.#acquire(entry);
-      return conn.exec(command, opts).then(
+      return call(conn, opts).then(
         (r) => {
           this.#release(entry);
           return r;
@@ -113,7 +153,7 @@ export class AdbPool {
         },
       );
     }
-    return this.#execSlow(entry, command, opts);
+    return this.#runSlow(entry, opts, call);
   }
 
   async reboot(address: string, opts: { timeoutMs?: number } = {}): Promise<void> {
@@ -204,22 +244,22 @@ export class AdbPool {
     }
   }
 
-  async #execSlow(entry: Entry, command: string, opts: ExecOptions): Promise<ExecResult> {
+  async #runSlow<T, O extends CallOptions>(entry: Entry, opts: O, call: (conn: AdbConnection, opts: O) => Promise<T>): Promise<T> {
     const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
     if (entry.active >= this.#opts.maxStreamsPerConnection || entry.waiters !== null) await this.#waitSlot(entry, opts);
     else this.#acquire(entry);
     try {
       const conn = entry.conn ?? (await guard(this.#ensure(entry), entry.address, opts.signal, deadline));
-      if (deadline === Infinity) return await conn.exec(command, opts);
+      if (deadline === Infinity) return await call(conn, opts);
       const timeoutMs = deadline - Date.now();
-      if (timeoutMs <= 0) throw new AdbError('TIMEOUT', entry.address, `no exit within ${opts.timeoutMs} ms`);
-      return await conn.exec(command, { ...opts, timeoutMs });
+      if (timeoutMs <= 0) throw new AdbError('TIMEOUT', entry.address, `not done within ${opts.timeoutMs} ms`);
+      return await call(conn, { ...opts, timeoutMs });
     } finally {
       this.#release(entry);
     }
   }
 
-  #waitSlot(entry: Entry, opts: ExecOptions): Promise<void> {
+  #waitSlot(entry: Entry, opts: CallOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const { signal, timeoutMs } = opts;
       let timer: NodeJS.Timeout | null = null;

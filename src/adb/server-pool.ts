@@ -306,6 +306,11 @@ export class AdbServerPool {
     return {
       localId: smart.localId,
       write: (data) => smart.write(data),
+      get queued() {
+        return smart.queued;
+      },
+      pause: () => smart.pause(),
+      resume: () => smart.resume(),
       close: () => {
         sockets.delete(smart);
         smart.close();

@@ -125,6 +125,20 @@ export class SmartSocket implements StreamHandle {
     if (this.#phase === Phase.Raw) this.#transport?.write(data);
   }
 
+  /** The adb server takes bytes without flow control: what is written is the socket's to send. */
+  get queued(): number {
+    return 0;
+  }
+
+  /** Stops reading the socket: the server, then the device, hold what comes next (TCP's flow control). */
+  pause(): void {
+    this.#transport?.pause?.();
+  }
+
+  resume(): void {
+    this.#transport?.resume?.();
+  }
+
   /** Closes the connection: the server closes the device's stream (the shell gets SIGHUP). No more callbacks. */
   close(): void {
     if (this.#phase === Phase.Closed) return;

@@ -108,4 +108,12 @@ class SocketTransport implements Transport {
     this.#pending = null;
     this.#socket?.destroy();
   }
+
+  pause(): void {
+    this.#socket?.pause();
+  }
+
+  resume(): void {
+    this.#socket?.resume();
+  }
 }

@@ -17,6 +17,11 @@ export interface StreamHandler {
    * caller for whom a refusal is an ordinary answer (a ping) pays for no Error and its stack.
    */
   onRefused?(): void;
+  /**
+   * The device acknowledged a WRTE and nothing of ours waits to be sent: a writer that keeps one
+   * payload queued behind the one in flight writes its next one now (streamed pushes).
+   */
+  onDrain?(): void;
 }
 
 export interface StreamHandle {
@@ -26,6 +31,16 @@ export interface StreamHandle {
    * (protocol.txt), so the rest waits here until the device's OKAY: the caller bounds what it queues.
    */
   write(data: Buffer): void;
+  /** Bytes written but not yet sent, waiting for the device's OKAY of the WRTE in flight. */
+  readonly queued: number;
+  /**
+   * Withholds the OKAY of the device's WRTEs from now on (each is still handed to onData): without
+   * delayed_ack the device sends nothing more on this stream until resume(), so a slow consumer
+   * (a file being written) holds at most one payload more than it asked for.
+   */
+  pause(): void;
+  /** Sends the OKAY withheld since pause(), if any. */
+  resume(): void;
   /** Sends CLSE (once the device has answered OPEN) and forgets the stream; no more callbacks. */
   close(): void;
 }
@@ -61,6 +76,10 @@ export class StreamController<C> {
   /** a WRTE of ours awaits the device's OKAY */
   #writing = false;
   #queue: Buffer[] | null = null;
+  #queued = 0;
+  #paused = false;
+  /** a WRTE of the device arrived while paused: its OKAY goes out on resume() */
+  #ackOwed = false;
   readonly #handler: StreamHandler;
   readonly #owner: StreamOwner<C>;
   readonly #conn: C;
@@ -81,13 +100,30 @@ export class StreamController<C> {
     for (let off = 0; off < data.length; off += max) {
       const piece = data.length <= max ? data : data.subarray(off, off + max);
       (this.#queue ??= []).push(piece);
+      this.#queued += piece.length;
     }
     this.#flush();
+  }
+
+  get queued(): number {
+    return this.#queued;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (!this.#ackOwed || this.#phase !== Phase.Open) return;
+    this.#ackOwed = false;
+    this.#owner.sendOkay(this.#conn, this.localId, this.#remoteId);
   }
 
   close(): void {
     if (this.#phase === Phase.Closed || this.#abandoned) return;
     this.#queue = null;
+    this.#queued = 0;
     if (this.#phase === Phase.Opening) {
       this.#abandoned = true; // the CLSE goes out when the device's OKAY tells us its id
       this.#owner.unanswered(this.#conn, 1);
@@ -112,13 +148,15 @@ export class StreamController<C> {
     } else if (this.#phase === Phase.Open && remoteId === this.#remoteId) {
       this.#writing = false;
       this.#flush();
+      if (this.#queue === null && this.#phase === Phase.Open) this.#handler.onDrain?.();
     }
   }
 
-  /** WRTE: acknowledged at once (the user keeps at most its byte cap and counts the rest). */
+  /** WRTE: acknowledged at once (the user keeps at most its byte cap and counts the rest), unless paused. */
   data(remoteId: number, payload: Buffer): void {
     if (this.#phase !== Phase.Open || remoteId !== this.#remoteId) return;
-    this.#owner.sendOkay(this.#conn, this.localId, remoteId);
+    if (this.#paused) this.#ackOwed = true;
+    else this.#owner.sendOkay(this.#conn, this.localId, remoteId);
     this.#handler.onData(payload);
   }
 
@@ -140,6 +178,7 @@ export class StreamController<C> {
     if (this.#phase === Phase.Closed) return;
     this.#phase = Phase.Closed;
     this.#queue = null;
+    this.#queued = 0;
     if (!this.#abandoned) this.#handler.onClose(err);
   }
 
@@ -149,6 +188,7 @@ export class StreamController<C> {
     const next = this.#queue.shift();
     if (this.#queue.length === 0) this.#queue = null;
     if (next === undefined) return;
+    this.#queued -= next.length;
     this.#writing = true;
     this.#owner.sendWrite(this.#conn, this.localId, this.#remoteId, next);
   }
@@ -156,6 +196,7 @@ export class StreamController<C> {
   #end(byDevice: boolean): void {
     this.#phase = Phase.Closed;
     this.#queue = null;
+    this.#queued = 0;
     this.#owner.ended(this.#conn, this.localId, this.#remoteId, byDevice);
   }
 }
@@ -174,6 +215,18 @@ class Stream<C> implements StreamHandle {
 
   write(data: Buffer): void {
     this.#controller.write(data);
+  }
+
+  get queued(): number {
+    return this.#controller.queued;
+  }
+
+  pause(): void {
+    this.#controller.pause();
+  }
+
+  resume(): void {
+    this.#controller.resume();
   }
 
   close(): void {

@@ -2,7 +2,11 @@
 // Properties not under persist.* and running apps are lost on reboot, as on a real device.
 import { createHash } from 'node:crypto';
 import { formatDeviceBanner } from '../adb/wire/index.js';
+import { DeviceFiles } from './storage.js';
 import { dir, file, type VNode } from './vfs.js';
+
+/** Per instance, what pushed files may hold (in the simulator's memory) unless the fleet says otherwise. */
+export const DEFAULT_STORAGE_BYTES = 256 * 1024 * 1024;
 
 interface Profile {
   name: string;
@@ -63,16 +67,19 @@ export class DeviceState {
   sizeOverride: string | null = null;
   densityOverride: number | null = null;
   bootTime = Date.now();
-  /** The filesystem is read-only and identical on every instance: one tree for the whole process. */
+  /** The system image's tree is one for the whole process; what an instance writes is its own (storage.ts). */
+  readonly files: DeviceFiles;
   get root(): VNode {
-    SHARED_ROOT ??= androidTree();
-    return SHARED_ROOT;
+    return this.files.root;
   }
   /** Set by the instance: `reboot` typed in a shell asks the instance to go down. */
   onReboot: () => void = () => {};
 
-  constructor(serial: string, index: number) {
+  /** storageBytes: what pushed files may hold in all (the instance's free space on /data) */
+  constructor(serial: string, index: number, storageBytes = DEFAULT_STORAGE_BYTES) {
     this.serial = serial;
+    SHARED_ROOT ??= androidTree();
+    this.files = new DeviceFiles(SHARED_ROOT, storageBytes, () => this.props);
     this.profile = PROFILES[index % PROFILES.length]!;
     this.#bootProps();
     const androidId = createHash('sha256').update(serial).digest('hex').slice(0, 16);

@@ -30,12 +30,15 @@ export function parseFault(x: unknown): Fault {
       return { kind: 'drop', afterBytes: int(o, 'afterBytes', Number.MAX_SAFE_INTEGER) };
     case 'bad-shell-packet':
       return { kind: 'bad-shell-packet', id: int(o, 'id', 255), length: int(o, 'length', 0xffffffff) };
+    case 'transfer-fail':
+    case 'transfer-drop':
+      return { kind: o['kind'], afterBytes: int(o, 'afterBytes', Number.MAX_SAFE_INTEGER) };
     case 'hang':
     case 'refuse':
     case 'auth-reject':
     case 'garbage':
       return { kind: o['kind'] };
     default:
-      throw new FaultError(`fault 'kind' must be one of latency, hang, drop, refuse, auth-reject, garbage, bad-shell-packet, offline`);
+      throw new FaultError(`fault 'kind' must be one of latency, hang, drop, refuse, auth-reject, garbage, bad-shell-packet, offline, transfer-fail, transfer-drop`);
   }
 }

@@ -1,6 +1,7 @@
 // Starts N simulated instances in this process, one TCP port each, sharing one journal.
 import { SimInstanceImpl } from './instance.js';
 import { Journal } from './journal.js';
+import { DEFAULT_STORAGE_BYTES } from './device-state.js';
 import type { Fleet, FleetOptions, JournalEntry, SimInstance } from './types.js';
 
 const DEFAULT_FEATURES: readonly string[] = ['shell_v2', 'cmd'];
@@ -41,6 +42,8 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + (basePort === 0 ? 0 : count - 1) > 65535) {
     throw new RangeError('basePort + count must stay within 1-65535 (0 for ephemeral ports)');
   }
+  const storage = opts.storageBytes ?? DEFAULT_STORAGE_BYTES;
+  if (!Number.isSafeInteger(storage) || storage < 0) throw new RangeError('storageBytes must be a non-negative integer');
   const journal = new Journal();
   const started: SimInstanceImpl[] = [];
   try {
@@ -53,6 +56,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         trustedKeys: opts.trustedKeys ?? [],
         features: [...(opts.features ?? DEFAULT_FEATURES)],
         journal,
+        storageBytes: opts.storageBytes ?? DEFAULT_STORAGE_BYTES,
       });
       await inst.listen(basePort === 0 ? 0 : basePort + i);
       started.push(inst);

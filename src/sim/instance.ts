@@ -17,6 +17,7 @@ interface InstanceOptions {
   trustedKeys: KeyObject[];
   features: string[];
   journal: Journal;
+  storageBytes: number;
 }
 
 function formatAddress(host: string, port: number): string {
@@ -49,7 +50,7 @@ export class SimInstanceImpl implements SimInstance, DeviceSide {
     this.journalStore = o.journal;
     this.trustedKeys = [...o.trustedKeys];
     this.#rebootDelayMs = o.rebootDelayMs;
-    this.device = new DeviceState(this.serial, o.index);
+    this.device = new DeviceState(this.serial, o.index, o.storageBytes);
     this.device.onReboot = () => this.reboot();
     this.shell = new VirtualShell(this.device);
     this.#banner = this.device.banner(o.features);

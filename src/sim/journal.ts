@@ -24,8 +24,9 @@ export class Journal {
   }
 
   /** Only the first end counts: a command that exited is not later "disconnected". */
-  static finish(e: JournalEntry, end: Exclude<JournalEnd, 'running'>, exitCode: number | null = null): void {
-    if (e.end !== 'running') return;
+  static finish(e: JournalEntry | null, end: Exclude<JournalEnd, 'running'>, exitCode: number | null = null): void {
+    // null: a stream that is not a command (a sync session) has no entry.
+    if (e === null || e.end !== 'running') return;
     e.end = end;
     e.exitCode = exitCode;
     e.endedAt = Date.now();

@@ -10,7 +10,9 @@ export type Fault =
   | { kind: 'auth-reject' }
   | { kind: 'garbage' }
   | { kind: 'bad-shell-packet'; id: number; length: number }
-  | { kind: 'offline'; ms: number };
+  | { kind: 'offline'; ms: number }
+  | { kind: 'transfer-fail'; afterBytes: number }
+  | { kind: 'transfer-drop'; afterBytes: number };
 
 /** online: answers; rebooting / offline: refuses connections until its timer brings it back. */
 export type InstanceState = 'online' | 'rebooting' | 'offline';
@@ -53,6 +55,11 @@ export interface FleetOptions {
   trustedKeys?: KeyObject[];
   /** Banner features. Default ['shell_v2', 'cmd']; [] makes hosts fall back to shell v1. */
   features?: string[];
+  /**
+   * What pushed files may hold per instance, in bytes (default 256 MiB). They are held in the
+   * simulator's memory; past the limit a push fails with "No space left on device".
+   */
+  storageBytes?: number;
 }
 
 export interface SimInstance {

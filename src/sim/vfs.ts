@@ -1,5 +1,5 @@
-// A small virtual filesystem: enough of an Android tree for `ls` and `cat` to answer like toybox.
-// Nothing here touches the host's disk.
+// A small virtual filesystem: enough of an Android tree for `ls` and `cat` to answer like toybox,
+// and for the sync service to push and pull files (storage.ts). Nothing here touches the host's disk.
 
 export interface VNode {
   name: string;
@@ -13,6 +13,10 @@ export interface VNode {
   links: number;
   /** Files: fixed text, or computed from the reading device's properties (the tree is shared by all instances). */
   content?: string | ((props: ReadonlyMap<string, string>) => string);
+  /** A pushed file's bytes, in the pieces they arrived in (held in memory; storage.ts counts them). */
+  blob?: Buffer[];
+  /** Bytes in blob. */
+  size?: number;
   children?: Map<string, VNode>;
 }
 
@@ -33,16 +37,23 @@ export function file(name: string, content: string | ((props: ReadonlyMap<string
 }
 
 export function fileText(node: VNode, props: ReadonlyMap<string, string>): string {
+  if (node.blob !== undefined) return Buffer.concat(node.blob).toString('latin1');
   const c = node.content;
   return typeof c === 'function' ? c(props) : (c ?? '');
 }
 
+/** A file's bytes as pieces (a pushed file's are its own, not copied). */
+export function fileBytes(node: VNode, props: ReadonlyMap<string, string>): Buffer[] {
+  return node.blob ?? [Buffer.from(fileText(node, props))];
+}
+
 export function fileSize(node: VNode, props: ReadonlyMap<string, string>): number {
-  return node.dir ? 4096 : Buffer.byteLength(fileText(node, props));
+  if (node.dir) return 4096;
+  return node.size ?? Buffer.byteLength(fileText(node, props));
 }
 
 /** Normalises a path against `/` (the shell's working directory): `.`/`..`/repeated slashes. */
-function normalize(path: string): string {
+export function normalize(path: string): string {
   const parts: string[] = [];
   for (const p of path.split('/')) {
     if (p === '' || p === '.') continue;

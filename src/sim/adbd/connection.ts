@@ -27,6 +27,7 @@ import type { VirtualShell } from '../shell/shell.js';
 import { EOF, WAIT, type Proc } from '../shell/proc.js';
 import type { Fault, JournalEntry } from '../types.js';
 import { parseService } from './service.js';
+import { SyncProc } from './sync-service.js';
 
 /** What a connection needs from its instance. */
 export interface DeviceSide {
@@ -57,7 +58,8 @@ interface Stream {
   proc: Proc;
   v2: boolean;
   awaitingAck: boolean;
-  entry: JournalEntry;
+  /** null for a sync session: the journal records commands, and a health check's `sync:` OPEN is none */
+  entry: JournalEntry | null;
   /** shell v2 only: the host's stdin and close-stdin packets */
   stdin: ShellV2Parser | null;
 }
@@ -244,6 +246,7 @@ export class AdbdConnection {
       Journal.finish(entry, 'reboot');
       return dev.reboot();
     }
+    if (req.kind === 'sync') return this.#startSync(localId, remoteId);
     // Journaled before it runs: a command with side effects is on record even if it never ends.
     const entry = dev.journalStore.start(dev.serial, req.command, req.name, remoteId, this.id);
     const proc = req.command === '' && req.kind === 'shell' ? dev.shell.interactive() : dev.shell.spawn(req.command);
@@ -261,6 +264,25 @@ export class AdbdConnection {
     }
     proc.wake = () => this.#pump(s);
     this.#pump(s);
+  }
+
+  #startSync(localId: number, remoteId: number): void {
+    const device = this.#dev.shell.device;
+    const dev = this.#dev;
+    const proc = new SyncProc({
+      files: device.files,
+      get props() {
+        return device.props;
+      },
+      get fault() {
+        return dev.fault;
+      },
+      drop: () => this.shutdown('disconnected', 'end'),
+    });
+    const s: Stream = { localId, remoteId, proc, v2: false, awaitingAck: false, entry: null, stdin: null };
+    this.#streams.set(localId, s);
+    this.#packet(Command.OKAY, localId, remoteId);
+    proc.wake = () => this.#pump(s);
   }
 
   /** Sends what the command has, at most one WRTE in flight (no delayed_ack feature offered). */

@@ -1,10 +1,11 @@
 // OPEN payloads the simulated adbd understands (AOSP SERVICES.TXT, adbd services.cpp):
-// `shell[,v2][,raw|,pty][,TERM=x]:CMD`, `exec:CMD`, `reboot:[target]`.
+// `shell[,v2][,raw|,pty][,TERM=x]:CMD`, `exec:CMD`, `reboot:[target]`, `sync:`.
 
 type ServiceRequest =
   | { kind: 'shell'; name: string; v2: boolean; command: string }
   | { kind: 'exec'; name: string; command: string }
   | { kind: 'reboot'; name: string; target: string }
+  | { kind: 'sync'; name: string }
   | { kind: 'unknown'; name: string };
 
 export function parseService(payload: Buffer): ServiceRequest {
@@ -18,6 +19,7 @@ export function parseService(payload: Buffer): ServiceRequest {
   if (colon < 0) return { kind: 'unknown', name };
   if (name === 'exec') return { kind: 'exec', name, command: arg };
   if (name === 'reboot') return { kind: 'reboot', name, target: arg };
+  if (name === 'sync') return { kind: 'sync', name };
   const parts = name.split(',');
   if (parts[0] !== 'shell') return { kind: 'unknown', name };
   let v2 = false;

@@ -1,6 +1,7 @@
 // ls, cat and df over the virtual filesystem, in toybox's output formats.
 import type { DeviceState } from '../device-state.js';
-import { ERRNO_TEXT, allowed, fileSize, fileText, lookup, modeString, type VNode } from '../vfs.js';
+import { ERRNO_TEXT, allowed, fileBytes, fileSize, lookup, modeString, type VNode } from '../vfs.js';
+import { BufferedProc, type Proc } from './proc.js';
 import { parseFlags, type CommandFn, type CommandResult } from './command.js';
 
 const p2 = (n: number): string => String(n).padStart(2, '0');
@@ -61,19 +62,20 @@ function ls(args: string[], dev: DeviceState): CommandResult {
   return { out: blocksOut.join('\n'), err, code: err === '' ? 0 : 1 };
 }
 
-function cat(args: string[], dev: DeviceState): CommandResult {
+/** Byte for byte: a pushed file may be binary. */
+function cat(args: string[], dev: DeviceState): CommandResult | Proc {
   const { rest, bad } = parseFlags(args, 'uvteAn');
   if (bad !== null) return { err: `cat: Unknown option '${bad}' (see "cat --help")\n`, code: 1 };
-  let out = '';
+  const out: Buffer[] = [];
   let err = '';
   for (const p of rest) {
     const r = lookup(dev.root, p);
     if ('error' in r) err += `cat: ${p}: ${ERRNO_TEXT[r.error]}\n`;
     else if (r.node.dir) err += `cat: ${p}: ${ERRNO_TEXT.EISDIR}\n`;
     else if (!allowed(r.node, 4)) err += `cat: ${p}: ${ERRNO_TEXT.EACCES}\n`;
-    else out += fileText(r.node, dev.props);
+    else out.push(...fileBytes(r.node, dev.props));
   }
-  return { out, err, code: err === '' ? 0 : 1 };
+  return new BufferedProc(Buffer.concat(out), err, err === '' ? 0 : 1);
 }
 
 const MOUNTS: readonly [string, number, number, string][] = [

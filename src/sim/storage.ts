@@ -1,0 +1,150 @@
+// One instance's writable view of the filesystem. The system image's tree is shared by every
+// instance (device-state.ts); a write copies only the directories on its path (copy on write),
+// so an instance that never had a file pushed costs nothing. Pushed files' bytes are held in
+// memory, counted against the instance's storage limit: past it a write fails with ENOSPC, as a
+// full /data does, and "disk full" can be tested.
+import { S_IFDIR, S_IFREG, type SyncStat } from '../adb/wire/index.js';
+import { allowed, dir, fileSize, lookup, normalize, type VNode } from './vfs.js';
+
+export type Errno = 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'EISDIR' | 'ENOSPC';
+
+/** strerror as bionic words it: the sync service's FAIL messages quote it. */
+export const STRERROR: Record<Errno, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  ENOSPC: 'No space left on device',
+};
+
+/** A file being written: bytes go in piece by piece, the file appears complete on commit. */
+export interface FileWriter {
+  /** copies the piece (it may be a view into a receive buffer); ENOSPC past the storage limit */
+  write(piece: Buffer): Errno | null;
+  commit(mtimeMs: number): void;
+  /** drops what was written (a failed or cut transfer leaves no file, as adbd unlinks it) */
+  abort(): void;
+}
+
+export class DeviceFiles {
+  readonly limit: number;
+  #used = 0;
+  #root: VNode;
+  /** directories this instance owns (copied from the shared tree, or made here) */
+  readonly #owned = new WeakSet<VNode>();
+  readonly #props: () => ReadonlyMap<string, string>;
+
+  constructor(shared: VNode, limit: number, props: () => ReadonlyMap<string, string>) {
+    this.#root = shared;
+    this.limit = limit;
+    this.#props = props;
+  }
+
+  get root(): VNode {
+    return this.#root;
+  }
+
+  /** Bytes of pushed files held. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** lstat as STAT v1 answers it: null when the path cannot be reached. */
+  stat(path: string): SyncStat | null {
+    const r = lookup(this.#root, path);
+    if ('error' in r) return null;
+    return statOf(r.node, this.#props());
+  }
+
+  /** A directory's entries with `.` and `..` (what readdir gives adbd); an errno for anything else. */
+  list(path: string): { name: string; stat: SyncStat }[] | Errno {
+    const r = lookup(this.#root, path);
+    if ('error' in r) return r.error;
+    if (!r.node.dir) return 'ENOTDIR';
+    if (!allowed(r.node, 4)) return 'EACCES';
+    const props = this.#props();
+    const self = statOf(r.node, props);
+    return [{ name: '.', stat: self }, { name: '..', stat: self }, ...[...r.node.children!.values()].map((c) => ({ name: c.name, stat: statOf(c, props) }))];
+  }
+
+  /** A readable regular file, or why not. */
+  file(path: string): VNode | Errno {
+    const r = lookup(this.#root, path);
+    if ('error' in r) return r.error;
+    if (r.node.dir) return 'EISDIR';
+    if (!allowed(r.node, 4)) return 'EACCES';
+    return r.node;
+  }
+
+  /**
+   * Starts writing a file (replacing one there on commit), making missing parent directories
+   * as adbd's SEND does (secure_mkdirs). Permission follows the shell user, as for adbd.
+   */
+  create(path: string, mode: number): FileWriter | Errno {
+    const parts = normalize(path).split('/').filter((p) => p !== '');
+    const name = parts.pop();
+    if (name === undefined) return 'EISDIR';
+    let parent = this.#own(this.#root, null, '');
+    for (const part of parts) {
+      if (!allowed(parent, 0o1)) return 'EACCES';
+      const next = parent.children!.get(part);
+      if (next === undefined) {
+        if (!allowed(parent, 0o2)) return 'EACCES';
+        const made = dir(part, [], 0o771, 'shell', 'shell');
+        made.mtime = Date.now();
+        this.#owned.add(made);
+        parent.children!.set(part, made);
+        parent = made;
+      } else if (!next.dir) return 'ENOTDIR';
+      else parent = this.#own(next, parent, part);
+    }
+    const existing = parent.children!.get(name);
+    if (existing?.dir === true) return 'EISDIR';
+    if (!allowed(parent, 0o2) || (existing !== undefined && !allowed(existing, 0o2))) return 'EACCES';
+    return this.#writer(parent, name, mode);
+  }
+
+  #writer(parent: VNode, name: string, mode: number): FileWriter {
+    const pieces: Buffer[] = [];
+    let size = 0;
+    let open = true;
+    const release = (): void => {
+      if (!open) return;
+      open = false;
+      this.#used -= size;
+    };
+    return {
+      write: (piece) => {
+        if (!open) return null;
+        if (this.#used + piece.length > this.limit) return 'ENOSPC';
+        pieces.push(Buffer.from(piece));
+        size += piece.length;
+        this.#used += piece.length;
+        return null;
+      },
+      commit: (mtimeMs) => {
+        if (!open) return;
+        open = false;
+        const old = parent.children!.get(name);
+        if (old?.blob !== undefined) this.#used -= old.size ?? 0;
+        parent.children!.set(name, { name, dir: false, mode: mode & 0o7777, owner: 'shell', group: 'shell', mtime: mtimeMs, links: 1, blob: pieces, size });
+        parent.mtime = Date.now();
+      },
+      abort: release,
+    };
+  }
+
+  /** The instance's own copy of a shared directory, put in place of it (parent already owned). */
+  #own(node: VNode, parent: VNode | null, name: string): VNode {
+    if (this.#owned.has(node)) return node;
+    const copy: VNode = { ...node, children: new Map(node.children) };
+    this.#owned.add(copy);
+    if (parent === null) this.#root = copy;
+    else parent.children!.set(name, copy);
+    return copy;
+  }
+}
+
+function statOf(node: VNode, props: ReadonlyMap<string, string>): SyncStat {
+  return { mode: (node.dir ? S_IFDIR : S_IFREG) | node.mode, size: fileSize(node, props), mtime: Math.floor(node.mtime / 1000) };
+}
