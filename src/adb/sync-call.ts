@@ -60,8 +60,8 @@ export abstract class SyncCall<T> implements StreamHandler {
   /** a frame this request expects (shape gave it one); body: its gathered variable part (a DENT's name) */
   protected abstract onFrame(id: number, header: Buffer, body: Buffer): void;
   protected onPiece(_piece: Buffer): void {}
-  /** The call failed: release what the operation holds (a file). */
-  protected cleanup(): void {}
+  /** The call failed: release what the operation holds (a file); the call rejects once this is done. */
+  protected cleanup(): Promise<void> | void {}
 
   run(): Promise<T> {
     const promise = new Promise<T>((resolve, reject) => {
@@ -123,8 +123,9 @@ export abstract class SyncCall<T> implements StreamHandler {
     if (this.done) return;
     this.done = true;
     this.#finish();
-    this.cleanup();
-    this.#reject(e);
+    const cleaned = this.cleanup();
+    if (cleaned === undefined) this.#reject(e);
+    else void cleaned.then(() => this.#reject(e));
   }
 
   /** A local file could not be read or written: the device is not to blame. */

@@ -69,14 +69,16 @@ class PullCall extends SyncCall<TransferResult> {
     if (!this.#file!.write(piece)) this.stream?.pause();
   }
 
-  protected override cleanup(): void {
+  /** The device failed (or went away) mid-file: a partial file must not pass for the real one. */
+  protected override cleanup(): Promise<void> | void {
     const file = this.#file;
     if (file === null) return;
     this.#file = null;
-    // The device failed (or went away) mid-file: a partial file must not pass for the real one.
-    file.destroy();
-    file.once('close', () => {
-      unlink(this.#localPath).catch(() => {});
+    return new Promise<void>((resolve) => {
+      file.once('close', () => {
+        unlink(this.#localPath).then(resolve, () => resolve());
+      });
+      file.destroy();
     });
   }
 }

@@ -25,11 +25,13 @@ const PROFILES: readonly Profile[] = [
 export const KERNEL_RELEASE = '5.15.110-android13-4-00001-gadbf1eet';
 export const KERNEL_BUILD = '#1 SMP PREEMPT Fri Sep 1 00:00:00 UTC 2023';
 
-interface PackageInfo {
+export interface PackageInfo {
   name: string;
   path: string;
   system: boolean;
   activity: string;
+  versionCode: number;
+  versionName: string;
 }
 
 const SYSTEM_PACKAGES: readonly [string, string, string][] = [
@@ -104,10 +106,10 @@ export class DeviceState {
         ['wifi_on', '1'],
       ]),
     };
-    for (const [name, path, activity] of SYSTEM_PACKAGES) this.packages.push({ name, path, system: true, activity });
+    for (const [name, path, activity] of SYSTEM_PACKAGES) this.packages.push({ name, path, system: true, activity, versionCode: 33, versionName: '13' });
     USER_PACKAGES.forEach(([name, activity], i) => {
       const tag = createHash('sha256').update(`${serial}/${name}`).digest('base64url').slice(0, 22);
-      this.packages.push({ name, path: `/data/app/~~${tag}==/${name}-${i + 1}/base.apk`, system: false, activity });
+      this.packages.push({ name, path: `/data/app/~~${tag}==/${name}-${i + 1}/base.apk`, system: false, activity, versionCode: i + 1, versionName: `1.${i}` });
     });
   }
 

@@ -7,11 +7,13 @@
 // - startServeProcess / startSimProcess: `adbfleet serve` / `adbfleet sim` as child processes;
 //   runCli / spawnCli: any other CLI command, run to its end with its output collected.
 // - startAdbServer: Debian's adb server, private (own port and HOME), as a child process.
+// - buildApk: a real APK built with Debian's aapt (aaptSkip when it is missing).
 // parseExposition reads a /metrics answer strictly (Prometheus's text format).
 // tango.ts (Tango as an independent ADB host) is imported by path: it loads @yume-chan/adb, which
 // only its two users should pay for.
 export { ADMIN_TOKEN, FeedRecorder, SettableMonitor, envelope, overrideStore, rid, startApiHarness, type ApiHarness } from './api-harness.js';
 export { ADB_TIMEOUTS, MAX_OUTPUT_BYTES } from './adb-settings.js';
+export { AAPT, aaptSkip, buildApk, type ApkSpec } from './apk.js';
 export { DEBIAN_ADB, debianAdbSkip, freePort, startAdbServer, type AdbRun, type AdbServer } from './debian-adb.js';
 export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';

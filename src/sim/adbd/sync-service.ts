@@ -204,8 +204,17 @@ export class SyncProc implements Proc {
         this.#out.push(syncHeader(SyncId.DONE, 0));
         return this.read(max);
       }
-      r.frameLeft = Math.min(SYNC_DATA_MAX, r.left);
-      this.#out.push(syncHeader(SyncId.DATA, r.frameLeft));
+      // Faults strike between DATA frames, where adbd's own read errors surface.
+      const frame = Math.min(SYNC_DATA_MAX, r.left);
+      const fault = this.#faultAt(frame);
+      if (fault === 'drop') return WAIT;
+      if (fault === 'fail') {
+        this.#recv = null;
+        this.#fatal('read failed: I/O error', false);
+        return this.read(max);
+      }
+      r.frameLeft = frame;
+      this.#out.push(syncHeader(SyncId.DATA, frame));
       return this.read(max);
     }
     let piece = r.pieces[r.index]!;
@@ -215,13 +224,6 @@ export class SyncProc implements Proc {
       piece = r.pieces[r.index]!;
     }
     const n = Math.min(r.frameLeft, max, piece.length - r.offset);
-    const fault = this.#faultAt(n);
-    if (fault === 'drop') return WAIT;
-    if (fault === 'fail') {
-      this.#recv = null;
-      this.#fatal('read failed: I/O error');
-      return this.read(max);
-    }
     const data = piece.subarray(r.offset, r.offset + n);
     r.offset += n;
     r.frameLeft -= n;
@@ -244,10 +246,13 @@ export class SyncProc implements Proc {
     this.wake();
   }
 
-  /** FAIL and the end of the session, as adbd's sync loop returns false. */
-  #fatal(message: string): void {
+  /**
+   * FAIL and the end of the session, as adbd's sync loop returns false. From inside read() there
+   * is no waking: the connection's pump is the caller, and a nested pump would send out of order.
+   */
+  #fatal(message: string, wake = true): void {
     this.#out.push(syncRequest(SyncId.FAIL, message));
     this.#ending = true;
-    this.wake();
+    if (wake) this.wake();
   }
 }

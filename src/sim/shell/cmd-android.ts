@@ -2,6 +2,10 @@
 // Java tools (pm, am, wm, settings, cmd) answer a usage error with -1, i.e. exit status 255.
 import type { DeviceState, SettingsNamespace } from '../device-state.js';
 import { JAVA_USAGE_EXIT, type CommandFn, type CommandResult } from './command.js';
+import { dumpPackage, pm } from './cmd-package.js';
+import { BufferedProc, type Proc } from './proc.js';
+import { renderScreen } from '../screencap.js';
+import { STRERROR, type Errno } from '../storage.js';
 
 const usage = (msg: string): CommandResult => ({ err: `${msg}\n`, code: JAVA_USAGE_EXIT });
 
@@ -21,40 +25,6 @@ function setprop(args: string[], dev: DeviceState): CommandResult {
   }
   dev.props.set(name, value);
   return {};
-}
-
-function pm(args: string[], dev: DeviceState): CommandResult {
-  const [sub, ...rest] = args;
-  if (sub === undefined) return usage('Package manager (package) commands:\n  list packages [-f] [-s] [-3] [FILTER]\n  path PACKAGE\n  clear PACKAGE');
-  if (sub === 'list' && (rest[0] === 'packages' || rest[0] === 'package')) {
-    let filter = '';
-    let withPath = false;
-    let only: boolean | null = null;
-    for (const a of rest.slice(1)) {
-      if (a === '-3') only = false;
-      else if (a === '-s') only = true;
-      else if (a === '-f') withPath = true;
-      else if (a.startsWith('-') && a.length > 1) return usage(`Error: Unknown option: ${a}`);
-      else filter = a;
-    }
-    const out = dev.packages
-      .filter((p) => (only === null || p.system === only) && p.name.includes(filter))
-      .map((p) => (withPath ? `package:${p.path}=${p.name}\n` : `package:${p.name}\n`))
-      .join('');
-    return { out };
-  }
-  if (sub === 'path') {
-    if (rest[0] === undefined) return usage('Error: no package specified');
-    const p = dev.package(rest[0]);
-    return p === undefined ? { code: 1 } : { out: `package:${p.path}\n` };
-  }
-  if (sub === 'clear') {
-    if (rest[0] === undefined) return usage('Error: no package specified');
-    if (dev.package(rest[0]) === undefined) return { out: 'Failed\n', code: 1 };
-    dev.running.delete(rest[0]);
-    return { out: 'Success\n' };
-  }
-  return usage(`Unknown command: ${sub}`);
 }
 
 function am(args: string[], dev: DeviceState): CommandResult {
@@ -152,10 +122,11 @@ const BATTERY =
 
 const SERVICES = ['activity', 'battery', 'input', 'package', 'settings', 'window'];
 
-function dumpsys(args: string[]): CommandResult {
+function dumpsys(args: string[], dev: DeviceState): CommandResult {
   const s = args[0];
   if (s === undefined || s === '-l') return { out: `Currently running services:\n${SERVICES.map((x) => `  ${x}\n`).join('')}` };
   if (s === 'battery') return { out: BATTERY };
+  if (s === 'package' && args[1] !== undefined) return dumpPackage(args[1], dev);
   if (SERVICES.includes(s)) return { out: `DUMP OF SERVICE ${s}:\n` };
   return { err: `Can't find service: ${s}\n` };
 }
@@ -168,4 +139,25 @@ function cmd(args: string[], dev: DeviceState): CommandResult {
   return target(rest, dev);
 }
 
-export const ANDROID_COMMANDS: Record<string, CommandFn> = { getprop, setprop, pm, am, input, wm, settings, dumpsys, cmd };
+/** `screencap -p [FILE]`: a PNG of the current screen size, to stdout (byte for byte through exec:) or to a file. */
+function screencap(args: string[], dev: DeviceState): CommandResult | Proc {
+  const png = args.includes('-p');
+  const file = args.find((a) => !a.startsWith('-'));
+  if (args.some((a) => a.startsWith('-') && a !== '-p')) return { err: `screencap: invalid option -- '${args.find((a) => a !== '-p' && a.startsWith('-'))!.slice(1)}'\n`, code: 1 };
+  if (!png && !file?.endsWith('.png')) return { err: 'screencap: only PNG output (-p) is simulated\n', code: 1 };
+  const [w, h] = (dev.sizeOverride ?? dev.profile.size).split('x').map(Number) as [number, number];
+  const image = renderScreen(dev.serial, w, h, new Date());
+  if (file === undefined) return new BufferedProc(image, '', 0);
+  const failed = (err: Errno): CommandResult => ({ err: `Error opening file: ${file} (${STRERROR[err]})\n`, code: 1 });
+  const writer = dev.files.create(file, 0o644);
+  if (typeof writer === 'string') return failed(writer);
+  const err = writer.write(image);
+  if (err !== null) {
+    writer.abort();
+    return failed(err);
+  }
+  writer.commit(Date.now());
+  return {};
+}
+
+export const ANDROID_COMMANDS: Record<string, CommandFn> = { getprop, setprop, pm, am, input, wm, settings, dumpsys, cmd, screencap };
