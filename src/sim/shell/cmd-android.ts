@@ -131,7 +131,7 @@ function dumpsys(args: string[], dev: DeviceState): CommandResult {
   return { err: `Can't find service: ${s}\n` };
 }
 
-function cmd(args: string[], dev: DeviceState): CommandResult {
+function cmd(args: string[], dev: DeviceState): CommandResult | Proc {
   const [service, ...rest] = args;
   if (service === '-l') return { out: `${SERVICES.join('\n')}\n` };
   const target = { package: pm, activity: am, window: wm, settings, input }[service ?? ''];

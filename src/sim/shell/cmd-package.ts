@@ -1,5 +1,5 @@
 // `pm` (and `cmd package`): list, path, clear, and install/uninstall of an APK pushed to the
-// device. install reads the package name and version out of the APK's binary manifest (apk.ts),
+// device or streamed on stdin (`install -S SIZE`, what adb install sends). install reads the package name and version out of the APK's binary manifest (apk.ts),
 // so what a host installs is what `pm list packages` then shows.
 import { createHash } from 'node:crypto';
 import { ApkError, readApk } from '../apk.js';
@@ -7,6 +7,7 @@ import type { DeviceState } from '../device-state.js';
 import { STRERROR } from '../storage.js';
 import { fileBytes } from '../vfs.js';
 import { JAVA_USAGE_EXIT, type CommandResult } from './command.js';
+import { BufferedProc, WAIT, type Proc, type ReadResult } from './proc.js';
 
 const usage = (msg: string): CommandResult => ({ err: `${msg}\n`, code: JAVA_USAGE_EXIT });
 
@@ -14,7 +15,7 @@ const USAGE =
   'Package manager (package) commands:\n  list packages [-f] [-s] [-3] [--show-versioncode] [FILTER]\n  path PACKAGE\n  clear PACKAGE\n' +
   '  install [-r] [-d] [-t] [-g] PATH\n  uninstall [-k] PACKAGE';
 
-export function pm(args: string[], dev: DeviceState): CommandResult {
+export function pm(args: string[], dev: DeviceState): CommandResult | Proc {
   const [sub, ...rest] = args;
   if (sub === undefined) return usage(USAGE);
   if (sub === 'list' && (rest[0] === 'packages' || rest[0] === 'package')) return list(rest.slice(1), dev);
@@ -54,18 +55,34 @@ function list(args: string[], dev: DeviceState): CommandResult {
   return { out };
 }
 
-function install(args: string[], dev: DeviceState): CommandResult {
-  const flags = args.filter((a) => a.startsWith('-'));
-  const paths = args.filter((a) => !a.startsWith('-'));
+function install(args: string[], dev: DeviceState): CommandResult | Proc {
+  const flags: string[] = [];
+  const paths: string[] = [];
+  let size: number | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-S') size = Number(args[++i]);
+    else if (a.startsWith('-')) flags.push(a);
+    else paths.push(a);
+  }
   const bad = flags.find((f) => !['-r', '-d', '-t', '-g'].includes(f));
   if (bad !== undefined) return usage(`Error: Unknown option: ${bad}`);
+  // `-S SIZE`: the APK comes on stdin (adb install's streamed install: exec:cmd package install -S N).
+  if (size !== null) {
+    if (!Number.isSafeInteger(size) || size <= 0) return usage('Error: APK size must be a positive number of bytes');
+    return new StdinInstall(size, (apk) => installApk(apk, 'stdin', flags, dev));
+  }
   const path = paths[0];
   if (path === undefined) return usage('Error: must either specify a package size or an APK file');
   const node = dev.files.file(path);
   if (typeof node === 'string') return { err: `Error: Unable to open file: ${path}\nConsider using a file under /data/local/tmp/\nError: Can't open file: ${path} (${STRERROR[node]})\n`, code: 1 };
+  return installApk(Buffer.concat(fileBytes(node, dev.props)), path, flags, dev);
+}
+
+function installApk(apk: Buffer, path: string, flags: string[], dev: DeviceState): CommandResult {
   let info;
   try {
-    info = readApk(Buffer.concat(fileBytes(node, dev.props)));
+    info = readApk(apk);
   } catch (e) {
     // A corrupt archive fails anywhere (an ApkError, a read out of range, zlib): all are "not an APK".
     const why = e instanceof ApkError ? e.message : `corrupt archive (${(e as Error).message})`;
@@ -82,6 +99,54 @@ function install(args: string[], dev: DeviceState): CommandResult {
   else Object.assign(old, { ...installed, system: old.system, activity: old.activity });
   dev.running.delete(info.packageName);
   return { out: 'Success\n' };
+}
+
+/** Reads SIZE bytes of APK from stdin, then installs it and answers as pm does. */
+class StdinInstall implements Proc {
+  readonly exits = false;
+  wake = (): void => {};
+  #pieces: Buffer[] = [];
+  #got = 0;
+  #result: BufferedProc | null = null;
+  readonly #size: number;
+  readonly #install: (apk: Buffer) => CommandResult;
+
+  constructor(size: number, install: (apk: Buffer) => CommandResult) {
+    this.#size = size;
+    this.#install = install;
+  }
+
+  get exitCode(): number {
+    return this.#result?.exitCode ?? 0;
+  }
+
+  read(max: number): ReadResult {
+    return this.#result === null ? WAIT : this.#result.read(max);
+  }
+
+  stdin(data: Buffer): void {
+    if (this.#result !== null) return;
+    const piece = data.subarray(0, this.#size - this.#got);
+    this.#pieces.push(Buffer.from(piece));
+    this.#got += piece.length;
+    if (this.#got === this.#size) this.#finish();
+  }
+
+  closeStdin(): void {
+    if (this.#result === null) this.#finish();
+  }
+
+  kill(): void {
+    this.#pieces = [];
+    this.#result ??= new BufferedProc('', '', 1);
+  }
+
+  #finish(): void {
+    const r = this.#got < this.#size ? { out: `Failure [INSTALL_FAILED_INVALID_APK: got ${this.#got} of ${this.#size} bytes]\n`, code: 1 } : this.#install(Buffer.concat(this.#pieces));
+    this.#pieces = [];
+    this.#result = new BufferedProc(r.out ?? '', r.err ?? '', r.code ?? 0);
+    this.wake();
+  }
 }
 
 function uninstall(args: string[], dev: DeviceState): CommandResult {
