@@ -4,8 +4,11 @@
 // with the same command and the same commands in flight per instance as (1).
 // Each client runs untimed warm-up commands first (the JIT, socket buffers, the adb server): a cold
 // window measures mostly warm-up, and steady state is what a long-running worker sees.
+// (5) file transfers (bench/lib/transfer.ts): one file pushed to and pulled from the first
+// --transfer-instances instances by our pool and by Debian's `adb push` / `adb pull`, in MiB/s.
 // Usage: node --import tsx bench/adb.ts [--instances 50] [--commands 200] [--baseline-commands 20] [--inflight 8]
-//        [--warmup 5000] [--baseline-warmup 250] [--server-commands 40] [--clients ours,tango,cli,server,memory]
+//        [--warmup 5000] [--baseline-warmup 250] [--server-commands 40] [--clients ours,tango,cli,server,memory,transfer]
+//        [--transfer-mib 64] [--transfer-instances 4] [--transfer-rounds 2]
 // Prints a table and writes bench/results/adb.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { AdbPool, AdbServerPool, connectAdb, parseAddress, type AdbConnection } 
 import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, debianAdbSkip, freePort, startAdbServer, startSimProcess, testKey, type Child } from '../test/support/index.js';
 import { tangoConnect, tangoExec } from '../test/support/tango.js';
 import { cpuMs } from './lib/measure.js';
+import { benchTransfers, type TransferRow } from './lib/transfer.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +35,10 @@ const { values } = parseArgs({
     'baseline-warmup': { type: 'string', default: '250' },
     /** per instance, through the adb server (a TCP connection to the server per command) */
     'server-commands': { type: 'string', default: '40' },
-    clients: { type: 'string', default: 'ours,tango,cli,server,memory' },
+    clients: { type: 'string', default: 'ours,tango,cli,server,memory,transfer' },
+    'transfer-mib': { type: 'string', default: '64' },
+    'transfer-instances': { type: 'string', default: '4' },
+    'transfer-rounds': { type: 'string', default: '2' },
   },
 });
 const INSTANCES = Number(values.instances);
@@ -257,6 +264,7 @@ const sim = await startSim();
 let memory: { connections: number; bytesPerConnection: number } | null = null;
 let served: Row | null = null;
 const rows: Row[] = [];
+let transfers: TransferRow[] = [];
 try {
   rows.push(await benchOurs(sim.host, sim.ports, sim.child.proc.pid!));
   if (CLIENTS.has('tango')) rows.push(await benchTango(sim.host, sim.ports, sim.child.proc.pid!));
@@ -265,6 +273,10 @@ try {
   served = CLIENTS.has('server') ? await benchServer(sim.host, sim.ports, sim.child.proc.pid!) : null;
   if (served !== null) rows.push(served);
   if (CLIENTS.has('memory')) memory = await memoryPerConnection(sim.host, sim.ports, 20);
+  if (CLIENTS.has('transfer')) {
+    const addresses = sim.ports.slice(0, Number(values['transfer-instances'])).map((p) => `${sim.host}:${p}`);
+    transfers = await benchTransfers({ addresses, fileMiB: Number(values['transfer-mib']), rounds: Number(values['transfer-rounds']) });
+  }
 } finally {
   await sim.child.kill('SIGTERM');
 }
@@ -283,6 +295,18 @@ if (served?.adbServerCpuMsPerCommand !== undefined) {
 if (memory !== null) {
   console.log(`\nmemory: ${memory.connections} open connections hold ${(memory.bytesPerConnection / 1024).toFixed(1)} KiB each (heap + buffers, target < 64 KiB)`);
 }
+const transferRatios: Record<string, number> = {};
+if (transfers.length > 0) {
+  console.log(`\nfile transfers: a ${values['transfer-mib']} MiB file, one transfer at a time over ${values['transfer-instances']} instances\n`);
+  console.log('| client | op | transfers | MiB | seconds | MiB/s | ours is x faster (goal 2x) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of transfers) {
+    const mine = transfers.find((t) => t.op === r.op && t.client.startsWith('adbfleet'));
+    const ratio = mine === undefined || mine === r ? '' : `${(mine.mibPerSecond / r.mibPerSecond).toFixed(1)}x`;
+    if (mine !== undefined && mine !== r) transferRatios[`${r.client} ${r.op}`] = mine.mibPerSecond / r.mibPerSecond;
+    console.log(`| ${r.client} | ${r.op} | ${r.transfers} | ${r.mib} | ${r.seconds.toFixed(2)} | ${r.mibPerSecond.toFixed(1)} | ${ratio} |`);
+  }
+}
 const result = {
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', loadavg: loadavg(), node: process.version, date: new Date().toISOString() },
   params: {
@@ -297,10 +321,12 @@ const result = {
   },
   rows,
   memory,
+  transfers,
+  transferRatios,
   ratios: Object.fromEntries(rows.slice(1).map((r) => [r.client, ours.perSecond / r.perSecond])),
   /** commands/s through the adb server over commands/s direct, same command and concurrency */
   adbServerVsDirect: served === null ? null : served.perSecond / ours.perSecond,
-  targets: { commandsPerSecond: 10_000, vsTango: 15, vsCli: 30 },
+  targets: { commandsPerSecond: 10_000, vsTango: 15, vsCli: 30, transferVsAdb: 2 },
 };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/adb.json', `${JSON.stringify(result, null, 2)}\n`);
