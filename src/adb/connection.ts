@@ -11,9 +11,12 @@ import {
   MAX_PAYLOAD,
   PacketDecoder,
   PacketError,
+  SEPARATE_PAYLOAD_MIN,
   VERSION,
   VERSION_SKIP_CHECKSUM,
+  checksum,
   commandName,
+  encodeHeader,
   encodePacket,
   parseDeviceBanner,
   signToken,
@@ -245,14 +248,23 @@ export class AdbConnection {
 
   /** streamId tags a packet that is pointless once the device has closed that stream. */
   #send(command: number, arg0: number, arg1: number, payload?: Buffer | string, streamId = 0): void {
-    const packet = encodePacket(command, arg0, arg1, payload, this.#checksums);
+    // A big payload (a push's WRTE) follows its header as its own Buffer: the corked socket sends
+    // both in one writev, and the payload is not copied into a packet first.
+    if (payload instanceof Buffer && payload.length >= SEPARATE_PAYLOAD_MIN) {
+      this.#out(encodeHeader(command, arg0, arg1, payload.length, this.#checksums ? checksum(payload) : 0), streamId);
+      return this.#out(payload, streamId);
+    }
+    this.#out(encodePacket(command, arg0, arg1, payload, this.#checksums), streamId);
+  }
+
+  #out(bytes: Buffer, streamId: number): void {
     if (this.#inReceive) {
-      this.#outbox.push(packet);
+      this.#outbox.push(bytes);
       this.#outboxIds.push(streamId);
       return;
     }
-    this.bytesOut += packet.length;
-    this.#transport.write(packet);
+    this.bytesOut += bytes.length;
+    this.#transport.write(bytes);
   }
 
   #onPacket(p: Packet): void {

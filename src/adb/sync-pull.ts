@@ -1,17 +1,20 @@
 // Pull: RECV path, then the device's DATA pieces until DONE, or a FAIL (SYNC.TXT). The pieces go
-// to disk as they come; when the file's write buffer is full the stream is paused (its OKAYs
-// withheld), so the device sends nothing more until the disk has caught up: memory stays at the
-// write stream's high-water mark plus one WRTE payload. A failed pull removes its partial file.
+// to disk as they come, gathered into one writev per turn of the disk: while one write is on its
+// way the next pieces queue, and the next write takes them all. Past HIGH_WATER_MARK queued the
+// stream is paused (its OKAYs withheld), so the device sends nothing more until the disk has
+// caught up: memory stays at the mark plus one WRTE payload. A failed pull removes its partial file.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
+import type { AdbError } from './errors.js';
 import type { TransferResult } from './sync-push.js';
 import { SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncRequest, type SyncShape } from './wire/index.js';
 
 const DATA_SHAPE: SyncShape = { headerSize: SYNC_HEADER_SIZE, lengthAt: 4, streamed: true, maxLength: SYNC_DATA_MAX };
-/** what the file's write stream may hold before the device is paused */
-const HIGH_WATER_MARK = 4 * 1024 * 1024;
+/** what may wait for the disk before the device is paused */
+const HIGH_WATER_MARK = 8 * 1024 * 1024;
+/** writev takes at most IOV_MAX (1024 on Linux) buffers a call */
+const MAX_IOV = 1024;
 
 export function pullOn(target: SyncTarget, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
   return new PullCall(target, remotePath, localPath, opts).run();
@@ -20,9 +23,17 @@ export function pullOn(target: SyncTarget, remotePath: string, localPath: string
 class PullCall extends SyncCall<TransferResult> {
   readonly #remotePath: string;
   readonly #localPath: string;
-  #file: WriteStream | null = null;
-  #bytes = 0;
+  #fh: FileHandle | null = null;
+  #opening: Promise<void> | null = null;
+  #queue: Buffer[] = [];
+  #queued = 0;
+  #position = 0;
+  #writing = false;
+  #paused = false;
+  /** DONE arrived: the file is complete once the queue is on disk */
   #received = false;
+  /** the call failed: the file is closed and removed once no write is on its way */
+  #abandoned: (() => void) | null = null;
 
   constructor(target: SyncTarget, remotePath: string, localPath: string, opts: SyncOptions) {
     super(target, `pull of ${remotePath}`, opts);
@@ -35,25 +46,31 @@ class PullCall extends SyncCall<TransferResult> {
   }
 
   protected begin(): void {
-    const file = createWriteStream(this.#localPath, { highWaterMark: HIGH_WATER_MARK });
-    this.#file = file;
-    file.on('error', (e) => this.localFailed(e, this.#localPath));
-    file.on('drain', () => this.stream?.resume());
+    // The request goes out at once; pieces arriving before the file is open wait in the queue.
     this.stream?.write(syncRequest(SyncId.RECV, this.#remotePath));
+    this.#opening = open(this.#localPath, 'w').then(
+      (fh) => {
+        this.#fh = fh;
+        this.#opening = null;
+        if (this.#abandoned !== null) return this.#abandoned();
+        this.#write();
+      },
+      (e: unknown) => {
+        this.#opening = null;
+        this.#abandoned?.();
+        this.localFailed(e, this.#localPath);
+      },
+    );
   }
 
   protected onFrame(id: number): void {
     if (id !== SyncId.DONE) return;
     this.#received = true;
-    const file = this.#file!;
-    // Resolved once the bytes are on disk (the file closed), not when the last piece arrived.
-    file.end(() => {
-      if (!this.done) this.succeed({ bytes: this.#bytes });
-    });
+    this.#write();
   }
 
-  override onClose(err: Parameters<SyncCall<TransferResult>['onClose']>[0]): void {
-    // After DONE the file is complete: the stream ending while it is flushed to disk changes nothing.
+  override onClose(err: AdbError | null): void {
+    // After DONE the file is complete: the stream ending while it is written changes nothing.
     if (this.#received) {
       this.stream = null;
       return;
@@ -63,22 +80,95 @@ class PullCall extends SyncCall<TransferResult> {
 
   protected override onPiece(piece: Buffer): void {
     if (this.#received) return;
-    this.#bytes += piece.length;
     // Kept without a copy: the packet decoder never reuses a payload's memory (socket chunks and
-    // reassembled packets are fresh Buffers), so the view stays valid while the file holds it.
-    if (!this.#file!.write(piece)) this.stream?.pause();
+    // reassembled packets are fresh Buffers), so the view stays valid while it waits for the disk.
+    this.#queue.push(piece);
+    this.#queued += piece.length;
+    if (this.#queued > HIGH_WATER_MARK && !this.#paused) {
+      this.#paused = true;
+      this.stream?.pause();
+    }
+    this.#write();
+  }
+
+  /** Writes what is queued unless a write is on its way; finishes after DONE once all is written. */
+  #write(): void {
+    const fh = this.#fh;
+    if (fh === null || this.#writing || this.done) return;
+    if (this.#queue.length === 0) {
+      if (this.#received) this.#complete(fh);
+      return;
+    }
+    const batch = this.#queue.length <= MAX_IOV ? this.#queue : this.#queue.slice(0, MAX_IOV);
+    this.#queue = this.#queue.length <= MAX_IOV ? [] : this.#queue.slice(MAX_IOV);
+    let bytes = 0;
+    for (const b of batch) bytes += b.length;
+    this.#writing = true;
+    fh.writev(batch, this.#position).then(
+      ({ bytesWritten }) => {
+        this.#writing = false;
+        if (this.#abandoned !== null) return this.#abandoned();
+        // A short write (a full disk) puts the rest back in front.
+        if (bytesWritten < bytes) this.#queue.unshift(...rest(batch, bytesWritten));
+        this.#position += bytesWritten;
+        this.#queued -= bytesWritten;
+        if (bytesWritten === 0) return this.localFailed(Object.assign(new Error('no space written'), { code: 'ENOSPC' }), this.#localPath);
+        if (this.#paused && this.#queued <= HIGH_WATER_MARK / 2) {
+          this.#paused = false;
+          this.stream?.resume();
+        }
+        this.#write();
+      },
+      (e: unknown) => {
+        this.#writing = false;
+        this.#abandoned?.();
+        this.localFailed(e, this.#localPath);
+      },
+    );
+  }
+
+  #complete(fh: FileHandle): void {
+    this.#fh = null;
+    const bytes = this.#position;
+    // Resolved once the bytes are on disk (the file closed), not when the last piece arrived.
+    fh.close().then(
+      () => this.succeed({ bytes }),
+      (e: unknown) => this.localFailed(e, this.#localPath),
+    );
   }
 
   /** The device failed (or went away) mid-file: a partial file must not pass for the real one. */
-  protected override cleanup(): Promise<void> | void {
-    const file = this.#file;
-    if (file === null) return;
-    this.#file = null;
+  protected override cleanup(): Promise<void> {
+    this.#queue = [];
     return new Promise<void>((resolve) => {
-      file.once('close', () => {
-        unlink(this.#localPath).then(resolve, () => resolve());
-      });
-      file.destroy();
+      const remove = (): void => {
+        this.#abandoned = () => {};
+        const fh = this.#fh;
+        this.#fh = null;
+        void (fh === null ? Promise.resolve() : fh.close())
+          .catch(() => {})
+          .then(() => unlink(this.#localPath))
+          .catch(() => {})
+          .then(resolve);
+      };
+      // Closing under a write or an open in flight would race it: they call remove when they land.
+      if (this.#writing || this.#opening !== null) this.#abandoned = remove;
+      else remove();
     });
   }
+}
+
+/** What is left of buffers after the first n bytes of them. */
+function rest(buffers: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = n;
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
 }

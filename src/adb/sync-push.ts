@@ -2,7 +2,7 @@
 // FAIL (SYNC.TXT). The file is streamed from disk: each WRTE payload (up to the device's max, 1 MiB)
 // is filled by one readv straight into its DATA pieces' places, one payload travels while the
 // next waits behind it, and the next read starts only when the device acknowledged one
-// (onDrain): memory stays at two payloads whatever the file's size.
+// (onDrain): memory stays at two payload buffers, reused, whatever the file's size.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
@@ -55,6 +55,13 @@ class PushCall extends SyncCall<TransferResult> {
   readonly #mtime: number;
   readonly #payloadSize: number;
   #position = 0;
+  /**
+   * The two payload buffers, used in turn. Payload i is read only once nothing waits behind the
+   * WRTE in flight (#next): payload i-1 was sent, which the stream does only after the device's
+   * OKAY of payload i-2, so i-2's buffer is free again. No allocation per MiB, no garbage.
+   */
+  readonly #buffers: [Buffer, Buffer];
+  #count = 0;
   #reading = false;
   /** DONE is written: now only the device's answer is awaited */
   #sent = false;
@@ -67,6 +74,7 @@ class PushCall extends SyncCall<TransferResult> {
     this.#sendArg = sendArg;
     this.#mtime = mtime;
     this.#payloadSize = Math.min(Math.max(target.maxPayload, SYNC_HEADER_SIZE * 2), MAX_PAYLOAD);
+    this.#buffers = [Buffer.allocUnsafe(this.#payloadSize), Buffer.allocUnsafe(this.#payloadSize)];
   }
 
   protected shape(id: number): SyncShape | null {
@@ -97,7 +105,7 @@ class PushCall extends SyncCall<TransferResult> {
   #next(): void {
     if (this.done || this.#reading || this.#sent || this.stream === null || this.stream.queued > 0) return;
     this.#reading = true;
-    const payload = Buffer.allocUnsafe(this.#payloadSize);
+    const payload = this.#buffers[this.#count++ % 2]!;
     const views: Buffer[] = [];
     for (let at = 0; this.#payloadSize - at > SYNC_HEADER_SIZE; ) {
       const length = Math.min(SYNC_DATA_MAX, this.#payloadSize - at - SYNC_HEADER_SIZE);

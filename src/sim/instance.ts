@@ -147,6 +147,12 @@ export class SimInstanceImpl implements SimInstance, DeviceSide {
       write: (data) => {
         if (!socket.destroyed && socket.writable) socket.write(data);
       },
+      writev: (chunks) => {
+        if (socket.destroyed || !socket.writable) return;
+        socket.cork();
+        for (const c of chunks) socket.write(c);
+        socket.uncork();
+      },
       end: () => {
         if (!socket.destroyed) socket.end();
         // A host that never closes its side must not keep the socket forever.

@@ -19,7 +19,10 @@ export const STRERROR: Record<Errno, string> = {
 
 /** A file being written: bytes go in piece by piece, the file appears complete on commit. */
 export interface FileWriter {
-  /** copies the piece (it may be a view into a receive buffer); ENOSPC past the storage limit */
+  /**
+   * Keeps the piece itself, no copy: pieces are views into the packet decoder's buffers, which it
+   * never reuses (socket chunks and reassembled packets are fresh). ENOSPC past the storage limit.
+   */
   write(piece: Buffer): Errno | null;
   commit(mtimeMs: number): void;
   /** drops what was written (a failed or cut transfer leaves no file, as adbd unlinks it) */
@@ -117,7 +120,7 @@ export class DeviceFiles {
       write: (piece) => {
         if (!open) return null;
         if (this.#used + piece.length > this.limit) return 'ENOSPC';
-        pieces.push(Buffer.from(piece));
+        pieces.push(piece);
         size += piece.length;
         this.#used += piece.length;
         return null;

@@ -54,6 +54,24 @@ export function encodePacket(command: number, arg0: number, arg1: number, payloa
   return buf;
 }
 
+/**
+ * The header alone, for a sender that writes a large payload after it as its own Buffer (one
+ * writev, no copy of the payload into a packet buffer).
+ */
+export function encodeHeader(command: number, arg0: number, arg1: number, length: number, dataChecksum = 0): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE);
+  buf.writeUInt32LE(command >>> 0, 0);
+  buf.writeUInt32LE(arg0 >>> 0, 4);
+  buf.writeUInt32LE(arg1 >>> 0, 8);
+  buf.writeUInt32LE(length >>> 0, 12);
+  buf.writeUInt32LE(dataChecksum >>> 0, 16);
+  buf.writeUInt32LE((command ^ 0xffffffff) >>> 0, 20);
+  return buf;
+}
+
+/** Payloads at least this big go out after their header rather than copied into one packet Buffer. */
+export const SEPARATE_PAYLOAD_MIN = 16 * 1024;
+
 export interface Packet {
   command: number;
   arg0: number;

@@ -1,6 +1,6 @@
 // One host connection to a simulated adbd: handshake (CNXN, optional RSA AUTH), then streams.
 // Bytes in through receive(), bytes out through a Wire, so tests can drive it without sockets.
-// Replies produced while handling one chunk leave in a single write (batched on a microtask).
+// Replies produced while handling one chunk leave in a single writev (batched on a microtask).
 import { randomBytes, type KeyObject } from 'node:crypto';
 import {
   AuthType,
@@ -15,6 +15,7 @@ import {
   ShellV2Parser,
   VERSION,
   VERSION_SKIP_CHECKSUM,
+  encodeHeader,
   encodePacket,
   exitPacket,
   parseAndroidPublicKey,
@@ -46,6 +47,8 @@ export interface DeviceSide {
 /** The socket as the connection sees it. */
 export interface Wire {
   write(data: Buffer): void;
+  /** Several Buffers in one go (one writev): a WRTE's header and its payload's pieces, uncopied. */
+  writev(chunks: Buffer[]): void;
   /** Closes after pending data is sent. */
   end(): void;
   /** Closes at once. */
@@ -259,7 +262,7 @@ export class AdbdConnection {
       // The header comes with a byte of its data, then nothing (#pump sends no more): a host that
       // believes the length waits for the rest until its timeout. The command stays journaled as
       // running until the host closes the stream.
-      this.#sendData(s, Buffer.concat([shellHeader(fault.id as ShellId, fault.length), Buffer.from('x')]));
+      this.#sendData(s, [shellHeader(fault.id as ShellId, fault.length), Buffer.from('x')], SHELL_HEADER_SIZE + 1);
       return;
     }
     proc.wake = () => this.#pump(s);
@@ -322,7 +325,7 @@ export class AdbdConnection {
     }
     if (size > 0) {
       s.awaitingAck = true;
-      if (!this.#sendData(s, parts.length === 1 ? parts[0]! : Buffer.concat(parts, size))) return;
+      if (!this.#sendData(s, parts, size)) return;
     }
     if (done) {
       this.#streams.delete(s.localId);
@@ -330,9 +333,20 @@ export class AdbdConnection {
     }
   }
 
-  /** false when a drop fault cut the connection here. */
-  #sendData(s: Stream, payload: Buffer): boolean {
+  /**
+   * One WRTE of the parts (size bytes in all). false when a drop fault cut the connection here.
+   * The parts follow their header uncopied (a pulled file's pieces are views into it), unless
+   * checksums are due (old hosts) or a drop fault cuts them.
+   */
+  #sendData(s: Stream, parts: Buffer[], size: number): boolean {
     const fault = this.#dev.fault;
+    if (fault?.kind !== 'drop' && !this.#checksum) {
+      this.#sentData += size;
+      this.#queue(encodeHeader(Command.WRTE, s.localId, s.remoteId, size));
+      for (const p of parts) this.#queue(p);
+      return true;
+    }
+    const payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     if (fault?.kind === 'drop') {
       const left = fault.afterBytes - this.#sentData;
       if (payload.length >= left) {
@@ -374,11 +388,12 @@ export class AdbdConnection {
   #flush = (): void => {
     this.#flushQueued = false;
     if (this.#out.length === 0 || this.#closed) return;
-    const data = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out);
+    const out = this.#out;
     this.#out = [];
+    const send = out.length === 1 ? () => this.#wire.write(out[0]!) : () => this.#wire.writev(out);
     const latency = this.#latency();
-    if (latency > 0) setTimeout(() => this.#wire.write(data), latency);
-    else this.#wire.write(data);
+    if (latency > 0) setTimeout(send, latency);
+    else send();
   };
 
   #latency(): number {
