@@ -3,81 +3,22 @@
 // jitter, closed when idle. The worker's only door to the devices.
 
 import type { AdbConnection } from './connection.js';
-import type { DeviceBanner } from './wire/index.js';
+import type { DeviceBanner, SyncStat } from './wire/index.js';
 import { ADB_ERROR_CODES, AdbError } from './errors.js';
-import type { CancelSignal, ExecOptions, ExecResult } from './exec.js';
+import type { ExecOptions, ExecResult } from './exec.js';
 import type { RawExecOptions, RawExecResult } from './exec-raw.js';
 import type { SyncOptions } from './sync-call.js';
 import type { SyncEntry } from './sync-ops.js';
 import type { PushOptions, TransferResult } from './sync-push.js';
-import type { SyncStat } from './wire/index.js';
 import type { Writable } from 'node:stream';
 import type { AdbKey } from './key.js';
+import { newEntry, type AdbPoolOptions, type AdbPoolStats, type CallOptions, type Entry, type Waiter } from './pool-entry.js';
 import { startConnection } from './socket.js';
 import { guard } from './guard.js';
 
-export interface AdbPoolOptions {
-  key: AdbKey;
-  /** see ConnectOptions */
-  connectTimeoutMs: number;
-  authTimeoutMs: number;
-  openTimeoutMs: number;
-  /** concurrent streams per connection; callers past it wait in FIFO order (default 64) */
-  maxStreamsPerConnection?: number;
-  /** a connection unused this long is closed (default 60 s) */
-  idleMs?: number;
-  /** first wait after a failed connect (default 250 ms), doubling up to backoffMaxMs (default 30 s) */
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  /**
-   * a connection lost sooner than this after its handshake counts as a failed connect (default
-   * 5 s): a device that accepts and then drops every connection is backed off, not redialled
-   */
-  stableAfterMs?: number;
-}
-
-export interface AdbPoolStats {
-  /** live connections */
-  connections: number;
-  /** calls holding a stream slot */
-  openStreams: number;
-  bytesIn: number;
-  bytesOut: number;
-  connectsFailed: number;
-  /** connections made to an address whose previous connection was lost (not closed by the pool) */
-  reconnects: number;
-}
-
-interface Waiter {
-  grant(): void;
-  fail(e: AdbError): void;
-}
-
-interface Entry {
-  readonly address: string;
-  conn: AdbConnection | null;
-  /** the connection being set up, and the promise its callers share */
-  starting: AdbConnection | null;
-  connecting: Promise<AdbConnection> | null;
-  active: number;
-  waiters: Waiter[] | null;
-  failures: number;
-  retryAt: number;
-  /** when the live connection completed its handshake */
-  connectedAt: number;
-  lastError: AdbError | null;
-  lastUsed: number;
-  /** its last connection was lost: the next one made is a reconnect */
-  lost: boolean;
-}
-
-/** What every call on a stream takes: its deadline (slot wait, connect and run together) and its cancel. */
-interface CallOptions {
-  timeoutMs?: number;
-  signal?: CancelSignal;
-}
-
 type DisconnectListener = (address: string, err: AdbError) => void;
+
+export type { AdbPoolOptions, AdbPoolStats } from './pool-entry.js';
 
 export class AdbPool {
   readonly #opts: Required<Omit<AdbPoolOptions, 'key'>> & { key: AdbKey };
@@ -401,7 +342,7 @@ export class AdbPool {
   #entry(address: string): Entry {
     let entry = this.#entries.get(address);
     if (entry === undefined) {
-      entry = { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now(), lost: false };
+      entry = newEntry(address);
       this.#entries.set(address, entry);
     }
     return entry;
