@@ -42,6 +42,8 @@ export interface Transport {
   /** Stops and restarts reading (a raw adb server stream whose consumer is slow); absent: always reads. */
   pause?(): void;
   resume?(): void;
+  /** Bytes written but not yet taken by the OS (a raw adb server stream's flow control); absent: 0. */
+  queued?(): number;
 }
 
 export interface ConnectionOptions {

@@ -8,7 +8,12 @@ import type { ExecOptions, ExecResult } from './exec.js';
 import type { AdbError } from './errors.js';
 import { AdbPool, type AdbPoolOptions, type AdbPoolStats } from './pool.js';
 import { AdbServerPool, type AdbServerPoolStats } from './server-pool.js';
-import type { DeviceBanner } from './wire/index.js';
+import type { DeviceBanner, SyncStat } from './wire/index.js';
+import type { RawExecOptions, RawExecResult } from './exec-raw.js';
+import type { SyncOptions } from './sync-call.js';
+import type { SyncEntry } from './sync-ops.js';
+import type { PushOptions, TransferResult } from './sync-push.js';
+import type { Writable } from 'node:stream';
 
 export interface FleetPoolOptions extends AdbPoolOptions {
   /** device services (exec, reboot) in flight per adb server (default 64) */
@@ -33,6 +38,29 @@ export class FleetPool {
 
   exec(address: string, command: string, opts: ExecOptions): Promise<ExecResult> {
     return isAdbServerAddress(address) ? this.#servers.exec(address, command, opts) : this.#direct.exec(address, command, opts);
+  }
+
+  /** `exec:CMD` into sink, byte for byte (see exec-raw.ts). */
+  execRaw(address: string, command: string, sink: Writable, opts: RawExecOptions): Promise<RawExecResult> {
+    return isAdbServerAddress(address) ? this.#servers.execRaw(address, command, sink, opts) : this.#direct.execRaw(address, command, sink, opts);
+  }
+
+  /** Streams a local file to the device (sync-push.ts). */
+  push(address: string, localPath: string, remotePath: string, opts: PushOptions): Promise<TransferResult> {
+    return isAdbServerAddress(address) ? this.#servers.push(address, localPath, remotePath, opts) : this.#direct.push(address, localPath, remotePath, opts);
+  }
+
+  /** Streams a device file to a local one (sync-pull.ts). */
+  pull(address: string, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+    return isAdbServerAddress(address) ? this.#servers.pull(address, remotePath, localPath, opts) : this.#direct.pull(address, remotePath, localPath, opts);
+  }
+
+  stat(address: string, remotePath: string, opts: SyncOptions): Promise<SyncStat | null> {
+    return isAdbServerAddress(address) ? this.#servers.stat(address, remotePath, opts) : this.#direct.stat(address, remotePath, opts);
+  }
+
+  list(address: string, remotePath: string, opts: SyncOptions): Promise<SyncEntry[]> {
+    return isAdbServerAddress(address) ? this.#servers.list(address, remotePath, opts) : this.#direct.list(address, remotePath, opts);
   }
 
   reboot(address: string, opts: { timeoutMs?: number } = {}): Promise<void> {

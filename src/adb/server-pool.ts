@@ -14,6 +14,13 @@ import { SmartSocket, serverFailure } from './server-protocol.js';
 import { Slots } from './slots.js';
 import { openServerSocket } from './socket.js';
 import type { StreamHandle, StreamHandler } from './stream.js';
+import { execRawOn, type RawExecOptions, type RawExecResult } from './exec-raw.js';
+import type { SyncOptions, SyncTarget } from './sync-call.js';
+import { listOn, statOn, type SyncEntry } from './sync-ops.js';
+import { pullOn } from './sync-pull.js';
+import { pushOn, type PushOptions, type TransferResult } from './sync-push.js';
+import { MAX_PAYLOAD, type SyncStat } from './wire/index.js';
+import type { Writable } from 'node:stream';
 
 export interface AdbServerPoolOptions {
   /** how long connect() waits for the server's get-state and features answers */
@@ -98,6 +105,48 @@ export class AdbServerPool {
       const left = deadline - Date.now();
       if (left <= 0) throw new AdbError('TIMEOUT', address, `no exit within ${opts.timeoutMs} ms`);
       const r = await execOn(this.#execTarget(e, features), command, deadline === Infinity ? opts : { ...opts, timeoutMs: left });
+      e.lastReceivedAt = Date.now();
+      return r;
+    } catch (err) {
+      this.#failed(e, err);
+      throw err;
+    } finally {
+      e.server.streams.release();
+    }
+  }
+
+  /** `exec:CMD` into sink, byte for byte (exec-raw.ts), on its own socket through the server. */
+  execRaw(address: string, command: string, sink: Writable, opts: RawExecOptions): Promise<RawExecResult> {
+    return this.#call(address, opts, (t, o) => execRawOn(t, command, sink, o));
+  }
+
+  push(address: string, localPath: string, remotePath: string, opts: PushOptions): Promise<TransferResult> {
+    return this.#call(address, opts, (t, o) => pushOn(t, localPath, remotePath, o));
+  }
+
+  pull(address: string, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+    return this.#call(address, opts, (t, o) => pullOn(t, remotePath, localPath, o));
+  }
+
+  stat(address: string, remotePath: string, opts: SyncOptions): Promise<SyncStat | null> {
+    return this.#call(address, opts, (t, o) => statOn(t, remotePath, o));
+  }
+
+  list(address: string, remotePath: string, opts: SyncOptions): Promise<SyncEntry[]> {
+    return this.#call(address, opts, (t, o) => listOn(t, remotePath, o));
+  }
+
+  /** A transfer or raw exec, under the same socket cap as exec; the deadline covers the wait. */
+  async #call<T, O extends SyncOptions>(address: string, opts: O, run: (target: SyncTarget, opts: O) => Promise<T>): Promise<T> {
+    const e = this.#entry(address);
+    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+    await e.server.streams.acquire(opts.signal, deadline, () => new AdbError('CANCELLED', address, 'aborted while waiting for a socket to the adb server'), () => new AdbError('TIMEOUT', address, `no socket to the adb server within ${opts.timeoutMs} ms`));
+    try {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new AdbError('TIMEOUT', address, `not done within ${opts.timeoutMs} ms`);
+      // The server re-chunks what it is given: 1 MiB is only the size of our reads.
+      const target: SyncTarget = { ...this.#execTarget(e, e.features ?? []), maxPayload: MAX_PAYLOAD };
+      const r = await run(target, deadline === Infinity ? opts : { ...opts, timeoutMs: left });
       e.lastReceivedAt = Date.now();
       return r;
     } catch (err) {
@@ -287,6 +336,7 @@ export class AdbServerPool {
       stream: {
         onOpen: () => handler.onOpen(),
         onData: (data) => handler.onData(data),
+        onDrain: () => handler.onDrain?.(),
         onClose: (err) => {
           sockets.delete(smart);
           handler.onClose(err);

@@ -125,9 +125,16 @@ export class SmartSocket implements StreamHandle {
     if (this.#phase === Phase.Raw) this.#transport?.write(data);
   }
 
-  /** The adb server takes bytes without flow control: what is written is the socket's to send. */
+  /**
+   * The adb server's stream has no flow control of its own: TCP's is it. What the socket has not
+   * yet handed to the OS counts as queued, and the socket's drain is the stream's onDrain.
+   */
   get queued(): number {
-    return 0;
+    return this.#transport?.queued?.() ?? 0;
+  }
+
+  transportDrained(): void {
+    if (this.#phase === Phase.Raw) this.#stream!.onDrain?.();
   }
 
   /** Stops reading the socket: the server, then the device, hold what comes next (TCP's flow control). */

@@ -57,6 +57,8 @@ export function openServerSocket(server: HostPort, smart: SmartSocket): void {
 interface Receiver {
   receive(chunk: Buffer): void;
   transportClosed(err?: Error): void;
+  /** what was written has all left (the socket's 'drain') */
+  transportDrained?(): void;
 }
 
 class SocketTransport implements Transport {
@@ -73,6 +75,7 @@ class SocketTransport implements Transport {
     socket.setKeepAlive(true, 30_000);
     let error: Error | undefined;
     socket.on('data', (chunk: Buffer) => conn.receive(chunk));
+    if (conn.transportDrained !== undefined) socket.on('drain', () => conn.transportDrained?.());
     socket.on('error', (e) => (error = e));
     socket.on('close', () => {
       this.#closed = true;
@@ -111,6 +114,12 @@ class SocketTransport implements Transport {
 
   pause(): void {
     this.#socket?.pause();
+  }
+
+  /** Counted only while the socket asks for a drain: below its high-water mark no 'drain' would come. */
+  queued(): number {
+    const socket = this.#socket;
+    return socket !== null && socket.writableNeedDrain ? socket.writableLength : 0;
   }
 
   resume(): void {
