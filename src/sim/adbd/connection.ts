@@ -361,7 +361,10 @@ export class AdbdConnection {
     return true;
   }
 
-  /** Host WRTE data: raw stdin for shell v1, shell v2 packets otherwise (pieces are views: procs copy what they keep). */
+  /**
+   * Host WRTE data: raw stdin for shell v1 and exec:, shell v2 packets otherwise. Pieces are views
+   * into the decoder's fresh buffers: commands copy what they keep; a pushed file keeps the views.
+   */
   #stdin(s: Stream, data: Buffer): void {
     if (s.stdin === null) s.proc.stdin?.(data);
     else s.stdin.push(data);

@@ -1,0 +1,70 @@
+// A file much bigger than any buffer goes both ways without sitting whole in our memory: the
+// simulator runs in its own process (its copy of the file is not ours), and this process's
+// off-heap memory (Buffers) is sampled through a 64 MiB push and pull. Push holds its two 1 MiB
+// payload buffers; pull at most its 8 MiB disk queue plus the payloads not yet collected.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdbPool } from '../../src/adb/index.js';
+import { ADB_TIMEOUTS, startSimProcess, testKey, type Child } from '../support/index.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 64 * MiB;
+let sim: { child: Child; addresses: string[] } | null = null;
+let pool: AdbPool | null = null;
+let dir = '';
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'adbfleet-sync-mem-'));
+  sim = await startSimProcess(1);
+  pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
+});
+
+after(async () => {
+  await pool?.close();
+  await sim?.child.kill('SIGTERM');
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const piece of createReadStream(path)) hash.update(piece as Buffer);
+  return hash.digest('hex');
+}
+
+/** The most this process's Buffers grew above where they were at the start, while `run` ran. */
+async function peakGrowth(run: () => Promise<unknown>): Promise<number> {
+  const base = process.memoryUsage().arrayBuffers;
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
+  try {
+    await run();
+  } finally {
+    clearInterval(sampler);
+  }
+  return Math.max(peak, process.memoryUsage().arrayBuffers) - base;
+}
+
+test('a 64 MiB push and pull keep well under half the file in memory, and the bytes match', async () => {
+  const src = join(dir, 'src');
+  const hash = createHash('sha256');
+  const fh = await open(src, 'w');
+  for (let i = 0; i < SIZE / MiB; i++) {
+    const piece = randomBytes(MiB);
+    hash.update(piece);
+    await fh.write(piece);
+  }
+  await fh.close();
+  const addr = sim!.addresses[0]!;
+  await pool!.connect(addr);
+  const pushed = await peakGrowth(() => pool!.push(addr, src, '/data/local/tmp/big', { timeoutMs: 120_000 }));
+  const back = join(dir, 'back');
+  const pulled = await peakGrowth(() => pool!.pull(addr, '/data/local/tmp/big', back, { timeoutMs: 120_000 }));
+  assert.equal(await sha256Of(back), hash.digest('hex'));
+  assert.ok(pushed < SIZE / 2, `push grew Buffers by ${(pushed / MiB).toFixed(1)} MiB`);
+  assert.ok(pulled < SIZE / 2, `pull grew Buffers by ${(pulled / MiB).toFixed(1)} MiB`);
+});
