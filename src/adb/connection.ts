@@ -7,6 +7,7 @@ import type { AdbKey } from './key.js';
 import {
   AuthType,
   Command,
+  FEATURE_DELAYED_ACK,
   HOST_BANNER,
   MAX_PAYLOAD,
   PacketDecoder,
@@ -17,7 +18,9 @@ import {
   checksum,
   commandName,
   encodeHeader,
+  encodeOkay,
   encodePacket,
+  okayCount,
   parseDeviceBanner,
   signToken,
   type DeviceBanner,
@@ -64,6 +67,14 @@ export interface ConnectionOptions {
  */
 export const MAX_UNANSWERED_OPENS = 128;
 
+/**
+ * With delayed_ack, what each OPEN grants the device: how far its WRTEs may run ahead of our
+ * OKAYs. We acknowledge a WRTE when it arrives (or when a paused consumer resumes), so this
+ * covers the round trip, not a consumer's backlog; adb grants 32 MiB, but 4 MiB already keeps
+ * a pull's device sending (bench:adb), and a paused pull holds at most this more.
+ */
+export const DELAYED_ACK_WINDOW = 4 * 1024 * 1024;
+
 const Phase = { Handshake: 0, Open: 1, Closed: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
 /** How far authentication went: nothing sent, signature sent, public key sent. */
@@ -76,6 +87,8 @@ export class AdbConnection {
   banner: DeviceBanner | null = null;
   /** max payload the device accepts (negotiated in CNXN) */
   maxPayload = 4096;
+  /** both banners list delayed_ack (known once CNXN arrives): several WRTEs per stream in flight */
+  delayedAck = false;
   bytesIn = 0;
   bytesOut = 0;
   /** when a chunk last brought the handshake's answer or something for an open stream (epoch ms;
@@ -116,7 +129,7 @@ export class AdbConnection {
     address: (c) => c.address,
     maxPayload: (c) => c.maxPayload,
     sendWrite: (c, localId, remoteId, data) => c.#send(Command.WRTE, localId, remoteId, data, localId),
-    sendOkay: (c, localId, remoteId) => c.#send(Command.OKAY, localId, remoteId, undefined, localId),
+    sendOkay: (c, localId, remoteId, acked) => c.#out(encodeOkay(localId, remoteId, acked, c.#checksums), localId),
     ended: (c, localId, remoteId, byDevice) => c.#streamEnded(localId, remoteId, byDevice),
     unanswered: (c, delta) => c.#countUnanswered(delta),
   };
@@ -204,10 +217,11 @@ export class AdbConnection {
     // Ids only grow (mod 2^32, never 0) so a late packet for a closed stream cannot hit a new one.
     while (id === 0 || this.#streams.has(id)) id = (id + 1) >>> 0;
     this.#nextId = (id + 1) >>> 0;
-    const stream = new StreamController(AdbConnection.#streamOwner, this, id, handler);
+    const stream = new StreamController(AdbConnection.#streamOwner, this, id, handler, this.delayedAck);
     this.#streams.set(id, stream);
-    // OPEN payloads end with a NUL (adb's host does so; adbd accepts both).
-    this.#send(Command.OPEN, id, 0, `${service}\0`);
+    // OPEN payloads end with a NUL (adb's host does so; adbd accepts both). arg1 is our grant
+    // with delayed_ack, and must be 0 without it (adbd refuses the OPEN otherwise).
+    this.#send(Command.OPEN, id, this.delayedAck ? DELAYED_ACK_WINDOW : 0, `${service}\0`);
     return stream.handle;
   }
 
@@ -273,7 +287,7 @@ export class AdbConnection {
     if (this.#phase === Phase.Closed) return;
     switch (p.command) {
       case Command.OKAY:
-        return this.#onOkay(p.arg0, p.arg1);
+        return this.#onOkay(p);
       case Command.WRTE:
         return this.#onWrite(p);
       case Command.CLSE:
@@ -292,12 +306,18 @@ export class AdbConnection {
     }
   }
 
-  #onOkay(remoteId: number, localId: number): void {
+  #onOkay(p: Packet): void {
     // An OKAY for a stream closed while it was in flight finds nothing: ignored.
-    const stream = remoteId !== 0 ? this.#streams.get(localId) : undefined;
+    const stream = p.arg0 !== 0 ? this.#streams.get(p.arg1) : undefined;
     if (stream === undefined) return;
     this.#heardStream = true;
-    stream.okay(remoteId);
+    let count: number | null = null;
+    if (this.delayedAck) {
+      count = okayCount(p.payload);
+      // Without its count the stream's window could never open again: a silent stall.
+      if (count === null) return this.#fail('PROTOCOL_ERROR', `OKAY for stream ${p.arg1} carries ${p.payload.length} bytes, not delayed_ack's 4-byte count`);
+    }
+    stream.okay(p.arg0, count);
   }
 
   #onWrite(p: Packet): void {
@@ -354,6 +374,8 @@ export class AdbConnection {
     this.#clearTimer();
     this.banner = parseDeviceBanner(p.payload);
     this.maxPayload = Math.max(256, Math.min(p.arg1 >>> 0, MAX_PAYLOAD));
+    // We list delayed_ack in our banner: the device listing it too puts it in use.
+    this.delayedAck = this.banner.features.includes(FEATURE_DELAYED_ACK);
     const version = p.arg0 >>> 0;
     this.#checksums = version < VERSION_SKIP_CHECKSUM;
     this.#decoder.verifyChecksum = this.#checksums;

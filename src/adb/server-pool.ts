@@ -359,6 +359,9 @@ export class AdbServerPool {
       get queued() {
         return smart.queued;
       },
+      get unacknowledged() {
+        return smart.unacknowledged;
+      },
       pause: () => smart.pause(),
       resume: () => smart.resume(),
       close: () => {

@@ -133,6 +133,11 @@ export class SmartSocket implements StreamHandle {
     return this.#transport?.queued?.() ?? 0;
   }
 
+  /** What the OS has taken is as good as acknowledged: its Buffer is free (TCP has its own copy). */
+  get unacknowledged(): number {
+    return this.queued;
+  }
+
   transportDrained(): void {
     if (this.#phase === Phase.Raw) this.#stream!.onDrain?.();
   }

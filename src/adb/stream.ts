@@ -18,8 +18,8 @@ export interface StreamHandler {
    */
   onRefused?(): void;
   /**
-   * The device acknowledged a WRTE and nothing of ours waits to be sent: a writer that keeps one
-   * payload queued behind the one in flight writes its next one now (streamed pushes).
+   * The device acknowledged bytes of ours and nothing of ours waits to be sent: a writer that keeps
+   * one payload queued behind those in flight writes its next one now (streamed pushes).
    */
   onDrain?(): void;
 }
@@ -28,15 +28,23 @@ export interface StreamHandle {
   readonly localId: number;
   /**
    * Queues data for the device. Without delayed_ack only one WRTE may be in flight per stream
-   * (protocol.txt), so the rest waits here until the device's OKAY: the caller bounds what it queues.
+   * (protocol.txt); with it, WRTEs go out while the device's window lasts. The rest waits here
+   * for the device's OKAYs: the caller bounds what it queues. The Buffer is sent as it is, not
+   * copied: it must not change until `unacknowledged` says the device has it.
    */
   write(data: Buffer): void;
-  /** Bytes written but not yet sent, waiting for the device's OKAY of the WRTE in flight. */
+  /** Bytes written but not yet sent, waiting for the device's OKAY (its window). */
   readonly queued: number;
   /**
-   * Withholds the OKAY of the device's WRTEs from now on (each is still handed to onData): without
-   * delayed_ack the device sends nothing more on this stream until resume(), so a slow consumer
-   * (a file being written) holds at most one payload more than it asked for.
+   * Bytes written that the device has not acknowledged: the queued ones and those in flight.
+   * Once it drops to N, all but the last N bytes written reached the device (their Buffers are free).
+   */
+  readonly unacknowledged: number;
+  /**
+   * Withholds the OKAY of the device's WRTEs from now on (each is still handed to onData): the
+   * device sends nothing more on this stream than its window (one WRTE without delayed_ack; our
+   * OPEN's grant with it) until resume(), so a slow consumer (a file being written) holds at most
+   * that much more than it asked for.
    */
   pause(): void;
   /** Sends the OKAY withheld since pause(), if any. */
@@ -55,7 +63,8 @@ export interface StreamOwner<C> {
   /** the device's largest WRTE payload (negotiated in CNXN) */
   maxPayload(conn: C): number;
   sendWrite(conn: C, localId: number, remoteId: number, data: Buffer): void;
-  sendOkay(conn: C, localId: number, remoteId: number): void;
+  /** acked: the bytes this OKAY acknowledges (delayed_ack), null for a bare OKAY */
+  sendOkay(conn: C, localId: number, remoteId: number, acked: number | null): void;
   /** The stream is over: drop it from the table; CLSE goes out unless the device closed it. */
   ended(conn: C, localId: number, remoteId: number, byDevice: boolean): void;
   /** One more (+1) or one fewer (-1) OPEN we gave up on that the device has not answered. */
@@ -73,22 +82,33 @@ export class StreamController<C> {
   #phase: Phase = Phase.Opening;
   /** closed by us before the device answered OPEN: its OKAY must be answered with CLSE */
   #abandoned = false;
-  /** a WRTE of ours awaits the device's OKAY */
-  #writing = false;
+  /** delayed_ack is in use on this stream's connection (fixed when the stream is made) */
+  readonly #delayed: boolean;
+  /**
+   * What may be sent before the device's next OKAY: with delayed_ack the bytes of its window left
+   * (it may go negative: a whole payload goes out while any window is left, as adb does);
+   * without, 1 while no WRTE is in flight and 0 while one is.
+   */
+  #window = 0;
+  /** bytes sent in WRTEs that the device has not acknowledged */
+  #inFlight = 0;
   #queue: Buffer[] | null = null;
   #queued = 0;
   #paused = false;
   /** a WRTE of the device arrived while paused: its OKAY goes out on resume() */
   #ackOwed = false;
+  /** the bytes of the WRTEs whose OKAY is owed (delayed_ack: that OKAY acknowledges them all) */
+  #owedBytes = 0;
   readonly #handler: StreamHandler;
   readonly #owner: StreamOwner<C>;
   readonly #conn: C;
 
-  constructor(owner: StreamOwner<C>, conn: C, localId: number, handler: StreamHandler) {
+  constructor(owner: StreamOwner<C>, conn: C, localId: number, handler: StreamHandler, delayedAck: boolean) {
     this.#owner = owner;
     this.#conn = conn;
     this.localId = localId;
     this.#handler = handler;
+    this.#delayed = delayedAck;
     this.handle = new Stream(this);
   }
 
@@ -109,6 +129,10 @@ export class StreamController<C> {
     return this.#queued;
   }
 
+  get unacknowledged(): number {
+    return this.#queued + this.#inFlight;
+  }
+
   pause(): void {
     this.#paused = true;
   }
@@ -117,7 +141,9 @@ export class StreamController<C> {
     this.#paused = false;
     if (!this.#ackOwed || this.#phase !== Phase.Open) return;
     this.#ackOwed = false;
-    this.#owner.sendOkay(this.#conn, this.localId, this.#remoteId);
+    const bytes = this.#owedBytes;
+    this.#owedBytes = 0;
+    this.#owner.sendOkay(this.#conn, this.localId, this.#remoteId, this.#delayed ? bytes : null);
   }
 
   close(): void {
@@ -134,11 +160,17 @@ export class StreamController<C> {
 
   // The device's side: the connection hands over this stream's packets.
 
-  /** OKAY: the first one accepts our OPEN, later ones acknowledge our WRTE. */
-  okay(remoteId: number): void {
+  /**
+   * OKAY: the first one accepts our OPEN (with delayed_ack, count is the device's window), later
+   * ones acknowledge our WRTEs (count: how many bytes; without delayed_ack count is null and the
+   * one WRTE in flight is acknowledged). The connection checks that count is there exactly when
+   * delayed_ack is in use.
+   */
+  okay(remoteId: number, count: number | null): void {
     if (this.#phase === Phase.Opening) {
       this.#remoteId = remoteId;
       this.#phase = Phase.Open;
+      this.#window = this.#delayed ? (count ?? 0) : 1;
       if (this.#abandoned) {
         this.#owner.unanswered(this.#conn, -1);
         return this.#end(false);
@@ -146,7 +178,15 @@ export class StreamController<C> {
       this.#handler.onOpen();
       this.#flush();
     } else if (this.#phase === Phase.Open && remoteId === this.#remoteId) {
-      this.#writing = false;
+      if (this.#delayed) {
+        const acked = count ?? 0;
+        this.#window += acked;
+        // A negative count shrinks the window (adb allows it, for backpressure) but takes back no acknowledgement.
+        if (acked > 0) this.#inFlight = Math.max(0, this.#inFlight - acked);
+      } else {
+        this.#window = 1;
+        this.#inFlight = 0;
+      }
       this.#flush();
       if (this.#queue === null && this.#phase === Phase.Open) this.#handler.onDrain?.();
     }
@@ -155,8 +195,10 @@ export class StreamController<C> {
   /** WRTE: acknowledged at once (the user keeps at most its byte cap and counts the rest), unless paused. */
   data(remoteId: number, payload: Buffer): void {
     if (this.#phase !== Phase.Open || remoteId !== this.#remoteId) return;
-    if (this.#paused) this.#ackOwed = true;
-    else this.#owner.sendOkay(this.#conn, this.localId, remoteId);
+    if (this.#paused) {
+      this.#ackOwed = true;
+      this.#owedBytes += payload.length;
+    } else this.#owner.sendOkay(this.#conn, this.localId, remoteId, this.#delayed ? payload.length : null);
     this.#handler.onData(payload);
   }
 
@@ -182,15 +224,17 @@ export class StreamController<C> {
     if (!this.#abandoned) this.#handler.onClose(err);
   }
 
-  /** Sends the next queued piece if the device has acknowledged the previous one. */
+  /** Sends queued pieces while the device's window lasts. */
   #flush(): void {
-    if (this.#phase !== Phase.Open || this.#writing || this.#queue === null) return;
-    const next = this.#queue.shift();
-    if (this.#queue.length === 0) this.#queue = null;
-    if (next === undefined) return;
-    this.#queued -= next.length;
-    this.#writing = true;
-    this.#owner.sendWrite(this.#conn, this.localId, this.#remoteId, next);
+    while (this.#phase === Phase.Open && this.#window > 0 && this.#queue !== null) {
+      const next = this.#queue.shift();
+      if (this.#queue.length === 0) this.#queue = null;
+      if (next === undefined) return;
+      this.#queued -= next.length;
+      this.#inFlight += next.length;
+      this.#window = this.#delayed ? this.#window - next.length : 0;
+      this.#owner.sendWrite(this.#conn, this.localId, this.#remoteId, next);
+    }
   }
 
   #end(byDevice: boolean): void {
@@ -219,6 +263,10 @@ class Stream<C> implements StreamHandle {
 
   get queued(): number {
     return this.#controller.queued;
+  }
+
+  get unacknowledged(): number {
+    return this.#controller.unacknowledged;
   }
 
   pause(): void {

@@ -1,13 +1,20 @@
 // Push: SEND `path,mode`, the file as DATA pieces, DONE with its mtime, then the device's OKAY or
 // FAIL (SYNC.TXT). The file is streamed from disk: each WRTE payload (up to the device's max, 1 MiB)
-// is filled by one readv straight into its DATA pieces' places, one payload travels while the
-// next waits behind it, and the next read starts only when the device acknowledged one
-// (onDrain): memory stays at two payload buffers, reused, whatever the file's size.
+// is filled by one readv straight into its DATA pieces' places. Payloads travel while the device's
+// window lets them (one without delayed_ack, up to MAX_BUFFERS with it) and one more waits behind
+// them; a payload's buffer is read into again once the device acknowledged it: memory stays at a
+// few payload buffers, reused, whatever the file's size.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
 import { TransferError } from './errors.js';
 import { MAX_PAYLOAD, S_IFREG, SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncHeader, syncRequest, type SyncShape } from './wire/index.js';
+
+/**
+ * Payload buffers a push may have in flight or waiting: without delayed_ack two are ever used
+ * (one in flight, one behind it); with it this bounds a push's memory and what it has in flight.
+ */
+const MAX_BUFFERS = 8;
 
 export interface PushOptions extends SyncOptions {
   /** permission bits on the device (default: the local file's) */
@@ -56,12 +63,14 @@ class PushCall extends SyncCall<TransferResult> {
   readonly #payloadSize: number;
   #position = 0;
   /**
-   * The two payload buffers, used in turn. Payload i is read only once nothing waits behind the
-   * WRTE in flight (#next): payload i-1 was sent, which the stream does only after the device's
-   * OKAY of payload i-2, so i-2's buffer is free again. No allocation per MiB, no garbage.
+   * The payload buffers, made as needed up to MAX_BUFFERS and reused: a buffer is free once the
+   * device acknowledged the bytes up to its payload's end (#ends[i], in #written's count; 0 for
+   * one never sent). No allocation per MiB, no garbage.
    */
-  readonly #buffers: [Buffer, Buffer];
-  #count = 0;
+  readonly #buffers: Buffer[] = [];
+  readonly #ends: number[] = [];
+  /** bytes written to the stream: the request, the payloads, DONE */
+  #written = 0;
   #reading = false;
   /** DONE is written: now only the device's answer is awaited */
   #sent = false;
@@ -74,7 +83,6 @@ class PushCall extends SyncCall<TransferResult> {
     this.#sendArg = sendArg;
     this.#mtime = mtime;
     this.#payloadSize = Math.min(Math.max(target.maxPayload, SYNC_HEADER_SIZE * 2), MAX_PAYLOAD);
-    this.#buffers = [Buffer.allocUnsafe(this.#payloadSize), Buffer.allocUnsafe(this.#payloadSize)];
   }
 
   protected shape(id: number): SyncShape | null {
@@ -82,7 +90,7 @@ class PushCall extends SyncCall<TransferResult> {
   }
 
   protected begin(): void {
-    this.stream?.write(syncRequest(SyncId.SEND, this.#sendArg));
+    this.#write(syncRequest(SyncId.SEND, this.#sendArg));
     this.#next();
   }
 
@@ -101,11 +109,28 @@ class PushCall extends SyncCall<TransferResult> {
     this.#closeFile();
   }
 
-  /** Reads the next payload when nothing of ours waits behind the WRTE in flight. */
+  #write(data: Buffer): void {
+    this.#written += data.length;
+    this.stream?.write(data);
+  }
+
+  /** A buffer whose last payload the device has acknowledged (or a new one); -1 if none may be had. */
+  #freeBuffer(unacknowledged: number): number {
+    const acknowledged = this.#written - unacknowledged;
+    for (let i = 0; i < this.#buffers.length; i++) if (this.#ends[i]! <= acknowledged) return i;
+    if (this.#buffers.length === MAX_BUFFERS) return -1;
+    this.#buffers.push(Buffer.allocUnsafe(this.#payloadSize));
+    this.#ends.push(0);
+    return this.#buffers.length - 1;
+  }
+
+  /** Reads the next payload when nothing of ours waits for the device's window and a buffer is free. */
   #next(): void {
     if (this.done || this.#reading || this.#sent || this.stream === null || this.stream.queued > 0) return;
+    const index = this.#freeBuffer(this.stream.unacknowledged);
+    if (index < 0) return; // the device's next OKAY (onDrain) frees one
     this.#reading = true;
-    const payload = this.#buffers[this.#count++ % 2]!;
+    const payload = this.#buffers[index]!;
     const views: Buffer[] = [];
     for (let at = 0; this.#payloadSize - at > SYNC_HEADER_SIZE; ) {
       const length = Math.min(SYNC_DATA_MAX, this.#payloadSize - at - SYNC_HEADER_SIZE);
@@ -113,7 +138,7 @@ class PushCall extends SyncCall<TransferResult> {
       at += SYNC_HEADER_SIZE + length;
     }
     this.#fh.readv(views, this.#position).then(
-      ({ bytesRead }) => this.#send(payload, views, bytesRead),
+      ({ bytesRead }) => this.#send(index, views, bytesRead),
       (e: unknown) => {
         this.#reading = false;
         if (this.done) return this.#closeFile();
@@ -122,8 +147,9 @@ class PushCall extends SyncCall<TransferResult> {
     );
   }
 
-  #send(payload: Buffer, views: Buffer[], bytesRead: number): void {
+  #send(index: number, views: Buffer[], bytesRead: number): void {
     this.#reading = false;
+    const payload = this.#buffers[index]!;
     if (this.done) return this.#closeFile();
     let left = bytesRead;
     let end = 0;
@@ -139,10 +165,13 @@ class PushCall extends SyncCall<TransferResult> {
     }
     this.#position += bytesRead;
     const last = bytesRead < requested;
-    if (end > 0) this.stream?.write(payload.subarray(0, end));
+    if (end > 0) {
+      this.#write(payload.subarray(0, end));
+      this.#ends[index] = this.#written;
+    }
     if (!last) return this.#next();
     this.#sent = true;
-    this.stream?.write(syncHeader(SyncId.DONE, this.#mtime));
+    this.#write(syncHeader(SyncId.DONE, this.#mtime));
   }
 
   #closeFile(): void {

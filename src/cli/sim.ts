@@ -36,7 +36,7 @@ export function registerSimCommand(program: Command): void {
     .option('--control-port <port>', 'serve the HTTP control API on this port (0: ephemeral)', intArg(0, 65535))
     .option('--reboot-delay-ms <ms>', 'how long a reboot keeps an instance away', intArg(0, 86400000), DEFAULT_REBOOT_DELAY_MS)
     .option('--trust-key <file>', 'an adbkey.pub every instance trusts (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
-    .option('--features <list>', 'comma-separated banner features (default shell_v2,cmd; empty for shell v1 only)')
+    .option('--features <list>', 'comma-separated banner features (default shell_v2,cmd,delayed_ack; empty for shell v1 only)')
     .action(async (o: SimOptions) => {
       const trustedKeys: KeyObject[] = o.trustKey.map((f) => parseAndroidPublicKey(readFileSync(f)));
       const fleet = await startFleet({

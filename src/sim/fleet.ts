@@ -4,7 +4,7 @@ import { Journal } from './journal.js';
 import { DEFAULT_STORAGE_BYTES } from './device-state.js';
 import type { Fleet, FleetOptions, JournalEntry, SimInstance } from './types.js';
 
-const DEFAULT_FEATURES: readonly string[] = ['shell_v2', 'cmd'];
+const DEFAULT_FEATURES: readonly string[] = ['shell_v2', 'cmd', 'delayed_ack'];
 export const DEFAULT_REBOOT_DELAY_MS = 1000;
 
 class FleetImpl implements Fleet {

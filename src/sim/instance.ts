@@ -2,6 +2,7 @@
 // and its fault. The protocol lives in adbd/connection.ts; this file adapts node:net to it.
 import net from 'node:net';
 import type { KeyObject } from 'node:crypto';
+import { FEATURE_DELAYED_ACK } from '../adb/wire/index.js';
 import { AdbdConnection, type DeviceSide, type Wire } from './adbd/connection.js';
 import { DeviceState } from './device-state.js';
 import { parseFault } from './faults.js';
@@ -34,6 +35,7 @@ export class SimInstanceImpl implements SimInstance, DeviceSide {
   readonly journalStore: Journal;
   readonly auth: 'none' | 'rsa';
   readonly trustedKeys: KeyObject[];
+  readonly delayedAck: boolean;
   readonly #banner: string;
   readonly #rebootDelayMs: number;
   #state: InstanceState = 'online';
@@ -54,6 +56,7 @@ export class SimInstanceImpl implements SimInstance, DeviceSide {
     this.device.onReboot = () => this.reboot();
     this.shell = new VirtualShell(this.device);
     this.#banner = this.device.banner(o.features);
+    this.delayedAck = o.features.includes(FEATURE_DELAYED_ACK);
     this.#server = net.createServer({ noDelay: true }, (s) => this.#onSocket(s));
   }
 

@@ -53,7 +53,10 @@ export interface FleetOptions {
   rebootDelayMs?: number;
   /** Public keys every instance trusts from the start (adbd's adb_keys). */
   trustedKeys?: KeyObject[];
-  /** Banner features. Default ['shell_v2', 'cmd']; [] makes hosts fall back to shell v1. */
+  /**
+   * Banner features. Default ['shell_v2', 'cmd', 'delayed_ack']; without shell_v2 hosts fall back to
+   * shell v1, without delayed_ack to one WRTE per stream in flight.
+   */
   features?: string[];
   /**
    * What pushed files may hold per instance, in bytes (default 256 MiB). They are held in the

@@ -50,7 +50,7 @@ test('handshake: CNXN with version 0x01000001, 1 MiB and our features; the banne
   assert.equal(cnxn?.command, Command.CNXN);
   assert.equal(cnxn.arg0, 0x01000001);
   assert.equal(cnxn.arg1, 1024 * 1024);
-  assert.equal(cnxn.payload.toString(), 'host::features=shell_v2,cmd');
+  assert.equal(cnxn.payload.toString(), 'host::features=shell_v2,cmd,delayed_ack');
   h.device(Command.CNXN, 0x01000001, 256 * 1024, BANNER);
   const banner = await h.conn.ready;
   assert.deepEqual([banner.product, banner.model, banner.device, banner.features], ['p', 'm', 'd', ['shell_v2', 'cmd']]);

@@ -1,7 +1,8 @@
 // A file much bigger than any buffer goes both ways without sitting whole in our memory: the
 // simulator runs in its own process (its copy of the file is not ours), and this process's
-// off-heap memory (Buffers) is sampled through a 64 MiB push and pull. Push holds its two 1 MiB
-// payload buffers; pull at most its 8 MiB disk queue plus the payloads not yet collected.
+// off-heap memory (Buffers) is sampled through a 64 MiB push and pull. Push holds at most its eight
+// 1 MiB payload buffers (two without delayed_ack); pull at most its 8 MiB disk queue plus what the
+// device may send past it (our delayed_ack grant) and the payloads not yet collected.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';

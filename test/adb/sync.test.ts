@@ -195,9 +195,11 @@ test('exec: is byte for byte: screencap -p is a PNG of the screen size, differen
 test('timeouts and cancels of transfers are the exec codes', async () => {
   const src = join(dir, 'five');
   const inst = fleet.instances[2]!;
-  inst.setFault({ kind: 'latency', ms: 50 });
+  // Each answer of the device comes 100 ms late: the OPEN's and the push's final OKAY alone pass 150 ms
+  // (with delayed_ack the data itself no longer waits for an answer per MiB).
+  inst.setFault({ kind: 'latency', ms: 100 });
   try {
-    await rejectsWith(pool.push(inst.address, src, '/data/local/tmp/slow', { timeoutMs: 120 }), (e) => isAdbError(e) && (e.code === 'TIMEOUT' || e.code === 'OPEN_UNANSWERED'), 'push past its timeout');
+    await rejectsWith(pool.push(inst.address, src, '/data/local/tmp/slow', { timeoutMs: 150 }), (e) => isAdbError(e) && (e.code === 'TIMEOUT' || e.code === 'OPEN_UNANSWERED'), 'push past its timeout');
     const ac = new AbortController();
     const p = pool.pull(inst.address, '/data/local/tmp/five', join(dir, 'cancelled'), { signal: ac.signal });
     setTimeout(() => ac.abort(), 20);

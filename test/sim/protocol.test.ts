@@ -26,7 +26,7 @@ test('CNXN: banner, version and max payload negotiated down to the host', async 
   assert.equal(reply.arg0, VERSION);
   assert.equal(reply.arg1, 64 * 1024);
   const banner = reply.payload.toString();
-  assert.match(banner, /^device::ro\.product\.name=[^;]+;ro\.product\.model=[^;]+;ro\.product\.device=[^;]+;features=shell_v2,cmd$/);
+  assert.match(banner, /^device::ro\.product\.name=[^;]+;ro\.product\.model=[^;]+;ro\.product\.device=[^;]+;features=shell_v2,cmd,delayed_ack$/);
   // Output is cut to the host's size: a big seq never exceeds 64 KiB per WRTE.
   c.send(Command.OPEN, 5, 0, 'shell,v2,raw:seq 1 100000');
   let biggest = 0;

@@ -18,7 +18,8 @@ export function credentialStoreOf(privateKey: KeyObject): AdbCredentialStore {
   };
 }
 
-export async function tangoConnect(host: string, port: number, privateKey: KeyObject): Promise<Adb> {
+/** initialDelayedAckBytes: 0 (the default) leaves delayed_ack out of Tango's banner; more offers it with that grant. */
+export async function tangoConnect(host: string, port: number, privateKey: KeyObject, initialDelayedAckBytes = 0): Promise<Adb> {
   const socket = netConnect({ host, port });
   socket.setNoDelay(true);
   await once(socket, 'connect');
@@ -59,7 +60,7 @@ export async function tangoConnect(host: string, port: number, privateKey: KeyOb
     serial: `${host}:${port}`,
     connection,
     credentialStore: credentialStoreOf(privateKey),
-    initialDelayedAckBytes: 0,
+    initialDelayedAckBytes,
   });
   return new Adb(transport);
 }

@@ -38,6 +38,9 @@ export function formatDeviceBanner(b: { product: string; model: string; device: 
   return `device::ro.product.name=${b.product};ro.product.model=${b.model};ro.product.device=${b.device};features=${b.features.join(',')}`;
 }
 
-/** What we announce: shell v2 (exit codes, separate stderr) and cmd; not delayed_ack. */
-const HOST_FEATURES = ['shell_v2', 'cmd'] as const;
+/**
+ * What we announce: shell v2 (exit codes, separate stderr), cmd, and delayed_ack (several WRTEs
+ * per stream in flight; used only with a device that lists it too).
+ */
+const HOST_FEATURES = ['shell_v2', 'cmd', 'delayed_ack'] as const;
 export const HOST_BANNER = `host::features=${HOST_FEATURES.join(',')}`;

@@ -69,6 +69,37 @@ export function encodeHeader(command: number, arg0: number, arg1: number, length
   return buf;
 }
 
+/**
+ * The `delayed_ack` feature (AOSP adb.cpp, sockets.cpp; used when both banners list it): each OPEN
+ * carries in arg1 how many bytes its sender will take before acknowledging (nonzero exactly when
+ * the feature is in use: adbd refuses an OPEN whose arg1 disagrees), the OKAY answering it carries
+ * the other side's grant, and every later OKAY carries the bytes it acknowledges. Those counts are
+ * an OKAY's 4-byte payload (a signed LE int32, added to the sender's window); without the feature
+ * an OKAY has no payload and one WRTE per stream is in flight.
+ */
+export const FEATURE_DELAYED_ACK = 'delayed_ack';
+/** adbd's grant in the OKAY answering an OPEN (AOSP adb.h INITIAL_DELAYED_ACK_BYTES). */
+export const INITIAL_DELAYED_ACK_BYTES = 32 * 1024 * 1024;
+
+/** An OKAY: bare, or (acked not null: delayed_ack) with its 4-byte count. */
+export function encodeOkay(arg0: number, arg1: number, acked: number | null, withChecksum = false): Buffer {
+  if (acked === null) return encodeHeader(Command.OKAY, arg0, arg1, 0);
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + 4);
+  buf.writeUInt32LE(Command.OKAY, 0);
+  buf.writeUInt32LE(arg0 >>> 0, 4);
+  buf.writeUInt32LE(arg1 >>> 0, 8);
+  buf.writeUInt32LE(4, 12);
+  buf.writeInt32LE(acked | 0, HEADER_SIZE);
+  buf.writeUInt32LE(withChecksum ? checksum(buf.subarray(HEADER_SIZE)) : 0, 16);
+  buf.writeUInt32LE((Command.OKAY ^ 0xffffffff) >>> 0, 20);
+  return buf;
+}
+
+/** An OKAY's count under delayed_ack; null when its payload is not the 4 bytes that carry one. */
+export function okayCount(payload: Buffer): number | null {
+  return payload.length === 4 ? payload.readInt32LE(0) : null;
+}
+
 /** Payloads at least this big go out after their header rather than copied into one packet Buffer. */
 export const SEPARATE_PAYLOAD_MIN = 16 * 1024;
 

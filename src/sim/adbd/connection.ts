@@ -6,6 +6,8 @@ import {
   AuthType,
   Command,
   EXIT_PACKET_SIZE,
+  FEATURE_DELAYED_ACK,
+  INITIAL_DELAYED_ACK_BYTES,
   MAX_PAYLOAD,
   MAX_PAYLOAD_V1,
   PacketDecoder,
@@ -16,9 +18,12 @@ import {
   VERSION,
   VERSION_SKIP_CHECKSUM,
   encodeHeader,
+  encodeOkay,
   encodePacket,
   exitPacket,
+  okayCount,
   parseAndroidPublicKey,
+  parseDeviceBanner,
   shellHeader,
   verifyTokenSignature,
   type Packet,
@@ -39,6 +44,8 @@ export interface DeviceSide {
   /** The instance's adb_keys: a key accepted from RSAPUBLICKEY is appended here. */
   readonly trustedKeys: KeyObject[];
   readonly fault: Fault | null;
+  /** the banner lists delayed_ack: used with hosts that list it too */
+  readonly delayedAck: boolean;
   banner(): string;
   /** Takes the instance down (asynchronously: the current reply is flushed first). */
   reboot(): void;
@@ -60,7 +67,14 @@ interface Stream {
   remoteId: number;
   proc: Proc;
   v2: boolean;
-  awaitingAck: boolean;
+  /**
+   * What may be sent before the host's next OKAY: with delayed_ack the bytes left of the host's
+   * grant (its OPEN's arg1, then its OKAYs' counts; a whole WRTE goes out while any is left, so
+   * it may go negative, as in adbd); without, 1 while no WRTE is in flight and 0 while one is.
+   */
+  window: number;
+  /** a burst used up its share of the event loop: the rest goes out on the next turn */
+  burstPending: boolean;
   /** null for a sync session: the journal records commands, and a health check's `sync:` OPEN is none */
   entry: JournalEntry | null;
   /** shell v2 only: the host's stdin and close-stdin packets */
@@ -70,6 +84,11 @@ interface Stream {
 const GARBAGE = Buffer.from('GARBAGE\u0000NOT\u0000AN\u0000ADB\u0000HDR!');
 /** Stop filling a WRTE when less than this is left: one more tiny read is not worth it. */
 const MIN_FILL = 256;
+/**
+ * WRTE payload bytes one stream sends in one go before the others get the event loop: with
+ * delayed_ack a wide window would otherwise let one pull or a long `seq` hold the whole fleet.
+ */
+const BURST_BYTES = 4 * 1024 * 1024;
 
 export class AdbdConnection {
   readonly id: number;
@@ -80,6 +99,8 @@ export class AdbdConnection {
   #closed = false;
   #maxPayload = MAX_PAYLOAD_V1;
   #checksum = false;
+  /** both banners list delayed_ack (set by the host's CNXN) */
+  #delayedAck = false;
   #token: Buffer | null = null;
   #nextId = 1;
   readonly #streams = new Map<number, Stream>();
@@ -149,13 +170,19 @@ export class AdbdConnection {
       case Command.OKAY: {
         const s = this.#streams.get(p.arg1);
         if (s === undefined) return;
-        s.awaitingAck = false;
+        if (this.#delayedAck) {
+          // adbd drops an OKAY without its count (sockets.cpp local_socket_ack).
+          const count = okayCount(p.payload);
+          if (count === null) return;
+          s.window += count;
+        } else s.window = 1;
         return this.#pump(s);
       }
       case Command.WRTE: {
         const s = this.#streams.get(p.arg1);
         if (s === undefined) return;
-        this.#packet(Command.OKAY, s.localId, s.remoteId);
+        // The data is taken at once (stdin, a pushed file's pieces): acknowledged in full.
+        this.#okay(s.localId, s.remoteId, p.payload.length);
         return this.#stdin(s, p.payload);
       }
       case Command.CLSE: {
@@ -187,6 +214,7 @@ export class AdbdConnection {
     this.#decoder.verifyChecksum = this.#checksum;
     this.#decoder.maxPayload = Math.max(this.#maxPayload, MAX_PAYLOAD_V1);
     this.#version = version;
+    this.#delayedAck = this.#dev.delayedAck && parseDeviceBanner(p.payload).features.includes(FEATURE_DELAYED_ACK);
     const fault = this.#dev.fault;
     if (fault?.kind === 'garbage') return this.#garbage();
     if (this.#dev.auth === 'rsa' || fault?.kind === 'auth-reject') return this.#sendToken();
@@ -232,6 +260,9 @@ export class AdbdConnection {
   #onOpen(p: Packet): void {
     const remoteId = p.arg0;
     if (remoteId === 0) throw new PacketError('OPEN with local-id 0');
+    // adbd refuses an OPEN whose grant disagrees with the feature (adb.cpp, A_OPEN).
+    if (this.#delayedAck !== (p.arg1 !== 0)) return this.#packet(Command.CLSE, 0, remoteId);
+    const window = this.#delayedAck ? p.arg1 >>> 0 : 1;
     const fault = this.#dev.fault;
     if (fault?.kind === 'hang') return;
     if (fault?.kind === 'garbage') return this.#garbage();
@@ -245,19 +276,19 @@ export class AdbdConnection {
     if (this.#nextId > 0xffffffff) this.#nextId = 1;
     if (req.kind === 'reboot') {
       const entry = dev.journalStore.start(dev.serial, req.target, req.name, remoteId, this.id);
-      this.#packet(Command.OKAY, localId, remoteId);
+      this.#okay(localId, remoteId, INITIAL_DELAYED_ACK_BYTES);
       Journal.finish(entry, 'reboot');
       return dev.reboot();
     }
-    if (req.kind === 'sync') return this.#startSync(localId, remoteId);
+    if (req.kind === 'sync') return this.#startSync(localId, remoteId, window);
     // Journaled before it runs: a command with side effects is on record even if it never ends.
     const entry = dev.journalStore.start(dev.serial, req.command, req.name, remoteId, this.id);
     const proc = req.command === '' && req.kind === 'shell' ? dev.shell.interactive() : dev.shell.spawn(req.command);
     const v2 = req.kind === 'shell' && req.v2;
     const stdin = v2 ? new ShellV2Parser((id, data) => (id === ShellId.Stdin ? proc.stdin?.(data) : id === ShellId.CloseStdin ? proc.closeStdin?.() : undefined)) : null;
-    const s: Stream = { localId, remoteId, proc, v2, awaitingAck: false, entry, stdin };
+    const s: Stream = { localId, remoteId, proc, v2, window, burstPending: false, entry, stdin };
     this.#streams.set(localId, s);
-    this.#packet(Command.OKAY, localId, remoteId);
+    this.#okay(localId, remoteId, INITIAL_DELAYED_ACK_BYTES);
     if (v2 && fault?.kind === 'bad-shell-packet') {
       // The header comes with a byte of its data, then nothing (#pump sends no more): a host that
       // believes the length waits for the rest until its timeout. The command stays journaled as
@@ -269,7 +300,7 @@ export class AdbdConnection {
     this.#pump(s);
   }
 
-  #startSync(localId: number, remoteId: number): void {
+  #startSync(localId: number, remoteId: number, window: number): void {
     const device = this.#dev.shell.device;
     const dev = this.#dev;
     const proc = new SyncProc({
@@ -282,24 +313,49 @@ export class AdbdConnection {
       },
       drop: () => this.shutdown('disconnected', 'end'),
     });
-    const s: Stream = { localId, remoteId, proc, v2: false, awaitingAck: false, entry: null, stdin: null };
+    const s: Stream = { localId, remoteId, proc, v2: false, window, burstPending: false, entry: null, stdin: null };
     this.#streams.set(localId, s);
-    this.#packet(Command.OKAY, localId, remoteId);
+    this.#okay(localId, remoteId, INITIAL_DELAYED_ACK_BYTES);
     proc.wake = () => this.#pump(s);
   }
 
-  /** Sends what the command has, at most one WRTE in flight (no delayed_ack feature offered). */
+  /**
+   * Sends what the command has while the host's window lasts: one WRTE in flight without
+   * delayed_ack, with it up to the host's grant, BURST_BYTES at a time per turn of the event loop.
+   */
   #pump(s: Stream): void {
-    if (s.awaitingAck || this.#closed || this.#streams.get(s.localId) !== s) return;
+    if (s.burstPending || this.#closed || this.#streams.get(s.localId) !== s) return;
     if (s.v2 && this.#dev.fault?.kind === 'bad-shell-packet') return;
+    let burst = 0;
+    while (s.window > 0) {
+      if (burst >= BURST_BYTES) {
+        s.burstPending = true;
+        setImmediate(() => {
+          s.burstPending = false;
+          this.#pump(s);
+        });
+        return;
+      }
+      const sent = this.#pumpOne(s);
+      if (sent <= 0) return;
+      burst += sent;
+    }
+  }
+
+  /** One WRTE of what the command has: its size; 0 when it has nothing now, -1 once the stream is over. */
+  #pumpOne(s: Stream): number {
     const max = this.#maxPayload;
     const parts: Buffer[] = [];
     let size = 0;
     let eof = false;
+    let waiting = false;
     for (;;) {
       const room = max - size - (s.v2 ? SHELL_HEADER_SIZE : 0);
       const r = s.proc.read(room);
-      if (r === WAIT) break;
+      if (r === WAIT) {
+        waiting = true;
+        break;
+      }
       if (r === EOF) {
         eof = true;
         break;
@@ -324,13 +380,20 @@ export class AdbdConnection {
       // else: the exit packet goes in the next WRTE; read() keeps answering EOF.
     }
     if (size > 0) {
-      s.awaitingAck = true;
-      if (!this.#sendData(s, parts, size)) return;
+      s.window = this.#delayedAck ? s.window - size : 0;
+      if (!this.#sendData(s, parts, size)) return -1;
     }
     if (done) {
       this.#streams.delete(s.localId);
       this.#packet(Command.CLSE, s.localId, s.remoteId);
+      return -1;
     }
+    return waiting ? 0 : size;
+  }
+
+  /** An OKAY: with delayed_ack it carries count (a grant, or the bytes it acknowledges). */
+  #okay(localId: number, remoteId: number, count: number): void {
+    this.#queue(encodeOkay(localId, remoteId, this.#delayedAck ? count : null, this.#checksum));
   }
 
   /**
