@@ -142,7 +142,11 @@ export class AdbConnection {
     this.#transport = transport;
     this.#key = opts.key;
     this.#authTimeoutMs = opts.authTimeoutMs;
-    this.#decoder = new PacketDecoder((p) => this.#onPacket(p), MAX_PAYLOAD);
+    this.#decoder = new PacketDecoder(
+      (p) => this.#onPacket(p),
+      MAX_PAYLOAD,
+      (arg0, arg1, piece, last, length) => this.#onWritePiece(arg0, arg1, piece, last, length),
+    );
     this.ready = new Promise<DeviceBanner>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -325,6 +329,15 @@ export class AdbConnection {
     if (stream === undefined) return;
     this.#heardStream = true;
     stream.data(p.arg0, p.payload);
+  }
+
+  /** A piece of a WRTE split across chunks (see PacketDecoder). */
+  #onWritePiece(remoteId: number, localId: number, piece: Buffer, last: boolean, length: number): void {
+    if (this.#phase !== Phase.Open) return;
+    const stream = this.#streams.get(localId);
+    if (stream === undefined) return;
+    this.#heardStream = true;
+    stream.data(remoteId, piece, last, length);
   }
 
   #onClose(remoteId: number, localId: number): void {

@@ -8,7 +8,10 @@ import { AdbError } from './errors.js';
 export interface StreamHandler {
   /** the device answered OPEN with OKAY */
   onOpen(): void;
-  /** one WRTE payload (a view into the receive buffer: copy it to keep it past a later chunk) */
+  /**
+   * WRTE payload bytes, in order: a whole payload or a piece of one (a big WRTE is handed on as
+   * its bytes arrive). A view into a receive buffer that is never reused: keeping it pins that buffer.
+   */
   onData(data: Buffer): void;
   /** the stream ended: null when the device closed it, an error when it refused it or the connection died */
   onClose(err: AdbError | null): void;
@@ -192,14 +195,20 @@ export class StreamController<C> {
     }
   }
 
-  /** WRTE: acknowledged at once (the user keeps at most its byte cap and counts the rest), unless paused. */
-  data(remoteId: number, payload: Buffer): void {
+  /**
+   * WRTE payload, whole or a piece (last: the piece that completes a WRTE of length bytes). A WRTE
+   * is acknowledged once it is all here (the user keeps at most its byte cap and counts the
+   * rest), unless paused.
+   */
+  data(remoteId: number, piece: Buffer, last = true, length = piece.length): void {
     if (this.#phase !== Phase.Open || remoteId !== this.#remoteId) return;
-    if (this.#paused) {
+    if (!last) {
+      // nothing to acknowledge yet
+    } else if (this.#paused) {
       this.#ackOwed = true;
-      this.#owedBytes += payload.length;
-    } else this.#owner.sendOkay(this.#conn, this.localId, remoteId, this.#delayed ? payload.length : null);
-    this.#handler.onData(payload);
+      this.#owedBytes += length;
+    } else this.#owner.sendOkay(this.#conn, this.localId, remoteId, this.#delayed ? length : null);
+    this.#handler.onData(piece);
   }
 
   /** CLSE: the device closed the stream, or (before answering OPEN) refused it. */

@@ -121,3 +121,76 @@ test('fuzz: random and truncated bytes either decode or throw PacketError', () =
     { numRuns: 500 },
   );
 });
+
+/** Decodes with onWritePiece: a split WRTE comes back as its pieces, gathered here with what marks them. */
+function decodeInPieces(chunks: Buffer[], verifyChecksum: boolean): { packets: Packet[]; pieced: number } {
+  const out: Packet[] = [];
+  let open: { arg0: number; arg1: number; length: number; pieces: Buffer[] } | null = null;
+  let pieced = 0;
+  const d = new PacketDecoder(
+    (p) => {
+      assert.equal(open, null, 'a whole packet inside a WRTE still arriving in pieces');
+      out.push({ ...p, payload: Buffer.from(p.payload) });
+    },
+    MAX_PAYLOAD,
+    (arg0, arg1, piece, last, length) => {
+      open ??= { arg0, arg1, length, pieces: [] };
+      assert.deepEqual([arg0, arg1, length], [open.arg0, open.arg1, open.length], 'every piece names its WRTE');
+      assert.ok(piece.length > 0, 'no empty pieces');
+      open.pieces.push(Buffer.from(piece));
+      const got = open.pieces.reduce((n, b) => n + b.length, 0);
+      assert.equal(last, got === length, 'last marks the piece that completes the payload');
+      if (last) {
+        out.push({ command: Command.WRTE, arg0, arg1, payload: Buffer.concat(open.pieces) });
+        open = null;
+        pieced++;
+      }
+    },
+  );
+  d.verifyChecksum = verifyChecksum;
+  for (const c of chunks) d.push(c);
+  assert.equal(open, null, 'no WRTE left half done');
+  assert.equal(d.buffered, 0);
+  return { packets: out, pieced };
+}
+
+test('fuzz: with onWritePiece, a WRTE split across chunks arrives in pieces, other packets whole, all in order', () => {
+  const wrte = fc.record({
+    command: fc.constant(Command.WRTE),
+    arg0: fc.nat({ max: 0xffffffff }),
+    arg1: fc.nat({ max: 0xffffffff }),
+    payload: fc.uint8Array({ maxLength: 3000 }),
+  });
+  fc.assert(
+    fc.property(fc.array(fc.oneof(packetArb, wrte), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), (packets, cuts, verify) => {
+      const wire = Buffer.concat(packets.map((p) => encodePacket(p.command, p.arg0, p.arg1, Buffer.from(p.payload), verify)));
+      const { packets: decoded, pieced } = decodeInPieces(splitAt(wire, cuts), verify);
+      assert.deepEqual(
+        decoded.map((p) => [p.command, p.arg0, p.arg1, [...p.payload]]),
+        packets.map((p) => [p.command, p.arg0, p.arg1, [...p.payload]]),
+      );
+      // Checksums are verified over the whole payload: then nothing comes in pieces.
+      if (verify) assert.equal(pieced, 0);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('with onWritePiece, a 1 MiB WRTE in 64 KiB chunks is handed on as views of them, never copied whole', () => {
+  const payload = randomPayload(MAX_PAYLOAD);
+  const wire = encodePacket(Command.WRTE, 5, 6, payload);
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < wire.length; off += 64 * 1024) chunks.push(wire.subarray(off, off + 64 * 1024));
+  const pieces: Buffer[] = [];
+  const d = new PacketDecoder(() => assert.fail('no whole packet'), MAX_PAYLOAD, (_a, _b, piece) => pieces.push(piece));
+  for (const c of chunks) d.push(c);
+  assert.equal(pieces.length, chunks.length);
+  assert.ok(pieces.every((p, i) => p.buffer === chunks[i]!.buffer), 'each piece is a view into its chunk');
+  assert.ok(Buffer.concat(pieces).equals(payload));
+});
+
+function randomPayload(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 131 + 7) & 0xff;
+  return b;
+}

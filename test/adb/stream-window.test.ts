@@ -1,7 +1,7 @@
 // A stream's flow control, both ways, with and without delayed_ack, against a device modelled as
 // a list of events: our WRTEs never run past the device's window (delayed_ack) or past one in
 // flight (without), `queued` and `unacknowledged` count what they say, every byte goes out once
-// and in order; the device's WRTEs are acknowledged byte for byte, never while paused.
+// and in order; the device's WRTEs are acknowledged once whole, byte for byte, never while paused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -117,10 +117,10 @@ test('without delayed_ack one WRTE is in flight until its OKAY', () => {
   );
 });
 
-type RecvOp = { kind: 'wrte'; size: number } | { kind: 'pause' } | { kind: 'resume' };
+type RecvOp = { kind: 'wrte'; size: number; pieces: number } | { kind: 'pause' } | { kind: 'resume' };
 const recvOps = fc.array(
   fc.oneof(
-    fc.record({ kind: fc.constant('wrte' as const), size: fc.integer({ min: 1, max: MAX }) }),
+    fc.record({ kind: fc.constant('wrte' as const), size: fc.integer({ min: 1, max: MAX }), pieces: fc.integer({ min: 1, max: 4 }) }),
     fc.record({ kind: fc.constant('pause' as const) }),
     fc.record({ kind: fc.constant('resume' as const) }),
   ),
@@ -128,7 +128,7 @@ const recvOps = fc.array(
 );
 
 for (const delayed of [true, false]) {
-  test(`the device's WRTEs are acknowledged, never while paused (${delayed ? 'delayed_ack' : 'bare OKAYs'})`, () => {
+  test(`the device's WRTEs are acknowledged once whole, never while paused (${delayed ? 'delayed_ack' : 'bare OKAYs'})`, () => {
     fc.assert(
       fc.property(recvOps, (ops: RecvOp[]) => {
         const wire = new Wire();
@@ -155,7 +155,12 @@ for (const delayed of [true, false]) {
             const payload = Buffer.alloc(op.size);
             for (let i = 0; i < payload.length; i++) payload[i] = fill++ & 0xff;
             expected.push(payload);
-            s.data(7, payload);
+            const cut = Math.max(1, Math.ceil(op.size / op.pieces));
+            for (let at = 0; at < op.size; at += cut) {
+              const last = at + cut >= op.size;
+              s.data(7, payload.subarray(at, Math.min(op.size, at + cut)), last, op.size);
+              if (!last) assert.deepEqual(wire.okays, want, 'no OKAY before the WRTE is whole');
+            }
             if (paused) owed = (owed ?? 0) + op.size;
             else want.push(delayed ? op.size : null);
           }

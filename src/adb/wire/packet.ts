@@ -118,6 +118,12 @@ export class PacketError extends Error {
 }
 
 /**
+ * A piece of a WRTE's payload, handed on as its chunk arrives: `last` on the piece that completes
+ * it, `length` the whole payload's.
+ */
+export type WritePieceHandler = (arg0: number, arg1: number, piece: Buffer, last: boolean, length: number) => void;
+
+/**
  * Incremental decoder: feed it TCP chunks as they come; it calls onPacket for every whole packet
  * (packets may be split across chunks or packed several to a chunk). A bad header throws
  * PacketError; the caller then closes the connection, as protocol.txt requires.
@@ -125,6 +131,9 @@ export class PacketError extends Error {
  *
  * A packet split across chunks is assembled in one Buffer sized from its header, so a 1 MiB
  * payload arriving in 64 KiB pieces costs one copy per byte, not one re-concatenation per chunk.
+ * Given onWritePiece, a WRTE split across chunks is not assembled at all: its payload goes there
+ * piece by piece, views into the chunks (unless checksums are verified, which need it whole).
+ * Copying a 1 MiB payload into fresh memory cost more than the rest of its decoding.
  */
 export class PacketDecoder {
   /** Header bytes of a packet whose header itself was split (allocated on first need). */
@@ -137,18 +146,29 @@ export class PacketDecoder {
   /** Set true once the peer's version is below VERSION_SKIP_CHECKSUM. */
   verifyChecksum = false;
   readonly #onPacket: (p: Packet) => void;
+  readonly #onWritePiece: WritePieceHandler | null;
+  /** The WRTE whose payload is being handed on in pieces: its args, length and bytes still to come (0: none). */
+  #pieceArg0 = 0;
+  #pieceArg1 = 0;
+  #pieceLength = 0;
+  #pieceLeft = 0;
 
-  constructor(onPacket: (p: Packet) => void, maxPayload = MAX_PAYLOAD) {
+  constructor(onPacket: (p: Packet) => void, maxPayload = MAX_PAYLOAD, onWritePiece: WritePieceHandler | null = null) {
     this.#onPacket = onPacket;
     this.maxPayload = maxPayload;
+    this.#onWritePiece = onWritePiece;
   }
 
   push(chunk: Buffer): void {
-    let off = this.#filled > 0 ? this.#resume(chunk) : 0;
+    let off = this.#pieceLeft > 0 ? this.#piece(chunk, 0) : this.#filled > 0 ? this.#resume(chunk) : 0;
     while (chunk.length - off >= HEADER_SIZE) {
       const length = this.#checkHeader(chunk, off);
       const end = off + HEADER_SIZE + length;
       if (end > chunk.length) {
+        if (this.#startPieces(chunk, off, length)) {
+          this.#piece(chunk, off + HEADER_SIZE);
+          return;
+        }
         this.#packet = Buffer.allocUnsafe(HEADER_SIZE + length);
         this.#filled = chunk.copy(this.#packet, 0, off);
         return;
@@ -182,6 +202,10 @@ export class PacketDecoder {
         return off;
       }
       const length = this.#checkHeader(header, 0);
+      if (this.#startPieces(header, 0, length)) {
+        this.#filled = 0;
+        return this.#piece(chunk, off);
+      }
       this.#packet = Buffer.allocUnsafe(HEADER_SIZE + length);
       header.copy(this.#packet, 0);
     }
@@ -195,6 +219,26 @@ export class PacketDecoder {
       this.#emit(packet, 0, packet.length - HEADER_SIZE);
     }
     return off;
+  }
+
+  /** Whether the packet whose header is at off goes on in pieces; if so, its pieces are expected from now. */
+  #startPieces(buf: Buffer, off: number, length: number): boolean {
+    if (this.#onWritePiece === null || this.verifyChecksum || length === 0 || buf.readUInt32LE(off) !== Command.WRTE) return false;
+    this.#pieceArg0 = buf.readUInt32LE(off + 4);
+    this.#pieceArg1 = buf.readUInt32LE(off + 8);
+    this.#pieceLength = length;
+    this.#pieceLeft = length;
+    return true;
+  }
+
+  /** Hands on what chunk holds (from off) of the WRTE in pieces; returns where its payload ended in chunk. */
+  #piece(chunk: Buffer, off: number): number {
+    const n = Math.min(this.#pieceLeft, chunk.length - off);
+    if (n === 0) return off;
+    this.#pieceLeft -= n;
+    const piece = off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n);
+    this.#onWritePiece!(this.#pieceArg0, this.#pieceArg1, piece, this.#pieceLeft === 0, this.#pieceLength);
+    return off + n;
   }
 
   /** Validates the header at off and returns its payload length. */
@@ -221,6 +265,7 @@ export class PacketDecoder {
   #fail(message: string): PacketError {
     this.#packet = null;
     this.#filled = 0;
+    this.#pieceLeft = 0;
     return new PacketError(message);
   }
 

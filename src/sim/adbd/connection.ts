@@ -112,7 +112,7 @@ export class AdbdConnection {
     this.#dev = dev;
     this.#wire = wire;
     this.id = id;
-    this.#decoder = new PacketDecoder(this.#onPacket, MAX_PAYLOAD_V1);
+    this.#decoder = new PacketDecoder(this.#onPacket, MAX_PAYLOAD_V1, this.#onWritePiece);
   }
 
   get closed(): boolean {
@@ -178,13 +178,8 @@ export class AdbdConnection {
         } else s.window = 1;
         return this.#pump(s);
       }
-      case Command.WRTE: {
-        const s = this.#streams.get(p.arg1);
-        if (s === undefined) return;
-        // The data is taken at once (stdin, a pushed file's pieces): acknowledged in full.
-        this.#okay(s.localId, s.remoteId, p.payload.length);
-        return this.#stdin(s, p.payload);
-      }
+      case Command.WRTE:
+        return this.#onWritePiece(p.arg0, p.arg1, p.payload, true, p.payload.length);
       case Command.CLSE: {
         const s = this.#streams.get(p.arg1);
         if (s === undefined) return;
@@ -196,6 +191,16 @@ export class AdbdConnection {
       }
     }
     // STLS: we never offer TLS, so a host has no business asking; ignore it like adbd would.
+  };
+
+  /** A WRTE, whole or a piece of one split across chunks (see PacketDecoder). */
+  #onWritePiece = (_remoteId: number, localId: number, piece: Buffer, last: boolean, length: number): void => {
+    if (this.#closed || !this.#online) return;
+    const s = this.#streams.get(localId);
+    if (s === undefined) return;
+    // The data is taken at once (stdin, a pushed file's pieces): acknowledged in full once all here.
+    if (last) this.#okay(s.localId, s.remoteId, length);
+    this.#stdin(s, piece);
   };
 
   #onConnect(p: Packet): void {
