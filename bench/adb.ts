@@ -275,7 +275,7 @@ try {
   if (CLIENTS.has('memory')) memory = await memoryPerConnection(sim.host, sim.ports, 20);
   if (CLIENTS.has('transfer')) {
     const addresses = sim.ports.slice(0, Number(values['transfer-instances'])).map((p) => `${sim.host}:${p}`);
-    transfers = await benchTransfers({ addresses, fileMiB: Number(values['transfer-mib']), rounds: Number(values['transfer-rounds']) });
+    transfers = await benchTransfers({ addresses, fileMiB: Number(values['transfer-mib']), rounds: Number(values['transfer-rounds']), simPid: sim.child.proc.pid! });
   }
 } finally {
   await sim.child.kill('SIGTERM');
@@ -298,13 +298,14 @@ if (memory !== null) {
 const transferRatios: Record<string, number> = {};
 if (transfers.length > 0) {
   console.log(`\nfile transfers: a ${values['transfer-mib']} MiB file, one transfer at a time over ${values['transfer-instances']} instances\n`);
-  console.log('| client | op | transfers | MiB | seconds | MiB/s | ours is x faster (goal 2x) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| client | op | transfers | MiB | seconds | MiB/s | client CPU ms/MiB | simulator CPU ms/MiB | ours is x faster (goal 2x) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of transfers) {
     const mine = transfers.find((t) => t.op === r.op && t.client.startsWith('adbfleet'));
     const ratio = mine === undefined || mine === r ? '' : `${(mine.mibPerSecond / r.mibPerSecond).toFixed(1)}x`;
     if (mine !== undefined && mine !== r) transferRatios[`${r.client} ${r.op}`] = mine.mibPerSecond / r.mibPerSecond;
-    console.log(`| ${r.client} | ${r.op} | ${r.transfers} | ${r.mib} | ${r.seconds.toFixed(2)} | ${r.mibPerSecond.toFixed(1)} | ${ratio} |`);
+    const cpu = `${r.clientCpuMsPerMiB.toFixed(2)} | ${r.simCpuMsPerMiB.toFixed(2)}`;
+    console.log(`| ${r.client} | ${r.op} | ${r.transfers} | ${r.mib} | ${r.seconds.toFixed(2)} | ${r.mibPerSecond.toFixed(1)} | ${cpu} | ${ratio} |`);
   }
 }
 const result = {
