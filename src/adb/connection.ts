@@ -3,7 +3,6 @@
 // go out through a Transport, so tests can drive it without sockets; socket.ts adapts node:net.
 
 import { AdbError, type AdbErrorCode } from './errors.js';
-import type { AdbKey } from './key.js';
 import {
   AuthType,
   Command,
@@ -27,7 +26,9 @@ import {
   type Packet,
   type SyncStat,
 } from './wire/index.js';
-import { StreamController, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
+import { DELAYED_ACK_WINDOW, StreamController, type StreamHandle, type StreamHandler, type StreamOwner } from './stream.js';
+import type { ConnectionOptions, Transport } from './transport.js';
+import type { AdbKey } from './key.js';
 import { execOn, type ExecOptions, type ExecResult } from './exec.js';
 import { execRawOn, type RawExecOptions, type RawExecResult } from './exec-raw.js';
 import { pingOn } from './ping.js';
@@ -38,27 +39,7 @@ import { pushOn, type PushOptions, type TransferResult } from './sync-push.js';
 import type { Writable } from 'node:stream';
 import { rebootOn } from './reboot.js';
 
-export interface Transport {
-  write(data: Buffer): void;
-  /** Drops the link; the adapter then reports it with transportClosed(). */
-  close(): void;
-  /** Stops and restarts reading (a raw adb server stream whose consumer is slow); absent: always reads. */
-  pause?(): void;
-  resume?(): void;
-  /** Bytes written but not yet taken by the OS (a raw adb server stream's flow control); absent: 0. */
-  queued?(): number;
-}
-
-export interface ConnectionOptions {
-  address: string;
-  key: AdbKey;
-  /** from start until the device sends AUTH or CNXN */
-  connectTimeoutMs: number;
-  /** from the first AUTH TOKEN until the device sends CNXN */
-  authTimeoutMs: number;
-  /** how long an exec waits for the device to answer its OPEN (see exec.ts) */
-  openTimeoutMs: number;
-}
+export type { ConnectionOptions, Transport } from './transport.js';
 
 /**
  * OPENs we gave up on (timeout, cancel) that the device never answered. Each stays in the stream
@@ -66,14 +47,6 @@ export interface ConnectionOptions {
  * would grow without bound, so past this many the connection is declared lost.
  */
 export const MAX_UNANSWERED_OPENS = 128;
-
-/**
- * With delayed_ack, what each OPEN grants the device: how far its WRTEs may run ahead of our
- * OKAYs. We acknowledge a WRTE when it arrives (or when a paused consumer resumes), so this
- * covers the round trip, not a consumer's backlog; adb grants 32 MiB, but 4 MiB already keeps
- * a pull's device sending (bench:adb), and a paused pull holds at most this more.
- */
-export const DELAYED_ACK_WINDOW = 4 * 1024 * 1024;
 
 const Phase = { Handshake: 0, Open: 1, Closed: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];

@@ -74,6 +74,14 @@ export interface StreamOwner<C> {
   unanswered(conn: C, delta: 1 | -1): void;
 }
 
+/**
+ * With delayed_ack, what each OPEN grants the device: how far its WRTEs may run ahead of our
+ * OKAYs. We acknowledge a WRTE when it arrives (or when a paused consumer resumes), so this
+ * covers the round trip, not a consumer's backlog; adb grants 32 MiB, but a pull runs as fast
+ * with 1 MiB as with 32 (bench:adb), and a paused pull holds at most this more.
+ */
+export const DELAYED_ACK_WINDOW = 4 * 1024 * 1024;
+
 const Phase = { Opening: 0, Open: 1, Closed: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
 

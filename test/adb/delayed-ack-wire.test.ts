@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdbPool, Command, PacketDecoder, type Packet } from '../../src/adb/index.js';
-import { DELAYED_ACK_WINDOW } from '../../src/adb/connection.js';
+import { DELAYED_ACK_WINDOW } from '../../src/adb/stream.js';
 import { startFleet } from '../../src/sim/index.js';
 import { ADB_TIMEOUTS, testKey } from '../support/index.js';
 

@@ -5,7 +5,6 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import {
   AuthType,
   Command,
-  EXIT_PACKET_SIZE,
   FEATURE_DELAYED_ACK,
   INITIAL_DELAYED_ACK_BYTES,
   MAX_PAYLOAD,
@@ -20,7 +19,6 @@ import {
   encodeHeader,
   encodeOkay,
   encodePacket,
-  exitPacket,
   okayCount,
   parseAndroidPublicKey,
   parseDeviceBanner,
@@ -30,10 +28,10 @@ import {
 } from '../../adb/wire/index.js';
 import { Journal } from '../journal.js';
 import type { VirtualShell } from '../shell/shell.js';
-import { EOF, WAIT, type Proc } from '../shell/proc.js';
-import type { Fault, JournalEntry } from '../types.js';
+import type { Fault } from '../types.js';
 import { parseService } from './service.js';
 import { SyncProc } from './sync-service.js';
+import { BURST_BYTES, MIN_FILL, readPayload, type Stream } from './stream.js';
 
 /** What a connection needs from its instance. */
 export interface DeviceSide {
@@ -62,33 +60,7 @@ export interface Wire {
   destroy(): void;
 }
 
-interface Stream {
-  localId: number;
-  remoteId: number;
-  proc: Proc;
-  v2: boolean;
-  /**
-   * What may be sent before the host's next OKAY: with delayed_ack the bytes left of the host's
-   * grant (its OPEN's arg1, then its OKAYs' counts; a whole WRTE goes out while any is left, so
-   * it may go negative, as in adbd); without, 1 while no WRTE is in flight and 0 while one is.
-   */
-  window: number;
-  /** a burst used up its share of the event loop: the rest goes out on the next turn */
-  burstPending: boolean;
-  /** null for a sync session: the journal records commands, and a health check's `sync:` OPEN is none */
-  entry: JournalEntry | null;
-  /** shell v2 only: the host's stdin and close-stdin packets */
-  stdin: ShellV2Parser | null;
-}
-
 const GARBAGE = Buffer.from('GARBAGE\u0000NOT\u0000AN\u0000ADB\u0000HDR!');
-/** Stop filling a WRTE when less than this is left: one more tiny read is not worth it. */
-const MIN_FILL = 256;
-/**
- * WRTE payload bytes one stream sends in one go before the others get the event loop: with
- * delayed_ack a wide window would otherwise let one pull or a long `seq` hold the whole fleet.
- */
-const BURST_BYTES = 4 * 1024 * 1024;
 
 export class AdbdConnection {
   readonly id: number;
@@ -349,41 +321,7 @@ export class AdbdConnection {
 
   /** One WRTE of what the command has: its size; 0 when it has nothing now, -1 once the stream is over. */
   #pumpOne(s: Stream): number {
-    const max = this.#maxPayload;
-    const parts: Buffer[] = [];
-    let size = 0;
-    let eof = false;
-    let waiting = false;
-    for (;;) {
-      const room = max - size - (s.v2 ? SHELL_HEADER_SIZE : 0);
-      const r = s.proc.read(room);
-      if (r === WAIT) {
-        waiting = true;
-        break;
-      }
-      if (r === EOF) {
-        eof = true;
-        break;
-      }
-      if (s.v2) {
-        parts.push(shellHeader(r.fd === 1 ? ShellId.Stdout : ShellId.Stderr, r.data.length));
-        size += SHELL_HEADER_SIZE;
-      }
-      parts.push(r.data);
-      size += r.data.length;
-      if (max - size < MIN_FILL) break;
-    }
-    let done = false;
-    if (eof) {
-      Journal.finish(s.entry, 'exit', s.proc.exitCode);
-      if (!s.v2) done = true;
-      else if (max - size >= EXIT_PACKET_SIZE) {
-        parts.push(exitPacket(s.proc.exitCode));
-        size += EXIT_PACKET_SIZE;
-        done = true;
-      }
-      // else: the exit packet goes in the next WRTE; read() keeps answering EOF.
-    }
+    const { parts, size, done, waiting } = readPayload(s, this.#maxPayload);
     if (size > 0) {
       s.window = this.#delayedAck ? s.window - size : 0;
       if (!this.#sendData(s, parts, size)) return -1;
