@@ -2,7 +2,9 @@
 // simulator runs in its own process (its copy of the file is not ours), and this process's
 // off-heap memory (Buffers) is sampled through a 64 MiB push and pull. Push holds at most its eight
 // 1 MiB payload buffers (two without delayed_ack); pull at most its 8 MiB disk queue plus what the
-// device may send past it (our delayed_ack grant) and the payloads not yet collected.
+// device may send past it (our delayed_ack grant) and the pieces not yet written. Samples are taken
+// after a full GC: what a transfer has let go of (64 MiB of socket chunks pass through a pull) is
+// not held, and counting it made the test fail whenever the GC happened to run late.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,6 +12,8 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { AdbPool } from '../../src/adb/index.js';
 import { ADB_TIMEOUTS, startSimProcess, testKey, type Child } from '../support/index.js';
 
@@ -37,17 +41,26 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The most this process's Buffers grew above where they were at the start, while `run` ran. */
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Off-heap memory (Buffers) still reachable: collected first. */
+function liveBuffers(): number {
+  gc();
+  return process.memoryUsage().arrayBuffers;
+}
+
+/** The most this process's live Buffers grew above where they were at the start, while `run` ran. */
 async function peakGrowth(run: () => Promise<unknown>): Promise<number> {
-  const base = process.memoryUsage().arrayBuffers;
+  const base = liveBuffers();
   let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2);
+  const sampler = setInterval(() => (peak = Math.max(peak, liveBuffers())), 5);
   try {
     await run();
   } finally {
     clearInterval(sampler);
   }
-  return Math.max(peak, process.memoryUsage().arrayBuffers) - base;
+  return Math.max(peak, liveBuffers()) - base;
 }
 
 test('a 64 MiB push and pull keep well under half the file in memory, and the bytes match', async () => {
