@@ -1,0 +1,109 @@
+// The worker reads the queue with a key cursor ("queued jobs after key N"), and keys are
+// allocated before commit: with several writers, a transaction holding keys 100..199 can commit
+// after one holding 200..299, and a reader that took 200..299 and moved its cursor to 299 would
+// never see 100..199. Recording each task's transaction id and handing out only rows of
+// transactions below the snapshot's xmin is not enough on its own: key order is not transaction
+// id order (a transaction can take its id before another and its keys after it).
+//
+// So the reader hands out keys only up to a horizon below which no key can still appear:
+// 1. Every writer takes its transaction id (TxSql.assignXid) before it allocates a key.
+// 2. The reader reads the last allocated key L, then takes a snapshot S (the next statement). Any
+//    transaction that allocated a key <= L had its id before L was read, so before S: its id is
+//    below S.xmax. Once a later snapshot's xmin reaches S.xmax, every such transaction has ended
+//    (committed: its rows are visible; aborted: they never will be), and L is the horizon.
+// 3. The read itself checks (L, S.xmax) against its own snapshot: with no transaction in flight
+//    (xmin = xmax) L is safe at once; otherwise the checkpoint waits for a later read.
+//
+// A reader waits a little for the horizon to pass what was allocated when it started (the
+// transactions in flight are batches of a few milliseconds), then answers with what is safe; if
+// keys are still behind the horizon, it tells the local change feed to read again shortly, with a
+// growing delay, so no job waits for the next notification or the worker's 1 s poll.
+//
+// The price: the horizon follows the oldest transaction with an id in the whole cluster, so a
+// long writing transaction (or one idle in transaction after writing) anywhere on the server
+// holds back the hand-out of new jobs until it ends. Set idle_in_transaction_session_timeout.
+import type pg from 'pg';
+import type { QueuedJob } from '../types.js';
+import { JOB_KEY_BLOCK } from './migrations.js';
+import { QueueSql } from './queue.sql.js';
+
+/** How long one read waits for the horizon to pass the keys allocated when it started. */
+const WAIT_MS = 100;
+/** Checkpoints kept (each read adds one while keys are behind the horizon). */
+const MAX_CHECKPOINTS = 64;
+const RECHECK_MIN_MS = 2;
+const RECHECK_MAX_MS = 1_000;
+
+type Row = Partial<QueuedJob> & { xmin: number; xmax: number; horizon: number };
+
+export class QueueHorizon {
+  readonly #pool: pg.Pool;
+  /** tells the worker to read again (the local change feed's queued notice) */
+  readonly #wake: (lastKey: number) => void;
+  /** every key at or below is final */
+  #safe = 0;
+  /** (key, bound): key is safe once a snapshot's xmin reaches bound; keys ascending */
+  #checkpoints: Array<{ key: number; bound: number }> = [];
+  #recheck: NodeJS.Timeout | null = null;
+  #recheckMs = RECHECK_MIN_MS;
+
+  constructor(pool: pg.Pool, wake: (lastKey: number) => void) {
+    this.#pool = pool;
+    this.#wake = wake;
+  }
+
+  async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
+    const last = (await this.#pool.query<{ lastKey: number }>(QueueSql.lastKey, [JOB_KEY_BLOCK])).rows[0]!.lastKey;
+    const deadline = Date.now() + WAIT_MS;
+    let pause = 1;
+    for (;;) {
+      const jobs = await this.#read(afterJobKey, limit, last);
+      if (this.#safe >= last || Date.now() >= deadline) {
+        this.#scheduleRecheck(last);
+        return jobs;
+      }
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 10);
+    }
+  }
+
+  stop(): void {
+    if (this.#recheck !== null) clearTimeout(this.#recheck);
+    this.#recheck = null;
+  }
+
+  /** One snapshot: the horizon it allows, and the queued jobs up to it. */
+  async #read(afterJobKey: number, limit: number, last: number): Promise<QueuedJob[]> {
+    // The last key read before this statement is a candidate whose bound is this snapshot's xmax.
+    const keys = [this.#safe, ...this.#checkpoints.map((c) => c.key), last];
+    const bounds = [0, ...this.#checkpoints.map((c) => c.bound), null];
+    const rows = (await this.#pool.query<Row>(QueueSql.queued, [afterJobKey, limit, keys, bounds])).rows;
+    const head = rows[0]!;
+    this.#safe = Math.max(this.#safe, head.horizon);
+    this.#checkpoints = this.#checkpoints.filter((c) => c.bound > head.xmin && c.key > this.#safe);
+    if (last > this.#safe && !this.#checkpoints.some((c) => c.key >= last) && this.#checkpoints.length < MAX_CHECKPOINTS) {
+      this.#checkpoints.push({ key: last, bound: head.xmax });
+    }
+    return head.jobKey === null || head.jobKey === undefined ? [] : rows.map(toJob);
+  }
+
+  /** Keys still behind the horizon: the worker is told to read again, sooner while the horizon moves. */
+  #scheduleRecheck(last: number): void {
+    if (this.#safe >= last) {
+      this.#recheckMs = RECHECK_MIN_MS;
+      return;
+    }
+    if (this.#recheck !== null) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = null;
+      this.#wake(last);
+    }, this.#recheckMs);
+    this.#recheck.unref();
+    this.#recheckMs = Math.min(this.#recheckMs * 2, RECHECK_MAX_MS);
+  }
+}
+
+function toJob(r: Row): QueuedJob {
+  const { xmin: _xmin, xmax: _xmax, horizon: _horizon, ...job } = r;
+  return job as QueuedJob;
+}

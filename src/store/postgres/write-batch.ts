@@ -1,0 +1,169 @@
+// One write transaction at a time per store: createTask (the API's submits), markRunning and
+// finishJobs (the worker's transitions) called while the previous transaction was in flight, or
+// in the same turn of the event loop, are written together on one pooled connection: one COMMIT
+// (one WAL flush) for all of them. Each request runs inside its own SAVEPOINT, so one that fails
+// (an instance no longer the tenant's, a result that is not final) is rolled back alone. Every
+// promise settles only after COMMIT: a resolved createTask is durable, and a resolved markRunning
+// is durable before the worker sends a command. A COMMIT that fails, or a connection lost
+// mid-batch, rejects every request of the batch and stores none of it. The change feed hears of a
+// batch only once it has committed (and other processes by a NOTIFY after that, never inside it).
+import type pg from 'pg';
+import type { CreatedTask, JobResult, NewTask, StoreStats } from '../types.js';
+import { finishJobs, markRunning } from './queue.js';
+import { writeTask } from './task-writer.js';
+import { TxSql } from './tx.sql.js';
+
+// Bounds of one batch, as SQLite's: at most this many requests or rows (a task's jobs, the keys
+// to mark, the results); the rest waits for the next transaction. A single larger request goes
+// whole, alone: a request is atomic.
+const MAX_REQUESTS = 256;
+const MAX_ROWS = 20_000;
+
+type Reject = (err: unknown) => void;
+
+type Request =
+  | { kind: 'create'; task: NewTask; rows: number; resolve: (value: CreatedTask) => void; reject: Reject }
+  | { kind: 'running'; jobKeys: readonly number[]; now: number; rows: number; resolve: (moved: number[]) => void; reject: Reject }
+  | { kind: 'finish'; results: readonly JobResult[]; rows: number; resolve: () => void; reject: Reject };
+
+/** What a committed batch changed, for the change feed. */
+export interface BatchChanges {
+  /** the greatest job key committed queued, if any */
+  lastQueued: number | null;
+  /** tasks whose jobs changed state */
+  tasks: Set<number>;
+}
+
+export class WriteBatch {
+  readonly #pool: pg.Pool;
+  readonly #clock: () => number;
+  readonly #committed: (changes: BatchChanges) => void;
+  #pending: Request[] = [];
+  /** the batch being written, if any: the next starts when it ends */
+  #writing: Promise<void> | null = null;
+  #scheduled = false;
+  #commits = 0;
+  #rowsWritten = 0;
+
+  constructor(pool: pg.Pool, clock: () => number, committed: (changes: BatchChanges) => void) {
+    this.#pool = pool;
+    this.#clock = clock;
+    this.#committed = committed;
+  }
+
+  createTask(task: NewTask): Promise<CreatedTask> {
+    return new Promise((resolve, reject) => this.#add({ kind: 'create', task, rows: task.instanceIds.length + 1, resolve, reject }));
+  }
+
+  markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {
+    return new Promise((resolve, reject) => this.#add({ kind: 'running', jobKeys, now, rows: jobKeys.length, resolve, reject }));
+  }
+
+  finishJobs(results: readonly JobResult[]): Promise<void> {
+    return new Promise((resolve, reject) => this.#add({ kind: 'finish', results, rows: results.length, resolve, reject }));
+  }
+
+  stats(): StoreStats {
+    return { commits: this.#commits, rowsWritten: this.#rowsWritten };
+  }
+
+  /** Writes everything still queued (before close). */
+  async drain(): Promise<void> {
+    while (this.#writing !== null || this.#pending.length > 0) {
+      if (this.#writing === null) this.#next();
+      await this.#writing;
+    }
+  }
+
+  #add(request: Request): void {
+    this.#pending.push(request);
+    if (this.#writing !== null || this.#scheduled) return;
+    // The rest of this turn's requests join the batch.
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (this.#writing === null) this.#next();
+    });
+  }
+
+  #next(): void {
+    if (this.#pending.length === 0) return;
+    let taken = 0;
+    let rows = 0;
+    for (const r of this.#pending) {
+      if (taken > 0 && (taken === MAX_REQUESTS || rows + r.rows > MAX_ROWS)) break;
+      taken++;
+      rows += r.rows;
+    }
+    const batch = this.#pending.splice(0, taken);
+    this.#writing = this.#write(batch).finally(() => {
+      this.#writing = null;
+      this.#next();
+    });
+  }
+
+  async #write(batch: Request[]): Promise<void> {
+    const settle: Array<() => void> = [];
+    const changes: BatchChanges = { lastQueued: null, tasks: new Set() };
+    let rowsWritten = 0;
+    let client: pg.PoolClient | null = null;
+    try {
+      client = await this.#pool.connect();
+      const c = client;
+      await c.query(TxSql.begin);
+      await c.query(TxSql.assignXid);
+      const tenants = new Set<number>();
+      for (const r of batch) if (r.kind === 'create') tenants.add(r.task.tenantKey);
+      if (tenants.size > 0) await c.query(TxSql.lockTenantsShared, [[...tenants]]);
+      const now = this.#clock();
+      for (const r of batch) {
+        await c.query(TxSql.savepoint);
+        try {
+          const [done, written] = await this.#one(c, r, now, changes);
+          await c.query(TxSql.release);
+          settle.push(done);
+          rowsWritten += written;
+        } catch (err) {
+          await c.query(TxSql.rollbackTo);
+          await c.query(TxSql.release);
+          settle.push(() => r.reject(err));
+        }
+      }
+      await c.query(TxSql.commit);
+    } catch (err) {
+      // BEGIN, a savepoint's own statements or COMMIT failed (connection lost, server gone, disk
+      // full): nothing of the batch is stored.
+      if (client !== null) await client.query(TxSql.rollback).catch(() => {});
+      client?.release(true);
+      for (const r of batch) r.reject(err);
+      return;
+    }
+    client.release();
+    this.#commits++;
+    this.#rowsWritten += rowsWritten;
+    this.#committed(changes);
+    for (const s of settle) s();
+  }
+
+  /** One request's writes: how to settle it after COMMIT, and the rows it changed. */
+  async #one(c: pg.PoolClient, r: Request, now: number, changes: BatchChanges): Promise<[() => void, number]> {
+    switch (r.kind) {
+      case 'create': {
+        const [created, lastKey] = await writeTask(c, r.task, now);
+        if (lastKey !== null) {
+          changes.lastQueued = Math.max(changes.lastQueued ?? 0, lastKey);
+          changes.tasks.add(created.taskKey);
+        }
+        return [() => r.resolve(created), lastKey === null ? 0 : created.jobs.length + 1];
+      }
+      case 'running': {
+        const moved = await markRunning(c, r.jobKeys, r.now, changes.tasks);
+        return [() => r.resolve(moved), moved.length];
+      }
+      case 'finish': {
+        await finishJobs(c, r.results, changes.tasks);
+        return [() => r.resolve(), r.results.length];
+      }
+    }
+  }
+}

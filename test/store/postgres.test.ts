@@ -1,0 +1,142 @@
+// The conformance suite against PostgreSQL (each test in a schema of its own, with the reopen
+// tests), and what only PostgreSQL has: several processes on one database. Two Store objects on
+// one schema are two "nodes" (two pools, two LISTEN connections).
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { createPostgresStore, POSTGRES_MIGRATIONS, type QueuedJob, type Store } from '../../src/store/index.js';
+import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
+import { until } from '../support/index.js';
+import { storeConformance } from './conformance.js';
+import { newTask, succeeded, tenantWithInstances } from './conformance/fixtures.js';
+
+const where = new WeakMap<Store, PostgresSchema>();
+const opened: Store[] = [];
+after(async () => {
+  for (const s of opened) await s.close();
+});
+
+async function openAt(at: PostgresSchema): Promise<Store> {
+  const store = createPostgresStore({ url: at.url, schema: at.schema });
+  await store.open();
+  where.set(store, at);
+  return store;
+}
+
+/** A second store on the same schema: another node. Closed at the end. */
+async function node(at: PostgresSchema): Promise<Store> {
+  const store = await openAt(at);
+  opened.push(store);
+  return store;
+}
+
+async function rawClient(at: PostgresSchema): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
+  await c.connect();
+  return c;
+}
+
+describe('PostgreSQL store', { skip: postgresSkipReason ?? false }, () => {
+  storeConformance('postgres', async () => openAt(await freshPostgres()), {
+    reopen: async (store) => {
+      const at = where.get(store);
+      if (at === undefined) throw new Error('unknown store');
+      await store.close();
+      return openAt(at);
+    },
+  });
+
+  test('migrations: three stores opening a fresh schema at once apply each migration once', async () => {
+    const at = await freshPostgres();
+    const stores = await Promise.all([0, 1, 2].map(() => node(at)));
+    const c = await rawClient(at);
+    try {
+      const rows = (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows as Array<{ version: number }>;
+      assert.deepEqual(rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((m) => m.version));
+      assert.equal((await c.query("SELECT 1 FROM store_meta WHERE key = 'id'")).rowCount, 1);
+    } finally {
+      await c.end();
+    }
+    for (const s of stores) await s.ping();
+  });
+
+  test('idempotency across nodes: 20 concurrent retries on 2 nodes make one task, and all 20 answers are it', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    const f = await tenantWithInstances(a, 3);
+    const tasks = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).createTask(newTask(f, { requestId: 'same', requestHash: 'h' }))),
+    );
+    assert.equal(new Set(tasks.map((t) => t.taskId)).size, 1);
+    assert.equal(tasks.filter((t) => !t.replayed).length, 1);
+    for (const t of tasks) assert.deepEqual(t.jobs, tasks[0]!.jobs);
+    assert.equal((await b.listTasks(f.tenantKey, 100, null)).tasks.length, 1);
+    assert.equal((await a.queuedJobs(0, 1000)).length, 3);
+    await assert.rejects(b.createTask(newTask(f, { requestId: 'same', requestHash: 'other' })), /request id same/);
+  });
+
+  test('the queue read never passes a key whose transaction commits later', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    const f = await tenantWithInstances(a, 2);
+    // A job running on node a, whose row the test locks: a's next batch waits on it.
+    const first = await a.createTask(newTask(f));
+    const held = first.jobs[0]!.jobKey;
+    await a.markRunning([held], Date.now());
+    const seen: QueuedJob[] = [];
+    let cursor = 0;
+    const readOn = async (): Promise<void> => {
+      for (;;) {
+        const page = await b.queuedJobs(cursor, 3);
+        if (page.length === 0) return;
+        seen.push(...page);
+        cursor = page.at(-1)!.jobKey;
+      }
+    };
+    await readOn();
+    const lock = await rawClient(at);
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [held]);
+      // One batch on a: the task takes its keys, then the result waits for the row lock.
+      const x = a.createTask(newTask(f, { command: 'echo x' }));
+      const finished = a.finishJobs([succeeded(held, 'done')]);
+      await until('node a waiting on the row lock', async () => (await lock.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rowCount === 1);
+      // Node b commits a task with later keys meanwhile.
+      const y = await b.createTask(newTask(f, { command: 'echo y' }));
+      await readOn();
+      const yKeys = y.jobs.map((j) => j.jobKey);
+      assert.ok(!seen.some((j) => yKeys.includes(j.jobKey)), 'jobs past an uncommitted allocation are not handed out yet');
+      await lock.query('COMMIT');
+      const xTask = await x;
+      await finished;
+      await readOn();
+      const want = [...first.jobs.slice(1), ...xTask.jobs, ...y.jobs].map((j) => j.jobKey).sort((p, q) => p - q);
+      assert.deepEqual(seen.map((j) => j.jobKey), want, 'every job handed out once, in key order');
+    } finally {
+      await lock.end();
+    }
+  });
+
+  test('change feed across nodes: queued, task changed, cancelled and instances changed reach the other node', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    const f = await tenantWithInstances(a, 2);
+    const queued: number[] = [];
+    const cancelled: number[][] = [];
+    const instances: string[][] = [];
+    b.changes.onQueued((k) => queued.push(k));
+    b.changes.onCancelled((c) => cancelled.push([...c.queued]));
+    b.changes.onInstancesChanged((c) => instances.push([...c.instanceIds]));
+    const t = await a.createTask(newTask(f));
+    await until('the queued notice', () => queued.includes(t.jobs.at(-1)!.jobKey));
+    let changed = 0;
+    b.changes.onTaskChanged(t.taskKey, () => changed++);
+    await a.markRunning([t.jobs[0]!.jobKey], Date.now());
+    await until('the task-changed notice', () => changed > 0);
+    await a.cancelTask(f.tenantKey, t.taskId, Date.now());
+    await until('the cancelled notice', () => cancelled.some((c) => c.includes(t.jobs[1]!.jobKey)));
+    await a.createInstance({ instanceId: 'fresh', adbAddress: '127.0.0.1:6000', instanceName: 'n', zone: 'z', tenantId: null });
+    await until('the instances-changed notice', () => instances.some((i) => i.includes('fresh')));
+  });
+});
