@@ -54,6 +54,23 @@ const oneOf = (variable: string, values: readonly string[]): Setting => ({
   show: String,
 });
 
+/** A postgres:// URL with a host; the error never repeats a password. */
+const databaseUrl = (variable: string): Setting => ({
+  ...text(variable, 'none'),
+  parse: (raw, name) => {
+    let u: URL | null = null;
+    try {
+      u = new URL(raw);
+    } catch {
+      // reported below
+    }
+    if (u === null || (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') || u.hostname === '') {
+      throw new Error(`${name} must be a PostgreSQL URL like postgres://user:password@host:5432/database, got "${raw.replace(/:[^:@/]*@/, ':***@')}"`);
+    }
+    return raw;
+  },
+});
+
 export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   host: text('ADBFLEET_HOST'),
   port: int('ADBFLEET_PORT', 0, 65535),
@@ -72,6 +89,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   retentionMs: int('ADBFLEET_RETENTION_DAYS', 1, Number.MAX_SAFE_INTEGER, DAY_MS),
   rateLimitPerSecond: int('ADBFLEET_RATE_LIMIT', 0),
   rateLimitBurst: int('ADBFLEET_RATE_BURST', 0),
+  databaseUrl: databaseUrl('ADBFLEET_DATABASE_URL'),
   sqliteSynchronous: oneOf('ADBFLEET_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL']),
   adbConnectTimeoutMs: int('ADBFLEET_ADB_CONNECT_TIMEOUT_MS', 100),
   adbAuthTimeoutMs: int('ADBFLEET_ADB_AUTH_TIMEOUT_MS', 100),
@@ -98,6 +116,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Config> = 
   const config: Record<string, unknown> = readSettings(env, Object.keys(SETTINGS) as Array<keyof Config>);
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) config[key] = value;
   return config as unknown as Config;
+}
+
+export function parseDatabaseUrl(raw: string): string {
+  return SETTINGS.databaseUrl.parse(raw, '--database-url') as string;
 }
 
 export function parsePort(raw: string): number {

@@ -1,12 +1,13 @@
-// `adbfleet serve`: the production service (api + worker on SQLite), no simulator.
+// `adbfleet serve`: the production service (api + worker on SQLite, or PostgreSQL with --database-url), no simulator.
 import type { Command } from 'commander';
 import type { Config } from '../core/index.js';
-import { loadConfig, parsePort } from './config.js';
+import { loadConfig, parseDatabaseUrl, parsePort } from './config.js';
 
 export interface ServiceFlags {
   host?: string;
   port?: number;
   data?: string;
+  databaseUrl?: string;
 }
 
 export function configFromFlags(flags: ServiceFlags): Config {
@@ -14,6 +15,7 @@ export function configFromFlags(flags: ServiceFlags): Config {
   if (flags.host !== undefined) overrides.host = flags.host;
   if (flags.port !== undefined) overrides.port = flags.port;
   if (flags.data !== undefined) overrides.dataDir = flags.data;
+  if (flags.databaseUrl !== undefined) overrides.databaseUrl = flags.databaseUrl;
   return loadConfig(process.env, overrides);
 }
 
@@ -24,6 +26,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'listen address (ADBFLEET_HOST)', undefined)
     .option('--port <port>', 'listen port (ADBFLEET_PORT)', parsePort)
     .option('--data <dir>', 'data directory (ADBFLEET_DATA)')
+    .option('--database-url <url>', 'PostgreSQL database, postgres://... (ADBFLEET_DATABASE_URL); default SQLite in the data directory', parseDatabaseUrl)
     .action(async (flags: ServiceFlags) => {
       const config = configFromFlags(flags);
       // Loaded here, not at the top: `adbfleet sim` and `admin` need none of the service's modules.

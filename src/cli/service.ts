@@ -1,4 +1,5 @@
-// The composition root: one process running the api and worker roles on the SQLite store.
+// The composition root: one process running the api and worker roles on the SQLite store, or on
+// PostgreSQL when a database URL is set.
 import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { hashToken, newToken, type Config } from '../core/index.js';
 import { AdbPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
-import { createSqliteStore, type Store } from '../store/index.js';
+import { createPostgresStore, createSqliteStore, type Store } from '../store/index.js';
 import {
   createDispatcher,
   createHealthMonitor,
@@ -62,11 +63,27 @@ function databasePath(config: Config): string {
   return join(config.dataDir, 'adbfleet.db');
 }
 
+/** The store the settings name, open: PostgreSQL at ADBFLEET_DATABASE_URL, else SQLite in the data directory. */
+async function openStore(config: Config): Promise<Store> {
+  if (config.databaseUrl === null) {
+    const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
+    await store.open();
+    return store;
+  }
+  try {
+    const store = createPostgresStore({ url: config.databaseUrl });
+    await store.open();
+    return store;
+  } catch (err) {
+    // One line naming the setting (the store's message names the server, never the password).
+    throw new Error(`--database-url/ADBFLEET_DATABASE_URL: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   prepareDataDir(config.dataDir);
   const token = adminToken(config);
-  const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
-  await store.open();
+  const store = await openStore(config);
   const pool = new AdbPool({
     key: adbKey(config),
     connectTimeoutMs: config.adbConnectTimeoutMs,

@@ -36,6 +36,8 @@ export interface Config {
   /** requests per second per tenant, and burst; 0 turns the limit off */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  /** PostgreSQL database URL (postgres://...); null: SQLite in <dataDir>/adbfleet.db */
+  databaseUrl: string | null;
   /** SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes */
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** ADB connect timeout and auth timeout */
@@ -72,6 +74,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   retentionMs: 7 * 24 * 3600 * 1000,
   rateLimitPerSecond: 100,
   rateLimitBurst: 200,
+  databaseUrl: null,
   sqliteSynchronous: 'FULL',
   adbConnectTimeoutMs: 5_000,
   adbAuthTimeoutMs: 10_000,
