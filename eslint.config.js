@@ -6,7 +6,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     // Typed linting through the project service: the two promise rules need the types, and it
     // reuses the tsconfig.json program instead of building one per file.
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

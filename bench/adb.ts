@@ -1,20 +1,21 @@
 // ADB client throughput: 50 simulated instances (the simulator in its own process) running
-// `echo` commands through (1) our AdbPool, (2) Tango over direct TCP, (3) Debian's adb CLI.
+// `echo` commands through (1) our AdbPool, (2) Tango over direct TCP, (3) Debian's adb CLI,
+// (4) our pool through Debian's adb server (adb-server://, the instances `adb connect`ed to it),
+// with the same command and the same commands in flight per instance as (1).
 // Each client runs untimed warm-up commands first (the JIT, socket buffers, the adb server): a cold
 // window measures mostly warm-up, and steady state is what a long-running worker sees.
 // Usage: node --import tsx bench/adb.ts [--instances 50] [--commands 200] [--baseline-commands 20] [--inflight 8]
-//        [--warmup 5000] [--baseline-warmup 250] [--clients ours,tango,cli,memory]
+//        [--warmup 5000] [--baseline-warmup 250] [--server-commands 40] [--clients ours,tango,cli,server,memory]
 // Prints a table and writes bench/results/adb.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AdbPool, connectAdb, parseAddress, type AdbConnection } from '../src/adb/index.js';
-import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, startSimProcess, testKey, type Child } from '../test/support/index.js';
+import { AdbPool, AdbServerPool, connectAdb, parseAddress, type AdbConnection } from '../src/adb/index.js';
+import { ADB_TIMEOUTS, MAX_OUTPUT_BYTES, debianAdbSkip, freePort, startAdbServer, startSimProcess, testKey, type Child } from '../test/support/index.js';
 import { tangoConnect, tangoExec } from '../test/support/tango.js';
 import { cpuMs } from './lib/measure.js';
 
@@ -28,12 +29,15 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5000' },
     /** the same for Tango; the CLI warms with one command per parallel slot (a process each) */
     'baseline-warmup': { type: 'string', default: '250' },
-    clients: { type: 'string', default: 'ours,tango,cli,memory' },
+    /** per instance, through the adb server (a TCP connection to the server per command) */
+    'server-commands': { type: 'string', default: '40' },
+    clients: { type: 'string', default: 'ours,tango,cli,server,memory' },
   },
 });
 const INSTANCES = Number(values.instances);
 const COMMANDS = Number(values.commands);
 const BASELINE_COMMANDS = Number(values['baseline-commands']);
+const SERVER_COMMANDS = Number(values['server-commands']);
 /** commands in flight per instance at once (each instance's commands run on its one connection) */
 const INFLIGHT = Number(values.inflight);
 /** warm-up commands per instance, rounded up from the totals asked for */
@@ -53,6 +57,8 @@ interface Row {
   cpuMsPerCommand: number;
   /** simulator CPU per command, ms: shows when the device side is the limit */
   simCpuMsPerCommand: number;
+  /** the adb server's CPU per command, ms (the adb-server row only) */
+  adbServerCpuMsPerCommand?: number;
 }
 
 /** The simulator in its own process (startSimProcess), as one host and its instances' ports. */
@@ -150,17 +156,6 @@ function runAdb(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number 
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function benchCli(host: string, ports: number[], simPid: number): Promise<Row | null> {
   if (spawnSync('adb', ['version']).status !== 0) {
     console.log('adb CLI row skipped: adb is not installed');
@@ -205,6 +200,38 @@ async function benchCli(host: string, ports: number[], simPid: number): Promise<
   }
 }
 
+/**
+ * Our pool through Debian's adb server: the same `echo` and the same commands in flight per
+ * instance as benchOurs, each command a TCP connection to the server (host:transport, then
+ * shell v2), at most the pool's 64 sockets to the server at once.
+ */
+async function benchServer(host: string, ports: number[], simPid: number): Promise<Row | null> {
+  if (debianAdbSkip !== false) {
+    console.log(`adb server row skipped: ${debianAdbSkip}`);
+    return null;
+  }
+  const server = await startAdbServer();
+  const pool = new AdbServerPool({ connectTimeoutMs: ADB_TIMEOUTS.connectTimeoutMs, openTimeoutMs: ADB_TIMEOUTS.openTimeoutMs });
+  try {
+    const serials = ports.map((p) => `${host}:${p}`);
+    for (const s of serials) await server.connect(s);
+    const addresses = serials.map((s) => `adb-server://127.0.0.1:${server.port}/${s}`);
+    await Promise.all(addresses.map((a) => pool.connect(a)));
+    const run = async (i: number): Promise<void> => {
+      const r = await pool.exec(addresses[i]!, 'echo x', { timeoutMs: 30_000, maxOutputBytes: MAX_OUTPUT_BYTES });
+      if (r.exitCode !== 0 || r.stdout.toString() !== 'x\n') throw new Error(`unexpected result ${JSON.stringify(r)}`);
+    };
+    await drive(addresses, BASELINE_WARMUP, INFLIGHT, run);
+    const server0 = cpuMs(server.pid);
+    const row = await measure('adbfleet through the adb server', addresses.length * BASELINE_WARMUP, simPid, addresses.length * SERVER_COMMANDS, () => drive(addresses, SERVER_COMMANDS, INFLIGHT, run), selfCpuMs);
+    row.adbServerCpuMsPerCommand = (cpuMs(server.pid) - server0) / row.commands;
+    return row;
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+}
+
 /** Heap and off-heap bytes held per open, idle connection (what a 10,000-phone fleet costs). */
 async function memoryPerConnection(host: string, ports: number[], perInstance: number): Promise<{ connections: number; bytesPerConnection: number }> {
   setFlagsFromString('--expose-gc');
@@ -228,12 +255,15 @@ async function memoryPerConnection(host: string, ports: number[], perInstance: n
 
 const sim = await startSim();
 let memory: { connections: number; bytesPerConnection: number } | null = null;
+let served: Row | null = null;
 const rows: Row[] = [];
 try {
   rows.push(await benchOurs(sim.host, sim.ports, sim.child.proc.pid!));
   if (CLIENTS.has('tango')) rows.push(await benchTango(sim.host, sim.ports, sim.child.proc.pid!));
   const cli = CLIENTS.has('cli') ? await benchCli(sim.host, sim.ports, sim.child.proc.pid!) : null;
   if (cli !== null) rows.push(cli);
+  served = CLIENTS.has('server') ? await benchServer(sim.host, sim.ports, sim.child.proc.pid!) : null;
+  if (served !== null) rows.push(served);
   if (CLIENTS.has('memory')) memory = await memoryPerConnection(sim.host, sim.ports, 20);
 } finally {
   await sim.child.kill('SIGTERM');
@@ -247,6 +277,9 @@ for (const r of rows) {
   const ratio = r === ours ? '' : `${(ours.perSecond / r.perSecond).toFixed(1)}x`;
   console.log(`| ${r.client} | ${r.warmupCommands} | ${r.commands} | ${Math.round(r.perSecond)} | ${r.cpuMsPerCommand.toFixed(3)} | ${r.simCpuMsPerCommand.toFixed(3)} | ${ratio} |`);
 }
+if (served?.adbServerCpuMsPerCommand !== undefined) {
+  console.log(`\nthrough the adb server: ${Math.round(served.perSecond)} commands/s vs ${Math.round(ours.perSecond)} direct (${(served.perSecond / ours.perSecond * 100).toFixed(1)}% of direct); the adb server used ${served.adbServerCpuMsPerCommand.toFixed(3)} ms CPU per command`);
+}
 if (memory !== null) {
   console.log(`\nmemory: ${memory.connections} open connections hold ${(memory.bytesPerConnection / 1024).toFixed(1)} KiB each (heap + buffers, target < 64 KiB)`);
 }
@@ -256,6 +289,7 @@ const result = {
     instances: INSTANCES,
     commands: COMMANDS,
     baselineCommands: BASELINE_COMMANDS,
+    serverCommands: SERVER_COMMANDS,
     inflightPerInstance: INFLIGHT,
     cliParallel: CLI_PARALLEL,
     warmupPerInstance: WARMUP,
@@ -264,6 +298,8 @@ const result = {
   rows,
   memory,
   ratios: Object.fromEntries(rows.slice(1).map((r) => [r.client, ours.perSecond / r.perSecond])),
+  /** commands/s through the adb server over commands/s direct, same command and concurrency */
+  adbServerVsDirect: served === null ? null : served.perSecond / ours.perSecond,
   targets: { commandsPerSecond: 10_000, vsTango: 15, vsCli: 30 },
 };
 mkdirSync('bench/results', { recursive: true });

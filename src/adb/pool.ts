@@ -38,6 +38,8 @@ export interface AdbPoolStats {
   bytesIn: number;
   bytesOut: number;
   connectsFailed: number;
+  /** connections made to an address whose previous connection was lost (not closed by the pool) */
+  reconnects: number;
 }
 
 interface Waiter {
@@ -59,6 +61,8 @@ interface Entry {
   connectedAt: number;
   lastError: AdbError | null;
   lastUsed: number;
+  /** its last connection was lost: the next one made is a reconnect */
+  lost: boolean;
 }
 
 type DisconnectListener = (address: string, err: AdbError) => void;
@@ -72,6 +76,7 @@ export class AdbPool {
   #connections = 0;
   #openStreams = 0;
   #connectsFailed = 0;
+  #reconnects = 0;
   /** bytes of connections already gone */
   #bytesIn = 0;
   #bytesOut = 0;
@@ -182,7 +187,7 @@ export class AdbPool {
         bytesOut += e.conn.bytesOut;
       }
     }
-    return { connections: this.#connections, openStreams: this.#openStreams, bytesIn, bytesOut, connectsFailed: this.#connectsFailed };
+    return { connections: this.#connections, openStreams: this.#openStreams, bytesIn, bytesOut, connectsFailed: this.#connectsFailed, reconnects: this.#reconnects };
   }
 
   /** Closes every connection; queued and later calls reject with CANCELLED, running ones with CONNECTION_LOST. */
@@ -289,6 +294,10 @@ export class AdbPool {
         }
         entry.conn = conn;
         this.#connections++;
+        if (entry.lost) {
+          entry.lost = false;
+          this.#reconnects++;
+        }
         conn.onclose = (err) => this.#lost(entry, conn, err);
         this.#startSweeper();
         return conn;
@@ -316,6 +325,7 @@ export class AdbPool {
   #lost(entry: Entry, conn: AdbConnection, err: AdbError): void {
     if (entry.conn !== conn) return;
     this.#forget(entry, conn);
+    entry.lost = true;
     const age = Date.now() - entry.connectedAt;
     if (age < this.#opts.stableAfterMs) {
       // Reconnecting at once would redial a device that drops each connection as fast as it
@@ -351,7 +361,7 @@ export class AdbPool {
   #entry(address: string): Entry {
     let entry = this.#entries.get(address);
     if (entry === undefined) {
-      entry = { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now() };
+      entry = { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now(), lost: false };
       this.#entries.set(address, entry);
     }
     return entry;

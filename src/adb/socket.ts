@@ -1,8 +1,10 @@
-// The one place node:net meets the protocol: a TCP socket adapted to AdbConnection's Transport.
+// The one place node:net meets the protocol: a TCP socket adapted to the Transport of an
+// AdbConnection (adbd) or of a SmartSocket (an adb server).
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { AdbConnection, type Transport } from './connection.js';
-import { parseAddress } from './address.js';
+import { parseAddress, type HostPort } from './address.js';
+import type { SmartSocket } from './server-protocol.js';
 import type { AdbKey } from './key.js';
 
 export interface ConnectOptions {
@@ -44,13 +46,26 @@ export function startConnection(address: string, opts: ConnectOptions): AdbConne
   return conn;
 }
 
+/** Opens a TCP connection to an adb server for one smart socket's requests. */
+export function openServerSocket(server: HostPort, smart: SmartSocket): void {
+  const transport = new SocketTransport();
+  smart.start(transport);
+  transport.open(server.host, server.port, smart);
+}
+
+/** Where a socket's bytes and its end go. */
+interface Receiver {
+  receive(chunk: Buffer): void;
+  transportClosed(err?: Error): void;
+}
+
 class SocketTransport implements Transport {
   #socket: Socket | null = null;
   #closed = false;
   #corked = false;
   #pending: Buffer[] | null = null;
 
-  open(host: string, port: number, conn: AdbConnection): void {
+  open(host: string, port: number, conn: Receiver): void {
     if (this.#closed) return;
     const socket = netConnect({ host, port });
     this.#socket = socket;

@@ -1,19 +1,24 @@
 // Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
-// validation), routes, one error handler. Schemas compile when the app is ready.
+// validation), routes, one error handler, and the audit log's record of each state-changing
+// request once answered (audit.ts). Schemas compile when the app is ready.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, LIMITS } from '../core/index.js';
+import { recordAudit } from './audit.js';
 import { principalOf, tenantAuth } from './auth.js';
-import type { ApiDeps } from './deps.js';
+import { UNMATCHED_ROUTE, type ApiDeps, type ApiMetrics } from './deps.js';
 import { clientErrorHandler, expectationFailed } from './client-error.js';
 import { capConnectionsPerSource } from './connection-cap.js';
+import { consoleRoutes } from './console.js';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-handler.js';
 import { createRateLimiter } from './rate-limit.js';
 import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
+import { registerOpenApi } from './openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { taskRoutes } from './routes/tasks.js';
 import { schemaErrorFormatter, type SchemaError } from './schema-errors.js';
 
@@ -62,6 +67,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.server.on('checkExpectation', expectationFailed);
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('admin', false);
+  app.decorateRequest('errorCode', null);
+  app.decorateRequest('auditNote', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   let closing = false;
@@ -81,6 +89,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addHook('onSend', echoRequestId);
   app.addHook('onSend', closeIfBodyPending);
+  if (deps.metrics !== undefined) app.addHook('onResponse', countResponse(deps.metrics));
+  app.addHook('onResponse', recordAudit(deps.store));
 
   // An empty body is "no body" (so body-less POSTs like cancel work with any client); routes
   // with a body schema then reject it as "body: must be a JSON object".
@@ -95,8 +105,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Before the routes, so the document sees every one of them.
+  await registerOpenApi(app);
   await app.register(async (health) => healthRoutes(health, deps));
+  const metrics = deps.metrics;
+  if (metrics !== undefined) await app.register(async (scrape) => metricsRoutes(scrape, deps, metrics));
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
+  await app.register(async (web) => consoleRoutes(web, deps.consoleDir));
 
   const limiter = createRateLimiter(deps.config.rateLimitPerSecond, deps.config.rateLimitBurst);
   await app.register(async (tenant) => {
@@ -116,6 +131,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
+}
+
+/** onResponse hook: every answered request, by its route's pattern (a callback hook: no promise
+ * per request). */
+function countResponse(metrics: ApiMetrics) {
+  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    metrics.responded(request.routeOptions.url ?? UNMATCHED_ROUTE, request.method, reply.statusCode);
+    done();
+  };
 }
 
 /** An answer sent before the request's body arrived (401, 404, 429, 413 ...) closes the connection:

@@ -7,6 +7,8 @@ import type { Principal, Store } from '../store/index.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** the admin bearer token was accepted (the audit log's actor 'admin') */
+    admin: boolean;
   }
 }
 
@@ -34,7 +36,17 @@ export function adminAuth(adminTokenHash: Buffer) {
     if (m === null || !hashesEqual(hashToken(m[1] ?? ''), adminTokenHash)) {
       throw new ApiError('ADMIN_UNAUTHORIZED');
     }
+    request.admin = true;
   };
+}
+
+/** The credential a request presents: its X-Auth-Token, else its bearer token (the audit log
+ * names it by prefix, accepted or not). */
+export function presentedCredential(request: FastifyRequest): string | undefined {
+  const token = request.headers['x-auth-token'];
+  if (typeof token === 'string') return token;
+  const header = request.headers.authorization;
+  return typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
 }
 
 /** The authenticated tenant of a tenant route (the auth hook ran). */

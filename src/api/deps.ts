@@ -16,7 +16,28 @@ export interface ApiDeps {
   logger?: Logger | false;
   /** Server-Sent Events heartbeat interval (default 15 s); also how often a stream re-reads the store */
   sseHeartbeatMs?: number;
+  /** what GET /metrics serves, told of every answered request; absent: no /metrics route */
+  metrics?: ApiMetrics;
+  /** where the built web console is (default: this package's dist/console) */
+  consoleDir?: string;
 }
+
+/** The metrics the API feeds and serves (the process's registry satisfies it). Told per request:
+ * each call must be cheap and must not throw. */
+export interface ApiMetrics {
+  /** the exposition's content type */
+  readonly contentType: string;
+  /** every metric of the process, in Prometheus's text format */
+  render(): Promise<string>;
+  /** An answered request: its route's pattern (never the raw URL; UNMATCHED_ROUTE when no route
+   * matched), method and status code. */
+  responded(route: string, method: string, status: number): void;
+  /** A submit route accepted a task of this tenant (public id). */
+  submitted(route: string, tenantId: string): void;
+}
+
+/** The route label of a request no route matched (a 404). */
+export const UNMATCHED_ROUTE = 'unmatched';
 
 /** What the API asks of the health monitor (the worker side's HealthMonitor satisfies it). */
 export interface InstanceHealth {

@@ -5,6 +5,13 @@ import { StoreError, StoreErrorCode, type Store } from '../store/index.js';
 import { tenantAuth } from './auth.js';
 import { requireRequestId } from './request-id.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the error_code this request was answered with, once the error handler answered (the audit log reads it) */
+    errorCode: string | null;
+  }
+}
+
 function envelope(code: string, msg: string): { error_code: string; error_msg: string } {
   return { error_code: code, error_msg: msg };
 }
@@ -60,6 +67,7 @@ function inPath(request: FastifyRequest, param: string, value: string): boolean 
 export function errorHandler(err: FastifyError | ApiError | StoreError, request: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof StoreError) err = fromStoreError(err, request) ?? err;
   const e = err instanceof ApiError ? err : fromOtherError(err, request);
+  request.errorCode = e.code;
   reply.headers(e.headers).code(e.status).send(envelope(e.code, e.message));
 }
 

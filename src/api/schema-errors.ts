@@ -60,6 +60,8 @@ function ruleOf(err: SchemaError, field: string): string {
       return PATTERN_MESSAGES[lastKey(field)] ?? 'has a character that is not allowed';
     case 'not':
       return 'must not be only spaces';
+    case 'enum':
+      return `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}`;
     case 'minLength':
       return `must not be shorter than ${String(p['limit'])} character(s)`;
     case 'maxLength':

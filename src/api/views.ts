@@ -2,9 +2,10 @@
 // store, ISO 8601 UTC here.
 import type { Static } from '@sinclair/typebox';
 import { kooPhoneStatus } from '../core/index.js';
-import type { Instance, JobOutput, JobView, TaskSummary as TaskSummaryRow } from '../store/index.js';
+import type { AuditRecord, Instance, JobOutput, JobView, TaskSummary as TaskSummaryRow } from '../store/index.js';
 import type {
   AdminInstance,
+  AuditEntryJson,
   CommandResultJson,
   JobJson,
   JobOutput as JobOutputSchema,
@@ -97,4 +98,27 @@ export function ok(): Envelope;
 export function ok<T>(data: T): Envelope & { data: T };
 export function ok(data?: unknown): Envelope & { data?: unknown } {
   return data === undefined ? { error_code: '0', error_msg: 'ok' } : { error_code: '0', error_msg: 'ok', data };
+}
+
+/** An audit entry as GET /admin/v1/audit shows it: targets' fields only when the request named them. */
+export function auditEntryJson(e: AuditRecord): Static<typeof AuditEntryJson> {
+  const t = e.targets;
+  return {
+    id: e.id,
+    at: iso(e.at),
+    actor: e.actor,
+    token_prefix: e.tokenPrefix,
+    source: e.source,
+    request_id: e.requestId,
+    action: e.action,
+    targets: {
+      ...(t.instanceIds === undefined ? {} : { instance_ids: t.instanceIds }),
+      ...(t.instanceCount === undefined ? {} : { instance_count: t.instanceCount }),
+      ...(t.instanceId === undefined ? {} : { instance_id: t.instanceId }),
+      ...(t.taskId === undefined ? {} : { task_id: t.taskId }),
+      ...(t.tenantId === undefined ? {} : { tenant_id: t.tenantId }),
+      ...(t.tokenPrefix === undefined ? {} : { token_prefix: t.tokenPrefix }),
+    },
+    outcome: { status: e.outcome.status, error_code: e.outcome.errorCode, task_id: e.outcome.taskId },
+  };
 }

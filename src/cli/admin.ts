@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LIMITS } from '../core/index.js';
+import { registerAuditCommand } from './admin-audit.js';
 import { readSettings } from './config.js';
 import { parseInstances } from './instance-file.js';
 
@@ -77,7 +78,7 @@ export function registerAdminCommand(program: Command): void {
   const settings = readSettings(process.env, ['url', 'adminToken', 'dataDir']);
   const admin = program
     .command('admin')
-    .description('manage tenants, tokens and instances through the admin API')
+    .description('manage tenants, tokens and instances, and read the audit log, through the admin API')
     .option('--url <url>', 'service URL (ADBFLEET_URL)', settings.url)
     .option('--token <token>', 'admin token (ADBFLEET_ADMIN_TOKEN, else <data>/admin-token)')
     .option('--data <dir>', 'data directory holding admin-token (ADBFLEET_DATA)', settings.dataDir);
@@ -109,7 +110,7 @@ export function registerAdminCommand(program: Command): void {
   const instance = admin.command('instance').description('instances');
   instance
     .command('add <instance_id> <adb_address>')
-    .description('register an instance reachable at host:port (its adbd)')
+    .description('register an instance at host:port (its adbd) or adb-server://HOST:PORT/SERIAL (a device an adb server holds)')
     .option('--name <name>', 'instance name')
     .option('--zone <zone>', 'zone')
     .option('--tenant <tenant_id>', 'owner tenant')
@@ -142,4 +143,6 @@ export function registerAdminCommand(program: Command): void {
     .command('remove <instance_id>')
     .action((id: string) => call(globals(), 'DELETE', `/instances/${encodeURIComponent(id)}`));
   instance.command('list').action(() => call(globals(), 'GET', '/instances'));
+
+  registerAuditCommand(admin, (path) => request(globals(), 'GET', path));
 }

@@ -71,6 +71,16 @@ const databaseUrl = (variable: string): Setting => ({
   },
 });
 
+/** true or false, nothing else: a typo must not open what it meant to keep closed. */
+const flag = (variable: string): Setting => ({
+  variable,
+  parse: (raw, name) => {
+    if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be true or false, got "${raw}"`);
+    return raw === 'true';
+  },
+  show: String,
+});
+
 export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   host: text('ADBFLEET_HOST'),
   port: int('ADBFLEET_PORT', 0, 65535),
@@ -98,6 +108,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   httpConnectionsPerSource: int('ADBFLEET_HTTP_CONNECTIONS_PER_SOURCE', 1),
   adbOpenTimeoutMs: int('ADBFLEET_ADB_OPEN_TIMEOUT_MS', 100),
   logLevel: oneOf('ADBFLEET_LOG_LEVEL', LOG_LEVELS),
+  metricsPublic: flag('ADBFLEET_METRICS_PUBLIC'),
 };
 
 /** The named settings only: their defaults, then the environment. Throws naming the variable. */

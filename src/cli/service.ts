@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { hashToken, newToken, type Config } from '../core/index.js';
-import { AdbPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
-import { createPostgresStore, createSqliteStore, type Store } from '../store/index.js';
+import { FleetPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
+import { createPostgresStore, createSqliteStore, type CommitObserver, type Store } from '../store/index.js';
 import {
   createDispatcher,
   createHealthMonitor,
@@ -18,6 +18,7 @@ import {
 import { createTaskService } from '../tasks/index.js';
 import { buildApi } from '../api/index.js';
 import { prepareDataDir } from './data-dir.js';
+import { createServiceMetrics } from './metrics.js';
 
 /** After the worker stopped, how long answers in flight may take before connections are cut. */
 const API_DRAIN_MS = 2_000;
@@ -64,14 +65,14 @@ function databasePath(config: Config): string {
 }
 
 /** The store the settings name, open: PostgreSQL at ADBFLEET_DATABASE_URL, else SQLite in the data directory. */
-async function openStore(config: Config): Promise<Store> {
+async function openStore(config: Config, onCommit: CommitObserver): Promise<Store> {
   if (config.databaseUrl === null) {
-    const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous });
+    const store = createSqliteStore({ path: databasePath(config), synchronous: config.sqliteSynchronous, onCommit });
     await store.open();
     return store;
   }
   try {
-    const store = createPostgresStore({ url: config.databaseUrl });
+    const store = createPostgresStore({ url: config.databaseUrl, onCommit });
     await store.open();
     return store;
   } catch (err) {
@@ -83,15 +84,18 @@ async function openStore(config: Config): Promise<Store> {
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   prepareDataDir(config.dataDir);
   const token = adminToken(config);
-  const store = await openStore(config);
-  const pool = new AdbPool({
+  const metrics = createServiceMetrics();
+  const store = await openStore(config, metrics.commit);
+  // Direct host:port instances and adb-server:// ones alike (SPEC §11).
+  const pool = new FleetPool({
     key: adbKey(config),
     connectTimeoutMs: config.adbConnectTimeoutMs,
     authTimeoutMs: config.adbAuthTimeoutMs,
     openTimeoutMs: config.adbOpenTimeoutMs,
   });
-  const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }) });
+  const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }), observer: metrics.worker });
   const monitor = createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) });
+  metrics.attach({ store, pool, monitor, dispatcher });
   const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
   const tasks = createTaskService(store);
   const api = await buildApi({
@@ -101,6 +105,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     config,
     adminTokenHash: hashToken(token),
     logger: logger.child({ role: 'api' }),
+    metrics,
   });
   /**
    * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds
@@ -119,6 +124,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     await apiClosed;
     clearTimeout(timer);
     await pool.close();
+    metrics.close();
     await store.close();
   };
   await dispatcher.start();

@@ -51,6 +51,8 @@ export interface Config {
   /** how long a device may take to answer the OPEN that starts a command (then 1002: not started) */
   adbOpenTimeoutMs: number;
   logLevel: string;
+  /** GET /metrics without the admin token (tenant ids are labels: only on a private network) */
+  metricsPublic: boolean;
 }
 
 const HOST = '127.0.0.1';
@@ -83,4 +85,5 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   httpConnectionsPerSource: 256,
   adbOpenTimeoutMs: 5_000,
   logLevel: 'info',
+  metricsPublic: false,
 });

@@ -48,11 +48,8 @@ export const API_ERRORS = {
   BODY_LENGTH_MISMATCH: { status: 400, code: BAD_REQUEST, message: 'body: content-length does not match the body' },
   /** A field (of the body or the query) that breaks a rule; the rule's words come from the schema. */
   INVALID_FIELD: { status: 400, code: BAD_REQUEST, message: '{field}: {rule}' },
-  INVALID_ADB_ADDRESS: {
-    status: 400,
-    code: BAD_REQUEST,
-    message: 'adb_address: must be host:port (hostname, IPv4 or [IPv6]; port 1-65535)',
-  },
+  /** The rule comes from adbAddressProblem (validation.ts): which part of the address is wrong. */
+  INVALID_ADB_ADDRESS: { status: 400, code: BAD_REQUEST, message: 'adb_address: {rule}' },
   INVALID_CURSOR: { status: 400, code: BAD_REQUEST, message: 'cursor: is not a cursor this API returned' },
   IDEMPOTENCY_CONFLICT: { status: 409, code: BAD_REQUEST, message: 'x-request-id: already used for another request' },
 
@@ -77,11 +74,12 @@ export const API_ERRORS = {
   BULK_INVALID_ADB_ADDRESS: {
     status: 400,
     code: BAD_REQUEST,
-    message: 'instances: adb_address must be host:port (hostname, IPv4 or [IPv6]; port 1-65535) in entries {entries}',
+    message: 'instances: adb_address must be host:port or adb-server://host:port/serial in entries {entries}',
   },
   BULK_DUPLICATE_ID: { status: 400, code: BAD_REQUEST, message: 'instances: instance_id repeats an earlier entry in entries {entries}' },
   BULK_INSTANCES_EXIST: { status: 409, code: BAD_REQUEST, message: 'instances: instance_id already exists in entries {entries}' },
 
+  CONSOLE_NOT_BUILT: { status: 503, code: 'KOOPHONE.API.1503', message: 'console: the console is not built: run npm run build' },
   SHUTTING_DOWN: { status: 503, code: 'KOOPHONE.API.1503', message: 'service: shutting down; retry shortly (another node, or this one once restarted)' },
   INTERNAL: { status: 500, code: 'KOOPHONE.API.9999', message: 'internal error (request {requestId})' },
 } as const satisfies Record<string, ErrorSpec>;

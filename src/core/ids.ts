@@ -40,6 +40,18 @@ export function newTenantToken(): { token: string; hash: Buffer; prefix: string 
   return { token, hash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX_CHARS) };
 }
 
+/** What a tenant token looks like (newToken('afk')): "afk_" and 32 base64url characters. */
+const TENANT_TOKEN = /^afk_[A-Za-z0-9_-]{32}$/;
+
+/**
+ * The display prefix of a presented credential shaped like a tenant token, else null: the audit
+ * log names the token a request used (or tried) by it. Anything else (the admin token, a string
+ * of another shape) gets no prefix, since its first characters may be most of a secret.
+ */
+export function tokenPrefixOf(credential: unknown): string | null {
+  return typeof credential === 'string' && TENANT_TOKEN.test(credential) ? credential.slice(0, TOKEN_PREFIX_CHARS) : null;
+}
+
 export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }

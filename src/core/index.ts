@@ -1,5 +1,6 @@
 // The domain layer's public face: job states and codes, the API error registry, ids and tokens,
 // request rules, config and limits. Imports nothing of ours.
+export * from './audit.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './ids.js';

@@ -59,6 +59,10 @@ export const LIMITS = Object.freeze({
   bulkBodyBytes: 8 * 1024 * 1024,
   /** admin: entries a bulk registration's error names at most (then "and N more") */
   echoedEntries: 10,
+  /** admin: GET /admin/v1/audit `limit` */
+  auditListLimit: Object.freeze({ min: 1, max: 500, default: 50 }) as IntRange,
+  /** admin: instance ids an audit entry keeps of a request (then only their count) */
+  auditTargetIds: 100,
   /** ids echoed in a "does not exist" message are cut to this many characters */
   echoedIdChars: 64,
   /** a path echoed in the unknown-route message is cut to this many characters */

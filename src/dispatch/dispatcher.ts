@@ -7,7 +7,7 @@
 // keys, and reads them from the store as the lanes drain.
 import type { Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import { SILENT_LOGGER, type Logger, type WorkerPool } from './ports.js';
+import { NO_OBSERVER, SILENT_LOGGER, type Logger, type WorkerObserver, type WorkerPool } from './ports.js';
 import { ResultWriter } from './result-writer.js';
 import { Scheduler } from './scheduler.js';
 import type { Dispatcher } from './types.js';
@@ -17,6 +17,8 @@ export interface DispatcherOptions {
   pool: WorkerPool;
   config: Pick<Config, 'perInstanceConcurrency' | 'globalConcurrency' | 'retryWindowMs' | 'maxOutputBytes'>;
   logger?: Logger;
+  /** told of each job's start and result (metrics) */
+  observer?: WorkerObserver;
   /** queued jobs one instance's lane holds at most (default 64) */
   laneWindow?: number;
   /** queued jobs all lanes hold together at most (default 50,000) */
@@ -45,6 +47,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 class SqliteDispatcher implements Dispatcher {
   readonly #store: Store;
   readonly #logger: Logger;
+  readonly #observer: WorkerObserver;
   readonly #scheduler: Scheduler;
   readonly #writer: ResultWriter;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
@@ -56,9 +59,10 @@ class SqliteDispatcher implements Dispatcher {
   #poll: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void)[] = [];
 
-  constructor({ store, pool, config, logger = SILENT_LOGGER, laneWindow, maxHeldQueued }: DispatcherOptions) {
+  constructor({ store, pool, config, logger = SILENT_LOGGER, observer = NO_OBSERVER, laneWindow, maxHeldQueued }: DispatcherOptions) {
     this.#store = store;
     this.#logger = logger;
+    this.#observer = observer;
     const globalConcurrency = Math.max(1, config.globalConcurrency);
     this.#writer = new ResultWriter({
       store,
@@ -80,7 +84,11 @@ class SqliteDispatcher implements Dispatcher {
       },
       {
         markRunning: (keys, now) => this.#store.markRunning(keys, now),
-        finished: (_job, result) => this.#writer.add(result),
+        started: (job) => this.#observer.started(job, job.startedAt ?? Date.now()),
+        finished: (job, result) => {
+          this.#observer.finished(job, result, job.startedAt);
+          this.#writer.add(result);
+        },
         queuedIn: (jobKeys) => this.#store.queuedJobsIn(jobKeys),
         resultRoom: () => this.#writer.room(RESULT_ROOM),
       },
@@ -91,12 +99,19 @@ class SqliteDispatcher implements Dispatcher {
     return this.#scheduler.backlog.held;
   }
 
+  get active(): number {
+    return this.#scheduler.active;
+  }
+
   async start(): Promise<void> {
     if (this.#state !== 'new') return;
     this.#state = 'starting';
     const interrupted = await this.#store.interruptRunning(Date.now());
     if (this.#state !== 'starting') return; // stopped meanwhile
-    if (interrupted > 0) this.#logger.warn({ jobs: interrupted }, 'jobs left running by a previous worker marked interrupted (1006)');
+    if (interrupted > 0) {
+      this.#logger.warn({ jobs: interrupted }, 'jobs left running by a previous worker marked interrupted (1006)');
+      this.#observer.interrupted(interrupted);
+    }
     // Listening before the first read: a job committed from here on is either read now or told.
     const changes = this.#store.changes;
     this.#unsubscribe.push(

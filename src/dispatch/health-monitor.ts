@@ -91,6 +91,12 @@ class PoolHealthMonitor implements HealthMonitor {
     return this.#entries.get(instanceId)?.status ?? InstanceStatus.Unknown;
   }
 
+  statusCounts(): number[] {
+    const counts = Object.values(InstanceStatus).map(() => 0);
+    for (const e of this.#entries.values()) counts[e.status]!++;
+    return counts;
+  }
+
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;

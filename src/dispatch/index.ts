@@ -2,6 +2,6 @@
 export type { Dispatcher, HealthMonitor } from './types.js';
 export { createDispatcher, type DispatcherOptions } from './dispatcher.js';
 export { createHealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
-export { createRetentionPurger, type RetentionPurger, type RetentionPurgerOptions } from './retention.js';
+export { createRetentionPurger, type Purged, type RetentionPurger, type RetentionPurgerOptions } from './retention.js';
 export { executeMsg, utf8Prefix } from './outcome.js';
-export type { Logger, WorkerPool, ExecOptions, ExecResult } from './ports.js';
+export type { Logger, WorkerObserver, WorkerPool, ExecOptions, ExecResult } from './ports.js';

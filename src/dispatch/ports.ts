@@ -1,4 +1,5 @@
 import { isAdbError, type AdbErrorCode, type ExecOptions as AdbExecOptions, type ExecResult } from '../adb/index.js';
+import type { JobResult, QueuedJob } from '../store/index.js';
 
 // What the worker needs from its neighbours, as structural types: the real AdbPool (src/adb) and a
 // pino logger satisfy them, and the scheduling code does not depend on how either is built.
@@ -29,6 +30,23 @@ export function adbErrorCode(err: unknown): AdbErrorCode | null {
   return isAdbError(err) ? err.code : null;
 }
 
+/**
+ * Told what happens to the jobs the worker runs, for metrics. Called on the hot path (once or
+ * twice per job): it must be cheap and must not throw. Times are epoch ms.
+ */
+export interface WorkerObserver {
+  /** markRunning committed the job, at startedAt: its command is sent next. */
+  started(job: QueuedJob, startedAt: number): void;
+  /** The job's result, before the store has it; startedAt is null for a job that never ran
+   * (unreachable, key refused). Jobs the store cancels while queued are not told here. */
+  finished(job: QueuedJob, result: JobResult, startedAt: number | null): void;
+  /** At start: jobs a previous worker left running, now failed 1006. */
+  interrupted(jobs: number): void;
+}
+
+const noop = (): void => {};
+export const NO_OBSERVER: WorkerObserver = Object.freeze({ started: noop, finished: noop, interrupted: noop });
+
 /** A pino-compatible logger (pino's Logger satisfies it). */
 export interface Logger {
   debug(obj: object, msg?: string): void;
@@ -37,7 +55,6 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-const noop = (): void => {};
 export const SILENT_LOGGER: Logger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });
 
 /** Calls an unsubscribe function if the subscription returned one. */

@@ -1,5 +1,6 @@
-// Deletes finished tasks older than the retention period, in batches small enough that the
-// store's single writer is never held for long, yielding to the event loop between them.
+// Deletes finished tasks and audit entries older than the retention period, in batches small
+// enough that the store's single writer is never held for long, yielding to the event loop
+// between them.
 import type { Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { SILENT_LOGGER, type Logger } from './ports.js';
@@ -10,7 +11,7 @@ export interface RetentionPurgerOptions {
   logger?: Logger;
   /** how often to purge; default one minute */
   intervalMs?: number;
-  /** tasks per store.purgeTasks call; default 500 */
+  /** tasks per store.purgeTasks call, and audit entries per store.purgeAudit call; default 500 */
   batchSize?: number;
 }
 
@@ -18,8 +19,13 @@ export interface RetentionPurger {
   start(): void;
   /** Stops the timer and waits for a purge under way. */
   stop(): Promise<void>;
-  /** One purge now (what the timer runs); resolves with how many tasks were deleted. */
-  runOnce(): Promise<number>;
+  /** One purge now (what the timer runs); resolves with how many tasks and audit entries were deleted. */
+  runOnce(): Promise<Purged>;
+}
+
+export interface Purged {
+  tasks: number;
+  auditEntries: number;
 }
 
 export function createRetentionPurger({
@@ -30,23 +36,30 @@ export function createRetentionPurger({
   batchSize = 500,
 }: RetentionPurgerOptions): RetentionPurger {
   let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
+  let running: Promise<Purged> | null = null;
   let stopped = false;
 
-  async function purge(): Promise<number> {
-    const before = Date.now() - config.retentionMs;
+  /** Batches of `purgeBatch` until one comes back short (or the purger stops); how many in all. */
+  async function drain(purgeBatch: (before: number, batchSize: number) => Promise<number>, before: number): Promise<number> {
     let total = 0;
     while (!stopped) {
-      const n = await store.purgeTasks(before, batchSize);
+      const n = await purgeBatch(before, batchSize);
       total += n;
       if (n < batchSize) break;
       await new Promise((r) => setImmediate(r));
     }
-    if (total > 0) logger.info({ tasks: total }, 'purged tasks past retention');
     return total;
   }
 
-  function runOnce(): Promise<number> {
+  async function purge(): Promise<Purged> {
+    const before = Date.now() - config.retentionMs;
+    const tasks = await drain((b, n) => store.purgeTasks(b, n), before);
+    const auditEntries = await drain((b, n) => store.purgeAudit(b, n), before);
+    if (tasks > 0 || auditEntries > 0) logger.info({ tasks, auditEntries }, 'purged tasks and audit entries past retention');
+    return { tasks, auditEntries };
+  }
+
+  function runOnce(): Promise<Purged> {
     running ??= purge().finally(() => {
       running = null;
     });
@@ -58,7 +71,7 @@ export function createRetentionPurger({
       if (timer) return;
       stopped = false;
       timer = setInterval(() => {
-        runOnce().catch((err: unknown) => logger.error({ err }, 'purging old tasks failed'));
+        runOnce().catch((err: unknown) => logger.error({ err }, 'purging old tasks and audit entries failed'));
       }, intervalMs);
       timer.unref();
     },

@@ -28,6 +28,8 @@ export interface SchedulerHooks {
   /** queued -> running, committed before it resolves; returns the keys that moved (the others
    * were cancelled in the store meanwhile: they leave without a word). */
   markRunning(jobKeys: number[], now: number): Promise<number[]>;
+  /** markRunning committed the job (job.startedAt is set); its command is sent next. */
+  started(job: WorkJob): void;
   /** The job is final (its slot is already free); the result still has to be stored. */
   finished(job: WorkJob, result: JobResult): void;
   /** The jobs among these keys still queued, in key order: what a lane noted and did not hold. */
@@ -245,6 +247,7 @@ export class Scheduler {
       lane.running(job);
       this.backlog.released(lane, 1);
       job.startedAt = now;
+      this.#safe(() => this.#hooks.started(job), job);
       void this.#run(job);
     }
   }

@@ -13,11 +13,15 @@ export interface Dispatcher {
   /** Queued jobs held in memory (queued or starting): bounded by the dispatcher's windows,
    * whatever the backlog in the store. */
   readonly held: number;
+  /** Jobs starting or running now. */
+  readonly active: number;
 }
 
 export interface HealthMonitor {
   /** Current status of a registered instance (0 when never checked). */
   status(instanceId: string): InstanceStatus;
+  /** How many registered instances have each status, indexed by status (SPEC §6: 0 to 5). */
+  statusCounts(): number[];
   /** Reboots through ADB's reboot: service; the instance shows 4 (starting) until adbd answers again. */
   reboot(target: InstanceTarget): Promise<void>;
   start(): Promise<void>;

@@ -15,7 +15,7 @@ export const StoreErrorCode = {
   InstanceNotOwned: 'INSTANCE_NOT_OWNED',
   /** createTask: the tenant used the request id within the idempotency window for another body */
   IdempotencyConflict: 'IDEMPOTENCY_CONFLICT',
-  /** listTasks: the cursor was not produced by this store */
+  /** listTasks, listAudit: the cursor was not produced by this store */
   InvalidCursor: 'INVALID_CURSOR',
   /** an argument outside its documented range (empty instance list, non-final result, ...) */
   InvalidArgument: 'INVALID_ARGUMENT',

@@ -7,7 +7,7 @@
 // Results follow one rule (errors.ts): a read returns null when the thing is missing; a mutation
 // that cannot proceed for a reason the caller caused throws a StoreError with a code, and
 // otherwise returns its result. Every call before open() or after close() throws CLOSED.
-import type { JobCode, JobState } from '../core/index.js';
+import type { AuditAction, JobCode, JobState } from '../core/index.js';
 import type { ChangeFeed } from './changes.js';
 
 export interface Tenant {
@@ -145,10 +145,61 @@ export interface Page<T> {
   total: number;
 }
 
+/** What an audited request acted on, as far as the request named it (every field optional). */
+export interface AuditTargets {
+  /** the instances a command, reboot or bulk registration named (at most LIMITS.auditTargetIds) */
+  instanceIds?: string[];
+  /** how many instances it named, when more than instanceIds holds */
+  instanceCount?: number;
+  instanceId?: string;
+  taskId?: string;
+  /** null: an instance unassigned */
+  tenantId?: string | null;
+  tokenPrefix?: string;
+}
+
+/** One state-changing request as the audit log keeps it (docs/API.md, "The audit log"). */
+export interface AuditEntry {
+  /** when the answer was sent, epoch ms */
+  at: number;
+  /** 'admin', the tenant's public id, or null when the credential was refused or never checked */
+  actor: string | null;
+  /** the display prefix of the tenant token presented (never the token), else null */
+  tokenPrefix: string | null;
+  /** the client's address */
+  source: string;
+  requestId: string;
+  action: AuditAction;
+  targets: AuditTargets;
+  /** HTTP status and error_code answered ('0' for success); the task a submit created or replayed */
+  outcome: { status: number; errorCode: string; taskId: string | null };
+}
+
+/** A stored entry: its id orders the log (a later append has a larger id) and is never reused. */
+export interface AuditRecord extends AuditEntry {
+  id: number;
+}
+
+/** Filters of listAudit; each one given must match (absent: any). */
+export interface AuditQuery {
+  actor?: string;
+  action?: AuditAction;
+  requestId?: string;
+  /** at >= since */
+  since?: number;
+  /** at < until */
+  until?: number;
+}
+
+/** Told of each commit of the shared write batch (createTask, markRunning, finishJobs, appendAudit):
+ * its time from BEGIN to COMMIT (its statements and the flush), in seconds, and the rows it
+ * changed. Failed batches are not told. For metrics: it runs once per commit, so it must be cheap. */
+export type CommitObserver = (seconds: number, rows: number) => void;
+
 /** Counters of the store's writes, cheap to read (tests and benchmarks). */
 export interface StoreStats {
-  /** transactions committed by createTask, markRunning and finishJobs, which share one commit per
-   * turn of the event loop (the other writes commit alone and are not counted) */
+  /** transactions committed by createTask, markRunning, finishJobs and appendAudit, which share one
+   * commit per turn of the event loop (the other writes commit alone and are not counted) */
   commits: number;
   /** rows those commits changed */
   rowsWritten: number;
@@ -251,6 +302,16 @@ export interface Store {
     now: number,
   ): Promise<{ taskKey: number; cancelledQueued: number[]; running: number[] } | null>;
 
+  // --- the audit log ---
+  /** Appends one entry. It joins the shared commit of createTask, markRunning and finishJobs (no
+   * transaction or sync of its own): durable when the promise resolves, lost if the process dies
+   * before that. Rejects (never throws) on a store that is not open. */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Entries matching every filter given, newest first (by id); cursor is opaque, from the previous
+   * page's nextCursor (null on the last page). Throws INVALID_CURSOR for a cursor this store did not
+   * produce, INVALID_ARGUMENT for a limit below 1. */
+  listAudit(query: AuditQuery, limit: number, cursor: string | null): Promise<{ entries: AuditRecord[]; nextCursor: string | null }>;
+
   /** What the store has written since it opened. */
   stats(): StoreStats;
 
@@ -258,4 +319,7 @@ export interface Store {
   /** Deletes up to batchSize finished tasks created before `before` (and their jobs and outputs);
    * returns how many. Throws INVALID_ARGUMENT for a batchSize below 1. */
   purgeTasks(before: number, batchSize: number): Promise<number>;
+  /** Deletes up to batchSize audit entries whose `at` is before `before`, oldest first; returns how
+   * many. Throws INVALID_ARGUMENT for a batchSize below 1. */
+  purgeAudit(before: number, batchSize: number): Promise<number>;
 }

@@ -124,7 +124,7 @@ test('nextAttemptAt follows the pool\'s backoff on a refusing port: jittered, do
   }
 });
 
-test('nextAttemptAt is now again after a successful connect, and after a connection that had proved stable is lost', async () => {
+test('nextAttemptAt is now again after a successful connect, and after a connection that had proved stable is lost (a reconnect)', async () => {
   let refusing = true;
   const sockets: Socket[] = [];
   const server = createServer((socket) => {
@@ -149,7 +149,9 @@ test('nextAttemptAt is now again after a successful connect, and after a connect
     sockets[0]!.destroy();
     await lost;
     assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'a lost connection is retried at once');
+    assert.equal(pool.stats().reconnects, 0, 'a first connection after failed attempts is no reconnect');
     await pool.connect(address);
+    assert.equal(pool.stats().reconnects, 1, 'the connection made after the lost one is a reconnect');
   } finally {
     await pool.close();
     server.close();

@@ -70,7 +70,7 @@ test('bulk: bad addresses, repeated ids and existing ids are named by index and 
   assert.equal(badAddr.statusCode, 400);
   assert.deepEqual(envelope(badAddr), {
     error_code: 'KOOPHONE.API.1000',
-    error_msg: 'instances: adb_address must be host:port (hostname, IPv4 or [IPv6]; port 1-65535) in entries [1] ba-1, [3] ba-3',
+    error_msg: 'instances: adb_address must be host:port or adb-server://host:port/serial in entries [1] ba-1, [3] ba-3',
   });
 
   const repeated = await h.admin('POST', '/instances/bulk', { instances: [entry('r-0', 0), entry('r-1', 1), entry('r-0', 2), entry('r-1', 3)] });
@@ -85,7 +85,7 @@ test('bulk: bad addresses, repeated ids and existing ids are named by index and 
   const capped = await h.admin('POST', '/instances/bulk', { instances: many });
   assert.equal(
     envelope(capped).error_msg,
-    `instances: adb_address must be host:port (hostname, IPv4 or [IPv6]; port 1-65535) in entries ${many
+    `instances: adb_address must be host:port or adb-server://host:port/serial in entries ${many
       .slice(0, 10)
       .map((e, i) => `[${i}] ${e.instance_id}`)
       .join(', ')}, and 3 more`,

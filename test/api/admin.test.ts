@@ -49,6 +49,14 @@ test('tenants: create returns a working token (plain JSON), list shows it', asyn
   assert.doesNotMatch(JSON.stringify(list), /afk_/, 'tokens are shown only at creation');
 });
 
+test('a bad adb-server:// address is refused naming the part at fault', async () => {
+  const msg = async (addr: string): Promise<string> => envelope(await h.admin('POST', '/instances', { instance_id: 'part', adb_address: addr })).error_msg;
+  assert.equal(await msg('adb-server://h:5037'), 'adb_address: adb-server:// must be followed by host:port/serial');
+  assert.equal(await msg('adb-server://h:0/s1'), 'adb_address: the adb server must be host:port (host: hostname, IPv4 or [IPv6]; port 1-65535)');
+  assert.equal(await msg('adb-server://h:5037/a;b'), 'adb_address: the serial must be 1-128 characters from A-Z a-z 0-9 . _ : @ [ ] -');
+  assert.equal(await msg('h:0'), 'adb_address: must be host:port or adb-server://host:port/serial (host: hostname, IPv4 or [IPv6]; port 1-65535)');
+});
+
 for (const [name, body, field] of [
   ['no name', {}, 'name'],
   ['empty name', { name: '' }, 'name'],
@@ -143,10 +151,15 @@ test('instances: duplicate id -> 409, unknown tenant_id -> 400 naming tenant_id,
   assert.match(envelope(noField).error_msg, /^tenant_id/);
 });
 
-const goodAddresses = ['localhost:5555', '10.0.0.1:1', '192.168.1.254:65535', '[::1]:5555', '[fe80::1:2]:5037', 'a-b.example.com:5555', 'redroid_1'.replace('_', '-') + ':5555'];
+const goodAddresses = ['localhost:5555', '10.0.0.1:1', '192.168.1.254:65535', '[::1]:5555', '[fe80::1:2]:5037', 'a-b.example.com:5555', 'redroid_1'.replace('_', '-') + ':5555',
+  'adb-server://127.0.0.1:5037/127.0.0.1:5555', 'adb-server://usb-host.lab:5037/R58M123ABC', 'adb-server://[::1]:5037/emulator-5554',
+  'adb-server://10.0.0.9:5037/adb-R58M._adb-tls-connect._tcp', 'adb-server://h:1/[::1]:5555'];
 const badAddresses = [
   'localhost', '10.0.0.1', ':5555', 'host:0', 'host:65536', 'host:abc', 'host:', '::1:5555', '[::1]', '[::1]:', '[nothex]:5555',
   '256.1.1.1:5555', '1.2.3:5555', 'bad_host:5555', '-lead.example:5555', 'a b:5555', 'host:55555555', 'host:5555/x', '',
+  'adb-server://', 'adb-server://h:5037', 'adb-server://h:5037/', 'adb-server://h/serial', 'adb-server://h:0/serial',
+  'adb-server://h:65536/serial', 'adb-server://bad_host:5037/serial', 'adb-server://h:5037/a b', 'adb-server://h:5037/a;reboot',
+  `adb-server://h:5037/${'s'.repeat(129)}`, 'adb-server://h:5037/a/b', 'ADB-SERVER://h:5037/serial',
 ];
 
 for (const [i, addr] of goodAddresses.entries()) {
@@ -161,7 +174,7 @@ for (const [i, addr] of badAddresses.entries()) {
     const res = await h.admin('POST', '/instances', { instance_id: `bad${i}`, adb_address: addr });
     assert.equal(res.statusCode, 400);
     assert.equal(envelope(res).error_code, 'KOOPHONE.API.1000');
-    assert.match(envelope(res).error_msg, /^adb_address/);
+    assert.match(envelope(res).error_msg, /^adb_address: /);
     const list = (await h.admin('GET', '/instances')).json();
     assert.equal(list.instances.some((x: { instance_id: string }) => x.instance_id === `bad${i}`), false);
   });

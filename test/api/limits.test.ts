@@ -51,6 +51,8 @@ const LIMIT_ROWS: Record<keyof typeof LIMITS, [row: string, value: string]> = {
   instancesPerBulk: ['admin: instances per bulk registration', `1-${LIMITS.instancesPerBulk}`],
   bulkBodyBytes: ['admin: bulk registration body', `${LIMITS.bulkBodyBytes / 1024} KiB (413 past it)`],
   echoedEntries: ['admin: entries named in a bulk registration error', `first ${LIMITS.echoedEntries}, then "and N more"`],
+  auditListLimit: ['admin: audit `limit`', range(LIMITS.auditListLimit)],
+  auditTargetIds: ['admin: instance ids an audit entry keeps', `first ${LIMITS.auditTargetIds}, then only their count`],
   echoedIdChars: ['ids echoed in an error message', `first ${LIMITS.echoedIdChars} characters`],
   echoedPathChars: ['path echoed in the unknown-route message', `first ${LIMITS.echoedPathChars} characters`],
 };

@@ -41,6 +41,8 @@ test('variables set values in their units; flags win', () => {
   assert.equal(c.retentionMs, 2 * 24 * 3600 * 1000);
   assert.equal(c.rateLimitPerSecond, 0);
   assert.equal(c.sqliteSynchronous, 'NORMAL');
+  assert.equal(loadConfig({ ADBFLEET_METRICS_PUBLIC: 'true' }).metricsPublic, true);
+  assert.equal(loadConfig({ ADBFLEET_METRICS_PUBLIC: 'false' }).metricsPublic, false);
 });
 
 for (const [name, raw] of [
@@ -54,6 +56,7 @@ for (const [name, raw] of [
   ['ADBFLEET_RATE_LIMIT', '-1'],
   ['ADBFLEET_SQLITE_SYNCHRONOUS', 'OFF'],
   ['ADBFLEET_LOG_LEVEL', 'verbose'],
+  ['ADBFLEET_METRICS_PUBLIC', 'yes'],
 ] as const) {
   test(`${name}=${raw} is refused, naming the variable`, () => {
     assert.throws(() => loadConfig({ [name]: raw }), (e: Error) => e.message.startsWith(name) && e.message.includes(raw));

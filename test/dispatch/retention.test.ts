@@ -2,10 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobCode } from '../../src/core/job-state.js';
 import { createRetentionPurger } from '../../src/dispatch/index.js';
-import type { JobResult } from '../../src/store/index.js';
+import type { AuditEntry, JobResult } from '../../src/store/index.js';
 import { fixture } from './setup.js';
 
-test('retention purger deletes every finished task past retention in batches, keeps unfinished ones', async () => {
+const entry = (at: number, requestId: string): AuditEntry => ({
+  at,
+  actor: 'admin',
+  tokenPrefix: null,
+  source: '127.0.0.1',
+  requestId,
+  action: 'tenant.create',
+  targets: {},
+  outcome: { status: 200, errorCode: '0', taskId: null },
+});
+
+test('retention purger deletes every finished task and audit entry past retention in batches, keeps unfinished tasks', async () => {
   const f = await fixture({ count: 1, noStart: true });
   try {
     const finished: string[] = [];
@@ -31,20 +42,23 @@ test('retention purger deletes every finished task past retention in batches, ke
     }));
     await f.store.finishJobs(results);
     const open = await f.store.createTask({ tenantKey: f.tenantKey, command: 'echo y', timeoutMs: 1000, kind: 'async', instanceIds: [f.ids[0]!] });
+    await Promise.all(Array.from({ length: 1_100 }, (_, i) => f.store.appendAudit(entry(now - 1_000, `old-${i}`))));
+    await f.store.appendAudit(entry(now + 3_600_000, 'future'));
 
     // Retention in the future's favour: everything created up to now is past it.
     const purger = createRetentionPurger({ store: f.store, config: { retentionMs: -60_000 }, batchSize: 500 });
-    assert.equal(await purger.runOnce(), 1_150);
+    assert.deepEqual(await purger.runOnce(), { tasks: 1_150, auditEntries: 1_100 });
     assert.equal(await f.store.getTask(f.tenantKey, finished[0]!), null);
     assert.equal(await f.store.getTask(f.tenantKey, finished.at(-1)!), null);
     assert.ok(await f.store.getTask(f.tenantKey, open.taskId));
-    assert.equal(await purger.runOnce(), 0);
+    assert.deepEqual(await purger.runOnce(), { tasks: 0, auditEntries: 0 });
+    assert.deepEqual((await f.store.listAudit({}, 10, null)).entries.map((e) => e.requestId), ['future']);
 
     // Within retention nothing goes, finished or not.
     await f.store.markRunning([open.jobs[0]!.jobKey], now);
     await f.store.finishJobs([{ ...results[0]!, jobKey: open.jobs[0]!.jobKey }]);
     const keep = createRetentionPurger({ store: f.store, config: { retentionMs: 3_600_000 } });
-    assert.equal(await keep.runOnce(), 0);
+    assert.deepEqual(await keep.runOnce(), { tasks: 0, auditEntries: 0 });
     assert.ok(await f.store.getTask(f.tenantKey, open.taskId));
   } finally {
     await f.close();

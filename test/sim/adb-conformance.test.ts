@@ -2,91 +2,24 @@
 // adb's own key, an unauthorized instance, reboot and reconnect. Isolated HOME and server port.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
-import { until } from '../support/index.js';
+import { debianAdbSkip as skip, startAdbServer, until, type AdbRun, type AdbServer } from '../support/index.js';
 
-const ADB = '/usr/bin/adb';
-const skip = existsSync(ADB) ? false : 'Debian adb is not installed (/usr/bin/adb)';
-
-let home = '';
-let serverPort = 0;
+let server: AdbServer | null = null;
 let fleet: Fleet | null = null;
 
-interface Run {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-/** Runs adb with a deadline, so a hang fails the test instead of blocking it. */
-function adb(args: string[], timeoutMs = 30000, input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      ADB,
-      ['-P', String(serverPort), ...args],
-      { env: { ...process.env, HOME: home, ADB_EMU: '0', ANDROID_SDK_HOME: home }, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
-        resolve({ stdout, stderr, code });
-      },
-    );
-    if (input !== undefined) child.stdin?.end(input);
-    else child.stdin?.end();
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function devices(): Promise<Map<string, string>> {
-  const r = await adb(['devices']);
-  const m = new Map<string, string>();
-  for (const line of r.stdout.split('\n').slice(1)) {
-    const [serial, state] = line.trim().split(/\s+/);
-    if (serial !== undefined && state !== undefined) m.set(serial, state);
-  }
-  return m;
-}
-
-async function waitForState(address: string, state: string, timeoutMs = 30000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string | undefined;
-  while (Date.now() < deadline) {
-    last = (await devices()).get(address);
-    if (last === state) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${address} is ${last ?? 'absent'}, expected ${state}`);
-}
+const adb = (args: string[], timeoutMs?: number, input?: string): Promise<AdbRun> => server!.run(args, timeoutMs, input);
+const waitForState = (address: string, state: string): Promise<void> => server!.waitForState(address, state);
 
 before(async () => {
   if (skip !== false) return;
-  home = await mkdtemp(join(tmpdir(), 'adbfleet-adb-'));
-  serverPort = await freePort();
+  server = await startAdbServer();
   fleet = await startFleet({ count: 3, auth: 'rsa', rebootDelayMs: 1000 });
-  const r = await adb(['start-server']);
-  assert.equal(r.code, 0, r.stderr);
 });
 
 after(async () => {
-  if (skip !== false) return;
-  await adb(['kill-server'], 15000);
+  await server?.close();
   await fleet?.close();
-  await rm(home, { recursive: true, force: true });
 });
 
 test('adb connect in rsa mode: adb presents its key, the instance accepts it, then its signatures', { skip }, async () => {
@@ -158,7 +91,7 @@ test('adb reboot drops the instance; it comes back and adb reconnects', { skip }
   assert.equal(r.code, 0, r.stderr);
   await until('the instance to come back', () => inst.state === 'online', 30000);
   const deadline = Date.now() + 60000;
-  let back: Run = { stdout: '', stderr: '', code: null };
+  let back: AdbRun = { stdout: '', stderr: '', code: null };
   while (Date.now() < deadline) {
     back = await adb(['-s', inst.address, 'shell', 'echo back'], 10000);
     if (back.code === 0) break;

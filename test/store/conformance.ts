@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StoreError, type Store } from '../../src/store/index.js';
 import { adminTests } from './conformance/admin.js';
+import { auditEntry, auditTests } from './conformance/audit.js';
 import { newTask, succeeded, tenantWithInstances, type MakeStore } from './conformance/fixtures.js';
 import { queueTests } from './conformance/queue.js';
 import { taskTests } from './conformance/tasks.js';
@@ -44,10 +45,16 @@ export function storeConformance(name: string, makeStore: MakeStore, options: Co
       await assert.rejects(store.markRunning([1], Date.now()), closed);
       await assert.rejects(store.finishJobs([succeeded(1, 'x')]), closed);
       await assert.rejects(store.purgeTasks(Date.now(), 10), closed);
+      const audit = store.appendAudit(auditEntry(Date.now()));
+      assert.ok(audit instanceof Promise, 'no synchronous throw');
+      await assert.rejects(audit, closed);
+      await assert.rejects(store.listAudit({}, 10, null), closed);
+      await assert.rejects(store.purgeAudit(Date.now(), 10), closed);
     });
     adminTests(makeStore);
     taskTests(makeStore);
     queueTests(makeStore);
+    auditTests(makeStore);
     const reopen = options.reopen;
     if (reopen !== undefined) durabilityTests(makeStore, reopen);
   });
@@ -65,6 +72,8 @@ function durabilityTests(makeStore: MakeStore, reopen: (store: Store) => Promise
       await store.markRunning([k], Date.now());
       await store.finishJobs([succeeded(k, 'kept')]);
       await store.revokeToken(a.tenantId, 'nonexistent');
+      const entry = auditEntry(Date.now(), { requestId: 'kept' });
+      await store.appendAudit(entry);
 
       store = await reopen(store);
       await store.ping();
@@ -81,6 +90,7 @@ function durabilityTests(makeStore: MakeStore, reopen: (store: Store) => Promise
         'ownership is known after a restart',
       );
       assert.ok(await store.getTenant(a.tenantId));
+      assert.deepEqual((await store.listAudit({ requestId: 'kept' }, 10, null)).entries.map(({ id: _id, ...rest }) => rest), [entry]);
       // idempotency survives a restart
       const replay = await store.createTask(newTask(a, { requestId: 'r3', requestHash: 'h' }));
       assert.equal(replay.taskId, tasks[3]?.taskId);

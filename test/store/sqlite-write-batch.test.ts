@@ -1,4 +1,4 @@
-// The SQLite store's shared write batch: createTask, markRunning and finishJobs issued in one turn
+// The SQLite store's shared write batch: createTask, markRunning, finishJobs and appendAudit issued in one turn
 // of the event loop are one transaction (one fsync), each request in its own savepoint; a COMMIT
 // that fails (a real full disk: a small tmpfs) rejects all of them and stores none.
 import { test } from 'node:test';
@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore, StoreError, type Store } from '../../src/store/index.js';
 import { smallDisk } from '../support/index.js';
+import { auditEntry } from './conformance/audit.js';
 import { newTask, result, succeeded, tenantWithInstances } from './conformance/fixtures.js';
 
 const FULL = (e: unknown): boolean => (e as { code?: unknown }).code === 'SQLITE_FULL';
 
-test('createTask, markRunning and finishJobs of one turn share one commit; a failing request rolls back alone', async () => {
+test('createTask, markRunning, finishJobs and appendAudit of one turn share one commit; a failing request rolls back alone', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-batch-'));
   const store = createSqliteStore({ path: join(dir, 'db.sqlite') });
   try {
@@ -28,11 +29,12 @@ test('createTask, markRunning and finishJobs of one turn share one commit; a fai
     store.changes.onTaskChanged(first.taskKey, () => changed++);
 
     const before = store.stats();
-    const [created, notOwned, moved, finished] = await Promise.allSettled([
+    const [created, notOwned, moved, finished, audited] = await Promise.allSettled([
       store.createTask(newTask(a, { command: 'echo second' })),
       store.createTask(newTask(a, { instanceIds: b.instanceIds })),
       store.markRunning([k0], Date.now()),
       store.finishJobs([succeeded(k1, 'done'), result(k2, '0', 'succeeded')]),
+      store.appendAudit(auditEntry(Date.now(), { requestId: 'in-the-batch' })),
     ]);
     const after = store.stats();
 
@@ -42,9 +44,10 @@ test('createTask, markRunning and finishJobs of one turn share one commit; a fai
     assert.deepEqual(moved, { status: 'fulfilled', value: [k0] });
     // k2 is queued: queued -> succeeded is no transition, so only k1's result is written.
     assert.deepEqual(finished, { status: 'fulfilled', value: undefined });
+    assert.deepEqual(audited, { status: 'fulfilled', value: undefined });
     const second = created.status === 'fulfilled' ? created.value : assert.fail();
-    // the second task, its 3 jobs and its job range (an UPDATE of the task row), k0 running, k1's result and its output
-    assert.equal(after.rowsWritten - before.rowsWritten, 1 + 3 + 1 + 1 + 2);
+    // the second task, its 3 jobs and its job range (an UPDATE of the task row), k0 running, k1's result and its output, the audit entry
+    assert.equal(after.rowsWritten - before.rowsWritten, 1 + 3 + 1 + 1 + 2 + 1);
     assert.deepEqual(queued, [second.jobs.at(-1)!.jobKey], 'one queued notice, after the commit');
     assert.equal(changed, 1, 'one notice for the watched task, however many of its jobs the batch changed');
 
@@ -52,6 +55,7 @@ test('createTask, markRunning and finishJobs of one turn share one commit; a fai
     assert.deepEqual(view?.jobs.map((j) => j.state), ['running', 'succeeded', 'queued']);
     assert.deepEqual((await store.queuedJobs(0, 100)).map((j) => j.jobKey), [k2, ...second.jobs.map((j) => j.jobKey)]);
     assert.equal((await store.listTasks(b.tenantKey, 10, null)).tasks.length, 0, 'the failing request stored nothing');
+    assert.equal((await store.listAudit({ requestId: 'in-the-batch' }, 10, null)).entries.length, 1);
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApi } from '../../src/api/index.js';
+import { buildApi, type ApiMetrics } from '../../src/api/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { hashToken } from '../../src/core/ids.js';
 import type { InstanceStatus } from '../../src/core/index.js';
@@ -37,6 +37,12 @@ export class SettableMonitor implements HealthMonitor {
   readonly rebooted: string[] = [];
   status(instanceId: string): InstanceStatus {
     return this.statuses.get(instanceId) ?? 0;
+  }
+  /** Of the instances whose status the test set. */
+  statusCounts(): number[] {
+    const counts = [0, 0, 0, 0, 0, 0];
+    for (const s of this.statuses.values()) counts[s]!++;
+    return counts;
   }
   async reboot(target: InstanceTarget): Promise<void> {
     this.rebooted.push(target.instanceId);
@@ -85,6 +91,10 @@ export async function startApiHarness(opts: {
   closeStore?: boolean;
   sseHeartbeatMs?: number;
   logger?: Logger;
+  /** where the built console is (default: dist/console) */
+  consoleDir?: string;
+  /** metrics to serve at GET /metrics (absent: no such route); the caller closes them */
+  metrics?: ApiMetrics;
 } = {}): Promise<ApiHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
   const store = opts.store ?? (await createTestStore(dir));
@@ -104,6 +114,8 @@ export async function startApiHarness(opts: {
       adminTokenHash: hashToken(ADMIN_TOKEN),
       logger: opts.logger ?? false,
       ...(opts.sseHeartbeatMs === undefined ? {} : { sseHeartbeatMs: opts.sseHeartbeatMs }),
+      ...(opts.consoleDir === undefined ? {} : { consoleDir: opts.consoleDir }),
+      ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
     });
   } catch (err) {
     if (closeStore) await store.close();

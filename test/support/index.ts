@@ -5,16 +5,20 @@
 //   simulated fleet, all in this process.
 // - startServiceHarness: the whole service as `serve` wires it (real HTTP socket) and a fleet.
 // - startServeProcess / startSimProcess: `adbfleet serve` / `adbfleet sim` as child processes.
+// - startAdbServer: Debian's adb server, private (own port and HOME), as a child process.
+// parseExposition reads a /metrics answer strictly (Prometheus's text format).
 // tango.ts (Tango as an independent ADB host) is imported by path: it loads @yume-chan/adb, which
 // only its two users should pay for.
 export { ADMIN_TOKEN, FeedRecorder, SettableMonitor, envelope, overrideStore, rid, startApiHarness, type ApiHarness } from './api-harness.js';
 export { ADB_TIMEOUTS, MAX_OUTPUT_BYTES } from './adb-settings.js';
+export { DEBIAN_ADB, debianAdbSkip, freePort, startAdbServer, type AdbRun, type AdbServer } from './debian-adb.js';
 export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';
 export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
 export { COMPILED_ENTRY, startChild, startServeProcess, startSimProcess, type Child } from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
+export { parseExposition, type Exposition, type Sample } from './prometheus.js';
 export { smallDisk, type SmallDisk } from './small-disk.js';
 export { collectSse, followSse, openSse, type SseEvent } from './sse.js';
 export { tenantKeyOf, tenantKeyOfToken } from './tenants.js';

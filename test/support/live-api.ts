@@ -1,7 +1,7 @@
 // The API in this process (app.inject, as startApiHarness builds it) on the real worker: SQLite
 // store, dispatcher, health monitor and ADB pool against a simulated fleet; instances registered
 // through the admin API at the fleet's addresses.
-import { AdbPool } from '../../src/adb/index.js';
+import { FleetPool } from '../../src/adb/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { createDispatcher, createHealthMonitor } from '../../src/dispatch/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
@@ -35,7 +35,7 @@ export async function startLiveApi(opts: { count?: number; config?: Partial<Conf
     cleanups.push(() => store.close());
     const fleet = await startFleet({ count: opts.count ?? 3, auth: 'rsa', trustedKeys: [testPublicKey()], rebootDelayMs: 500 });
     cleanups.push(() => fleet.close());
-    const pool = new AdbPool({ key: testKey(), connectTimeoutMs: 3_000, authTimeoutMs: 3_000, openTimeoutMs: 3_000, backoffBaseMs: 50, backoffMaxMs: 400 });
+    const pool = new FleetPool({ key: testKey(), connectTimeoutMs: 3_000, authTimeoutMs: 3_000, openTimeoutMs: 3_000, backoffBaseMs: 50, backoffMaxMs: 400 });
     cleanups.push(() => pool.close());
     const config: Config = { ...DEFAULT_CONFIG, retryWindowMs: 1_000, healthIntervalMs: 300, rateLimitPerSecond: 0, ...opts.config };
     const dispatcher = createDispatcher({ store, pool, config });

@@ -2,8 +2,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { ApiError, LIMITS, isValidAdbAddress, newTenantToken } from '../../core/index.js';
+import { ApiError, LIMITS, adbAddressProblem, isValidAdbAddress, newTenantToken } from '../../core/index.js';
 import { StoreError, StoreErrorCode, type Instance } from '../../store/index.js';
+import { noteAudit } from '../audit.js';
 import { adminAuth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import {
@@ -19,6 +20,7 @@ import {
   REVOKE_TOKEN,
 } from '../schemas/index.js';
 import { adminInstanceJson, iso } from '../views.js';
+import { auditRoutes } from './audit.js';
 
 export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -34,9 +36,11 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     return { token, prefix };
   }
 
-  app.post('/tenants', { schema: CREATE_TENANT }, async (request) => {
+  app.post('/tenants', { schema: CREATE_TENANT, config: { audit: 'tenant.create' } }, async (request) => {
     const tenant = await store.createTenant(request.body.name);
+    noteAudit(request, { tenantId: tenant.tenantId });
     const issued = await issueToken(tenant.tenantId);
+    noteAudit(request, { tokenPrefix: issued.prefix });
     return { tenant_id: tenant.tenantId, name: tenant.name, token: issued.token };
   });
 
@@ -44,11 +48,15 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     tenants: (await store.listTenants()).map((t) => ({ tenant_id: t.tenantId, name: t.name, created_at: iso(t.createdAt) })),
   }));
 
-  app.post('/tenants/:tenant_id/tokens', { schema: ISSUE_TOKEN }, async (request) => issueToken(request.params.tenant_id));
+  app.post('/tenants/:tenant_id/tokens', { schema: ISSUE_TOKEN, config: { audit: 'token.issue' } }, async (request) => {
+    const issued = await issueToken(request.params.tenant_id);
+    noteAudit(request, { tokenPrefix: issued.prefix });
+    return issued;
+  });
 
   app.delete(
     '/tenants/:tenant_id/tokens/:token_prefix',
-    { schema: REVOKE_TOKEN },
+    { schema: REVOKE_TOKEN, config: { audit: 'token.revoke' } },
     async (request) => {
       const { tenant_id: tenantId, token_prefix: prefix } = request.params;
       const revoked = await store.revokeToken(tenantId, prefix);
@@ -57,15 +65,16 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     },
   );
 
-  app.post('/instances', { schema: CREATE_INSTANCE }, async (request) => {
+  app.post('/instances', { schema: CREATE_INSTANCE, config: { audit: 'instance.create' } }, async (request) => {
     const b = request.body;
-    if (!isValidAdbAddress(b.adb_address)) throw new ApiError('INVALID_ADB_ADDRESS');
+    const problem = adbAddressProblem(b.adb_address);
+    if (problem !== null) throw new ApiError('INVALID_ADB_ADDRESS', { rule: problem });
     const inst = await store.createInstance(newInstance(b));
     return adminInstanceJson(inst, monitor.status(inst.instanceId));
   });
 
   // All or nothing, in one transaction: an entry at fault refuses the whole request, naming it.
-  app.post('/instances/bulk', { schema: BULK_INSTANCES, bodyLimit: LIMITS.bulkBodyBytes }, async (request) => {
+  app.post('/instances/bulk', { schema: BULK_INSTANCES, bodyLimit: LIMITS.bulkBodyBytes, config: { audit: 'instance.bulk' } }, async (request) => {
     const list = request.body.instances;
     const badAddress = indexesWhere(list, (b) => !isValidAdbAddress(b.adb_address));
     if (badAddress.length > 0) throw new ApiError('BULK_INVALID_ADB_ADDRESS', { entries: entries(list, badAddress) });
@@ -87,7 +96,7 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
 
   app.put(
     '/instances/:instance_id/tenant',
-    { schema: ASSIGN_INSTANCE },
+    { schema: ASSIGN_INSTANCE, config: { audit: 'instance.assign' } },
     async (request) => {
       const id = request.params.instance_id;
       const inst = await store.assignInstance(id, request.body.tenant_id);
@@ -95,7 +104,7 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     },
   );
 
-  app.delete('/instances/:instance_id', { schema: DELETE_INSTANCE }, async (request) => {
+  app.delete('/instances/:instance_id', { schema: DELETE_INSTANCE, config: { audit: 'instance.delete' } }, async (request) => {
     const id = request.params.instance_id;
     await store.deleteInstance(id);
     return { instance_id: id, deleted: true };
@@ -104,6 +113,8 @@ export async function adminRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
   app.get('/instances', { schema: LIST_INSTANCES }, async () => ({
     instances: (await store.listInstances()).map((i) => adminInstanceJson(i, monitor.status(i.instanceId))),
   }));
+
+  await auditRoutes(fastify, deps);
 }
 
 type InstanceEntry = Static<typeof InstanceBody>;

@@ -2,13 +2,17 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { CommandInput } from '../../tasks/index.js';
+import { noteAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ASYNC_COMMAND, SYNC_COMMAND, type CommandRequest } from '../schemas/index.js';
 import { cmdResultJson, ok } from '../views.js';
 
+const ASYNC_ROUTE = '/v1/instances/async-command';
+const SYNC_ROUTE = '/v1/instances/sync-command';
+
 export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const { tasks } = deps;
+  const { tasks, metrics } = deps;
 
   /** The task service's input: the store checks ownership in the writing transaction, after
    * looking up x-request-id, so a retry of an accepted request gets its original answer even if
@@ -23,10 +27,14 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post(
-    '/v1/instances/async-command',
-    { schema: ASYNC_COMMAND },
+    ASYNC_ROUTE,
+    { schema: ASYNC_COMMAND, config: { audit: 'command.submit' } },
     async (request) => {
-      const created = await tasks.submit(principalOf(request).tenantKey, input(request.body), request.id);
+      const principal = principalOf(request);
+      const created = await tasks.submit(principal.tenantKey, input(request.body), request.id);
+      noteAudit(request, { taskId: created.taskId });
+      // An idempotent replay created nothing: it is no submission.
+      if (!created.replayed) metrics?.submitted(ASYNC_ROUTE, principal.tenantId);
       return ok({
         task_id: created.taskId,
         cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })),
@@ -35,10 +43,13 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   );
 
   api.post(
-    '/v1/instances/sync-command',
-    { schema: SYNC_COMMAND },
+    SYNC_ROUTE,
+    { schema: SYNC_COMMAND, config: { audit: 'command.sync' } },
     async (request) => {
-      const task = await tasks.run(principalOf(request).tenantKey, input(request.body));
+      const principal = principalOf(request);
+      const task = await tasks.run(principal.tenantKey, input(request.body));
+      noteAudit(request, { taskId: task.taskId });
+      metrics?.submitted(SYNC_ROUTE, principal.tenantId);
       return ok({ cmd_results: task.jobs.map(cmdResultJson) });
     },
   );

@@ -58,7 +58,7 @@ export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promi
 
   api.post(
     '/v1/instances/reboot',
-    { schema: REBOOT },
+    { schema: REBOOT, config: { audit: 'instance.reboot' } },
     async (request) => {
       const { tenantKey } = principalOf(request);
       const targets = await requireOwned(store, tenantKey, request.body.instance_ids);

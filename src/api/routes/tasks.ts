@@ -53,7 +53,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
   );
 
-  api.post('/v1/instances/tasks/:task_id/cancel', { schema: CANCEL }, async (request) => {
+  api.post('/v1/instances/tasks/:task_id/cancel', { schema: CANCEL, config: { audit: 'task.cancel' } }, async (request) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
     const task = HEX_ID.test(taskId) ? await tasks.cancel(tenantKey, taskId) : null;

@@ -6,13 +6,16 @@ import { ERROR_REPLIES, NullableString } from './common.js';
 const TenantId = () => NullableString({ minLength: 1, maxLength: LIMITS.tenantIdChars });
 
 export const TenantBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: LIMITS.nameChars }) });
-export const InstanceBody = Type.Object({
-  instance_id: Type.String({ pattern: INSTANCE_ID_PATTERN }),
-  adb_address: Type.String({ minLength: 1, maxLength: LIMITS.adbAddressChars }),
-  instance_name: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.nameChars })),
-  zone: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.zoneChars })),
-  tenant_id: Type.Optional(TenantId()),
-});
+export const InstanceBody = Type.Object(
+  {
+    instance_id: Type.String({ pattern: INSTANCE_ID_PATTERN }),
+    adb_address: Type.String({ minLength: 1, maxLength: LIMITS.adbAddressChars }),
+    instance_name: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.nameChars })),
+    zone: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.zoneChars })),
+    tenant_id: Type.Optional(TenantId()),
+  },
+  { title: 'InstanceEntry' },
+);
 export const AssignBody = Type.Object({ tenant_id: TenantId() });
 export const BulkInstancesBody = Type.Object({
   instances: Type.Array(InstanceBody, { minItems: 1, maxItems: LIMITS.instancesPerBulk }),
@@ -22,15 +25,22 @@ export const TenantParams = Type.Object({ tenant_id: Type.String() });
 export const TokenParams = Type.Object({ tenant_id: Type.String(), token_prefix: Type.String() });
 export const InstanceParams = Type.Object({ instance_id: Type.String() });
 
-export const AdminInstance = Type.Object({
-  instance_id: Type.String(),
-  adb_address: Type.String(),
-  instance_name: Type.String(),
-  zone: Type.String(),
-  tenant_id: NullableString(),
-  status: Type.Integer(),
-  created_at: Type.String(),
-});
+export const AdminInstance = Type.Object(
+  {
+    instance_id: Type.String(),
+    adb_address: Type.String(),
+    instance_name: Type.String(),
+    zone: Type.String(),
+    tenant_id: NullableString(),
+    status: Type.Integer(),
+    created_at: Type.String(),
+  },
+  { title: 'AdminInstance' },
+);
+export const Tenant = Type.Object(
+  { tenant_id: Type.String(), name: Type.String(), created_at: Type.String() },
+  { title: 'Tenant' },
+);
 const Token = Type.Object({ token: Type.String(), prefix: Type.String() });
 
 export const CREATE_TENANT = {
@@ -40,7 +50,7 @@ export const CREATE_TENANT = {
 export const LIST_TENANTS = {
   response: {
     200: Type.Object({
-      tenants: Type.Array(Type.Object({ tenant_id: Type.String(), name: Type.String(), created_at: Type.String() })),
+      tenants: Type.Array(Tenant),
     }),
     ...ERROR_REPLIES,
   },

@@ -34,28 +34,32 @@ export const SyncCommandBody = commandBody(LIMITS.syncTimeoutSeconds);
 export type CommandRequest = Static<typeof AsyncCommandBody>;
 
 /** A job as GET task shows it (SPEC §4), fields in this order. */
-export const Job = Type.Object({
-  job_id: Type.String(),
-  status: Type.Integer(),
-  error_code: Type.String(),
-  error_msg: Type.String(),
-  execute_msg: Type.String(),
-  instance_id: Type.String(),
-  state: Type.String(),
-  exit_code: NullableInteger(),
-  created_at: Type.String(),
-  started_at: NullableString(),
-  finished_at: NullableString(),
-  output_bytes: Type.Integer(),
-  output_truncated: Type.Boolean(),
-});
+export const Job = Type.Object(
+  {
+    job_id: Type.String(),
+    status: Type.Integer(),
+    error_code: Type.String(),
+    error_msg: Type.String(),
+    execute_msg: Type.String(),
+    instance_id: Type.String(),
+    state: Type.String(),
+    exit_code: NullableInteger(),
+    created_at: Type.String(),
+    started_at: NullableString(),
+    finished_at: NullableString(),
+    output_bytes: Type.Integer(),
+    output_truncated: Type.Boolean(),
+  },
+  // Titles name the schemas in the OpenAPI document (openapi.ts); validation and serialization ignore them.
+  { title: 'Job' },
+);
 export type JobJson = Static<typeof Job>;
 
 /** sync-command's per-instance result: a job with instance_id first (SPEC §5). */
-export const CommandResult = Type.Object({
-  instance_id: Type.String(),
-  ...Type.Omit(Job, ['instance_id']).properties,
-});
+export const CommandResult = Type.Object(
+  { instance_id: Type.String(), ...Type.Omit(Job, ['instance_id']).properties },
+  { title: 'CommandResult' },
+);
 export type CommandResultJson = Static<typeof CommandResult>;
 
 export const AsyncCommandReply = Ok(

@@ -9,7 +9,7 @@ export const NullableString = (options: { minLength?: number; maxLength?: number
 export const NullableInteger = () => Type.Unsafe<number | null>({ type: 'integer', nullable: true });
 
 /** SPEC §2's error body: every 4xx and 5xx of every route. */
-export const ErrorBody = Type.Object({ error_code: Type.String(), error_msg: Type.String() });
+export const ErrorBody = Type.Object({ error_code: Type.String(), error_msg: Type.String() }, { title: 'Error' });
 
 /** The statuses an error can answer with on any route (the one error handler makes them). */
 export const ERROR_REPLIES = { '4xx': ErrorBody, '5xx': ErrorBody } as const;

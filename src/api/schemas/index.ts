@@ -2,8 +2,10 @@
 // and responses (serialized by fast-json-stringify). Exported whole so an OpenAPI document can be
 // built from them.
 export * from './admin.js';
+export * from './audit.js';
 export * from './commands.js';
 export * from './common.js';
 export * from './health.js';
 export * from './instances.js';
+export * from './metrics.js';
 export * from './tasks.js';

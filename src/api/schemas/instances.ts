@@ -5,13 +5,16 @@ import { InstanceIds } from './commands.js';
 
 export const InstanceIdsBody = Type.Object({ instance_ids: InstanceIds });
 
-export const TenantInstance = Type.Object({
-  instance_id: Type.String(),
-  instance_name: Type.String(),
-  running_status: Type.Integer(),
-  zone: Type.String(),
-  created_at: Type.String(),
-});
+export const TenantInstance = Type.Object(
+  {
+    instance_id: Type.String(),
+    instance_name: Type.String(),
+    running_status: Type.Integer(),
+    zone: Type.String(),
+    created_at: Type.String(),
+  },
+  { title: 'InstanceRow' },
+);
 
 export const BATCH_QUERY_STATUS = {
   body: InstanceIdsBody,

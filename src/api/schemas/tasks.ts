@@ -7,28 +7,34 @@ import { Job } from './commands.js';
 export const TaskParams = Type.Object({ task_id: Type.String() });
 export const JobParams = Type.Object({ task_id: Type.String(), job_id: Type.String() });
 
-export const TaskSummary = Type.Object({
-  task_id: Type.String(),
-  command: Type.String(),
-  created_at: Type.String(),
-  counts: Type.Object({
-    queued: Type.Integer(),
-    running: Type.Integer(),
-    succeeded: Type.Integer(),
-    failed: Type.Integer(),
-    timed_out: Type.Integer(),
-    cancelled: Type.Integer(),
-  }),
-});
+export const TaskSummary = Type.Object(
+  {
+    task_id: Type.String(),
+    command: Type.String(),
+    created_at: Type.String(),
+    counts: Type.Object({
+      queued: Type.Integer(),
+      running: Type.Integer(),
+      succeeded: Type.Integer(),
+      failed: Type.Integer(),
+      timed_out: Type.Integer(),
+      cancelled: Type.Integer(),
+    }),
+  },
+  { title: 'TaskSummary' },
+);
 
-export const JobOutput = Type.Object({
-  stdout: Type.String(),
-  stderr: Type.String(),
-  combined: Type.String(),
-  exit_code: NullableInteger(),
-  output_bytes: Type.Integer(),
-  output_truncated: Type.Boolean(),
-});
+export const JobOutput = Type.Object(
+  {
+    stdout: Type.String(),
+    stderr: Type.String(),
+    combined: Type.String(),
+    exit_code: NullableInteger(),
+    output_bytes: Type.Integer(),
+    output_truncated: Type.Boolean(),
+  },
+  { title: 'JobOutput' },
+);
 
 export const TaskReply = Ok(Type.Object({ jobs: Type.Array(Job) }));
 

@@ -122,6 +122,34 @@ CREATE TABLE store_meta (
 INSERT INTO store_meta (key, value) VALUES ('id', md5(random()::text || clock_timestamp()::text));
 `,
   },
+  {
+    version: 2,
+    name: 'audit log',
+    // SQLite's migration 3. An identity never hands out a value twice, even after retention
+    // empties the table: an id names one entry for good. Ids are taken before commit, so a reader
+    // may see 7 before 6 commits; listAudit pages newest first by id and nothing follows the log's
+    // tail by id, so that does no harm. The action has no CHECK, as on SQLite: new actions come
+    // with new routes.
+    sql: `
+CREATE TABLE audit_log (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at bigint NOT NULL,
+  actor text,
+  token_prefix text,
+  source text NOT NULL,
+  request_id text NOT NULL,
+  action text NOT NULL,
+  targets jsonb NOT NULL,
+  status integer NOT NULL CHECK (status >= 100 AND status <= 599),
+  error_code text NOT NULL,
+  task_id text
+);
+CREATE INDEX audit_at ON audit_log (at);
+CREATE INDEX audit_actor ON audit_log (actor, id);
+CREATE INDEX audit_action ON audit_log (action, id);
+CREATE INDEX audit_request ON audit_log (request_id);
+`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */

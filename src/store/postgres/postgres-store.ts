@@ -2,13 +2,18 @@
 // an advisory lock at open. The work is split by concern as in the SQLite store: registry.ts
 // (tenants, tokens, instances), write-batch.ts with task-writer.ts and queue.ts (createTask,
 // markRunning and finishJobs share one transaction), tasks.ts (reads), queue-horizon.ts (the
-// worker's read of the queue), change-relay.ts (the change feed across processes). This class
+// worker's read of the queue), change-relay.ts (the change feed across processes), audit.ts (the
+// audit log, appended by the write batch). This class
 // opens the pool, hands each concern what it needs, and is the one place a call passes after its
 // transaction has committed, where it tells the change feed.
 import type pg from 'pg';
 import { LocalChangeFeed } from '../changes.js';
 import { storeError } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
+  AuditRecord,
+  CommitObserver,
   CreatedTask,
   Instance,
   InstanceTarget,
@@ -25,6 +30,7 @@ import type {
   TaskView,
   Tenant,
 } from '../types.js';
+import { listAudit, purgeAudit } from './audit.js';
 import { ChangeRelay } from './change-relay.js';
 import { checkUrl, createPool, describeUrl } from './db.js';
 import { MetaSql } from './meta.sql.js';
@@ -44,13 +50,15 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** the clock for created_at and the idempotency window (tests move it); Date.now by default */
   clock?: () => number;
+  /** told of each shared commit (write-batch.ts), for metrics: it runs once per commit, so cheap */
+  onCommit?: CommitObserver;
 }
 
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const schema = options.schema ?? 'public';
   checkSchemaName(schema);
   checkUrl(options.url);
-  return new PostgresStore(options.url, schema, options.poolSize ?? 10, options.clock ?? Date.now);
+  return new PostgresStore(options.url, schema, options.poolSize ?? 10, options.clock ?? Date.now, options.onCommit ?? null);
 }
 
 /** What an open store works with; null while closed. */
@@ -70,15 +78,17 @@ class PostgresStore implements Store {
   readonly #schema: string;
   readonly #poolSize: number;
   readonly #clock: () => number;
+  readonly #onCommit: CommitObserver | null;
   #open: Open | null = null;
   #opening: Promise<void> | null = null;
   #probe = 0;
 
-  constructor(url: string, schema: string, poolSize: number, clock: () => number) {
+  constructor(url: string, schema: string, poolSize: number, clock: () => number, onCommit: CommitObserver | null) {
     this.#url = url;
     this.#schema = schema;
     this.#poolSize = poolSize;
     this.#clock = clock;
+    this.#onCommit = onCommit;
   }
 
   open(): Promise<void> {
@@ -108,10 +118,15 @@ class PostgresStore implements Store {
     this.#open = {
       pool,
       registry: new Registry(pool, this.#clock),
-      writes: new WriteBatch(pool, this.#clock, (c) => {
-        if (c.lastQueued !== null) r.queued(c.lastQueued);
-        r.taskChanged(c.tasks);
-      }),
+      writes: new WriteBatch(
+        pool,
+        this.#clock,
+        (c) => {
+          if (c.lastQueued !== null) r.queued(c.lastQueued);
+          r.taskChanged(c.tasks);
+        },
+        this.#onCommit,
+      ),
       tasks: new Tasks(pool),
       horizon: new QueueHorizon(pool, (lastKey) => this.changes.queued(lastKey)),
       relay,
@@ -282,6 +297,18 @@ class PostgresStore implements Store {
     return res;
   }
 
+  // --- the audit log ---
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    // Not async, as createTask: one promise per request, the writer's.
+    const open = this.#open;
+    return open === null ? Promise.reject(storeError.closed()) : open.writes.appendAudit(entry);
+  }
+
+  async listAudit(query: AuditQuery, limit: number, cursor: string | null): Promise<{ entries: AuditRecord[]; nextCursor: string | null }> {
+    return listAudit(this.#o().pool, query, limit, cursor);
+  }
+
   stats(): StoreStats {
     return this.#o().writes.stats();
   }
@@ -294,6 +321,10 @@ class PostgresStore implements Store {
     // A watcher of a purged task reads null: nothing more will happen to it.
     o.relay.taskChanged(purged);
     return purged.length;
+  }
+
+  async purgeAudit(before: number, batchSize: number): Promise<number> {
+    return purgeAudit(this.#o().pool, before, batchSize);
   }
 
   #cancelledOnInstance(o: Open, rows: CancelledRows): void {

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { JOB_STATES, type JobState } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
@@ -91,17 +92,4 @@ export class Tasks {
 
 function toJobView(r: JobRow): JobView {
   return { ...r, errorCode: r.errorCode as JobView['errorCode'] };
-}
-
-// The same cursor as SQLite's: base64url of the task key.
-function encodeCursor(taskKey: number): string {
-  return Buffer.from(String(taskKey), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[1-9][0-9]{0,15}$/.test(text) || encodeCursor(Number(text)) !== cursor) {
-    throw new StoreError(StoreErrorCode.InvalidCursor, 'cursor is not valid');
-  }
-  return Number(text);
 }

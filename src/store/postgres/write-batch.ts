@@ -1,5 +1,6 @@
 // One write transaction at a time per store: createTask (the API's submits), markRunning and
-// finishJobs (the worker's transitions) called while the previous transaction was in flight, or
+// finishJobs (the worker's transitions) and appendAudit (the API's record of each state-changing
+// request) called while the previous transaction was in flight, or
 // in the same turn of the event loop, are written together on one pooled connection: one COMMIT
 // (one WAL flush) for all of them. Each request runs inside its own SAVEPOINT, so one that fails
 // (an instance no longer the tenant's, a result that is not final) is rolled back alone. Every
@@ -7,8 +8,10 @@
 // is durable before the worker sends a command. A COMMIT that fails, or a connection lost
 // mid-batch, rejects every request of the batch and stores none of it. The change feed hears of a
 // batch only once it has committed (and other processes by a NOTIFY after that, never inside it).
+// The batch's audit entries are one INSERT at its end, under a savepoint of their own.
 import type pg from 'pg';
-import type { CreatedTask, JobResult, NewTask, StoreStats } from '../types.js';
+import type { AuditEntry, CommitObserver, CreatedTask, JobResult, NewTask, StoreStats } from '../types.js';
+import { appendAudit } from './audit.js';
 import { finishJobs, markRunning } from './queue.js';
 import { writeTask } from './task-writer.js';
 import { TxSql } from './tx.sql.js';
@@ -24,7 +27,10 @@ type Reject = (err: unknown) => void;
 type Request =
   | { kind: 'create'; task: NewTask; rows: number; resolve: (value: CreatedTask) => void; reject: Reject }
   | { kind: 'running'; jobKeys: readonly number[]; now: number; rows: number; resolve: (moved: number[]) => void; reject: Reject }
-  | { kind: 'finish'; results: readonly JobResult[]; rows: number; resolve: () => void; reject: Reject };
+  | { kind: 'finish'; results: readonly JobResult[]; rows: number; resolve: () => void; reject: Reject }
+  | { kind: 'audit'; entry: AuditEntry; rows: 1; resolve: () => void; reject: Reject };
+
+type AuditRequest = Extract<Request, { kind: 'audit' }>;
 
 /** What a committed batch changed, for the change feed. */
 export interface BatchChanges {
@@ -38,6 +44,7 @@ export class WriteBatch {
   readonly #pool: pg.Pool;
   readonly #clock: () => number;
   readonly #committed: (changes: BatchChanges) => void;
+  readonly #onCommit: CommitObserver | null;
   #pending: Request[] = [];
   /** the batch being written, if any: the next starts when it ends */
   #writing: Promise<void> | null = null;
@@ -45,10 +52,11 @@ export class WriteBatch {
   #commits = 0;
   #rowsWritten = 0;
 
-  constructor(pool: pg.Pool, clock: () => number, committed: (changes: BatchChanges) => void) {
+  constructor(pool: pg.Pool, clock: () => number, committed: (changes: BatchChanges) => void, onCommit: CommitObserver | null) {
     this.#pool = pool;
     this.#clock = clock;
     this.#committed = committed;
+    this.#onCommit = onCommit;
   }
 
   createTask(task: NewTask): Promise<CreatedTask> {
@@ -61,6 +69,10 @@ export class WriteBatch {
 
   finishJobs(results: readonly JobResult[]): Promise<void> {
     return new Promise((resolve, reject) => this.#add({ kind: 'finish', results, rows: results.length, resolve, reject }));
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return new Promise((resolve, reject) => this.#add({ kind: 'audit', entry, rows: 1, resolve, reject }));
   }
 
   stats(): StoreStats {
@@ -107,16 +119,23 @@ export class WriteBatch {
     const changes: BatchChanges = { lastQueued: null, tasks: new Set() };
     let rowsWritten = 0;
     let client: pg.PoolClient | null = null;
+    let began = 0;
     try {
       client = await this.#pool.connect();
       const c = client;
+      began = performance.now();
       await c.query(TxSql.begin);
       await c.query(TxSql.assignXid);
       const tenants = new Set<number>();
       for (const r of batch) if (r.kind === 'create') tenants.add(r.task.tenantKey);
       if (tenants.size > 0) await c.query(TxSql.lockTenantsShared, [[...tenants]]);
       const now = this.#clock();
+      const audits: AuditRequest[] = [];
       for (const r of batch) {
+        if (r.kind === 'audit') {
+          audits.push(r);
+          continue;
+        }
         await c.query(TxSql.savepoint);
         try {
           const [done, written] = await this.#one(c, r, now, changes);
@@ -129,6 +148,7 @@ export class WriteBatch {
           settle.push(() => r.reject(err));
         }
       }
+      if (audits.length > 0) rowsWritten += await this.#audit(c, audits, settle);
       await c.query(TxSql.commit);
     } catch (err) {
       // BEGIN, a savepoint's own statements or COMMIT failed (connection lost, server gone, disk
@@ -141,8 +161,31 @@ export class WriteBatch {
     client.release();
     this.#commits++;
     this.#rowsWritten += rowsWritten;
+    if (this.#onCommit !== null) {
+      try {
+        this.#onCommit((performance.now() - began) / 1000, rowsWritten);
+      } catch {
+        // A measuring bug must not keep the batch's callers from hearing that it committed.
+      }
+    }
     this.#committed(changes);
     for (const s of settle) s();
+  }
+
+  /** The batch's audit entries, one statement; if it fails, those requests fail alone. Returns the rows written. */
+  async #audit(c: pg.PoolClient, audits: readonly AuditRequest[], settle: Array<() => void>): Promise<number> {
+    await c.query(TxSql.savepoint);
+    try {
+      await appendAudit(c, audits.map((r) => r.entry));
+      await c.query(TxSql.release);
+    } catch (err) {
+      await c.query(TxSql.rollbackTo);
+      await c.query(TxSql.release);
+      for (const r of audits) settle.push(() => r.reject(err));
+      return 0;
+    }
+    for (const r of audits) settle.push(() => r.resolve());
+    return audits.length;
   }
 
   /** One request's writes: how to settle it after COMMIT, and the rows it changed. */
@@ -164,6 +207,9 @@ export class WriteBatch {
         await finishJobs(c, r.results, changes.tasks);
         return [() => r.resolve(), r.results.length];
       }
+      case 'audit':
+        // Gathered by #write and appended together (#audit).
+        throw new Error('an audit entry is not written alone');
     }
   }
 }

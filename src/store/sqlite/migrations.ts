@@ -131,6 +131,35 @@ CREATE TABLE store_meta (
 INSERT INTO store_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));
 `,
   },
+  {
+    version: 3,
+    name: 'audit log',
+    // One row per state-changing request, appended in the shared write batch. AUTOINCREMENT: an
+    // id names one entry for good (an auditor may cite it), even after retention empties the
+    // table. The actor is the tenant's public id, not a key: 'admin' and refused requests name no
+    // tenant row. The action has no CHECK: new actions come with new routes, and SQLite cannot
+    // change a CHECK without rebuilding the table. The four indexes serve the admin API's filters
+    // and the purge (by at); at ~one row per request they cost little beside a task's jobs.
+    sql: `
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT,
+  token_prefix TEXT,
+  source TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  status INTEGER NOT NULL CHECK (status >= 100 AND status <= 599),
+  error_code TEXT NOT NULL,
+  task_id TEXT
+) STRICT;
+CREATE INDEX audit_at ON audit_log (at);
+CREATE INDEX audit_actor ON audit_log (actor, id);
+CREATE INDEX audit_action ON audit_log (action, id);
+CREATE INDEX audit_request ON audit_log (request_id);
+`,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,13 +1,14 @@
-// Retention: finished tasks older than a cut-off go, with their jobs and outputs, a batch per
-// transaction so the write lock is never held for long.
+// Retention: finished tasks older than a cut-off go, with their jobs and outputs, and audit
+// entries older than it go too, a batch per transaction so the write lock is never held for long.
 import type Database from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from '../errors.js';
+import { AuditSql } from './audit.sql.js';
 import type { StatementCache } from './db.js';
 import { QueueSql } from './queue.sql.js';
 
 /** Deletes up to batchSize finished tasks created before `before`; returns their keys. */
 export function purgeTasks(db: Database.Database, stmts: StatementCache, before: number, batchSize: number): number[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'batchSize must be a positive integer');
+  checkBatchSize(batchSize);
   return db
     .transaction(() => {
       const victims = stmts.get(QueueSql.purgeCandidates).all(before, batchSize) as Array<{ id: number; jobFirst: number; jobCount: number }>;
@@ -20,4 +21,14 @@ export function purgeTasks(db: Database.Database, stmts: StatementCache, before:
       return victims.map((v) => v.id);
     })
     .immediate();
+}
+
+/** Deletes up to batchSize audit entries whose `at` is before `before`, oldest first; returns how many. */
+export function purgeAudit(db: Database.Database, stmts: StatementCache, before: number, batchSize: number): number {
+  checkBatchSize(batchSize);
+  return db.transaction(() => stmts.get(AuditSql.purgeBatch).run(before, batchSize).changes).immediate();
+}
+
+function checkBatchSize(batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'batchSize must be a positive integer');
 }

@@ -3,12 +3,16 @@
 // committed data. The work is split by concern (registry.ts, task-writer.ts and tasks.ts,
 // queue.ts, retention.ts); this class opens the database, hands each concern the connection and
 // the statement cache, and is the one place a call passes after its transaction has committed,
-// except for createTask, markRunning and finishJobs, which share one commit per turn of the event
-// loop and are told after it by write-batch.ts.
+// except for createTask, markRunning, finishJobs and appendAudit, which share one commit per turn
+// of the event loop and are told after it by write-batch.ts.
 import type Database from 'better-sqlite3';
 import { LocalChangeFeed } from '../changes.js';
 import { storeError } from '../errors.js';
 import type {
+  AuditEntry,
+  AuditQuery,
+  AuditRecord,
+  CommitObserver,
   CreatedTask,
   Instance,
   InstanceTarget,
@@ -25,6 +29,7 @@ import type {
   TaskView,
   Tenant,
 } from '../types.js';
+import { AuditLog } from './audit.js';
 import { cannotOpen, openDatabase, StatementCache, type Synchronous } from './db.js';
 import { FreshJobs } from './fresh-jobs.js';
 import { checkIdentity, checkPresent, noteDamage, OpenFiles, readMarker, writeMarker } from './identity.js';
@@ -35,7 +40,7 @@ import { migrate } from './migrations.js';
 import { Queue } from './queue.js';
 import { QueueSql } from './queue.sql.js';
 import { Registry, type CancelledRows } from './registry.js';
-import { purgeTasks } from './retention.js';
+import { purgeAudit, purgeTasks } from './retention.js';
 import { TaskWriter } from './task-writer.js';
 import { Tasks } from './tasks.js';
 import { WriteBatch } from './write-batch.js';
@@ -47,10 +52,12 @@ export interface SqliteStoreOptions {
   synchronous?: Synchronous;
   /** the clock for created_at and the idempotency window (tests move it); Date.now by default */
   clock?: () => number;
+  /** told of each shared commit (write-batch.ts), for metrics: it runs once per commit, so cheap */
+  onCommit?: CommitObserver;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  return new SqliteStore(options.path, options.synchronous ?? 'FULL', options.clock ?? Date.now);
+  return new SqliteStore(options.path, options.synchronous ?? 'FULL', options.clock ?? Date.now, options.onCommit ?? null);
 }
 
 const MEMORY = ':memory:';
@@ -60,8 +67,9 @@ interface Open {
   db: Database.Database;
   stmts: StatementCache;
   registry: Registry;
-  /** createTask, markRunning and finishJobs: one transaction per turn */
+  /** createTask, markRunning, finishJobs and appendAudit: one transaction per turn */
   writes: WriteBatch;
+  audit: AuditLog;
   tasks: Tasks;
   queue: Queue;
   /** the queue's tail in memory (fresh-jobs.ts) */
@@ -76,13 +84,15 @@ class SqliteStore implements Store {
   readonly #path: string;
   readonly #synchronous: Synchronous;
   readonly #clock: () => number;
+  readonly #onCommit: CommitObserver | null;
   #open: Open | null = null;
   #probe = 0;
 
-  constructor(path: string, synchronous: Synchronous, clock: () => number) {
+  constructor(path: string, synchronous: Synchronous, clock: () => number, onCommit: CommitObserver | null) {
     this.#path = path;
     this.#synchronous = synchronous;
     this.#clock = clock;
+    this.#onCommit = onCommit;
   }
 
   async open(): Promise<void> {
@@ -112,12 +122,21 @@ class SqliteStore implements Store {
     index.load(stmts.get(InstanceSql.index).all() as InstanceIndexRow[]);
     const fresh = new FreshJobs((stmts.get(QueueSql.nextJobKey).get() as { next: number }).next);
     const queue = new Queue(db, stmts);
+    const audit = new AuditLog(stmts);
     this.#open = {
       db,
       stmts,
       registry: new Registry(db, stmts, this.#clock, index),
       // The batch tells the change feed and the queue's tail itself: once per commit.
-      writes: new WriteBatch(db, stmts, this.#clock, { tasks: new TaskWriter(stmts, index), queue, fresh, changes: this.changes }),
+      writes: new WriteBatch(db, stmts, this.#clock, {
+        tasks: new TaskWriter(stmts, index),
+        queue,
+        fresh,
+        changes: this.changes,
+        onCommit: this.#onCommit,
+        audit,
+      }),
+      audit,
       tasks: new Tasks(stmts),
       queue,
       fresh,
@@ -305,6 +324,18 @@ class SqliteStore implements Store {
     return res;
   }
 
+  // --- the audit log ---
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    // Not async, as createTask: one promise per request, the writer's.
+    const open = this.#open;
+    return open === null ? Promise.reject(storeError.closed()) : open.writes.appendAudit(entry);
+  }
+
+  async listAudit(query: AuditQuery, limit: number, cursor: string | null): Promise<{ entries: AuditRecord[]; nextCursor: string | null }> {
+    return this.#o().audit.list(query, limit, cursor);
+  }
+
   stats(): StoreStats {
     return this.#o().writes.stats();
   }
@@ -317,6 +348,11 @@ class SqliteStore implements Store {
     // A watcher of a purged task reads null: nothing more will happen to it.
     this.changes.taskChanged(purged);
     return purged.length;
+  }
+
+  async purgeAudit(before: number, batchSize: number): Promise<number> {
+    const o = this.#o();
+    return purgeAudit(o.db, o.stmts, before, batchSize);
   }
 
   /** Queued jobs an instance change cancelled leave the queue's tail, and are told. */

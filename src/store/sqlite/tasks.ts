@@ -3,6 +3,7 @@
 import { JOB_STATES, type JobState } from '../../core/index.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { StatementCache } from './db.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
@@ -86,16 +87,4 @@ export class Tasks {
 
 function toJobView(r: JobRow): JobView {
   return { ...r, errorCode: r.errorCode as JobView['errorCode'], outputTruncated: r.outputTruncated === 1 };
-}
-
-function encodeCursor(taskKey: number): string {
-  return Buffer.from(String(taskKey), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[1-9][0-9]{0,15}$/.test(text) || encodeCursor(Number(text)) !== cursor) {
-    throw new StoreError(StoreErrorCode.InvalidCursor, 'cursor is not valid');
-  }
-  return Number(text);
 }

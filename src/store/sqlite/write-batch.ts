@@ -1,6 +1,6 @@
 // One write transaction per turn of the event loop. createTask (the API's submits), markRunning
-// and finishJobs (the worker's transitions) called in the same turn are queued and written
-// together on setImmediate: one COMMIT, so one WAL fsync under FULL, where each used to pay its
+// and finishJobs (the worker's transitions) and appendAudit (the API's record of each
+// state-changing request) called in the same turn are queued and written together on setImmediate: one COMMIT, so one WAL fsync under FULL, where each used to pay its
 // own. Each request runs inside its own SAVEPOINT, so one that fails (an instance no longer the
 // tenant's, a result that is not final) is rolled back alone. Every promise settles only after
 // COMMIT: a resolved createTask is durable, and a resolved markRunning is durable before the worker
@@ -9,7 +9,8 @@
 // queue's in-memory tail hear of a batch only once it has committed.
 import type Database from 'better-sqlite3';
 import type { LocalChangeFeed } from '../changes.js';
-import type { CreatedTask, JobResult, NewTask, QueuedJob, StoreStats } from '../types.js';
+import type { AuditEntry, CommitObserver, CreatedTask, JobResult, NewTask, QueuedJob, StoreStats } from '../types.js';
+import type { AuditLog } from './audit.js';
 import type { StatementCache } from './db.js';
 import type { FreshJobs } from './fresh-jobs.js';
 import type { Queue } from './queue.js';
@@ -35,7 +36,8 @@ type Reject = (err: unknown) => void;
 type Request =
   | { kind: 'create'; task: NewTask; rows: number; resolve: (value: CreatedTask) => void; reject: Reject }
   | { kind: 'running'; jobKeys: readonly number[]; now: number; rows: number; resolve: (moved: number[]) => void; reject: Reject }
-  | { kind: 'finish'; results: readonly JobResult[]; rows: number; resolve: () => void; reject: Reject };
+  | { kind: 'finish'; results: readonly JobResult[]; rows: number; resolve: () => void; reject: Reject }
+  | { kind: 'audit'; entry: AuditEntry; rows: 1; resolve: () => void; reject: Reject };
 
 /** What a request wrote, kept until COMMIT says whether to tell anyone. */
 interface Written {
@@ -57,6 +59,8 @@ export class WriteBatch {
   readonly #queue: Queue;
   readonly #fresh: FreshJobs;
   readonly #changes: LocalChangeFeed;
+  readonly #onCommit: CommitObserver | null;
+  readonly #audit: AuditLog;
   #pending: Request[] = [];
   #scheduled = false;
   #commits = 0;
@@ -66,7 +70,7 @@ export class WriteBatch {
     db: Database.Database,
     stmts: StatementCache,
     clock: () => number,
-    parts: { tasks: TaskWriter; queue: Queue; fresh: FreshJobs; changes: LocalChangeFeed },
+    parts: { tasks: TaskWriter; queue: Queue; fresh: FreshJobs; changes: LocalChangeFeed; onCommit: CommitObserver | null; audit: AuditLog },
   ) {
     this.#db = db;
     this.#stmts = stmts;
@@ -75,6 +79,8 @@ export class WriteBatch {
     this.#queue = parts.queue;
     this.#fresh = parts.fresh;
     this.#changes = parts.changes;
+    this.#onCommit = parts.onCommit;
+    this.#audit = parts.audit;
   }
 
   createTask(task: NewTask): Promise<CreatedTask> {
@@ -87,6 +93,10 @@ export class WriteBatch {
 
   finishJobs(results: readonly JobResult[]): Promise<void> {
     return new Promise((resolve, reject) => this.#add({ kind: 'finish', results, rows: results.length, resolve, reject }));
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return new Promise((resolve, reject) => this.#add({ kind: 'audit', entry, rows: 1, resolve, reject }));
   }
 
   stats(): StoreStats {
@@ -120,6 +130,7 @@ export class WriteBatch {
     const tasks = this.#changes.watchingAny ? new Set<number>() : null;
     let taken = 0;
     let rowsWritten = 0;
+    const began = performance.now();
     try {
       s.get(TxSql.begin).run();
       const started = performance.now();
@@ -162,6 +173,13 @@ export class WriteBatch {
     this.#pending.splice(0, taken);
     this.#commits++;
     this.#rowsWritten += rowsWritten;
+    if (this.#onCommit !== null) {
+      try {
+        this.#onCommit((performance.now() - began) / 1000, rowsWritten);
+      } catch {
+        // A measuring bug must not keep the batch's callers from hearing that it committed.
+      }
+    }
     // The queue's tail, then the change feed (one notice of each kind per batch), then the callers.
     let lastQueued: number | undefined;
     for (const w of written) {
@@ -190,6 +208,9 @@ export class WriteBatch {
         const left = this.#queue.finishJobs(r.results, tasks);
         return { settle: () => r.resolve(), queued: null, left };
       }
+      case 'audit':
+        this.#audit.append(r.entry);
+        return { settle: () => r.resolve(), queued: null, left: NONE };
     }
   }
 }

@@ -1,0 +1,31 @@
+// The one error the client throws: what the service answered (or that it could not be reached),
+// with what a caller needs to act on it or to find the request in the service's logs.
+
+export interface AdbfleetErrorDetails {
+  status: number;
+  code: string;
+  requestId: string;
+  body: unknown;
+  cause?: unknown;
+}
+
+/** Any non-2xx answer, or a 200 whose error_code is not "0". */
+export class AdbfleetError extends Error {
+  /** HTTP status (0 when the service could not be reached) */
+  readonly status: number;
+  /** the envelope's error_code, e.g. "KOOPHONE.API.1001" ("" if none) */
+  readonly code: string;
+  /** the x-request-id of the request */
+  readonly requestId: string;
+  /** the parsed answer, when there was one */
+  readonly body: unknown;
+
+  constructor(message: string, details: AdbfleetErrorDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'AdbfleetError';
+    this.status = details.status;
+    this.code = details.code;
+    this.requestId = details.requestId;
+    this.body = details.body;
+  }
+}

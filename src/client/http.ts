@@ -1,0 +1,120 @@
+// One request to the service: the URL under the base (whose path prefix is kept), the token and a
+// fresh x-request-id on every request, and every way it can fail turned into an AdbfleetError.
+import { AdbfleetError } from './errors.js';
+
+export interface ClientOptions {
+  /** service base URL, e.g. http://127.0.0.1:8080 (a path prefix is kept) */
+  url: string;
+  /** tenant token (createClient) or admin token (createAdminClient) */
+  token: string;
+  /** default globalThis.fetch (the console passes the browser's) */
+  fetch?: typeof fetch;
+}
+
+export type QueryValue = string | number | undefined;
+
+export interface Call {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  query?: Readonly<Record<string, QueryValue>>;
+  body?: unknown;
+  requestId?: string;
+  signal?: AbortSignal;
+  accept?: string;
+}
+
+/** A UUID for x-request-id; browsers outside secure contexts have no randomUUID. */
+export function newRequestId(): string {
+  const c = globalThis.crypto;
+  if (typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export class Transport {
+  readonly #base: string;
+  readonly #fetch: typeof fetch;
+  readonly #auth: Readonly<Record<string, string>>;
+
+  constructor(opts: ClientOptions, auth: Readonly<Record<string, string>>) {
+    this.#base = opts.url.replace(/\/+$/, '');
+    // Bound: a browser's fetch called as a method of another object throws "Illegal invocation".
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#auth = auth;
+  }
+
+  url(path: string, query: Readonly<Record<string, QueryValue>> = {}): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return `${this.#base}${path}${qs === '' ? '' : `?${qs}`}`;
+  }
+
+  /** The raw answer of a 2xx; any other answer, or none, throws. */
+  async send(call: Call): Promise<{ response: Response; requestId: string }> {
+    const requestId = call.requestId ?? newRequestId();
+    const url = this.url(call.path, call.query);
+    const headers: Record<string, string> = { ...this.#auth, 'x-request-id': requestId, accept: call.accept ?? 'application/json' };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method: call.method,
+        headers,
+        ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        ...(call.signal === undefined ? {} : { signal: call.signal }),
+      });
+    } catch (err) {
+      if (call.signal?.aborted === true) throw err;
+      const why = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      throw new AdbfleetError(`cannot reach ${call.method} ${url}: ${why}`, { status: 0, code: '', requestId, body: undefined, cause: err });
+    }
+    if (!response.ok) {
+      const body = await readBody(response);
+      throw refused(call, response.status, body, requestId);
+    }
+    return { response, requestId };
+  }
+
+  /** The parsed JSON of a 2xx answer; a 200 envelope whose error_code is not "0" throws. */
+  async json(call: Call): Promise<unknown> {
+    const { response, requestId } = await this.send(call);
+    const body = await readBody(response);
+    if (typeof body === 'string') {
+      throw new AdbfleetError(`${call.method} ${call.path}: the answer is not JSON`, { status: response.status, code: '', requestId, body });
+    }
+    const code = codeOf(body);
+    if (code !== '' && code !== '0') throw refused(call, response.status, body, requestId);
+    return body;
+  }
+}
+
+/** JSON when it parses, the text otherwise ("" for none). */
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text().catch(() => '');
+  if (text === '') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function field(body: unknown, name: string): string {
+  if (body === null || typeof body !== 'object') return '';
+  const v = (body as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : '';
+}
+
+const codeOf = (body: unknown): string => field(body, 'error_code');
+
+function refused(call: Call, status: number, body: unknown, requestId: string): AdbfleetError {
+  const code = codeOf(body);
+  const msg = field(body, 'error_msg') || (typeof body === 'string' && body !== '' ? body.slice(0, 200) : `HTTP ${status}`);
+  return new AdbfleetError(`${call.method} ${call.path}: ${status}${code === '' ? '' : ` ${code}`}: ${msg}`, {
+    status,
+    code,
+    requestId,
+    body,
+  });
+}
