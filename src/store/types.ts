@@ -191,6 +191,50 @@ export interface AuditQuery {
   until?: number;
 }
 
+/** Who a worker is, for instance leases (several workers on one PostgreSQL database). */
+export interface WorkerIdentity {
+  /** unique among the workers of the database, and new at every start (a restarted worker is a
+   * new worker: its predecessor's leases lapse and are rescued like any dead worker's) */
+  workerId: string;
+  /** the zones whose instances it runs; null: every zone */
+  zones: readonly string[] | null;
+  /** a lease not renewed for this long lapses (ms) */
+  leaseMs: number;
+}
+
+/** What one lease round did (WorkerLeases.round). Instance keys, ascending. */
+export interface LeaseRound {
+  /** every instance this worker holds now (its lanes) */
+  held: number[];
+  /** claimed by this round: their queued jobs up to the worker's read cursor are read with
+   * queuedJobsOf, the rest come with queuedJobs */
+  acquired: number[];
+  /** held before this round and no longer: released (surplus past the fair share), or taken back
+   * after this worker's lease lapsed. Their lanes stop; their queued jobs stay in the store. */
+  lost: number[];
+  /** running jobs failed KOOPHONE.JOB.1006 by this round: their holder's lease lapsed, or nobody
+   * held their instance (orphans) */
+  interrupted: number;
+}
+
+/**
+ * Instance leases: each instance is run by one worker at a time, the one holding its lease, so
+ * per-instance FIFO and concurrency stay one dispatcher's. Once a store has joined as a worker,
+ * its markRunning moves only jobs of instances it holds and its queuedJobs returns only theirs.
+ */
+export interface WorkerLeases {
+  readonly identity: WorkerIdentity;
+  /** Heartbeat, renew this worker's leases, free lapsed ones (failing their running jobs 1006,
+   * once, whichever worker gets there first), release idle instances past its fair share, and
+   * claim free instances of its zones up to that share. One transaction. */
+  round(now: number): Promise<LeaseRound>;
+  /** Queued jobs of these instances with afterJobKey < key <= upToJobKey, oldest first, at most
+   * limit: what the worker's read cursor passed before it held them. */
+  queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** Releases every lease and the worker's row (a clean stop, once its jobs ended). */
+  leave(): Promise<void>;
+}
+
 /** Told of each commit of the shared write batch (createTask, markRunning, finishJobs, appendAudit):
  * its time from BEGIN to COMMIT (its statements and the flush), in seconds, and the rows it
  * changed. Failed batches are not told. For metrics: it runs once per commit, so it must be cheap. */
@@ -279,8 +323,13 @@ export interface Store {
   getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null>;
 
   // --- the queue (worker side) ---
-  /** On start: running jobs (their worker died) become failed KOOPHONE.JOB.1006; returns how many. */
+  /** On start: running jobs (their worker died) become failed KOOPHONE.JOB.1006; returns how many.
+   * For one worker only: a store that joined as a worker (joinAsWorker) rescues through its lease
+   * rounds instead. */
   interruptRunning(now: number): Promise<number>;
+  /** Leases for one of several workers on a shared database; null where one process owns the
+   * store (SQLite: its one worker runs every instance). Once per store. */
+  joinAsWorker(identity: WorkerIdentity): WorkerLeases | null;
   /** Queued jobs, oldest first (by job key), after afterJobKey, at most limit. */
   queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]>;
   /** The jobs among jobKeys that are still queued, oldest first (by job key): the worker holds a

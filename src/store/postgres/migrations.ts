@@ -150,6 +150,26 @@ CREATE INDEX audit_action ON audit_log (action, id);
 CREATE INDEX audit_request ON audit_log (request_id);
 `,
   },
+  {
+    version: 3,
+    name: 'worker leases',
+    // Several workers on one database lease instances (leases.ts): the holder of an instance's
+    // lease is the only worker that moves its jobs to running. Workers heartbeat in `workers` so
+    // each can tell its fair share of its zones. The lease is two columns on the instance rather
+    // than a table of its own: the claim, markRunning's check and the rescue lock the same row.
+    sql: `
+CREATE TABLE workers (
+  worker_id text PRIMARY KEY,
+  zones text[],
+  started_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+ALTER TABLE instances ADD COLUMN lease_owner text, ADD COLUMN lease_expires_at bigint,
+  ADD CONSTRAINT instances_lease CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL));
+CREATE INDEX instances_leased ON instances (lease_expires_at) WHERE lease_owner IS NOT NULL;
+CREATE INDEX instances_lease_owner ON instances (lease_owner) WHERE lease_owner IS NOT NULL;
+`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */

@@ -8,7 +8,7 @@
 // transaction has committed, where it tells the change feed.
 import type pg from 'pg';
 import { LocalChangeFeed } from '../changes.js';
-import { storeError } from '../errors.js';
+import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -29,12 +29,15 @@ import type {
   TaskSummary,
   TaskView,
   Tenant,
+  WorkerIdentity,
+  WorkerLeases,
 } from '../types.js';
 import { listAudit, purgeAudit } from './audit.js';
 import { ChangeRelay } from './change-relay.js';
 import { checkUrl, createPool, describeUrl } from './db.js';
 import { MetaSql } from './meta.sql.js';
 import { checkSchemaName, migrate } from './migrations.js';
+import { Leases } from './leases.js';
 import { cancelTask, interruptRunning, purgeTasks, queuedJobsIn } from './queue.js';
 import { QueueHorizon } from './queue-horizon.js';
 import { Registry, type CancelledRows } from './registry.js';
@@ -80,6 +83,8 @@ class PostgresStore implements Store {
   readonly #clock: () => number;
   readonly #onCommit: CommitObserver | null;
   #open: Open | null = null;
+  /** set once this store joined as a worker: its markRunning and queuedJobs go by its leases */
+  #leases: Leases | null = null;
   #opening: Promise<void> | null = null;
   #probe = 0;
 
@@ -266,8 +271,15 @@ class PostgresStore implements Store {
     return failed.length;
   }
 
+  joinAsWorker(identity: WorkerIdentity): WorkerLeases {
+    const o = this.#o();
+    if (this.#leases !== null) throw new StoreError(StoreErrorCode.InvalidArgument, `this store already joined as worker ${this.#leases.identity.workerId}`);
+    this.#leases = new Leases(o.pool, identity, (failed) => o.relay.taskChanged(new Set(failed.map((r) => r.task))));
+    return this.#leases;
+  }
+
   async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
-    return this.#o().horizon.queuedJobs(afterJobKey, limit);
+    return this.#o().horizon.queuedJobs(afterJobKey, limit, this.#leaseOwner());
   }
 
   async queuedJobsIn(jobKeys: readonly number[]): Promise<QueuedJob[]> {
@@ -276,7 +288,7 @@ class PostgresStore implements Store {
 
   async markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {
     const o = this.#o();
-    return jobKeys.length > 0 ? o.writes.markRunning(jobKeys, now) : [];
+    return jobKeys.length > 0 ? o.writes.markRunning(jobKeys, now, this.#leaseOwner()) : [];
   }
 
   async finishJobs(results: readonly JobResult[]): Promise<void> {
@@ -331,6 +343,10 @@ class PostgresStore implements Store {
     if (rows.length === 0) return;
     o.relay.cancelled({ queued: rows.map((r) => r.id), running: [] });
     o.relay.taskChanged(new Set(rows.map((r) => r.task)));
+  }
+
+  #leaseOwner(): string | null {
+    return this.#leases?.identity.workerId ?? null;
   }
 
   #o(): Open {

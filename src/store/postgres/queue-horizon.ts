@@ -52,12 +52,13 @@ export class QueueHorizon {
     this.#wake = wake;
   }
 
-  async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
+  /** leaseOwner: only jobs of the instances this worker leases (null: every job) */
+  async queuedJobs(afterJobKey: number, limit: number, leaseOwner: string | null): Promise<QueuedJob[]> {
     const last = (await this.#pool.query<{ lastKey: number }>(QueueSql.lastKey, [JOB_KEY_BLOCK])).rows[0]!.lastKey;
     const deadline = Date.now() + WAIT_MS;
     let pause = 1;
     for (;;) {
-      const jobs = await this.#read(afterJobKey, limit, last);
+      const jobs = await this.#read(afterJobKey, limit, last, leaseOwner);
       if (this.#safe >= last || Date.now() >= deadline) {
         this.#scheduleRecheck(last);
         return jobs;
@@ -73,11 +74,11 @@ export class QueueHorizon {
   }
 
   /** One snapshot: the horizon it allows, and the queued jobs up to it. */
-  async #read(afterJobKey: number, limit: number, last: number): Promise<QueuedJob[]> {
+  async #read(afterJobKey: number, limit: number, last: number, leaseOwner: string | null): Promise<QueuedJob[]> {
     // The last key read before this statement is a candidate whose bound is this snapshot's xmax.
     const keys = [this.#safe, ...this.#checkpoints.map((c) => c.key), last];
     const bounds = [0, ...this.#checkpoints.map((c) => c.bound), null];
-    const rows = (await this.#pool.query<Row>(QueueSql.queued, [afterJobKey, limit, keys, bounds])).rows;
+    const rows = (await this.#pool.query<Row>(QueueSql.queued, [afterJobKey, limit, keys, bounds, leaseOwner])).rows;
     const head = rows[0]!;
     this.#safe = Math.max(this.#safe, head.horizon);
     this.#checkpoints = this.#checkpoints.filter((c) => c.bound > head.xmin && c.key > this.#safe);

@@ -20,7 +20,8 @@ export const QueueSql = {
    * transaction that could have allocated a key up to it has ended, so nothing at or below it can
    * still appear (queue-horizon.ts).
    * Returns the snapshot's xmin and xmax with the horizon on every row, and once alone when no
-   * job qualifies. Served by jobs_queued.
+   * job qualifies. Served by jobs_queued. $5: a worker's id, for the jobs of its leased
+   * instances only (NULL: every job).
    */
   queued: `WITH s AS MATERIALIZED (
       SELECT pg_snapshot_xmin(c)::text::bigint AS xmin, pg_snapshot_xmax(c)::text::bigint AS xmax FROM pg_current_snapshot() AS c
@@ -32,7 +33,7 @@ export const QueueSql = {
     SELECT h.xmin, h.xmax, h.horizon, q.*
     FROM h LEFT JOIN LATERAL (
       SELECT ${QUEUED_COLUMNS} FROM ${QUEUED_FROM}
-      WHERE j.state = 'queued' AND j.id > $1 AND j.id <= h.horizon
+      WHERE j.state = 'queued' AND j.id > $1 AND j.id <= h.horizon AND ($5::text IS NULL OR i.lease_owner = $5::text)
       ORDER BY j.id LIMIT $2
     ) q ON true
     ORDER BY q."jobKey"`,
@@ -42,6 +43,22 @@ export const QueueSql = {
   markRunning: `UPDATE jobs SET state = 'running', started_at = $2
     WHERE id = ANY($1::bigint[]) AND state = 'queued'
     RETURNING id, task`,
+  /** markRunning for a worker holding leases ($3): only jobs of instances whose lease it holds
+   * unlapsed. FOR SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts):
+   * it waits for theirs to commit and re-reads the owner, or they skip the row. */
+  markRunningLeased: `WITH held AS (
+      SELECT i.id FROM instances i
+      WHERE i.id IN (SELECT j.instance FROM jobs j WHERE j.id = ANY($1::bigint[]))
+        AND i.lease_owner = $3 AND i.lease_expires_at > $2
+      FOR SHARE
+    )
+    UPDATE jobs SET state = 'running', started_at = $2
+    WHERE id = ANY($1::bigint[]) AND state = 'queued' AND instance IN (SELECT id FROM held)
+    RETURNING id, task`,
+  /** Queued jobs of instances $1 with $2 < key <= $3, in key order, at most $4 (served by jobs_queued). */
+  queuedOf: `SELECT ${QUEUED_COLUMNS} FROM ${QUEUED_FROM}
+    WHERE j.state = 'queued' AND j.instance = ANY($1::bigint[]) AND j.id > $2 AND j.id <= $3
+    ORDER BY j.id LIMIT $4`,
   /** final results from arrays, for the jobs still in state $11 (running, then queued for those allowed) */
   finish: `UPDATE jobs j SET state = r.state, error_code = r.error_code, error_msg = r.error_msg,
       exit_code = r.exit_code, execute_msg = r.execute_msg, output_bytes = r.output_bytes,

@@ -19,9 +19,18 @@ export async function queuedJobsIn(pool: pg.Pool, jobKeys: readonly number[]): P
   return (await pool.query<QueuedJob>(QueueSql.queuedIn, [jobKeys])).rows;
 }
 
-/** queued -> running, one statement; the keys that moved, in the order asked. */
-export async function markRunning(c: Queryable, jobKeys: readonly number[], now: number, tasks: Set<number>): Promise<number[]> {
-  const rows = (await c.query<Moved>(QueueSql.markRunning, [jobKeys, now])).rows;
+/** queued -> running, one statement; the keys that moved, in the order asked. With a lease owner,
+ * only jobs of instances it holds move. */
+export async function markRunning(
+  c: Queryable,
+  jobKeys: readonly number[],
+  now: number,
+  leaseOwner: string | null,
+  tasks: Set<number>,
+): Promise<number[]> {
+  const rows = (
+    await (leaseOwner === null ? c.query<Moved>(QueueSql.markRunning, [jobKeys, now]) : c.query<Moved>(QueueSql.markRunningLeased, [jobKeys, now, leaseOwner]))
+  ).rows;
   const moved = new Set<number>();
   for (const r of rows) {
     moved.add(r.id);

@@ -26,7 +26,15 @@ type Reject = (err: unknown) => void;
 
 type Request =
   | { kind: 'create'; task: NewTask; rows: number; resolve: (value: CreatedTask) => void; reject: Reject }
-  | { kind: 'running'; jobKeys: readonly number[]; now: number; rows: number; resolve: (moved: number[]) => void; reject: Reject }
+  | {
+      kind: 'running';
+      jobKeys: readonly number[];
+      now: number;
+      leaseOwner: string | null;
+      rows: number;
+      resolve: (moved: number[]) => void;
+      reject: Reject;
+    }
   | { kind: 'finish'; results: readonly JobResult[]; rows: number; resolve: () => void; reject: Reject }
   | { kind: 'audit'; entry: AuditEntry; rows: 1; resolve: () => void; reject: Reject };
 
@@ -63,8 +71,9 @@ export class WriteBatch {
     return new Promise((resolve, reject) => this.#add({ kind: 'create', task, rows: task.instanceIds.length + 1, resolve, reject }));
   }
 
-  markRunning(jobKeys: readonly number[], now: number): Promise<number[]> {
-    return new Promise((resolve, reject) => this.#add({ kind: 'running', jobKeys, now, rows: jobKeys.length, resolve, reject }));
+  /** leaseOwner: the worker whose leases the jobs' instances must be (null: no leases) */
+  markRunning(jobKeys: readonly number[], now: number, leaseOwner: string | null): Promise<number[]> {
+    return new Promise((resolve, reject) => this.#add({ kind: 'running', jobKeys, now, leaseOwner, rows: jobKeys.length, resolve, reject }));
   }
 
   finishJobs(results: readonly JobResult[]): Promise<void> {
@@ -200,7 +209,7 @@ export class WriteBatch {
         return [() => r.resolve(created), lastKey === null ? 0 : created.jobs.length + 1];
       }
       case 'running': {
-        const moved = await markRunning(c, r.jobKeys, r.now, changes.tasks);
+        const moved = await markRunning(c, r.jobKeys, r.now, r.leaseOwner, changes.tasks);
         return [() => r.resolve(moved), moved.length];
       }
       case 'finish': {

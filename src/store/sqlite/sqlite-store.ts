@@ -285,6 +285,11 @@ class SqliteStore implements Store {
     return failed.length;
   }
 
+  joinAsWorker(): null {
+    // One process owns the file (instance-index.ts): its one worker runs every instance.
+    return null;
+  }
+
   async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
     const o = this.#o();
     const fresh = o.fresh.after(afterJobKey, limit);

@@ -1,0 +1,91 @@
+// Instance leases for several workers on one database. A worker holds a lease per instance and is
+// the only one to start that instance's jobs (markRunning checks the lease, queue.sql.ts), so
+// per-instance FIFO and concurrency stay one dispatcher's, across any number of workers. Each
+// round, one transaction:
+// 1. heartbeat (the workers table: how many share a zone);
+// 2. renew this worker's leases;
+// 3. rescue: free every lapsed lease, any zone's, failing the running jobs of its instance 1006
+//    (they may have run; they are never run again). Rows are taken FOR UPDATE SKIP LOCKED, so
+//    two workers never rescue one instance twice, and a job's guarded state change is the last
+//    net;
+// 4. release idle instances past the fair share (ceil(instances of its zones / live workers
+//    serving them)), highest keys first, so a worker that joins finds instances free;
+// 5. claim free instances of its zones up to the share, failing running jobs found on them
+//    (orphans: a worker stopped before their results were written).
+// Clocks: lapse is judged by the `now` of whoever looks, so nodes' clocks must agree to well
+// within a lease (NTP does).
+import type pg from 'pg';
+import { jobMessage, JobCode } from '../../core/index.js';
+import type { LeaseRound, QueuedJob, WorkerIdentity, WorkerLeases } from '../types.js';
+import { inTransaction } from './db.js';
+import { LeaseSql } from './leases.sql.js';
+import { QueueSql } from './queue.sql.js';
+
+/** A worker's row is kept this long after it stopped heartbeating (for an operator to see). */
+const FORGET_MS = 3_600_000;
+
+type Moved = { id: number; task: number };
+
+export class Leases implements WorkerLeases {
+  readonly identity: WorkerIdentity;
+  readonly #pool: pg.Pool;
+  /** told of the jobs a round failed (the change feed) */
+  readonly #interrupted: (jobs: Moved[]) => void;
+  #held = new Set<number>();
+
+  constructor(pool: pg.Pool, identity: WorkerIdentity, interrupted: (jobs: Moved[]) => void) {
+    this.#pool = pool;
+    this.identity = identity;
+    this.#interrupted = interrupted;
+  }
+
+  async round(now: number): Promise<LeaseRound> {
+    const { workerId, leaseMs } = this.identity;
+    const zones = this.identity.zones === null ? null : [...this.identity.zones];
+    const expiry = now + leaseMs;
+    const message = jobMessage(JobCode.Interrupted, null);
+    const [ids, failed] = await inTransaction(this.#pool, async (c) => {
+      await c.query(LeaseSql.heartbeat, [workerId, zones, now, expiry]);
+      await c.query(LeaseSql.forgetWorkers, [now - FORGET_MS]);
+      const held = new Set((await c.query<{ id: number }>(LeaseSql.renew, [workerId, expiry])).rows.map((r) => r.id));
+      const failed = (await c.query<Moved>(LeaseSql.rescue, [now, message])).rows;
+      for (const r of (await c.query<{ id: number }>(LeaseSql.releaseDeleted, [workerId])).rows) held.delete(r.id);
+      const counts = (await c.query<{ instances: number; workers: number }>(LeaseSql.share, [zones, now])).rows[0]!;
+      const share = Math.ceil(counts.instances / Math.max(1, counts.workers));
+      if (held.size > share) {
+        for (const r of (await c.query<{ id: number }>(LeaseSql.release, [workerId, held.size - share])).rows) held.delete(r.id);
+      } else if (held.size < share) {
+        const claimed = (await c.query<{ id: number }>(LeaseSql.claim, [workerId, expiry, zones, share - held.size])).rows.map((r) => r.id);
+        for (const id of claimed) held.add(id);
+        if (claimed.length > 0) failed.push(...(await c.query<Moved>(LeaseSql.interruptOrphans, [claimed, message, now])).rows);
+      }
+      return [held, failed] as const;
+    });
+    const before = this.#held;
+    this.#held = ids;
+    if (failed.length > 0) this.#interrupted(failed);
+    return {
+      held: ascending(ids),
+      acquired: ascending([...ids].filter((id) => !before.has(id))),
+      lost: ascending([...before].filter((id) => !ids.has(id))),
+      interrupted: failed.length,
+    };
+  }
+
+  async queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]> {
+    if (instanceKeys.length === 0 || upToJobKey <= afterJobKey) return [];
+    return (await this.#pool.query<QueuedJob>(QueueSql.queuedOf, [instanceKeys, afterJobKey, upToJobKey, limit])).rows;
+  }
+
+  async leave(): Promise<void> {
+    await inTransaction(this.#pool, async (c) => {
+      await c.query(LeaseSql.leave, [this.identity.workerId]);
+      await c.query(LeaseSql.forget, [this.identity.workerId]);
+    });
+    this.#held = new Set();
+  }
+}
+
+function ascending(ids: Iterable<number>): number[] {
+  return [...ids].sort((a, b) => a - b);
+}

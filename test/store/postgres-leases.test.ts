@@ -1,0 +1,214 @@
+// Instance leases on PostgreSQL (src/store/postgres/leases.ts): several Store objects on one schema
+// are several workers. Rounds are given their `now`, so a lease lapses without waiting for it.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { createPostgresStore, type QueuedJob, type Store, type WorkerLeases } from '../../src/store/index.js';
+import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
+import { newTask, succeeded, tenantWithInstances, type Fixture } from './conformance/fixtures.js';
+
+const LEASE_MS = 10_000;
+const opened: Store[] = [];
+after(async () => {
+  for (const s of opened) await s.close();
+});
+
+async function node(at: PostgresSchema): Promise<Store> {
+  const store = createPostgresStore({ url: at.url, schema: at.schema });
+  await store.open();
+  opened.push(store);
+  return store;
+}
+
+/** A worker: its own store on the schema, joined with these zones. */
+async function worker(at: PostgresSchema, name: string, zones: string[] | null = null): Promise<{ store: Store; leases: WorkerLeases }> {
+  const store = await node(at);
+  const leases = store.joinAsWorker({ workerId: name, zones, leaseMs: LEASE_MS });
+  assert.ok(leases !== null);
+  return { store, leases };
+}
+
+/** Every queued job, read by a store that is no worker (no lease filter). */
+async function allQueued(admin: Store): Promise<QueuedJob[]> {
+  return admin.queuedJobs(0, 10_000);
+}
+
+async function instanceKeys(admin: Store, f: Fixture): Promise<number[]> {
+  const t = await admin.createTask(newTask(f, { command: 'probe' }));
+  const jobs = (await allQueued(admin)).filter((j) => j.taskKey === t.taskKey);
+  await admin.cancelTask(f.tenantKey, t.taskId, Date.now());
+  return jobs.map((j) => j.instanceKey).sort((a, b) => a - b);
+}
+
+function disjoint(...sets: number[][]): boolean {
+  const all = sets.flat();
+  return new Set(all).size === all.length;
+}
+
+describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () => {
+  test('a store joins as a worker once', async () => {
+    const at = await freshPostgres();
+    const s = await node(at);
+    s.joinAsWorker({ workerId: 'w', zones: null, leaseMs: LEASE_MS });
+    assert.throws(() => s.joinAsWorker({ workerId: 'w2', zones: null, leaseMs: LEASE_MS }), /already joined as worker w/);
+  });
+
+  test('two workers share the instances of their zone: fair shares, disjoint, all covered', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 5);
+    const keys = await instanceKeys(admin, f);
+    const a = await worker(at, 'a');
+    const b = await worker(at, 'b');
+    const now = Date.now();
+    const a1 = await a.leases.round(now);
+    assert.deepEqual(a1.held, keys, 'alone, a takes every instance');
+    assert.deepEqual(a1.acquired, keys);
+    const b1 = await b.leases.round(now);
+    assert.deepEqual(b1.held, [], 'nothing is free yet');
+    const a2 = await a.leases.round(now + 1);
+    assert.deepEqual(a2.held, keys.slice(0, 3), 'a keeps its share, ceil(5 / 2), and frees the highest keys');
+    assert.deepEqual(a2.lost, keys.slice(3));
+    const b2 = await b.leases.round(now + 1);
+    assert.deepEqual(b2.held, keys.slice(3));
+    assert.deepEqual(b2.acquired, keys.slice(3));
+    // Stable from here: further rounds change nothing.
+    const [a3, b3] = await Promise.all([a.leases.round(now + 2), b.leases.round(now + 2)]);
+    assert.deepEqual([a3.acquired, a3.lost, b3.acquired, b3.lost], [[], [], [], []]);
+    assert.ok(disjoint(a3.held, b3.held));
+    assert.equal(a3.held.length + b3.held.length, keys.length);
+  });
+
+  test('a worker reads and starts only the jobs of the instances it holds', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 4);
+    const a = await worker(at, 'a');
+    const b = await worker(at, 'b');
+    const now = Date.now();
+    await a.leases.round(now);
+    await b.leases.round(now);
+    const aHeld = (await a.leases.round(now + 1)).held;
+    const bHeld = (await b.leases.round(now + 1)).held;
+    assert.deepEqual([aHeld.length, bHeld.length], [2, 2]);
+    const t = await admin.createTask(newTask(f));
+    const aJobs = await a.store.queuedJobs(0, 100);
+    const bJobs = await b.store.queuedJobs(0, 100);
+    assert.ok(aJobs.every((j) => aHeld.includes(j.instanceKey)) && aJobs.length === 2);
+    assert.ok(bJobs.every((j) => bHeld.includes(j.instanceKey)) && bJobs.length === 2);
+    const all = t.jobs.map((j) => j.jobKey);
+    assert.deepEqual((await a.store.markRunning(all, Date.now())).sort(), aJobs.map((j) => j.jobKey).sort(), "b's jobs do not move for a");
+    assert.deepEqual((await b.store.markRunning(all, Date.now())).sort(), bJobs.map((j) => j.jobKey).sort());
+  });
+
+  test('a lapsed lease: the running jobs of its instance fail 1006 once, its queued jobs go to the next holder', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const now = Date.now();
+    const a = await worker(at, 'a');
+    assert.equal((await a.leases.round(now)).held.length, 2);
+    const first = await admin.createTask(newTask(f, { command: 'first' }));
+    const second = await admin.createTask(newTask(f, { command: 'second' }));
+    const running = first.jobs.map((j) => j.jobKey);
+    assert.deepEqual(await a.store.markRunning(running, now), running);
+    // a stops renewing (it died). b and c come after the lease lapsed, at the same time.
+    const later = now + LEASE_MS + 1;
+    const b = await worker(at, 'b');
+    const c = await worker(at, 'c');
+    const [rb, rc] = await Promise.all([b.leases.round(later), c.leases.round(later)]);
+    assert.equal(rb.interrupted + rc.interrupted, 2, 'each running job failed once, by whichever got there first');
+    const view = await admin.getTask(f.tenantKey, first.taskId);
+    assert.deepEqual(view?.jobs.map((j) => [j.state, j.errorCode]), [['failed', 'KOOPHONE.JOB.1006'], ['failed', 'KOOPHONE.JOB.1006']]);
+    // The queued jobs are the new holders' now (one instance each, after a round to settle).
+    const [rb2, rc2] = [await b.leases.round(later + 1), await c.leases.round(later + 1)];
+    const held = [...rb2.held, ...rc2.held].sort((x, y) => x - y);
+    assert.equal(held.length, 2);
+    assert.ok(disjoint(rb2.held, rc2.held));
+    const queued = [...(await b.store.queuedJobs(0, 100)), ...(await c.store.queuedJobs(0, 100))].map((j) => j.jobKey).sort((x, y) => x - y);
+    assert.deepEqual(queued, second.jobs.map((j) => j.jobKey));
+    // a wakes up: its leases are gone, and it cannot start what it no longer holds.
+    const ra = await a.leases.round(later + 2);
+    assert.deepEqual(ra.lost.length, 2);
+    assert.deepEqual(await a.store.markRunning(second.jobs.map((j) => j.jobKey), later + 2), []);
+    // Its late result changes nothing: the job stays failed 1006.
+    await a.store.finishJobs([succeeded(running[0]!, 'too late')]);
+    assert.equal((await admin.getTask(f.tenantKey, first.taskId))?.jobs[0]?.errorCode, 'KOOPHONE.JOB.1006');
+  });
+
+  test('a worker with zones claims only instances of those zones; the others stay free for theirs', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const t = await admin.createTenant('zones');
+    for (const [i, zone] of ['a', 'a', 'b', 'b', 'b'].entries()) {
+      await admin.createInstance({ instanceId: `z${i}`, adbAddress: `127.0.0.1:${6000 + i}`, instanceName: 'n', zone, tenantId: t.tenantId });
+    }
+    const wa = await worker(at, 'wa', ['a']);
+    const wb = await worker(at, 'wb', ['b']);
+    const now = Date.now();
+    const ra = await wa.leases.round(now);
+    const rb = await wb.leases.round(now);
+    const zoneOf = new Map(
+      (await admin.listTargets()).map((x) => [x.instanceKey, x.instanceId === 'z0' || x.instanceId === 'z1' ? 'a' : 'b']),
+    );
+    assert.deepEqual(ra.held.map((k) => zoneOf.get(k)), ['a', 'a'], 'zone a alone, though alone it could take more');
+    assert.deepEqual(rb.held.map((k) => zoneOf.get(k)), ['b', 'b', 'b']);
+    // A worker of every zone shares with both (share ceil(5 / 3) = 2): zone b's worker frees one.
+    const all = await worker(at, 'all');
+    await all.leases.round(now + 1);
+    const rb2 = await wb.leases.round(now + 1);
+    const rall = await all.leases.round(now + 2);
+    assert.equal(rb2.held.length, 2);
+    assert.deepEqual(rall.held.map((k) => zoneOf.get(k)), ['b']);
+  });
+
+  test('queuedJobsOf: the held instances\' queued jobs in a key range, oldest first', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const a = await worker(at, 'a');
+    const held = (await a.leases.round(Date.now())).held;
+    const tasks = [await admin.createTask(newTask(f)), await admin.createTask(newTask(f)), await admin.createTask(newTask(f))];
+    const keys = tasks.flatMap((t) => t.jobs.map((j) => j.jobKey));
+    const of0 = tasks.flatMap((t) => t.jobs.filter((_, i) => i === 0).map((j) => j.jobKey));
+    const jobs = await a.leases.queuedJobsOf([held[0]!], 0, keys.at(-1)!, 100);
+    assert.deepEqual(jobs.map((j) => j.jobKey), of0);
+    assert.deepEqual((await a.leases.queuedJobsOf([held[0]!], of0[0]!, of0[1]!, 100)).map((j) => j.jobKey), [of0[1]]);
+    assert.deepEqual((await a.leases.queuedJobsOf(held, 0, keys.at(-1)!, 2)).map((j) => j.jobKey), keys.slice(0, 2));
+    assert.deepEqual(await a.leases.queuedJobsOf(held, 5, 5, 10), []);
+  });
+
+  test('leave frees every lease at once; orphaned running jobs fail 1006 when their instance is claimed', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const a = await worker(at, 'a');
+    const now = Date.now();
+    await a.leases.round(now);
+    const t = await admin.createTask(newTask(f));
+    await a.store.markRunning([t.jobs[0]!.jobKey], now);
+    // a stops without writing the result (the store refused it), then leaves.
+    await a.leases.leave();
+    const b = await worker(at, 'b');
+    const rb = await b.leases.round(now + 1);
+    assert.equal(rb.held.length, 2, 'no wait for a lapse');
+    assert.equal(rb.interrupted, 1);
+    assert.deepEqual((await admin.getTask(f.tenantKey, t.taskId))?.jobs.map((j) => j.state), ['failed', 'queued']);
+  });
+
+  test('many rounds of three workers at once never give an instance two holders', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 10);
+    const keys = await instanceKeys(admin, f);
+    const ws = [await worker(at, 'a'), await worker(at, 'b'), await worker(at, 'c')];
+    const now = Date.now();
+    let last: number[][] = [];
+    for (let i = 0; i < 15; i++) {
+      const rounds = await Promise.all(ws.map((w) => w.leases.round(now + i)));
+      last = rounds.map((r) => r.held);
+      assert.ok(disjoint(...last), `round ${i}: ${JSON.stringify(last)}`);
+    }
+    assert.deepEqual(last.flat().sort((x, y) => x - y), keys, 'settled: every instance held');
+    assert.ok(last.every((h) => h.length <= 4), `none past its share, ceil(10 / 3): ${last.map((h) => h.length).join(', ')}`);
+  });
+});
