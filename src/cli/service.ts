@@ -1,7 +1,9 @@
 // The composition root: one process running the api and worker roles on the SQLite store, or on
-// PostgreSQL when a database URL is set.
+// PostgreSQL when a database URL is set, where a process may run one role (--role) and a worker
+// some zones (--zones).
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
-import { constants } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -23,14 +25,15 @@ import { createServiceMetrics } from './metrics.js';
 /** After the worker stopped, how long answers in flight may take before connections are cut. */
 const API_DRAIN_MS = 2_000;
 
+/** What the process runs: --role worker has no API (url and port null), --role api no worker. */
 export interface RunningService {
-  url: string;
-  port: number;
+  url: string | null;
+  port: number | null;
   config: Config;
   store: Store;
-  dispatcher: Dispatcher;
-  monitor: HealthMonitor;
-  api: FastifyInstance;
+  dispatcher: Dispatcher | null;
+  monitor: HealthMonitor | null;
+  api: FastifyInstance | null;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -81,11 +84,32 @@ async function openStore(config: Config, onCommit: CommitObserver): Promise<Stor
   }
 }
 
+/** SPEC §11's roles and zones need a store several processes share. */
+function checkRole(config: Config): void {
+  if (config.databaseUrl !== null) return;
+  if (config.role !== 'all') {
+    throw new Error(
+      `--role/ADBFLEET_ROLE ${config.role} needs --database-url/ADBFLEET_DATABASE_URL (PostgreSQL): on SQLite one process owns the database file and runs both the API and the worker (--role all)`,
+    );
+  }
+  if (config.zones !== null) {
+    throw new Error('--zones/ADBFLEET_ZONES needs --database-url/ADBFLEET_DATABASE_URL (PostgreSQL): on SQLite the one worker runs every zone');
+  }
+}
+
+/** A worker id new at every start (a restarted worker's old leases lapse like a dead one's). */
+function workerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+  checkRole(config);
   prepareDataDir(config.dataDir);
   const token = adminToken(config);
   const metrics = createServiceMetrics();
   const store = await openStore(config, metrics.commit);
+  const runsApi = config.role !== 'worker';
+  const runsWorker = config.role !== 'api';
   // Direct host:port instances and adb-server:// ones alike (SPEC §11).
   const pool = new FleetPool({
     key: adbKey(config),
@@ -93,20 +117,29 @@ export async function startService(config: Config, logger: Logger = createLogger
     authTimeoutMs: config.adbAuthTimeoutMs,
     openTimeoutMs: config.adbOpenTimeoutMs,
   });
-  const dispatcher = createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }), observer: metrics.worker });
-  const monitor = createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) });
-  metrics.attach({ store, pool, monitor, dispatcher });
-  const purger = createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) });
+  // On PostgreSQL every worker leases the instances it runs (one or many workers alike).
+  const leases = runsWorker ? store.joinAsWorker({ workerId: workerId(), zones: config.zones, leaseMs: config.leaseMs }) : null;
+  const dispatcher = runsWorker
+    ? createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }), observer: metrics.worker, leases })
+    : null;
+  // The API answers health status and reboots from its own monitor: status is not in the store yet.
+  const monitor = runsApi ? createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) }) : null;
+  metrics.attach({ store, pool, monitor: monitor ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
+  // Purges skip rows another node is purging (SKIP LOCKED): any number of workers may run it.
+  const purger = runsWorker ? createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) }) : null;
   const tasks = createTaskService(store);
-  const api = await buildApi({
-    store,
-    tasks,
-    monitor,
-    config,
-    adminTokenHash: hashToken(token),
-    logger: logger.child({ role: 'api' }),
-    metrics,
-  });
+  const api =
+    monitor === null
+      ? null
+      : await buildApi({
+          store,
+          tasks,
+          monitor,
+          config,
+          adminTokenHash: hashToken(token),
+          logger: logger.child({ role: 'api' }),
+          metrics,
+        });
   /**
    * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds
    * api.close() until the task service lets it go, after the worker stopped, so the API close is
@@ -114,22 +147,27 @@ export async function startService(config: Config, logger: Logger = createLogger
    * ADB connections and the store, which answered the last requests.
    */
   const shutdown = async (graceMs: number): Promise<void> => {
-    const apiClosed = api.close();
-    await purger.stop();
-    await monitor.stop();
-    await dispatcher.stop(graceMs);
+    const apiClosed = api?.close();
+    await purger?.stop();
+    await monitor?.stop();
+    await dispatcher?.stop(graceMs);
     // Nothing changes jobs in this process any more: waiting sync-commands and cancels answer now.
     tasks.close();
-    const timer = setTimeout(() => api.server.closeAllConnections(), API_DRAIN_MS);
-    await apiClosed;
-    clearTimeout(timer);
+    if (api !== null) {
+      const timer = setTimeout(() => api.server.closeAllConnections(), API_DRAIN_MS);
+      await apiClosed;
+      clearTimeout(timer);
+    }
     await pool.close();
     metrics.close();
     await store.close();
   };
-  await dispatcher.start();
-  await monitor.start();
-  purger.start();
+  await dispatcher?.start();
+  await monitor?.start();
+  purger?.start();
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => (closing ??= shutdown(config.shutdownGraceMs));
+  if (api === null) return { url: null, port: null, config, store, dispatcher, monitor, api, logger, close };
   try {
     await api.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -142,9 +180,6 @@ export async function startService(config: Config, logger: Logger = createLogger
   const address = api.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-
-  let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => (closing ??= shutdown(config.shutdownGraceMs));
   return { url: `http://${host}:${port}`, port, config, store, dispatcher, monitor, api, logger, close };
 }
 

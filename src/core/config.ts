@@ -38,6 +38,12 @@ export interface Config {
   rateLimitBurst: number;
   /** PostgreSQL database URL (postgres://...); null: SQLite in <dataDir>/adbfleet.db */
   databaseUrl: string | null;
+  /** what this process runs: the HTTP API, the worker (jobs), or both; api or worker alone need PostgreSQL */
+  role: 'api' | 'worker' | 'all';
+  /** the zones whose instances this worker runs; null: every zone (PostgreSQL only) */
+  zones: string[] | null;
+  /** a worker's instance lease: one not renewed for this long lapses, and its running jobs fail 1006 (PostgreSQL) */
+  leaseMs: number;
   /** SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes */
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** ADB connect timeout and auth timeout */
@@ -77,6 +83,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   rateLimitPerSecond: 100,
   rateLimitBurst: 200,
   databaseUrl: null,
+  role: 'all',
+  zones: null,
+  leaseMs: 15_000,
   sqliteSynchronous: 'FULL',
   adbConnectTimeoutMs: 5_000,
   adbAuthTimeoutMs: 10_000,

@@ -1,7 +1,7 @@
 // The scheduling core: per-instance FIFO lanes, the per-instance and global bounds, connection
 // first, the retry window, exec and the mapping of its outcome. It does not know where jobs come
-// from or where results go (hooks): the SQLite consumer feeds it today, a PostgreSQL
-// claim-with-lease consumer can feed it the same way. What the lanes hold of the queue is bounded
+// from or where results go (hooks): the dispatcher feeds it from the store's queue, with or
+// without instance leases (dropInstance when one goes). What the lanes hold of the queue is bounded
 // (backlog.ts): the rest stays in the store, noted by key, and is read as the lanes drain.
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
@@ -115,6 +115,30 @@ export class Scheduler {
       this.backlog.released(lane, 1);
     }
     if (notHeld !== null) this.backlog.cancelled(notHeld);
+  }
+
+  /** The worker no longer holds the instance (its lease was released or lapsed): its queued jobs
+   * leave the lane and its notes are forgotten (they stay queued in the store, for the next
+   * holder), and its starting and running jobs are aborted as at stop (1006: the store already
+   * failed them, or refuses to start them). The lane stays, empty, for a later lease. */
+  dropInstance(instanceKey: number): void {
+    const lane = this.#lanes.get(instanceKey);
+    if (!lane) return;
+    lane.spill.take(lane.spill.length);
+    let queued = 0;
+    for (const job of this.#jobs.values()) {
+      if (job.instanceKey !== instanceKey) continue;
+      if (job.phase === 'queued') {
+        lane.remove(job);
+        this.#jobs.delete(job.jobKey);
+        queued++;
+      } else if (!job.abortReason) {
+        job.abortReason = 'stop';
+        job.abort?.abort();
+      }
+    }
+    this.#ready.delete(lane);
+    if (queued > 0) this.backlog.released(lane, queued);
   }
 
   #add(lane: Lane, q: QueuedJob): void {

@@ -1,6 +1,6 @@
 // `serve --database-url` / ADBFLEET_DATABASE_URL: the CLI as a child process. A malformed URL or
 // a server that does not answer stops it at start with one line naming the setting (no stack
-// trace, no password); a reachable PostgreSQL serves.
+// trace, no password); a reachable PostgreSQL serves. --role and --zones need it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -64,4 +64,21 @@ test('serve on PostgreSQL: ready, and /readyz answers', { skip: postgresSkipReas
   } finally {
     assert.equal(await child.kill(), 0);
   }
+});
+
+test('--role api or worker, or --zones, on SQLite: one line saying PostgreSQL is needed, exit 1', async () => {
+  for (const role of ['api', 'worker']) {
+    const r = await serveFails(['--role', role], {});
+    assert.equal(r.code, 1);
+    assertOneLine(r.stderr, new RegExp(`--role/ADBFLEET_ROLE ${role} needs --database-url/ADBFLEET_DATABASE_URL`));
+  }
+  const zones = await serveFails([], { ADBFLEET_ZONES: 'a,b' });
+  assert.equal(zones.code, 1);
+  assertOneLine(zones.stderr, /--zones\/ADBFLEET_ZONES needs --database-url/);
+  const bad = await serveFails(['--role', 'both'], {});
+  assert.equal(bad.code, 1);
+  assertOneLine(bad.stderr, /--role must be one of api, worker, all, got "both"/);
+  const empty = await serveFails(['--zones', 'a,,b'], {});
+  assert.equal(empty.code, 1);
+  assertOneLine(empty.stderr, /--zones must be zone names separated by commas/);
 });

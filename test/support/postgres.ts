@@ -10,6 +10,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 export interface PostgresSchema {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -117,4 +118,21 @@ export async function freshPostgres(): Promise<PostgresSchema> {
   cluster ??= startCluster();
   const { url } = await cluster;
   return { url, schema: `t_${process.pid}_${randomBytes(4).toString('hex')}` };
+}
+
+/** A database of its own on the shared test cluster, for processes that use the default schema
+ * (`serve --database-url`): its URL. */
+export async function freshDatabase(): Promise<string> {
+  cluster ??= startCluster();
+  const { url } = await cluster;
+  const name = `d_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    // name is made above of [a-z0-9_]: no quoting needed
+    await c.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await c.end();
+  }
+  return url.replace(/\/postgres$/, `/${name}`);
 }

@@ -91,3 +91,10 @@ export async function startServeProcess(
   if (url === undefined) throw new Error(`no url in ${m.input}`);
   return { child, url };
 }
+
+/** Starts `adbfleet serve --role worker` (no HTTP port): resolves once it is ready. */
+export async function startWorkerProcess(env: Record<string, string>, args: string[] = []): Promise<Child> {
+  const child = startChild(['serve', '--role', 'worker', ...args], env);
+  await child.waitFor(/"msg":"adbfleet ready"/);
+  return child;
+}
