@@ -3,7 +3,7 @@
 // its own, whose journal says what ran where and when). Workers lease instances: they share a
 // zone's instances, never run one instance's jobs at once or out of order, and a worker killed
 // with -9 loses its instances to the others: its running jobs end 1006 once, its queued ones run
-// elsewhere. A worker runs only the zones it was given.
+// elsewhere. A worker runs only the zones it was given. Any API node answers for any task.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,8 +59,15 @@ async function deployment(zones: string[]) {
     // The simulator names its instances by position (src/sim/instance.ts).
     serialOf.set(ids[i]!, `sim-${String(i + 1).padStart(4, '0')}`);
   }
-  const call = (method: string, path: string, body?: unknown, requestId = randomUUID()) =>
-    request(apiNode.url, method, path, body, { 'x-auth-token': tenant.body.token, 'x-request-id': requestId });
+  /** a tenant request to an API node (the first one by default) */
+  const call = (method: string, path: string, body?: unknown, requestId: string = randomUUID(), base = apiNode.url) =>
+    request(base, method, path, body, { 'x-auth-token': tenant.body.token, 'x-request-id': requestId });
+  /** another API node on the same database */
+  const apiNodeMore = async (): Promise<string> => {
+    const node = await startServeProcess({ ...env, ADBFLEET_ROLE: 'api' });
+    children.push(node.child);
+    return node.url;
+  };
   const submit = async (command: string, instanceIds = ids): Promise<string> => {
     const r = await call('POST', '/v1/instances/async-command', { command, instance_ids: instanceIds });
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -91,7 +98,7 @@ async function deployment(zones: string[]) {
       await c.end();
     }
   };
-  return { ids, serialOf, call, submit, jobs, settled, journal, worker, owners, env };
+  return { ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore };
 }
 
 /** The worker ids are host:pid:random: the instances a worker process holds. */
@@ -170,5 +177,25 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     await d.worker(['--zones', 'b']);
     await d.settled(t);
     assert.deepEqual((await d.jobs(t)).map((j) => j.state), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+  });
+
+  test('idempotency through two API nodes: 20 concurrent retries make one task; either node answers for it', async () => {
+    const d = await deployment(['z', 'z']);
+    const second = await d.apiNodeMore();
+    const body = { command: 'echo once', instance_ids: d.ids };
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => d.call('POST', '/v1/instances/async-command', body, 'retry-1', i % 2 === 0 ? d.apiUrl : second)),
+    );
+    for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+    const taskIds = new Set(answers.map((a) => a.body.data.task_id as string));
+    assert.equal(taskIds.size, 1, 'one task');
+    const other = await d.call('POST', '/v1/instances/async-command', { ...body, command: 'echo other' }, 'retry-1', second);
+    assert.equal(other.status, 409, JSON.stringify(other.body));
+    const [taskId] = [...taskIds];
+    await d.worker();
+    await d.settled(taskId!);
+    const listed = await d.call('GET', '/v1/instances/tasks?limit=20', undefined, randomUUID(), second);
+    assert.deepEqual(listed.body.data.tasks.map((t: { task_id: string }) => t.task_id), [taskId]);
+    assert.equal((await d.journal()).filter((r) => r.command === 'echo once').length, 2, 'each job ran once');
   });
 });
