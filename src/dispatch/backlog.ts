@@ -21,6 +21,7 @@
 // - A refill read that fails: its keys go back to the head of the notes, tried again by retry().
 // - A restart: a new worker reads the whole queue from its start and notes again what it cannot hold.
 // - stop() while refilling: the refill's jobs are dropped (they stay queued in the store).
+// - an instance dropped (its lease went) while its lane refills: the same (lane.generation).
 // - An unreachable instance would hold a window for the whole retry window, and enough of them
 //   would take all the room from lanes that can run: after a failed connect its lane keeps its
 //   head job only (shed: the others' keys go back to the head of its notes), and refills only once
@@ -179,6 +180,7 @@ export class Backlog {
   }
 
   async #read(lane: Lane, keys: number[]): Promise<void> {
+    const generation = lane.generation;
     let rows: QueuedJob[] | null = null;
     try {
       await Promise.race([this.#hooks.resultRoom(), this.#stopping]);
@@ -189,6 +191,8 @@ export class Backlog {
     this.#reserved -= keys.length;
     lane.refilling = false;
     if (this.#stopped) return; // they stay queued in the store for the next start
+    // The instance was dropped meanwhile (its lease went): the jobs stay queued for its holder.
+    if (lane.generation !== generation) return;
     if (rows === null) {
       lane.spill.giveBack(keys);
       this.#failed.add(lane);

@@ -71,6 +71,9 @@ class QueueDispatcher implements Dispatcher {
   readonly #keeper: LeaseKeeper | null;
   /** a catch-up read is under way: the queue reader waits (#readAgain) */
   #catchingUp = false;
+  /** leased: the instances held and caught up. A read may bring jobs of an instance acquired by a
+   * round it raced with: they are left to that instance's catch-up, which reads them in order. */
+  readonly #held = new Set<number>();
 
   constructor({ store, pool, config, logger = SILENT_LOGGER, observer = NO_OBSERVER, laneWindow, maxHeldQueued, leases }: DispatcherOptions) {
     this.#store = store;
@@ -81,7 +84,10 @@ class QueueDispatcher implements Dispatcher {
         : new LeaseKeeper(this.#leases, logger, {
             acquired: (keys) => this.#catchUp(keys),
             lost: (keys) => {
-              for (const key of keys) this.#scheduler.dropInstance(key);
+              for (const key of keys) {
+                this.#held.delete(key);
+                this.#scheduler.dropInstance(key);
+              }
             },
             interrupted: (jobs) => this.#interrupted(jobs),
           });
@@ -132,7 +138,14 @@ class QueueDispatcher implements Dispatcher {
     this.#state = 'starting';
     // Leased: the first round claims instances (nothing is read yet, so no catch-up) and rescues
     // lapsed leases; unleased: this is the only worker, and whatever runs is a dead one's.
-    const interrupted = this.#keeper !== null ? (await this.#keeper.start()).interrupted : await this.#store.interruptRunning(Date.now());
+    let interrupted: number;
+    if (this.#keeper !== null) {
+      const first = await this.#keeper.start();
+      for (const key of first.held) this.#held.add(key);
+      interrupted = first.interrupted;
+    } else {
+      interrupted = await this.#store.interruptRunning(Date.now());
+    }
     if (this.#state !== 'starting') return; // stopped meanwhile
     if (this.#keeper === null) this.#interrupted(interrupted);
     // Listening before the first read: a job committed from here on is either read now or told.
@@ -191,6 +204,8 @@ class QueueDispatcher implements Dispatcher {
         from = last.jobKey;
       }
     } finally {
+      // Caught up (or stopping): the reader takes their jobs past the cursor from now on.
+      for (const key of instanceKeys) this.#held.add(key);
       this.#catchingUp = false;
       if (this.#readAgain) {
         this.#readAgain = false;
@@ -218,12 +233,14 @@ class QueueDispatcher implements Dispatcher {
   async #read(): Promise<void> {
     try {
       for (;;) {
-        const page = await this.#store.queuedJobs(this.#after, READ_PAGE);
+        // Leased, the read says how far it looked past the other workers' jobs it skipped.
+        const { jobs: page, scannedTo } =
+          this.#leases !== null
+            ? await this.#leases.readQueue(this.#after, READ_PAGE)
+            : { jobs: await this.#store.queuedJobs(this.#after, READ_PAGE), scannedTo: 0 };
         if (this.#state !== 'running') return; // stopped meanwhile: they stay queued for the next start
-        const last = page.at(-1);
-        if (last === undefined) return;
-        this.#after = last.jobKey;
-        this.#scheduler.enqueue(page);
+        this.#after = Math.max(this.#after, page.at(-1)?.jobKey ?? 0, scannedTo);
+        this.#scheduler.enqueue(this.#leases === null ? page : page.filter((j) => this.#held.has(j.instanceKey)));
         if (page.length < READ_PAGE) return;
       }
     } catch (err) {

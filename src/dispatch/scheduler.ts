@@ -124,6 +124,7 @@ export class Scheduler {
   dropInstance(instanceKey: number): void {
     const lane = this.#lanes.get(instanceKey);
     if (!lane) return;
+    lane.generation++;
     lane.spill.take(lane.spill.length);
     let queued = 0;
     for (const job of this.#jobs.values()) {

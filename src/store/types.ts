@@ -228,6 +228,10 @@ export interface WorkerLeases {
    * once, whichever worker gets there first), release idle instances past its fair share, and
    * claim free instances of its zones up to that share. One transaction. */
   round(now: number): Promise<LeaseRound>;
+  /** The worker's read of the queue: queuedJobs (its instances' jobs only), and the key up to which
+   * it looked (`scannedTo`: every such job up to it is in `jobs`). The worker's cursor moves
+   * there, past the other workers' jobs, which it would otherwise scan again at every read. */
+  readQueue(afterJobKey: number, limit: number): Promise<{ jobs: QueuedJob[]; scannedTo: number }>;
   /** Queued jobs of these instances with afterJobKey < key <= upToJobKey, oldest first, at most
    * limit: what the worker's read cursor passed before it held them. */
   queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]>;

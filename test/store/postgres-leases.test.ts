@@ -119,17 +119,18 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.equal(rb.interrupted + rc.interrupted, 2, 'each running job failed once, by whichever got there first');
     const view = await admin.getTask(f.tenantKey, first.taskId);
     assert.deepEqual(view?.jobs.map((j) => [j.state, j.errorCode]), [['failed', 'KOOPHONE.JOB.1006'], ['failed', 'KOOPHONE.JOB.1006']]);
-    // The queued jobs are the new holders' now (one instance each, after a round to settle).
-    const [rb2, rc2] = [await b.leases.round(later + 1), await c.leases.round(later + 1)];
-    const held = [...rb2.held, ...rc2.held].sort((x, y) => x - y);
-    assert.equal(held.length, 2);
+    // The queued jobs are the new holders' now, one instance each once the shares settle: the
+    // one that took both frees its surplus in a round, the other claims it in its next.
+    for (const w of [b, c, b, c]) await w.leases.round(later + 1);
+    const [rb2, rc2] = [await b.leases.round(later + 2), await c.leases.round(later + 2)];
+    assert.deepEqual([rb2.held.length, rc2.held.length], [1, 1], JSON.stringify({ rb, rc, rb2, rc2 }));
     assert.ok(disjoint(rb2.held, rc2.held));
     const queued = [...(await b.store.queuedJobs(0, 100)), ...(await c.store.queuedJobs(0, 100))].map((j) => j.jobKey).sort((x, y) => x - y);
     assert.deepEqual(queued, second.jobs.map((j) => j.jobKey));
     // a wakes up: its leases are gone, and it cannot start what it no longer holds.
-    const ra = await a.leases.round(later + 2);
+    const ra = await a.leases.round(later + 3);
     assert.deepEqual(ra.lost.length, 2);
-    assert.deepEqual(await a.store.markRunning(second.jobs.map((j) => j.jobKey), later + 2), []);
+    assert.deepEqual(await a.store.markRunning(second.jobs.map((j) => j.jobKey), later + 3), []);
     // Its late result changes nothing: the job stays failed 1006.
     await a.store.finishJobs([succeeded(running[0]!, 'too late')]);
     assert.equal((await admin.getTask(f.tenantKey, first.taskId))?.jobs[0]?.errorCode, 'KOOPHONE.JOB.1006');
@@ -175,6 +176,24 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.deepEqual((await a.leases.queuedJobsOf([held[0]!], of0[0]!, of0[1]!, 100)).map((j) => j.jobKey), [of0[1]]);
     assert.deepEqual((await a.leases.queuedJobsOf(held, 0, keys.at(-1)!, 2)).map((j) => j.jobKey), keys.slice(0, 2));
     assert.deepEqual(await a.leases.queuedJobsOf(held, 5, 5, 10), []);
+  });
+
+  test("readQueue: a worker's cursor moves past the other workers' jobs it skipped", async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const a = await worker(at, 'a');
+    // b has joined but holds nothing (it has not run a round): every job is a's.
+    const b = await worker(at, 'b');
+    assert.equal((await a.leases.round(Date.now())).held.length, 2);
+    const tasks = [await admin.createTask(newTask(f)), await admin.createTask(newTask(f))];
+    const last = tasks[1]!.jobs.at(-1)!.jobKey;
+    const read = await b.leases.readQueue(0, 100);
+    assert.deepEqual(read.jobs, []);
+    assert.ok(read.scannedTo >= last, `scanned to ${read.scannedTo}, past ${last}`);
+    const mine = await a.leases.readQueue(0, 3);
+    assert.equal(mine.jobs.length, 3);
+    assert.equal(mine.scannedTo, mine.jobs[2]!.jobKey, 'a full page: as far as its last job');
   });
 
   test('leave frees every lease at once; orphaned running jobs fail 1006 when their instance is claimed', async () => {

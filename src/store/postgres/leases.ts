@@ -19,6 +19,7 @@ import { jobMessage, JobCode } from '../../core/index.js';
 import type { LeaseRound, QueuedJob, WorkerIdentity, WorkerLeases } from '../types.js';
 import { inTransaction } from './db.js';
 import { LeaseSql } from './leases.sql.js';
+import type { QueueHorizon } from './queue-horizon.js';
 import { QueueSql } from './queue.sql.js';
 
 /** A worker's row is kept this long after it stopped heartbeating (for an operator to see). */
@@ -29,12 +30,14 @@ type Moved = { id: number; task: number };
 export class Leases implements WorkerLeases {
   readonly identity: WorkerIdentity;
   readonly #pool: pg.Pool;
+  readonly #horizon: QueueHorizon;
   /** told of the jobs a round failed (the change feed) */
   readonly #interrupted: (jobs: Moved[]) => void;
   #held = new Set<number>();
 
-  constructor(pool: pg.Pool, identity: WorkerIdentity, interrupted: (jobs: Moved[]) => void) {
+  constructor(pool: pg.Pool, horizon: QueueHorizon, identity: WorkerIdentity, interrupted: (jobs: Moved[]) => void) {
     this.#pool = pool;
+    this.#horizon = horizon;
     this.identity = identity;
     this.#interrupted = interrupted;
   }
@@ -70,6 +73,10 @@ export class Leases implements WorkerLeases {
       lost: ascending([...before].filter((id) => !ids.has(id))),
       interrupted: failed.length,
     };
+  }
+
+  readQueue(afterJobKey: number, limit: number): Promise<{ jobs: QueuedJob[]; scannedTo: number }> {
+    return this.#horizon.read(afterJobKey, limit, this.identity.workerId);
   }
 
   async queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]> {

@@ -274,7 +274,7 @@ class PostgresStore implements Store {
   joinAsWorker(identity: WorkerIdentity): WorkerLeases {
     const o = this.#o();
     if (this.#leases !== null) throw new StoreError(StoreErrorCode.InvalidArgument, `this store already joined as worker ${this.#leases.identity.workerId}`);
-    this.#leases = new Leases(o.pool, identity, (failed) => o.relay.taskChanged(new Set(failed.map((r) => r.task))));
+    this.#leases = new Leases(o.pool, o.horizon, identity, (failed) => o.relay.taskChanged(new Set(failed.map((r) => r.task))));
     return this.#leases;
   }
 

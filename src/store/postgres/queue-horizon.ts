@@ -54,14 +54,25 @@ export class QueueHorizon {
 
   /** leaseOwner: only jobs of the instances this worker leases (null: every job) */
   async queuedJobs(afterJobKey: number, limit: number, leaseOwner: string | null): Promise<QueuedJob[]> {
+    return (await this.read(afterJobKey, limit, leaseOwner)).jobs;
+  }
+
+  /**
+   * queuedJobs, and how far the read looked: every queued job the filter lets through with a key
+   * up to `scannedTo` is in `jobs` (the horizon when the page is short, else its last key). A
+   * worker reading only its leased instances' jobs moves its cursor there, so it does not scan
+   * the others' backlog again at every read.
+   */
+  async read(afterJobKey: number, limit: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; scannedTo: number }> {
     const last = (await this.#pool.query<{ lastKey: number }>(QueueSql.lastKey, [JOB_KEY_BLOCK])).rows[0]!.lastKey;
     const deadline = Date.now() + WAIT_MS;
     let pause = 1;
     for (;;) {
-      const jobs = await this.#read(afterJobKey, limit, last, leaseOwner);
+      const { jobs, horizon } = await this.#read(afterJobKey, limit, last, leaseOwner);
       if (this.#safe >= last || Date.now() >= deadline) {
         this.#scheduleRecheck(last);
-        return jobs;
+        const scannedTo = jobs.length < limit ? Math.max(afterJobKey, horizon) : jobs.at(-1)!.jobKey;
+        return { jobs, scannedTo };
       }
       await new Promise((r) => setTimeout(r, pause));
       pause = Math.min(pause * 2, 10);
@@ -74,7 +85,7 @@ export class QueueHorizon {
   }
 
   /** One snapshot: the horizon it allows, and the queued jobs up to it. */
-  async #read(afterJobKey: number, limit: number, last: number, leaseOwner: string | null): Promise<QueuedJob[]> {
+  async #read(afterJobKey: number, limit: number, last: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; horizon: number }> {
     // The last key read before this statement is a candidate whose bound is this snapshot's xmax.
     const keys = [this.#safe, ...this.#checkpoints.map((c) => c.key), last];
     const bounds = [0, ...this.#checkpoints.map((c) => c.bound), null];
@@ -85,7 +96,7 @@ export class QueueHorizon {
     if (last > this.#safe && !this.#checkpoints.some((c) => c.key >= last) && this.#checkpoints.length < MAX_CHECKPOINTS) {
       this.#checkpoints.push({ key: last, bound: head.xmax });
     }
-    return head.jobKey === null || head.jobKey === undefined ? [] : rows.map(toJob);
+    return { jobs: head.jobKey === null || head.jobKey === undefined ? [] : rows.map(toJob), horizon: head.horizon };
   }
 
   /** Keys still behind the horizon: the worker is told to read again, sooner while the horizon moves. */
