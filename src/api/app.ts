@@ -113,12 +113,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
   await app.register(async (web) => consoleRoutes(web, deps.consoleDir));
 
-  const limiter = createRateLimiter(deps.config.rateLimitPerSecond, deps.config.rateLimitBurst);
+  const { rateLimitPerSecond, rateLimitBurst } = deps.config;
+  const limiter = createRateLimiter(rateLimitPerSecond, rateLimitBurst);
+  // Several API nodes on one database share each tenant's bucket there (SPEC §9's limit holds
+  // across them); if the database does not answer, this node's own bucket decides meanwhile.
+  const shared = rateLimitPerSecond > 0 ? deps.store.sharedRateLimiter(rateLimitPerSecond, rateLimitBurst) : null;
   await app.register(async (tenant) => {
     tenant.addHook('onRequest', requireRequestId);
     tenant.addHook('onRequest', tenantAuth(deps.store));
     tenant.addHook('onRequest', async (request: FastifyRequest) => {
-      const wait = limiter.take(principalOf(request).tenantKey);
+      const { tenantKey } = principalOf(request);
+      const wait = shared === null ? limiter.take(tenantKey) : await shared.take(tenantKey).catch(() => limiter.take(tenantKey));
       if (wait > 0) {
         throw new ApiError('RATE_LIMITED', { perSecond: deps.config.rateLimitPerSecond }, { 'retry-after': String(wait) });
       }

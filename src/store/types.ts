@@ -239,6 +239,13 @@ export interface WorkerLeases {
   leave(): Promise<void>;
 }
 
+/** A per-tenant token bucket kept in the shared database, so that every API node draws on the
+ * same bucket (the same rule as the API's in-process one: `perSecond`, `burst`). */
+export interface SharedRateLimiter {
+  /** 0 when allowed (a token taken), else the whole seconds (>= 1) until one is available. */
+  take(tenantKey: number): Promise<number>;
+}
+
 /** Told of each commit of the shared write batch (createTask, markRunning, finishJobs, appendAudit):
  * its time from BEGIN to COMMIT (its statements and the flush), in seconds, and the rows it
  * changed. Failed batches are not told. For metrics: it runs once per commit, so it must be cheap. */
@@ -334,6 +341,9 @@ export interface Store {
   /** Leases for one of several workers on a shared database; null where one process owns the
    * store (SQLite: its one worker runs every instance). Once per store. */
   joinAsWorker(identity: WorkerIdentity): WorkerLeases | null;
+  /** The tenants' rate limit shared by every process on the database; null where one process owns
+   * the store (SQLite: the API's in-process bucket is the only one). */
+  sharedRateLimiter(perSecond: number, burst: number): SharedRateLimiter | null;
   /** Queued jobs, oldest first (by job key), after afterJobKey, at most limit. */
   queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]>;
   /** The jobs among jobKeys that are still queued, oldest first (by job key): the worker holds a

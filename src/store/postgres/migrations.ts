@@ -170,6 +170,19 @@ CREATE INDEX instances_leased ON instances (lease_expires_at) WHERE lease_owner 
 CREATE INDEX instances_lease_owner ON instances (lease_owner) WHERE lease_owner IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'shared rate limit',
+    // One token bucket per tenant for every API node (rate-limit.ts). Not a foreign key: a row
+    // is written on a tenant's first request and is a few bytes; tenants are never deleted.
+    sql: `
+CREATE TABLE rate_buckets (
+  tenant bigint PRIMARY KEY,
+  tokens double precision NOT NULL,
+  at double precision NOT NULL
+);
+`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */

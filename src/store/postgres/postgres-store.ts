@@ -24,6 +24,7 @@ import type {
   Page,
   Principal,
   QueuedJob,
+  SharedRateLimiter,
   Store,
   StoreStats,
   TaskSummary,
@@ -38,6 +39,7 @@ import { checkUrl, createPool, describeUrl } from './db.js';
 import { MetaSql } from './meta.sql.js';
 import { checkSchemaName, migrate } from './migrations.js';
 import { Leases } from './leases.js';
+import { SharedBucket } from './rate-limit.js';
 import { cancelTask, interruptRunning, purgeTasks, queuedJobsIn } from './queue.js';
 import { QueueHorizon } from './queue-horizon.js';
 import { Registry, type CancelledRows } from './registry.js';
@@ -269,6 +271,10 @@ class PostgresStore implements Store {
     const failed = await interruptRunning(o.pool, now);
     o.relay.taskChanged(new Set(failed.map((r) => r.task)));
     return failed.length;
+  }
+
+  sharedRateLimiter(perSecond: number, burst: number): SharedRateLimiter {
+    return new SharedBucket(this.#o().pool, perSecond, burst);
   }
 
   joinAsWorker(identity: WorkerIdentity): WorkerLeases {

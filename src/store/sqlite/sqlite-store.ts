@@ -285,6 +285,11 @@ class SqliteStore implements Store {
     return failed.length;
   }
 
+  sharedRateLimiter(): null {
+    // One process serves the API: its in-process bucket is the only one.
+    return null;
+  }
+
   joinAsWorker(): null {
     // One process owns the file (instance-index.ts): its one worker runs every instance.
     return null;

@@ -3,7 +3,8 @@
 // its own, whose journal says what ran where and when). Workers lease instances: they share a
 // zone's instances, never run one instance's jobs at once or out of order, and a worker killed
 // with -9 loses its instances to the others: its running jobs end 1006 once, its queued ones run
-// elsewhere. A worker runs only the zones it was given. Any API node answers for any task.
+// elsewhere. A worker runs only the zones it was given. Any API node answers for any task, and the
+// tenants' rate limit holds across API nodes.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +31,7 @@ after(async () => {
 });
 
 /** A database, a simulated fleet in zones, an API node with a tenant owning every instance. */
-async function deployment(zones: string[]) {
+async function deployment(zones: string[], settings: Record<string, string> = {}) {
   const url = await freshDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-pgw-'));
   dirs.push(dataDir);
@@ -42,6 +43,7 @@ async function deployment(zones: string[]) {
     ADBFLEET_RATE_LIMIT: '0',
     ADBFLEET_LEASE_SECONDS: '2',
     ADBFLEET_LOG_LEVEL: 'info',
+    ...settings,
   };
   const sim = await startSimProcess(zones.length);
   children.push(sim.child);
@@ -197,5 +199,19 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     const listed = await d.call('GET', '/v1/instances/tasks?limit=20', undefined, randomUUID(), second);
     assert.deepEqual(listed.body.data.tasks.map((t: { task_id: string }) => t.task_id), [taskId]);
     assert.equal((await d.journal()).filter((r) => r.command === 'echo once').length, 2, 'each job ran once');
+  });
+
+  test('the rate limit holds across two API nodes: one bucket per tenant, wherever requests land', async () => {
+    const d = await deployment(['z'], { ADBFLEET_RATE_LIMIT: '1', ADBFLEET_RATE_BURST: '3' });
+    const second = await d.apiNodeMore();
+    const began = Date.now();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await d.call('GET', '/v1/instances/tasks', undefined, randomUUID(), i % 2 === 0 ? d.apiUrl : second)).status);
+    const seconds = (Date.now() - began) / 1000;
+    const allowed = statuses.filter((s) => s === 200).length;
+    assert.deepEqual(statuses.slice(0, 3), [200, 200, 200], 'the burst');
+    // Each node alone would let 3 through (6): shared, the burst and what refilled meanwhile.
+    assert.ok(allowed <= 3 + Math.floor(seconds) + 1, `${allowed} of ${statuses.join(',')} allowed in ${seconds} s`);
+    assert.ok(statuses.includes(429));
   });
 });
