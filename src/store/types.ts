@@ -341,6 +341,10 @@ export interface Store {
   /** Leases for one of several workers on a shared database; null where one process owns the
    * store (SQLite: its one worker runs every instance). Once per store. */
   joinAsWorker(identity: WorkerIdentity): WorkerLeases | null;
+  /** True while this process leads `role` among the processes on the store (taking it if free):
+   * work worth doing on one node at a time (retention). Always true where one process owns the
+   * store (SQLite). */
+  tryLead(role: 'retention'): Promise<boolean>;
   /** The tenants' rate limit shared by every process on the database; null where one process owns
    * the store (SQLite: the API's in-process bucket is the only one). */
   sharedRateLimiter(perSecond: number, burst: number): SharedRateLimiter | null;

@@ -139,4 +139,28 @@ describe('PostgreSQL store', { skip: postgresSkipReason ?? false }, () => {
     await a.createInstance({ instanceId: 'fresh', adbAddress: '127.0.0.1:6000', instanceName: 'n', zone: 'z', tenantId: null });
     await until('the instances-changed notice', () => instances.some((i) => i.includes('fresh')));
   });
+
+  test('leadership: one node leads retention at a time; the lead passes on when its connection ends', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    assert.equal(await a.tryLead('retention'), true);
+    assert.equal(await a.tryLead('retention'), true, 'kept');
+    assert.equal(await b.tryLead('retention'), false);
+    // Another deployment (schema) on the same database has a lead of its own.
+    const other = await node(await freshPostgres());
+    assert.equal(await other.tryLead('retention'), true);
+    // a's lock connection dies (its host went away): b leads at its next try.
+    const c = await rawClient(at);
+    try {
+      await c.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 20543 AND pid <> pg_backend_pid() AND granted",
+      );
+    } finally {
+      await c.end();
+    }
+    await until('b leads', () => b.tryLead('retention'));
+    assert.equal(await a.tryLead('retention'), false, 'a lost it');
+    await b.close();
+    await until('a leads again once b closed', () => a.tryLead('retention'));
+  });
 });

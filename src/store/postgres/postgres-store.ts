@@ -38,6 +38,7 @@ import { ChangeRelay } from './change-relay.js';
 import { checkUrl, createPool, describeUrl } from './db.js';
 import { MetaSql } from './meta.sql.js';
 import { checkSchemaName, migrate } from './migrations.js';
+import { Leadership } from './leadership.js';
 import { Leases } from './leases.js';
 import { SharedBucket } from './rate-limit.js';
 import { cancelTask, interruptRunning, purgeTasks, queuedJobsIn } from './queue.js';
@@ -74,6 +75,7 @@ interface Open {
   tasks: Tasks;
   horizon: QueueHorizon;
   relay: ChangeRelay;
+  leadership: Leadership;
 }
 
 class PostgresStore implements Store {
@@ -137,6 +139,7 @@ class PostgresStore implements Store {
       tasks: new Tasks(pool),
       horizon: new QueueHorizon(pool, (lastKey) => this.changes.queued(lastKey)),
       relay,
+      leadership: new Leadership(connect),
     };
   }
 
@@ -146,6 +149,7 @@ class PostgresStore implements Store {
     if (o === null) return;
     this.#open = null;
     await o.writes.drain();
+    await o.leadership.close();
     o.horizon.stop();
     await o.relay.stop();
     await o.pool.end();
@@ -271,6 +275,10 @@ class PostgresStore implements Store {
     const failed = await interruptRunning(o.pool, now);
     o.relay.taskChanged(new Set(failed.map((r) => r.task)));
     return failed.length;
+  }
+
+  async tryLead(role: 'retention'): Promise<boolean> {
+    return this.#o().leadership.tryLead(role);
   }
 
   sharedRateLimiter(perSecond: number, burst: number): SharedRateLimiter {

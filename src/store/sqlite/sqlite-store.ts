@@ -285,6 +285,11 @@ class SqliteStore implements Store {
     return failed.length;
   }
 
+  async tryLead(): Promise<boolean> {
+    this.#o();
+    return true;
+  }
+
   sharedRateLimiter(): null {
     // One process serves the API: its in-process bucket is the only one.
     return null;
