@@ -13,6 +13,7 @@ import { createPostgresStore, createSqliteStore, type CommitObserver, type Store
 import {
   createDispatcher,
   createHealthMonitor,
+  createStoredHealth,
   createRetentionPurger,
   type Dispatcher,
   type HealthMonitor,
@@ -122,8 +123,13 @@ export async function startService(config: Config, logger: Logger = createLogger
   const dispatcher = runsWorker
     ? createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }), observer: metrics.worker, leases })
     : null;
-  // The API answers health status and reboots from its own monitor: status is not in the store yet.
-  const monitor = runsApi ? createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }) }) : null;
+  // Health (SPEC §6): on SQLite the one monitor measures every instance and answers the API. On
+  // PostgreSQL a worker measures the instances it holds and stores what it finds; the API answers
+  // from the store, and asks the holder for reboots through it.
+  const sharedHealth = store.sharedHealth();
+  const measuring =
+    runsWorker || sharedHealth === null ? createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }), leases }) : null;
+  const monitor = !runsApi ? null : sharedHealth === null ? measuring : createStoredHealth({ store, health: sharedHealth, logger: logger.child({ role: 'health' }) });
   metrics.attach({ store, pool, monitor: monitor ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
   // Purges skip rows another node is purging (SKIP LOCKED): any number of workers may run it.
   const purger = runsWorker ? createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) }) : null;
@@ -150,6 +156,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     const apiClosed = api?.close();
     await purger?.stop();
     await monitor?.stop();
+    if (measuring !== monitor) await measuring?.stop();
     await dispatcher?.stop(graceMs);
     // Nothing changes jobs in this process any more: waiting sync-commands and cancels answer now.
     tasks.close();
@@ -163,7 +170,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     await store.close();
   };
   await dispatcher?.start();
-  await monitor?.start();
+  await measuring?.start();
+  if (monitor !== measuring) await monitor?.start();
   purger?.start();
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => (closing ??= shutdown(config.shutdownGraceMs));

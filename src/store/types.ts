@@ -7,7 +7,7 @@
 // Results follow one rule (errors.ts): a read returns null when the thing is missing; a mutation
 // that cannot proceed for a reason the caller caused throws a StoreError with a code, and
 // otherwise returns its result. Every call before open() or after close() throws CLOSED.
-import type { AuditAction, JobCode, JobState } from '../core/index.js';
+import type { AuditAction, InstanceStatus, JobCode, JobState } from '../core/index.js';
 import type { ChangeFeed } from './changes.js';
 
 export interface Tenant {
@@ -237,6 +237,24 @@ export interface WorkerLeases {
   queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]>;
   /** Releases every lease and the worker's row (a clean stop, once its jobs ended). */
   leave(): Promise<void>;
+  /** The instances held after the last round (instance keys): the same object until they change. */
+  held(): ReadonlySet<number>;
+  /** Stores the SPEC §6 status this worker measured, for the instances it still holds (others are
+   * their new holder's to tell). */
+  recordHealth(statuses: ReadonlyArray<{ instanceKey: number; status: InstanceStatus }>, now: number): Promise<void>;
+  /** The instances this worker holds whose reboot an API node asked for (SharedHealth), taken: each
+   * request is handed out once. */
+  takeReboots(): Promise<number[]>;
+}
+
+/** Instance health shared through the database: measured by the worker holding each instance
+ * (WorkerLeases.recordHealth), read by any API node. */
+export interface SharedHealth {
+  /** every live instance's stored status (0 until a worker measured it) */
+  read(): Promise<Array<{ instanceId: string; status: InstanceStatus }>>;
+  /** Asks the worker holding the instance to reboot it (it hears at once by the change feed, or at
+   * its next health interval) and stores status 4 meanwhile. False when the instance is gone. */
+  requestReboot(instanceKey: number, now: number): Promise<boolean>;
 }
 
 /** A per-tenant token bucket kept in the shared database, so that every API node draws on the
@@ -345,6 +363,9 @@ export interface Store {
    * work worth doing on one node at a time (retention). Always true where one process owns the
    * store (SQLite). */
   tryLead(role: 'retention'): Promise<boolean>;
+  /** Instance health shared by every process on the database; null where one process owns the
+   * store (SQLite: its one health monitor answers the API). */
+  sharedHealth(): SharedHealth | null;
   /** The tenants' rate limit shared by every process on the database; null where one process owns
    * the store (SQLite: the API's in-process bucket is the only one). */
   sharedRateLimiter(perSecond: number, burst: number): SharedRateLimiter | null;

@@ -18,6 +18,7 @@ import { freshDatabase, postgresSkipReason } from '../support/postgres.js';
 interface JournalRow {
   serial: string;
   command: string;
+  service: string;
   startedAt: number;
   endedAt: number | null;
   end: string;
@@ -100,7 +101,7 @@ async function deployment(zones: string[], settings: Record<string, string> = {}
       await c.end();
     }
   };
-  return { ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore };
+  return { ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore, control: sim.control };
 }
 
 /** The worker ids are host:pid:random: the instances a worker process holds. */
@@ -213,5 +214,38 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     // Each node alone would let 3 through (6): shared, the burst and what refilled meanwhile.
     assert.ok(allowed <= 3 + Math.floor(seconds) + 1, `${allowed} of ${statuses.join(',')} allowed in ${seconds} s`);
     assert.ok(statuses.includes(429));
+  });
+
+  test('health: measured by the worker holding the instance, read by an API node; a reboot asked there is done by that worker', async () => {
+    const d = await deployment(['z', 'z'], { ADBFLEET_HEALTH_INTERVAL_SECONDS: '1', ADBFLEET_HEALTH_TIMEOUT_SECONDS: '1' });
+    await d.worker();
+    let seen: number[] = [];
+    const statusesBecome = (want: number[], what: string) =>
+      until(
+        () => `${what}: ${JSON.stringify(seen)}`,
+        async () => {
+          const r = await d.call('POST', '/v1/instances/batch-query-status', { instance_ids: d.ids });
+          seen = (r.body.data.status_results as Array<{ status: number }>).map((x) => x.status);
+          return JSON.stringify(seen) === JSON.stringify(want);
+        },
+        30_000,
+        100,
+      );
+    await statusesBecome([2, 2], 'both running, as the worker measured');
+    const fault = await fetch(`${d.control}/instances/sim-0002/fault`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'offline', ms: 60_000 }),
+    });
+    assert.equal(fault.status, 200);
+    await statusesBecome([2, 3], 'the second offline');
+    const refused = await d.call('POST', '/v1/instances/reboot', { instance_ids: d.ids });
+    assert.equal(refused.body.error_code, 'KOOPHONE.API.5005', JSON.stringify(refused.body));
+    const ok = await d.call('POST', '/v1/instances/reboot', { instance_ids: [d.ids[0]] });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    await statusesBecome([4, 3], 'starting (the simulator takes a second to come back)');
+    await until('the worker rebooted it', async () => (await d.journal()).some((r) => r.serial === 'sim-0001' && r.service === 'reboot'));
+    await statusesBecome([2, 3], 'running again after the reboot');
+    assert.equal((await d.journal()).filter((r) => r.serial === 'sim-0001' && r.service === 'reboot').length, 1, 'rebooted once');
   });
 });

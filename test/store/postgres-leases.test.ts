@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createPostgresStore, type QueuedJob, type Store, type WorkerLeases } from '../../src/store/index.js';
+import { until } from '../support/index.js';
 import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
 import { newTask, succeeded, tenantWithInstances, type Fixture } from './conformance/fixtures.js';
 
@@ -194,6 +195,41 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     const mine = await a.leases.readQueue(0, 3);
     assert.equal(mine.jobs.length, 3);
     assert.equal(mine.scannedTo, mine.jobs[2]!.jobKey, 'a full page: as far as its last job');
+  });
+
+  test('health: the holder stores what it measures, any node reads it; a reboot asked is taken once by the holder', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const keys = await instanceKeys(admin, f);
+    const a = await worker(at, 'a');
+    const b = await worker(at, 'b');
+    const now = Date.now();
+    await a.leases.round(now);
+    await b.leases.round(now);
+    const aHeld = (await a.leases.round(now + 1)).held;
+    const bHeld = (await b.leases.round(now + 1)).held;
+    assert.deepEqual([aHeld.length, bHeld.length], [1, 1]);
+    const health = admin.sharedHealth()!;
+    const read = async () => new Map((await health.read()).map((r) => [r.instanceId, r.status]));
+    assert.deepEqual([...(await read()).values()], [0, 0], 'unknown until measured');
+    // a writes for both: only its own instance takes it.
+    await a.leases.recordHealth(keys.map((k) => ({ instanceKey: k, status: 3 })), now);
+    await b.leases.recordHealth([{ instanceKey: bHeld[0]!, status: 2 }], now);
+    const idOf = new Map((await admin.listTargets()).map((t) => [t.instanceKey, t.instanceId]));
+    assert.equal((await read()).get(idOf.get(aHeld[0]!)!), 3);
+    assert.equal((await read()).get(idOf.get(bHeld[0]!)!), 2, "a's write did not touch b's instance");
+    // A reboot asked by an API node: shown starting at once, taken once, by the holder only.
+    const heard: string[] = [];
+    b.store.changes.onInstancesChanged((c) => heard.push(...c.instanceIds));
+    assert.equal(await health.requestReboot(bHeld[0]!, now + 2), true);
+    assert.equal((await read()).get(idOf.get(bHeld[0]!)!), 4);
+    await until('the holder hears of it', () => heard.includes(idOf.get(bHeld[0]!)!));
+    assert.deepEqual(await a.leases.takeReboots(), []);
+    assert.deepEqual(await b.leases.takeReboots(), [bHeld[0]]);
+    assert.deepEqual(await b.leases.takeReboots(), [], 'once');
+    await admin.deleteInstance(idOf.get(aHeld[0]!)!);
+    assert.equal(await health.requestReboot(aHeld[0]!, now + 3), false, 'a deleted instance');
   });
 
   test('leave frees every lease at once; orphaned running jobs fail 1006 when their instance is claimed', async () => {

@@ -15,9 +15,10 @@
 // Clocks: lapse is judged by the `now` of whoever looks, so nodes' clocks must agree to well
 // within a lease (NTP does).
 import type pg from 'pg';
-import { jobMessage, JobCode } from '../../core/index.js';
+import { jobMessage, JobCode, type InstanceStatus } from '../../core/index.js';
 import type { LeaseRound, QueuedJob, WorkerIdentity, WorkerLeases } from '../types.js';
 import { inTransaction } from './db.js';
+import { HealthSql } from './health.sql.js';
 import { LeaseSql } from './leases.sql.js';
 import type { QueueHorizon } from './queue-horizon.js';
 import { QueueSql } from './queue.sql.js';
@@ -65,14 +66,12 @@ export class Leases implements WorkerLeases {
       return [held, failed] as const;
     });
     const before = this.#held;
-    this.#held = ids;
+    const acquired = ascending([...ids].filter((id) => !before.has(id)));
+    const lost = ascending([...before].filter((id) => !ids.has(id)));
+    // The same set while nothing changed: held() readers compare it by identity.
+    if (acquired.length > 0 || lost.length > 0) this.#held = ids;
     if (failed.length > 0) this.#interrupted(failed);
-    return {
-      held: ascending(ids),
-      acquired: ascending([...ids].filter((id) => !before.has(id))),
-      lost: ascending([...before].filter((id) => !ids.has(id))),
-      interrupted: failed.length,
-    };
+    return { held: ascending(ids), acquired, lost, interrupted: failed.length };
   }
 
   readQueue(afterJobKey: number, limit: number): Promise<{ jobs: QueuedJob[]; scannedTo: number }> {
@@ -82,6 +81,19 @@ export class Leases implements WorkerLeases {
   async queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]> {
     if (instanceKeys.length === 0 || upToJobKey <= afterJobKey) return [];
     return (await this.#pool.query<QueuedJob>(QueueSql.queuedOf, [instanceKeys, afterJobKey, upToJobKey, limit])).rows;
+  }
+
+  held(): ReadonlySet<number> {
+    return this.#held;
+  }
+
+  async recordHealth(statuses: ReadonlyArray<{ instanceKey: number; status: InstanceStatus }>, now: number): Promise<void> {
+    if (statuses.length === 0) return;
+    await this.#pool.query(HealthSql.record, [statuses.map((s) => s.instanceKey), statuses.map((s) => s.status), now, this.identity.workerId]);
+  }
+
+  async takeReboots(): Promise<number[]> {
+    return (await this.#pool.query<{ id: number }>(HealthSql.takeReboots, [this.identity.workerId])).rows.map((r) => r.id);
   }
 
   async leave(): Promise<void> {

@@ -183,6 +183,16 @@ CREATE TABLE rate_buckets (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'instance health',
+    // SPEC §6's status as the worker holding the instance measured it (health.ts), and a reboot
+    // an API node asked that worker for.
+    sql: `
+ALTER TABLE instances ADD COLUMN health_status smallint NOT NULL DEFAULT 0 CHECK (health_status BETWEEN 0 AND 5),
+  ADD COLUMN health_at bigint, ADD COLUMN reboot_requested_at bigint;
+`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */

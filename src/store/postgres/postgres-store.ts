@@ -24,6 +24,7 @@ import type {
   Page,
   Principal,
   QueuedJob,
+  SharedHealth,
   SharedRateLimiter,
   Store,
   StoreStats,
@@ -38,6 +39,7 @@ import { ChangeRelay } from './change-relay.js';
 import { checkUrl, createPool, describeUrl } from './db.js';
 import { MetaSql } from './meta.sql.js';
 import { checkSchemaName, migrate } from './migrations.js';
+import { StoredHealth } from './health.js';
 import { Leadership } from './leadership.js';
 import { Leases } from './leases.js';
 import { SharedBucket } from './rate-limit.js';
@@ -275,6 +277,11 @@ class PostgresStore implements Store {
     const failed = await interruptRunning(o.pool, now);
     o.relay.taskChanged(new Set(failed.map((r) => r.task)));
     return failed.length;
+  }
+
+  sharedHealth(): SharedHealth {
+    const o = this.#o();
+    return new StoredHealth(o.pool, (instanceId) => o.relay.instancesChanged([instanceId]));
   }
 
   async tryLead(role: 'retention'): Promise<boolean> {

@@ -290,6 +290,11 @@ class SqliteStore implements Store {
     return true;
   }
 
+  sharedHealth(): null {
+    // One process owns the file: its health monitor answers the API itself.
+    return null;
+  }
+
   sharedRateLimiter(): null {
     // One process serves the API: its in-process bucket is the only one.
     return null;
