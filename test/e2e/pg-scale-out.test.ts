@@ -12,7 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
-import { request, startServeProcess, startSimProcess, startWorkerProcess, until, type Child, type JobJson } from '../support/index.js';
+import {
+  collectSse,
+  openSse,
+  request,
+  startServeProcess,
+  startSimProcess,
+  startWorkerProcess,
+  until,
+  type Child,
+  type JobJson,
+} from '../support/index.js';
 import { freshDatabase, postgresSkipReason } from '../support/postgres.js';
 
 interface JournalRow {
@@ -101,7 +111,7 @@ async function deployment(zones: string[], settings: Record<string, string> = {}
       await c.end();
     }
   };
-  return { ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore, control: sim.control };
+  return { ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore, control: sim.control, token: tenant.body.token as string };
 }
 
 /** The worker ids are host:pid:random: the instances a worker process holds. */
@@ -182,7 +192,7 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     assert.deepEqual((await d.jobs(t)).map((j) => j.state), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
   });
 
-  test('idempotency through two API nodes: 20 concurrent retries make one task; either node answers for it', async () => {
+  test('idempotency through two API nodes: 20 concurrent retries make one task; the other node streams it as a worker runs it', async () => {
     const d = await deployment(['z', 'z']);
     const second = await d.apiNodeMore();
     const body = { command: 'echo once', instance_ids: d.ids };
@@ -195,7 +205,13 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     const other = await d.call('POST', '/v1/instances/async-command', { ...body, command: 'echo other' }, 'retry-1', second);
     assert.equal(other.status, 409, JSON.stringify(other.body));
     const [taskId] = [...taskIds];
+    // Followed on the other node, run by a worker started after: the stream sees it through.
+    const stream = collectSse(await openSse(`${second}/v1/instances/tasks/${taskId}/events`, { 'x-auth-token': d.token, 'x-request-id': randomUUID() }));
     await d.worker();
+    const { events } = await stream;
+    assert.equal(events.at(-1)?.event, 'done');
+    const finals = events.filter((e) => e.event !== 'done').map((e) => JSON.parse(e.data) as { state: string }).filter((j) => j.state === 'succeeded');
+    assert.equal(finals.length, 2, JSON.stringify(events));
     await d.settled(taskId!);
     const listed = await d.call('GET', '/v1/instances/tasks?limit=20', undefined, randomUUID(), second);
     assert.deepEqual(listed.body.data.tasks.map((t: { task_id: string }) => t.task_id), [taskId]);
