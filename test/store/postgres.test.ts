@@ -163,4 +163,73 @@ describe('PostgreSQL store', { skip: postgresSkipReason ?? false }, () => {
     await b.close();
     await until('a leads again once b closed', () => a.tryLead('retention'));
   });
+
+  test('a dropped LISTEN connection is reopened: read as if every notice had come, then notices flow again', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    const f = await tenantWithInstances(a, 1);
+    const queued: number[] = [];
+    b.changes.onQueued((k) => queued.push(k));
+    const c = await rawClient(at);
+    const listeners = async (): Promise<number[]> =>
+      ((await c.query("SELECT pid FROM pg_stat_activity WHERE query = $1", [`LISTEN "adbfleet:${at.schema}"`])).rows as Array<{ pid: number }>).map((r) => r.pid);
+    try {
+      await until('both nodes listen', async () => (await listeners()).length === 2);
+      const before = await listeners();
+      await c.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [before]);
+      // Committed while nobody listens: its notice is lost, and the reopened connection makes up for it.
+      const lost = await a.createTask(newTask(f));
+      await until('b reads again after reopening', () => queued.some((k) => k >= lost.jobs[0]!.jobKey));
+      await until('both listen again, on new connections', async () => {
+        const now = await listeners();
+        return now.length === 2 && now.every((p) => !before.includes(p));
+      });
+      const next = await a.createTask(newTask(f));
+      await until('a notice of the new connection', () => queued.includes(next.jobs.at(-1)!.jobKey));
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('two nodes writing the same request ids in opposite order never deadlock: every submit answers', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    const f = await tenantWithInstances(a, 1);
+    for (let round = 0; round < 30; round++) {
+      const ids = [`r${round}-x`, `r${round}-y`, `r${round}-z`];
+      // Same turn on each node: one batch each, the ids in opposite orders.
+      const onA = ids.map((id) => a.createTask(newTask(f, { requestId: id, requestHash: 'h' })));
+      const onB = [...ids].reverse().map((id) => b.createTask(newTask(f, { requestId: id, requestHash: 'h' })));
+      const all = await Promise.allSettled([...onA, ...onB]);
+      const failed = all.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+      assert.deepEqual(failed, [], `round ${round}`);
+      const byId = new Map<string, Set<string>>();
+      for (const [i, r] of all.entries()) {
+        const id = i < 3 ? ids[i]! : [...ids].reverse()[i - 3]!;
+        byId.set(id, (byId.get(id) ?? new Set()).add((r as PromiseFulfilledResult<{ taskId: string }>).value.taskId));
+      }
+      for (const [id, tasks] of byId) assert.equal(tasks.size, 1, `${id}: one task`);
+    }
+  });
+
+  test('an ownership change on one node racing submits on another: no queued job of the old owner survives on the instance', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    for (let round = 0; round < 5; round++) {
+      const f = await tenantWithInstances(a, 2);
+      const other = await a.createTenant('other');
+      const moved = f.instanceIds[0]!;
+      const submits = Array.from({ length: 30 }, (_, i) =>
+        new Promise<void>((r) => setTimeout(r, i % 10)).then(() => a.createTask(newTask(f, { command: `echo ${i}` }))),
+      );
+      await new Promise((r) => setTimeout(r, 4));
+      await b.assignInstance(moved, other.tenantId);
+      const results = await Promise.allSettled(submits);
+      for (const r of results) {
+        if (r.status === 'rejected') assert.match(String(r.reason), new RegExp(moved), 'refused only for the instance that moved');
+      }
+      const left = (await b.queuedJobs(0, 100_000)).filter((j) => j.instanceId === moved && j.tenantKey === f.tenantKey);
+      assert.deepEqual(left, [], `round ${round}: the old owner's jobs on ${moved} were cancelled or never written`);
+    }
+  });
 });

@@ -20,6 +20,15 @@ export const TxSql = {
    */
   lockTenantsShared: `SELECT pg_advisory_xact_lock_shared(20542, (k % 2147483647)::int)
     FROM unnest($1::bigint[]) AS k ORDER BY k`,
+  /**
+   * Locks on the batch's request ids ($1 tenant keys, $2 request ids), in the order of the lock
+   * keys: two batches writing the same ids (retries sent to two nodes) would otherwise each insert
+   * one and wait on the other's (the unique index), a deadlock. Taken in one order, the second
+   * batch waits for the first to commit, then finds its tasks and replays them.
+   */
+  lockRequests: `SELECT pg_advisory_xact_lock(20544, k)
+    FROM (SELECT DISTINCT hashtext(t::text || ':' || r) AS k FROM unnest($1::bigint[], $2::text[]) AS x(t, r)) AS keys
+    ORDER BY k`,
   lockTenantsExclusive: `SELECT pg_advisory_xact_lock(20542, (k % 2147483647)::int)
     FROM unnest($1::bigint[]) AS k ORDER BY k`,
 } as const;

@@ -138,6 +138,8 @@ export class WriteBatch {
       const tenants = new Set<number>();
       for (const r of batch) if (r.kind === 'create') tenants.add(r.task.tenantKey);
       if (tenants.size > 0) await c.query(TxSql.lockTenantsShared, [[...tenants]]);
+      const requests = batch.flatMap((r) => (r.kind === 'create' && r.task.requestId !== undefined ? [r.task] : []));
+      if (requests.length > 0) await c.query(TxSql.lockRequests, [requests.map((t) => t.tenantKey), requests.map((t) => t.requestId)]);
       const now = this.#clock();
       const audits: AuditRequest[] = [];
       for (const r of batch) {
