@@ -69,6 +69,7 @@ class QueueDispatcher implements Dispatcher {
   #unsubscribe: (() => void)[] = [];
   readonly #leases: WorkerLeases | null;
   readonly #keeper: LeaseKeeper | null;
+  #pollingCancels = false;
   /** a catch-up read is under way: the queue reader waits (#readAgain) */
   #catchingUp = false;
   /** leased: the instances held and caught up. A read may bring jobs of an instance acquired by a
@@ -165,9 +166,26 @@ class QueueDispatcher implements Dispatcher {
     this.#poll = setInterval(() => {
       this.#wake();
       this.#scheduler.backlog.retry();
+      this.#pollCancels();
     }, POLL_MS);
     this.#poll.unref();
     this.#logger.info({ interrupted, readUpTo: this.#after }, 'dispatcher started');
+  }
+
+  /** Leased (other processes cancel): a cancel whose notice was lost still reaches the running job
+   * within a poll. One query per second while jobs run. */
+  #pollCancels(): void {
+    if (this.#leases === null || this.#pollingCancels) return;
+    const running = this.#scheduler.runningKeys();
+    if (running.length === 0) return;
+    this.#pollingCancels = true;
+    this.#leases
+      .cancelRequested(running)
+      .then((keys) => this.#scheduler.cancelRunning(keys))
+      .catch((err: unknown) => this.#logger.error({ err }, 'reading cancels of running jobs failed; tried again shortly'))
+      .finally(() => {
+        this.#pollingCancels = false;
+      });
   }
 
   #interrupted(jobs: number): void {

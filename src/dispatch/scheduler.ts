@@ -161,6 +161,13 @@ export class Scheduler {
     }
   }
 
+  /** Keys of the jobs running now (markRunning committed them), not already being aborted. */
+  runningKeys(): number[] {
+    const keys: number[] = [];
+    for (const job of this.#jobs.values()) if (job.phase === 'running' && !job.abortReason) keys.push(job.jobKey);
+    return keys;
+  }
+
   /** Aborts running jobs (their ADB streams close); a job still starting is cancelled once started. */
   cancelRunning(jobKeys: readonly number[]): void {
     for (const key of jobKeys) {

@@ -242,6 +242,9 @@ export interface WorkerLeases {
   /** Stores the SPEC §6 status this worker measured, for the instances it still holds (others are
    * their new holder's to tell). */
   recordHealth(statuses: ReadonlyArray<{ instanceKey: number; status: InstanceStatus }>, now: number): Promise<void>;
+  /** Of these running jobs (this worker's), the ones whose cancel was asked (cancelTask): what
+   * the cancelled notice says, for when a notice was lost. */
+  cancelRequested(jobKeys: readonly number[]): Promise<number[]>;
   /** The instances this worker holds whose reboot an API node asked for (SharedHealth), taken: each
    * request is handed out once. */
   takeReboots(): Promise<number[]>;

@@ -111,7 +111,17 @@ async function deployment(zones: string[], settings: Record<string, string> = {}
       await c.end();
     }
   };
-  return { ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore, control: sim.control, token: tenant.body.token as string };
+  /** ends every LISTEN connection on the database (the processes reopen theirs within a second) */
+  const dropListeners = async (): Promise<number> => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return (await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'")).rowCount ?? 0;
+    } finally {
+      await c.end();
+    }
+  };
+  return { dropListeners, ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore, control: sim.control, token: tenant.body.token as string };
 }
 
 /** The worker ids are host:pid:random: the instances a worker process holds. */
@@ -263,5 +273,18 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     await until('the worker rebooted it', async () => (await d.journal()).some((r) => r.serial === 'sim-0001' && r.service === 'reboot'));
     await statusesBecome([2, 3], 'running again after the reboot');
     assert.equal((await d.journal()).filter((r) => r.serial === 'sim-0001' && r.service === 'reboot').length, 1, 'rebooted once');
+  });
+
+  test('a cancel whose notice is lost still stops the running job: the worker also polls for it', async () => {
+    const d = await deployment(['z']);
+    await d.worker();
+    const t = await d.submit('sleep 60');
+    await until('running', async () => (await d.jobs(t))[0]?.state === 'running');
+    assert.ok((await d.dropListeners()) >= 2, "the API node's and the worker's LISTEN connections");
+    const r = await d.call('POST', `/v1/instances/tasks/${t}/cancel`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await d.settled(t, 20_000);
+    assert.equal((await d.jobs(t))[0]?.error_code, 'KOOPHONE.JOB.1004');
+    assert.equal((await d.journal()).find((e) => e.command === 'sleep 60')?.end, 'closed', 'the remote shell was hung up on');
   });
 });

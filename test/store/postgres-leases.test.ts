@@ -232,6 +232,22 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.equal(await health.requestReboot(aHeld[0]!, now + 3), false, 'a deleted instance');
   });
 
+  test('cancelRequested: a running job whose task was cancelled on another node says so', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const a = await worker(at, 'a');
+    await a.leases.round(Date.now());
+    const t = await admin.createTask(newTask(f));
+    const other = await admin.createTask(newTask(f));
+    const keys = [...t.jobs, ...other.jobs].map((j) => j.jobKey);
+    await a.store.markRunning([t.jobs[0]!.jobKey, other.jobs[0]!.jobKey], Date.now());
+    assert.deepEqual(await a.leases.cancelRequested(keys), []);
+    const res = await admin.cancelTask(f.tenantKey, t.taskId, Date.now());
+    assert.deepEqual(res?.running, [t.jobs[0]!.jobKey]);
+    assert.deepEqual(await a.leases.cancelRequested(keys), [t.jobs[0]!.jobKey], 'the running one only; queued ones are cancelled outright');
+  });
+
   test('leave frees every lease at once; orphaned running jobs fail 1006 when their instance is claimed', async () => {
     const at = await freshPostgres();
     const admin = await node(at);

@@ -92,6 +92,11 @@ export class Leases implements WorkerLeases {
     await this.#pool.query(HealthSql.record, [statuses.map((s) => s.instanceKey), statuses.map((s) => s.status), now, this.identity.workerId]);
   }
 
+  async cancelRequested(jobKeys: readonly number[]): Promise<number[]> {
+    if (jobKeys.length === 0) return [];
+    return (await this.#pool.query<{ id: number }>(QueueSql.cancelRequested, [jobKeys])).rows.map((r) => r.id);
+  }
+
   async takeReboots(): Promise<number[]> {
     return (await this.#pool.query<{ id: number }>(HealthSql.takeReboots, [this.identity.workerId])).rows.map((r) => r.id);
   }

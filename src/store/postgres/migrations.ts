@@ -193,6 +193,14 @@ ALTER TABLE instances ADD COLUMN health_status smallint NOT NULL DEFAULT 0 CHECK
   ADD COLUMN health_at bigint, ADD COLUMN reboot_requested_at bigint;
 `,
   },
+  {
+    version: 6,
+    name: 'cancel of running jobs',
+    // A running job's cancel is told to its worker by a notice; a notice can be lost (a dropped
+    // LISTEN connection), so it is also written on the job, where the worker polls for it. No
+    // default: adding the column does not rewrite the table.
+    sql: `ALTER TABLE jobs ADD COLUMN cancel_requested_at bigint;`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */

@@ -74,7 +74,13 @@ export const QueueSql = {
       error_msg = 'cancelled', finished_at = $1
     WHERE id BETWEEN $2 AND $3 AND task = $4 AND state = 'queued'
     RETURNING id`,
-  runningOfTask: `SELECT id FROM jobs WHERE id BETWEEN $1 AND $2 AND task = $3 AND state = 'running' ORDER BY id`,
+  /** a task's running jobs, marked cancel-requested at $4 (their worker aborts them: by the
+   * cancelled notice, or by its poll, cancelRequested, if the notice is lost) */
+  requestCancelRunning: `UPDATE jobs SET cancel_requested_at = $4
+    WHERE id BETWEEN $1 AND $2 AND task = $3 AND state = 'running'
+    RETURNING id`,
+  /** of the running jobs $1, those whose cancel was asked (served by jobs_running) */
+  cancelRequested: `SELECT id FROM jobs WHERE id = ANY($1::bigint[]) AND state = 'running' AND cancel_requested_at IS NOT NULL`,
   /** An instance changed hands ($3: its new owner) or was removed ($3 NULL): queued jobs of anyone
    * else never reach it (served by jobs_queued). Running ones finish. */
   cancelQueuedOnInstance: `UPDATE jobs SET state = 'cancelled', error_code = 'KOOPHONE.JOB.1004',

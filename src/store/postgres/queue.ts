@@ -100,8 +100,12 @@ export async function cancelTask(
     if (t === undefined) return null;
     const last = t.jobFirst + t.jobCount - 1;
     const cancelled = (await c.query<{ id: number }>(QueueSql.cancelQueued, [now, t.jobFirst, last, t.id])).rows;
-    const running = (await c.query<{ id: number }>(QueueSql.runningOfTask, [t.jobFirst, last, t.id])).rows;
-    return { taskKey: t.id, cancelledQueued: cancelled.map((r) => r.id).sort((a, b) => a - b), running: running.map((r) => r.id) };
+    const running = (await c.query<{ id: number }>(QueueSql.requestCancelRunning, [t.jobFirst, last, t.id, now])).rows;
+    return {
+      taskKey: t.id,
+      cancelledQueued: cancelled.map((r) => r.id).sort((a, b) => a - b),
+      running: running.map((r) => r.id).sort((a, b) => a - b),
+    };
   });
 }
 
