@@ -1,7 +1,6 @@
 // The store layer's public face: the Store interface and its types, its errors, and the two
 // implementations, SQLite and PostgreSQL.
 export type * from './types.js';
-export type * from './scale-out.js';
 export { StoreError, StoreErrorCode } from './errors.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { MIGRATIONS } from './sqlite/migrations.js';

@@ -3,7 +3,7 @@
 // measures it and reboots it.
 import type pg from 'pg';
 import type { InstanceStatus } from '../../core/index.js';
-import type { SharedHealth } from '../scale-out.js';
+import type { SharedHealth } from '../types.js';
 import { HealthSql } from './health.sql.js';
 
 export class StoredHealth implements SharedHealth {

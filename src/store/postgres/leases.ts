@@ -16,8 +16,7 @@
 // within a lease (NTP does).
 import type pg from 'pg';
 import { jobMessage, JobCode, type InstanceStatus } from '../../core/index.js';
-import type { LeaseRound, WorkerIdentity, WorkerLeases } from '../scale-out.js';
-import type { QueuedJob } from '../types.js';
+import type { LeaseRound, QueuedJob, WorkerIdentity, WorkerLeases } from '../types.js';
 import { inTransaction } from './db.js';
 import { HealthSql } from './health.sql.js';
 import { LeaseSql } from './leases.sql.js';

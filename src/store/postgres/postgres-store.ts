@@ -24,13 +24,16 @@ import type {
   Page,
   Principal,
   QueuedJob,
+  SharedHealth,
+  SharedRateLimiter,
   Store,
   StoreStats,
   TaskSummary,
   TaskView,
   Tenant,
+  WorkerIdentity,
+  WorkerLeases,
 } from '../types.js';
-import type { SharedHealth, SharedRateLimiter, WorkerIdentity, WorkerLeases } from '../scale-out.js';
 import { listAudit, purgeAudit } from './audit.js';
 import { ChangeRelay } from './change-relay.js';
 import { checkUrl, createPool, describeUrl } from './db.js';

@@ -3,7 +3,7 @@
 // the statement's length: thousands of requests per second per tenant before it is a bottleneck,
 // against the limit's default of 100/s). Same arithmetic as the API's in-process bucket.
 import type pg from 'pg';
-import type { SharedRateLimiter } from '../scale-out.js';
+import type { SharedRateLimiter } from '../types.js';
 import { RateLimitSql } from './rate-limit.sql.js';
 
 export class SharedBucket implements SharedRateLimiter {
