@@ -1,6 +1,7 @@
 // Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
 // validation), routes, one error handler, and the audit log's record of each state-changing
-// request once answered (audit.ts). Schemas compile when the app is ready.
+// request once answered (audit.ts). Schemas compile when the app is ready. A worker-only process
+// builds it with the operator's routes alone (surface 'ops': health and metrics).
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, LIMITS } from '../core/index.js';
 import { recordAudit } from './audit.js';
@@ -105,11 +106,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  const ops = deps.surface === 'ops';
   // Before the routes, so the document sees every one of them.
-  await registerOpenApi(app);
+  if (!ops) await registerOpenApi(app);
   await app.register(async (health) => healthRoutes(health, deps));
   const metrics = deps.metrics;
   if (metrics !== undefined) await app.register(async (scrape) => metricsRoutes(scrape, deps, metrics));
+  if (ops) {
+    await app.ready();
+    return app;
+  }
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
   await app.register(async (web) => consoleRoutes(web, deps.consoleDir));
 

@@ -26,7 +26,8 @@ import { createServiceMetrics } from './metrics.js';
 /** After the worker stopped, how long answers in flight may take before connections are cut. */
 const API_DRAIN_MS = 2_000;
 
-/** What the process runs: --role worker has no API (url and port null), --role api no worker. */
+/** What the process runs: --role api no worker; --role worker no tenant or admin API (its HTTP
+ * port serves /healthz, /readyz and /metrics only). */
 export interface RunningService {
   url: string | null;
   port: number | null;
@@ -130,21 +131,25 @@ export async function startService(config: Config, logger: Logger = createLogger
   const measuring =
     runsWorker || sharedHealth === null ? createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }), leases }) : null;
   const monitor = !runsApi ? null : sharedHealth === null ? measuring : createStoredHealth({ store, health: sharedHealth, logger: logger.child({ role: 'health' }) });
-  metrics.attach({ store, pool, monitor: monitor ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
+  metrics.attach({ store, pool, monitor: monitor ?? measuring ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
   // Purges skip rows another node is purging (SKIP LOCKED): any number of workers may run it.
   const purger = runsWorker ? createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) }) : null;
   const tasks = createTaskService(store);
+  // A worker alone serves the operator's routes only (/healthz, /readyz, /metrics): it has no
+  // tenant or admin API, and its health monitor is asked for nothing there.
+  const health = monitor ?? measuring;
   const api =
-    monitor === null
+    health === null
       ? null
       : await buildApi({
           store,
           tasks,
-          monitor,
+          monitor: health,
           config,
           adminTokenHash: hashToken(token),
-          logger: logger.child({ role: 'api' }),
+          logger: logger.child({ role: runsApi ? 'api' : 'ops' }),
           metrics,
+          surface: runsApi ? 'all' : 'ops',
         });
   /**
    * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds

@@ -90,10 +90,13 @@ async function deployment(zones: string[], settings: Record<string, string> = {}
   const settled = (taskId: string, timeoutMs = 60_000): Promise<void> =>
     until(`task ${taskId} to finish`, async () => (await jobs(taskId)).every((j) => j.state !== 'queued' && j.state !== 'running'), timeoutMs, 100);
   const journal = async (): Promise<JournalRow[]> => (await (await fetch(`${sim.control}/journal`)).json()) as JournalRow[];
+  /** the ops URL (health and metrics) of each worker started */
+  const opsUrl = new Map<Child, string>();
   const worker = async (args: string[] = []): Promise<Child> => {
-    const w = await startWorkerProcess(env, args);
-    children.push(w);
-    return w;
+    const { child, url: ops } = await startWorkerProcess(env, args);
+    children.push(child);
+    opsUrl.set(child, ops);
+    return child;
   };
   /** lease owner -> instance ids, read from the database */
   const owners = async (): Promise<Map<string, string[]>> => {
@@ -121,7 +124,7 @@ async function deployment(zones: string[], settings: Record<string, string> = {}
       await c.end();
     }
   };
-  return { dropListeners, ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore, control: sim.control, token: tenant.body.token as string };
+  return { adminToken, opsUrl, dropListeners, ids, serialOf, call, submit, jobs, settled, journal, worker, owners, apiUrl: apiNode.url, apiNodeMore, control: sim.control, token: tenant.body.token as string };
 }
 
 /** The worker ids are host:pid:random: the instances a worker process holds. */
@@ -286,5 +289,23 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     await d.settled(t, 20_000);
     assert.equal((await d.jobs(t))[0]?.error_code, 'KOOPHONE.JOB.1004');
     assert.equal((await d.journal()).find((e) => e.command === 'sleep 60')?.end, 'closed', 'the remote shell was hung up on');
+  });
+
+  test("a worker's port serves the operator's routes only: health, readiness and its metrics", async () => {
+    const d = await deployment(['z']);
+    const w = await d.worker();
+    const ops = d.opsUrl.get(w)!;
+    const t = await d.submit('echo counted');
+    await d.settled(t);
+    assert.equal((await request(ops, 'GET', '/healthz', undefined, {})).status, 200);
+    assert.equal((await request(ops, 'GET', '/readyz', undefined, {})).status, 200);
+    assert.equal((await request(ops, 'GET', '/metrics', undefined, {})).status, 401, 'the admin token guards it');
+    const scraped = await fetch(`${ops}/metrics`, { headers: { authorization: `Bearer ${d.adminToken}` } });
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /^adbfleet_jobs_finished_total\{.*\} 1$/m, "the worker's own job counters");
+    for (const [method, path] of [['GET', '/v1/instances/tasks'], ['GET', '/admin/v1/tenants'], ['GET', '/openapi.json']] as const) {
+      const r = await request(ops, method, path, undefined, { 'x-request-id': randomUUID(), authorization: `Bearer ${d.adminToken}` });
+      assert.equal(r.status, 404, `${method} ${path}`);
+    }
   });
 });
