@@ -29,13 +29,15 @@ const API_DRAIN_MS = 2_000;
 /** What the process runs: --role api no worker; --role worker no tenant or admin API (its HTTP
  * port serves /healthz, /readyz and /metrics only). */
 export interface RunningService {
-  url: string | null;
-  port: number | null;
+  url: string;
+  port: number;
   config: Config;
   store: Store;
+  /** null: --role api */
   dispatcher: Dispatcher | null;
+  /** what the API answers health from (null: --role worker) */
   monitor: HealthMonitor | null;
-  api: FastifyInstance | null;
+  api: FastifyInstance;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -132,25 +134,23 @@ export async function startService(config: Config, logger: Logger = createLogger
     runsWorker || sharedHealth === null ? createHealthMonitor({ store, pool, config, logger: logger.child({ role: 'health' }), leases }) : null;
   const monitor = !runsApi ? null : sharedHealth === null ? measuring : createStoredHealth({ store, health: sharedHealth, logger: logger.child({ role: 'health' }) });
   metrics.attach({ store, pool, monitor: monitor ?? measuring ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
-  // Purges skip rows another node is purging (SKIP LOCKED): any number of workers may run it.
+  // On PostgreSQL one worker at a time purges (store.tryLead).
   const purger = runsWorker ? createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) }) : null;
   const tasks = createTaskService(store);
   // A worker alone serves the operator's routes only (/healthz, /readyz, /metrics): it has no
   // tenant or admin API, and its health monitor is asked for nothing there.
   const health = monitor ?? measuring;
-  const api =
-    health === null
-      ? null
-      : await buildApi({
-          store,
-          tasks,
-          monitor: health,
-          config,
-          adminTokenHash: hashToken(token),
-          logger: logger.child({ role: runsApi ? 'api' : 'ops' }),
-          metrics,
-          surface: runsApi ? 'all' : 'ops',
-        });
+  if (health === null) throw new Error('a process runs the API, the worker or both: it has a health monitor');
+  const api = await buildApi({
+    store,
+    tasks,
+    monitor: health,
+    config,
+    adminTokenHash: hashToken(token),
+    logger: logger.child({ role: runsApi ? 'api' : 'ops' }),
+    metrics,
+    surface: runsApi ? 'all' : 'ops',
+  });
   /**
    * No new requests, then no new jobs; running ones get graceMs. A sync-command in flight holds
    * api.close() until the task service lets it go, after the worker stopped, so the API close is
@@ -158,18 +158,16 @@ export async function startService(config: Config, logger: Logger = createLogger
    * ADB connections and the store, which answered the last requests.
    */
   const shutdown = async (graceMs: number): Promise<void> => {
-    const apiClosed = api?.close();
+    const apiClosed = api.close();
     await purger?.stop();
     await monitor?.stop();
     if (measuring !== monitor) await measuring?.stop();
     await dispatcher?.stop(graceMs);
     // Nothing changes jobs in this process any more: waiting sync-commands and cancels answer now.
     tasks.close();
-    if (api !== null) {
-      const timer = setTimeout(() => api.server.closeAllConnections(), API_DRAIN_MS);
-      await apiClosed;
-      clearTimeout(timer);
-    }
+    const timer = setTimeout(() => api.server.closeAllConnections(), API_DRAIN_MS);
+    await apiClosed;
+    clearTimeout(timer);
     await pool.close();
     metrics.close();
     await store.close();
@@ -180,7 +178,6 @@ export async function startService(config: Config, logger: Logger = createLogger
   purger?.start();
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => (closing ??= shutdown(config.shutdownGraceMs));
-  if (api === null) return { url: null, port: null, config, store, dispatcher, monitor, api, logger, close };
   try {
     await api.listen({ host: config.host, port: config.port });
   } catch (err) {
