@@ -137,6 +137,28 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.equal((await admin.getTask(f.tenantKey, first.taskId))?.jobs[0]?.errorCode, 'KOOPHONE.JOB.1006');
   });
 
+  test('a lapsed lease nobody took back is still the worker\'s; one taken back and claimed again is a new lease', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 1);
+    const a = await worker(at, 'a');
+    const now = Date.now();
+    const [key] = (await a.leases.round(now)).held;
+    const t = await admin.createTask(newTask(f));
+    // Past its lease, before anyone rescued it: a still starts jobs there, and its round keeps it.
+    const later = now + LEASE_MS + 1;
+    assert.deepEqual(await a.store.markRunning([t.jobs[0]!.jobKey], later), [t.jobs[0]!.jobKey]);
+    const kept = await a.leases.round(later);
+    assert.deepEqual([kept.held, kept.acquired, kept.lost], [[key], [], []]);
+    // Rescued by a worker of another zone (it frees the instance, claims nothing), then claimed
+    // back by a: lost and acquired at once, so its lane starts over and reads the queue afresh.
+    const b = await worker(at, 'b', ['elsewhere']);
+    const rescued = await b.leases.round(later + LEASE_MS + 1);
+    assert.equal(rescued.interrupted, 1, "a's running job failed 1006");
+    const back = await a.leases.round(later + LEASE_MS + 2);
+    assert.deepEqual([back.held, back.acquired, back.lost], [[key], [key], [key]]);
+  });
+
   test('a worker with zones claims only instances of those zones; the others stay free for theirs', async () => {
     const at = await freshPostgres();
     const admin = await node(at);

@@ -11,7 +11,7 @@ export const LeaseSql = {
   forgetWorkers: 'DELETE FROM workers WHERE expires_at < $1',
   /** the worker's leases, renewed, whether or not they lapsed meanwhile: a lapsed lease nobody
    * took back is still this worker's alone. $1 worker, $2 expiry */
-  renew: `UPDATE instances SET lease_expires_at = $2 WHERE lease_owner = $1 RETURNING id`,
+  renew: `UPDATE instances SET lease_expires_at = $2 WHERE lease_owner = $1 RETURNING id, lease_epoch AS epoch`,
   /**
    * Lapsed leases ($1 now) are freed and the running jobs of their instances fail 1006 ($2 the
    * message): they may have run, they will not be run again. Rows another worker is rescuing or
@@ -42,11 +42,11 @@ export const LeaseSql = {
       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.state = 'running' AND j.instance = i.id)
     RETURNING id`,
   /** up to $4 free live instances in the zones ($3, NULL: all), lowest keys first, leased to $1 until $2 */
-  claim: `UPDATE instances SET lease_owner = $1, lease_expires_at = $2 WHERE id IN (
+  claim: `UPDATE instances SET lease_owner = $1, lease_expires_at = $2, lease_epoch = nextval('lease_epochs') WHERE id IN (
       SELECT id FROM instances
       WHERE lease_owner IS NULL AND deleted_at IS NULL AND ($3::text[] IS NULL OR zone = ANY($3::text[]))
       ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
-    RETURNING id`,
+    RETURNING id, lease_epoch AS epoch`,
   /** running jobs of instances just claimed ($1): nobody held them, so nobody runs them (orphans
    * of a worker that stopped before its results were written) */
   interruptOrphans: `UPDATE jobs SET state = 'failed', error_code = 'KOOPHONE.JOB.1006', error_msg = $2, finished_at = $3

@@ -27,6 +27,8 @@ import { QueueSql } from './queue.sql.js';
 const FORGET_MS = 3_600_000;
 
 type Moved = { id: number; task: number };
+/** an instance held, and the epoch of its lease (a new one at each claim) */
+type Lease = { id: number; epoch: number };
 
 export class Leases implements WorkerLeases {
   readonly identity: WorkerIdentity;
@@ -35,6 +37,8 @@ export class Leases implements WorkerLeases {
   /** told of the jobs a round failed (the change feed) */
   readonly #interrupted: (jobs: Moved[]) => void;
   #held = new Set<number>();
+  /** instance -> the epoch of this worker's lease on it, after the last round */
+  #epochs = new Map<number, number>();
 
   constructor(pool: pg.Pool, horizon: QueueHorizon, identity: WorkerIdentity, interrupted: (jobs: Moved[]) => void) {
     this.#pool = pool;
@@ -48,10 +52,10 @@ export class Leases implements WorkerLeases {
     const zones = this.identity.zones === null ? null : [...this.identity.zones];
     const expiry = now + leaseMs;
     const message = jobMessage(JobCode.Interrupted, null);
-    const [ids, failed] = await inTransaction(this.#pool, async (c) => {
+    const [epochs, failed] = await inTransaction(this.#pool, async (c) => {
       await c.query(LeaseSql.heartbeat, [workerId, zones, now, expiry]);
       await c.query(LeaseSql.forgetWorkers, [now - FORGET_MS]);
-      const held = new Set((await c.query<{ id: number }>(LeaseSql.renew, [workerId, expiry])).rows.map((r) => r.id));
+      const held = new Map((await c.query<Lease>(LeaseSql.renew, [workerId, expiry])).rows.map((r) => [r.id, r.epoch]));
       const failed = (await c.query<Moved>(LeaseSql.rescue, [now, message])).rows;
       for (const r of (await c.query<{ id: number }>(LeaseSql.releaseDeleted, [workerId])).rows) held.delete(r.id);
       const counts = (await c.query<{ instances: number; workers: number }>(LeaseSql.share, [zones, now])).rows[0]!;
@@ -59,19 +63,24 @@ export class Leases implements WorkerLeases {
       if (held.size > share) {
         for (const r of (await c.query<{ id: number }>(LeaseSql.release, [workerId, held.size - share])).rows) held.delete(r.id);
       } else if (held.size < share) {
-        const claimed = (await c.query<{ id: number }>(LeaseSql.claim, [workerId, expiry, zones, share - held.size])).rows.map((r) => r.id);
-        for (const id of claimed) held.add(id);
-        if (claimed.length > 0) failed.push(...(await c.query<Moved>(LeaseSql.interruptOrphans, [claimed, message, now])).rows);
+        const claimed = (await c.query<Lease>(LeaseSql.claim, [workerId, expiry, zones, share - held.size])).rows;
+        for (const r of claimed) held.set(r.id, r.epoch);
+        const keys = claimed.map((r) => r.id);
+        if (keys.length > 0) failed.push(...(await c.query<Moved>(LeaseSql.interruptOrphans, [keys, message, now])).rows);
       }
       return [held, failed] as const;
     });
-    const before = this.#held;
-    const acquired = ascending([...ids].filter((id) => !before.has(id)));
-    const lost = ascending([...before].filter((id) => !ids.has(id)));
+    // A lease of another epoch is another lease: lost (the lane stops) and acquired (read afresh),
+    // though this worker held the instance at both rounds (it lapsed, or was rescued, and was
+    // claimed back in between).
+    const before = this.#epochs;
+    const acquired = ascending([...epochs].filter(([id, epoch]) => before.get(id) !== epoch).map(([id]) => id));
+    const lost = ascending([...before].filter(([id, epoch]) => epochs.get(id) !== epoch).map(([id]) => id));
+    this.#epochs = epochs;
     // The same set while nothing changed: held() readers compare it by identity.
-    if (acquired.length > 0 || lost.length > 0) this.#held = ids;
+    if (acquired.length > 0 || lost.length > 0) this.#held = new Set(epochs.keys());
     if (failed.length > 0) this.#interrupted(failed);
-    return { held: ascending(ids), acquired, lost, interrupted: failed.length };
+    return { held: ascending(epochs.keys()), acquired, lost, interrupted: failed.length };
   }
 
   readQueue(afterJobKey: number, limit: number): Promise<{ jobs: QueuedJob[]; scannedTo: number }> {
@@ -107,6 +116,7 @@ export class Leases implements WorkerLeases {
       await c.query(LeaseSql.forget, [this.identity.workerId]);
     });
     this.#held = new Set();
+    this.#epochs = new Map();
   }
 }
 

@@ -155,7 +155,9 @@ CREATE INDEX audit_request ON audit_log (request_id);
     name: 'worker leases',
     // Several workers on one database lease instances (leases.ts): the holder of an instance's
     // lease is the only worker that moves its jobs to running. Workers heartbeat in `workers` so
-    // each can tell its fair share of its zones. The lease is two columns on the instance rather
+    // each can tell its fair share of its zones. Each claim takes a new lease_epoch: a worker that
+    // lost an instance and claimed it again between two of its rounds sees it as a new lease
+    // (its lane starts over) rather than as one it kept. The lease is columns on the instance rather
     // than a table of its own: the claim, markRunning's check and the rescue lock the same row.
     sql: `
 CREATE TABLE workers (
@@ -164,7 +166,8 @@ CREATE TABLE workers (
   started_at bigint NOT NULL,
   expires_at bigint NOT NULL
 );
-ALTER TABLE instances ADD COLUMN lease_owner text, ADD COLUMN lease_expires_at bigint,
+CREATE SEQUENCE lease_epochs AS bigint;
+ALTER TABLE instances ADD COLUMN lease_owner text, ADD COLUMN lease_expires_at bigint, ADD COLUMN lease_epoch bigint,
   ADD CONSTRAINT instances_lease CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL));
 CREATE INDEX instances_leased ON instances (lease_expires_at) WHERE lease_owner IS NOT NULL;
 CREATE INDEX instances_lease_owner ON instances (lease_owner) WHERE lease_owner IS NOT NULL;

@@ -43,13 +43,15 @@ export const QueueSql = {
   markRunning: `UPDATE jobs SET state = 'running', started_at = $2
     WHERE id = ANY($1::bigint[]) AND state = 'queued'
     RETURNING id, task`,
-  /** markRunning for a worker holding leases ($3): only jobs of instances whose lease it holds
-   * unlapsed. FOR SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts):
-   * it waits for theirs to commit and re-reads the owner, or they skip the row. */
+  /** markRunning for a worker holding leases ($3): only jobs of instances whose lease it holds.
+   * FOR SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts): it waits
+   * for theirs to commit and re-reads the owner, or they skip the row. Not its expiry: a lapsed
+   * lease nobody took back is still the worker's (it renews it); a job refused here is dropped by
+   * the worker, so a refusal must mean the instance changed hands (and a round will say so). */
   markRunningLeased: `WITH held AS (
       SELECT i.id FROM instances i
       WHERE i.id IN (SELECT j.instance FROM jobs j WHERE j.id = ANY($1::bigint[]))
-        AND i.lease_owner = $3 AND i.lease_expires_at > $2
+        AND i.lease_owner = $3
       FOR SHARE
     )
     UPDATE jobs SET state = 'running', started_at = $2
