@@ -16,7 +16,7 @@ interface AuditJson {
   request_id: string;
   action: string;
   targets: Record<string, unknown>;
-  outcome: { status: number; error_code: string; task_id: string | null };
+  outcome: { status: number; error_code: string; task_id: string | null; replayed: boolean };
 }
 
 let h: ServiceHarness;
@@ -106,7 +106,13 @@ test('every kind of state-changing request is recorded, accepted and refused, wi
   // The same request id with another body: a second entry for it, the 409.
   assert.equal((await tenantCall('sub-ok', 'POST', '/v1/instances/async-command', { command: 'id', instance_ids: [mine] })).status, 409);
   const [conflict, first] = await entriesOf('sub-ok', 2);
-  assert.deepEqual([conflict?.outcome, first?.outcome.status], [{ status: 409, error_code: 'KOOPHONE.API.1000', task_id: null }, 200]);
+  assert.deepEqual([conflict?.outcome, first?.outcome.status], [{ status: 409, error_code: 'KOOPHONE.API.1000', task_id: null, replayed: false }, 200]);
+  assert.equal(first?.outcome.replayed, false);
+  // The same request id and body again: the idempotent replay, recorded as one (nothing new ran).
+  const replay = await tenantCall('sub-ok', 'POST', '/v1/instances/async-command', { command: 'sleep 5', instance_ids: [mine] });
+  assert.equal(replay.body.data.task_id, taskId);
+  const [replayed] = await entriesOf('sub-ok', 3);
+  assert.deepEqual(replayed?.outcome, { status: 200, error_code: '0', task_id: taskId, replayed: true });
   // Refused before the body was read: the token as far as it was presented, no targets.
   assert.equal((await tenantCall('sub-401', 'POST', '/v1/instances/async-command', { command: 'id', instance_ids: [mine] }, UNKNOWN_TOKEN)).status, 401);
   await assertRecorded('sub-401', { action: 'command.submit', actor: null, tokenPrefix: UNKNOWN_TOKEN.slice(0, 12), status: 401, errorCode: 'APIGW.0301', targets: {} });
