@@ -313,7 +313,7 @@ test('a request over the rate limit is recorded as refused (429), naming its ten
     });
     assert.deepEqual(
       [entries[0]?.action, entries[0]?.actor, entries[0]?.outcome, entries[0]?.targets],
-      ['instance.reboot', limited.tenantId, { status: 429, error_code: 'KOOPHONE.API.1429', task_id: null }, {}],
+      ['instance.reboot', limited.tenantId, { status: 429, error_code: 'KOOPHONE.API.1429', task_id: null, replayed: false }, {}],
     );
   } finally {
     await limited.close();
@@ -358,7 +358,7 @@ test('a request whose client hung up before the answer is recorded with the outc
   });
   req.destroy();
   const [entry] = await entriesOf('sync-gone');
-  assert.deepEqual([entry?.action, entry?.actor, entry?.outcome], ['command.sync', h.tenantId, { status: 200, error_code: '0', task_id: taskId }]);
+  assert.deepEqual([entry?.action, entry?.actor, entry?.outcome], ['command.sync', h.tenantId, { status: 200, error_code: '0', task_id: taskId, replayed: false }]);
 });
 
 test('a whole token pasted as the prefix to revoke is kept only as far as its prefix', async () => {

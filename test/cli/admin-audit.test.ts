@@ -58,7 +58,7 @@ test('admin audit: a table by default, JSON with --json, filters, and every page
     const created = await json('--action', 'tenant.create');
     assert.deepEqual(created.entries.map((e) => [e.actor, e.targets['tenant_id']]), [['admin', tenant.tenant_id]]);
     const refused = await json('--action', 'instance.delete', '--since', '2020-01-01', '--until', '2999-01-01T00:00:00Z');
-    assert.deepEqual(refused.entries.map((e) => e.outcome), [{ status: 404, error_code: 'KOOPHONE.API.1000', task_id: null }]);
+    assert.deepEqual(refused.entries.map((e) => e.outcome), [{ status: 404, error_code: 'KOOPHONE.API.1000', task_id: null, replayed: false }]);
     assert.deepEqual((await json('--request-id', created.entries[0]!.request_id)).entries.map((e) => e.id), [created.entries[0]!.id]);
     assert.deepEqual((await json('--tenant', tenant.tenant_id)).entries, [], 'the admin acted, not the tenant');
 
