@@ -1,12 +1,14 @@
 // One write transaction per turn of the event loop. createTask (the API's submits), markRunning
-// and finishJobs (the worker's transitions) and appendAudit (the API's record of each
-// state-changing request) called in the same turn are queued and written together on setImmediate: one COMMIT, so one WAL fsync under FULL, where each used to pay its
-// own. Each request runs inside its own SAVEPOINT, so one that fails (an instance no longer the
-// tenant's, a result that is not final) is rolled back alone. Every promise settles only after
-// COMMIT: a resolved createTask is durable, and a resolved markRunning is durable before the worker
-// sends a command (at most once rests on it). A COMMIT that fails (a full disk) rejects every
-// request of the batch, and the ROLLBACK leaves nothing of it written. The change feed and the
-// queue's in-memory tail hear of a batch only once it has committed.
+// and finishJobs (the worker's transitions) called in the same turn are queued and written
+// together on setImmediate: one COMMIT, so one WAL fsync under FULL, where each used to pay its
+// own. appendAudit (the API's record of each state-changing request) joins the next such batch
+// (AUDIT_WAIT_MS below). Each request but an audit entry (one INSERT, atomic by itself) runs
+// inside its own SAVEPOINT, so one that fails (an instance no longer the tenant's, a result that
+// is not final) is rolled back alone. Every promise settles only after COMMIT: a resolved
+// createTask is durable, and a resolved markRunning is durable before the worker sends a command
+// (at most once rests on it). A COMMIT that fails (a full disk) rejects every request of the
+// batch, and the ROLLBACK leaves nothing of it written. The change feed and the queue's in-memory
+// tail hear of a batch only once it has committed.
 import type Database from 'better-sqlite3';
 import type { LocalChangeFeed } from '../changes.js';
 import type { AuditEntry, CreatedTask, JobResult, NewTask, QueuedJob, StoreStats } from '../types.js';
