@@ -91,7 +91,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onSend', echoRequestId);
   app.addHook('onSend', closeIfBodyPending);
   if (deps.metrics !== undefined) app.addHook('onResponse', countResponse(deps.metrics));
-  app.addHook('onResponse', recordAudit(deps.store));
+  app.addHook('onSend', recordAudit(deps.store));
 
   // An empty body is "no body" (so body-less POSTs like cancel work with any client); routes
   // with a body schema then reject it as "body: must be a JSON object".

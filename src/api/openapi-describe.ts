@@ -6,7 +6,7 @@
 // change how it serializes the answer.
 import { Type, type TSchema } from '@sinclair/typebox';
 import { LIMITS } from '../core/index.js';
-import { REQUEST_ID_HEADER } from './request-id.js';
+import { QUERY_ID_PATHS, REQUEST_ID_HEADER } from './request-id.js';
 import { ErrorBody } from './schemas/index.js';
 
 type RouteSchema = Record<string, unknown> & { response?: Record<string, unknown> };
@@ -30,6 +30,9 @@ const ERROR_STATUSES: Readonly<Record<string, string>> = {
   '4XX': 'Any other refusal (417, 431 ...), in the same envelope',
 };
 
+const requestIdSchema = (description: string) =>
+  Type.String({ minLength: 1, maxLength: LIMITS.requestIdChars, pattern: '^[\\x20-\\x7E]+$', description });
+
 /** The query parameters of the two listing routes, as their handlers read them. */
 const QUERIES: Readonly<Record<string, TSchema>> = {
   'GET /v1/instances/tasks': Type.Object({
@@ -45,6 +48,7 @@ const QUERIES: Readonly<Record<string, TSchema>> = {
     ),
     instance_id: Type.Optional(Type.String({ maxLength: LIMITS.filterChars })),
     instance_name: Type.Optional(Type.String({ maxLength: LIMITS.filterChars })),
+    [REQUEST_ID_HEADER]: Type.Optional(requestIdSchema('KooPhone\'s place for the request id here; the x-request-id header, when valid, wins')),
   }),
 };
 
@@ -109,14 +113,9 @@ export function describeRoute(method: string, fastifyUrl: string, schema: RouteS
   if (summary !== undefined) out['summary'] = summary;
   if (url.startsWith(TENANT_PREFIX)) {
     out['security'] = [{ tenantToken: [] }];
-    out['headers'] = Type.Object({
-      [REQUEST_ID_HEADER]: Type.String({
-        minLength: 1,
-        maxLength: LIMITS.requestIdChars,
-        pattern: '^[\\x20-\\x7E]+$',
-        description: 'Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer',
-      }),
-    });
+    const requestId = requestIdSchema('Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer');
+    // Where the query may carry it instead (batch-query: QUERIES), the header is optional.
+    out['headers'] = Type.Object({ [REQUEST_ID_HEADER]: QUERY_ID_PATHS.has(url) ? Type.Optional(requestId) : requestId });
   }
   if (url.startsWith(ADMIN_PREFIX)) out['security'] = [{ adminToken: [] }];
   const query = QUERIES[key];

@@ -43,6 +43,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'instances', description: 'The caller\'s instances (KooPhone)' },
         { name: 'admin', description: 'The operator\'s API' },
         { name: 'health', description: 'Liveness and readiness; no token' },
+        { name: 'metrics', description: 'Prometheus metrics; the admin token unless the operator opened them' },
       ],
       components: {
         securitySchemes: {

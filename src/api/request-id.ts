@@ -6,8 +6,9 @@ import { ApiError, isValidRequestId, newRequestId } from '../core/index.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-/** KooPhone documents x-request-id as a query parameter of batch-query: accepted there too. */
-const QUERY_ID_PATHS = new Set(['/v1/instances/batch-query']);
+/** KooPhone documents x-request-id as a query parameter of batch-query: accepted there too (the
+ * OpenAPI document says so of these paths). */
+export const QUERY_ID_PATHS: ReadonlySet<string> = new Set(['/v1/instances/batch-query']);
 
 /** The caller's valid request id, from the header or (on batch-query) the query string. */
 function callerRequestId(raw: IncomingMessage): string | null {

@@ -1,9 +1,10 @@
 // `adbfleet admin audit`: the audit log (GET /admin/v1/audit) as a table, or as JSON. Filters pass
 // through to the service, which refuses a bad one naming it; --all follows the pages to the end.
 import type { Command } from 'commander';
+import type { AdminClient, AuditEntry, AuditQuery } from '../client/index.js';
 
-/** A GET of the admin API (admin.ts gives it the URL and token): status and body text. */
-export type AdminGet = (path: string) => Promise<{ ok: boolean; status: number; text: string }>;
+/** Runs requests with the admin client (admin.ts gives it the URL and token, and reports a refusal). */
+export type AdminRun = (work: (client: AdminClient) => Promise<void>) => Promise<void>;
 
 interface AuditOptions {
   tenant?: string;
@@ -16,27 +17,10 @@ interface AuditOptions {
   json?: boolean;
 }
 
-interface AuditEntryJson {
-  id: number;
-  at: string;
-  actor: string | null;
-  token_prefix: string | null;
-  source: string;
-  request_id: string;
-  action: string;
-  targets: Record<string, unknown>;
-  outcome: { status: number; error_code: string; task_id: string | null };
-}
-
-interface AuditPage {
-  entries: AuditEntryJson[];
-  next_cursor: string | null;
-}
-
 /** The page size --all asks for when --limit is not given: the service's largest. */
 const ALL_PAGE = '500';
 
-export function registerAuditCommand(admin: Command, get: AdminGet): void {
+export function registerAuditCommand(admin: Command, run: AdminRun): void {
   admin
     .command('audit')
     .description('the audit log: state-changing requests, newest first (a page of 50 unless --limit or --all)')
@@ -48,45 +32,38 @@ export function registerAuditCommand(admin: Command, get: AdminGet): void {
     .option('--limit <n>', 'entries per page (1-500)')
     .option('--all', 'every matching entry, following the pages')
     .option('--json', 'print {entries, next_cursor} as JSON instead of a table')
-    .action(async (o: AuditOptions) => {
-      const query = new URLSearchParams();
-      for (const [name, value] of [
-        ['tenant_id', o.tenant],
-        ['action', o.action],
-        ['request_id', o.requestId],
-        ['since', o.since],
-        ['until', o.until],
-        ['limit', o.limit ?? (o.all === true ? ALL_PAGE : undefined)],
-      ] as const) {
-        if (value !== undefined) query.set(name, value);
-      }
-      const entries: AuditEntryJson[] = [];
-      let cursor: string | null = null;
-      do {
-        if (cursor !== null) query.set('cursor', cursor);
-        const res = await get(`/audit?${query.toString()}`);
-        if (!res.ok) {
-          process.stderr.write(`HTTP ${res.status}: ${res.text}\n`);
-          process.exitCode = 1;
+    .action((o: AuditOptions) =>
+      run(async (client) => {
+        const query: AuditQuery = {};
+        if (o.tenant !== undefined) query.tenant_id = o.tenant;
+        // As typed: the service checks it against its actions and refuses another, naming it.
+        if (o.action !== undefined) query.action = o.action as NonNullable<AuditQuery['action']>;
+        if (o.requestId !== undefined) query.request_id = o.requestId;
+        if (o.since !== undefined) query.since = o.since;
+        if (o.until !== undefined) query.until = o.until;
+        const limit = o.limit ?? (o.all === true ? ALL_PAGE : undefined);
+        if (limit !== undefined) query.limit = limit;
+        const entries: AuditEntry[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await client.audit(cursor === null ? query : { ...query, cursor });
+          entries.push(...page.entries);
+          cursor = page.next_cursor;
+        } while (o.all === true && cursor !== null);
+        if (o.json === true) {
+          process.stdout.write(`${JSON.stringify({ entries, next_cursor: cursor }, null, 2)}\n`);
           return;
         }
-        const page = JSON.parse(res.text) as AuditPage;
-        entries.push(...page.entries);
-        cursor = page.next_cursor;
-      } while (o.all === true && cursor !== null);
-      if (o.json === true) {
-        process.stdout.write(`${JSON.stringify({ entries, next_cursor: cursor }, null, 2)}\n`);
-        return;
-      }
-      process.stdout.write(table(entries));
-      if (cursor !== null) process.stderr.write('more entries: add --all to list them all, or narrow with --since/--until\n');
-    });
+        process.stdout.write(table(entries));
+        if (cursor !== null) process.stderr.write('more entries: add --all to list them all, or narrow with --since/--until\n');
+      }),
+    );
 }
 
 const HEADINGS = ['ID', 'AT', 'ACTOR', 'TOKEN', 'SOURCE', 'ACTION', 'OUTCOME', 'REQUEST ID', 'TARGETS'];
 
 /** One line per entry, columns padded to their widest cell; the targets, of any width, come last. */
-export function table(entries: readonly AuditEntryJson[]): string {
+export function table(entries: readonly AuditEntry[]): string {
   const rows = entries.map((e) => [
     String(e.id),
     e.at,
@@ -98,13 +75,24 @@ export function table(entries: readonly AuditEntryJson[]): string {
     e.request_id,
     targets(e.targets),
   ]);
-  const all = [HEADINGS, ...rows];
+  const all = [HEADINGS, ...rows.map((r) => r.map(printable))];
   const widths = HEADINGS.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`).join('');
 }
 
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates: characters that move the
+// cursor, retitle or clear the terminal, or show text in another order than it is stored.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A cell as it may reach a terminal: an entry holds what any client sent (the path of a refused
+ * request, a refused body's ids), so its control characters are shown as escapes, not run. */
+function printable(cell: string): string {
+  return cell.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** "instance_ids=a,b tenant_id=t_..." (null as "none"); "-" when the request named nothing. */
-function targets(t: Record<string, unknown>): string {
+function targets(t: AuditEntry['targets']): string {
   const parts = Object.entries(t).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v === null ? 'none' : String(v)}`);
   return parts.length === 0 ? '-' : parts.join(' ');
 }

@@ -1,8 +1,9 @@
-// `adbfleet admin ...`: the operator's client for the admin API (SPEC §8). It talks HTTP, so it
-// works the same against a local service or a remote one.
+// `adbfleet admin ...`: the operator's client for the admin API (SPEC §8). It talks HTTP through
+// the typed client (src/client), so it works the same against a local service or a remote one.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { AdbfleetError, createAdminClient, type AdminClient } from '../client/index.js';
 import { LIMITS } from '../core/index.js';
 import { registerAuditCommand } from './admin-audit.js';
 import { readSettings } from './config.js';
@@ -22,54 +23,61 @@ function adminTokenFrom(opts: AdminGlobals): string {
   throw new Error(`no admin token: pass --token, set ADBFLEET_ADMIN_TOKEN, or run where ${file} exists`);
 }
 
-async function request(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<{ ok: boolean; status: number; text: string }> {
-  // Relative to the URL's own path, so a service behind a path prefix (https://h/adbfleet/) works.
-  const base = opts.url.endsWith('/') ? opts.url : `${opts.url}/`;
-  const url = new URL(`admin/v1${path}`, base);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminTokenFrom(opts)}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
-  return { ok: res.ok, status: res.status, text: await res.text() };
+/** The admin client for the options' URL and token (the token is looked up only when a command runs). */
+function adminClient(opts: AdminGlobals): AdminClient {
+  return createAdminClient({ url: opts.url, token: adminTokenFrom(opts) });
 }
 
-async function call(opts: AdminGlobals, method: string, path: string, body?: unknown): Promise<void> {
-  const res = await request(opts, method, path, body);
-  if (!res.ok) {
-    process.stderr.write(`HTTP ${res.status}: ${res.text}\n`);
-    process.exitCode = 1;
-    return;
+/**
+ * What to print for an error the client threw: `HTTP <status>: <answer>` for a refusal (the
+ * answer's JSON compact, as the service sent it). A service that cannot be reached throws instead,
+ * naming the URL and where it came from; any other error is rethrown as it is.
+ */
+function refusal(opts: AdminGlobals, err: unknown): string {
+  if (!(err instanceof AdbfleetError)) throw err;
+  if (err.status === 0) {
+    // fetch's own reason (ECONNREFUSED, ENOTFOUND, ...) lies under its "fetch failed".
+    const cause = (err.cause as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? cause?.message ?? err.message}`, { cause: err });
   }
-  process.stdout.write(`${JSON.stringify(JSON.parse(res.text), null, 2)}\n`);
+  return `HTTP ${err.status}: ${typeof err.body === 'string' ? err.body : JSON.stringify(err.body)}`;
 }
+
+/** Runs a command's requests; a refusal goes to stderr and the exit code is 1. */
+async function run(opts: AdminGlobals, work: (client: AdminClient) => Promise<void>): Promise<void> {
+  const client = adminClient(opts);
+  try {
+    await work(client);
+  } catch (err) {
+    process.stderr.write(`${refusal(opts, err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** One request; its answer printed as indented JSON. */
+const show = (opts: AdminGlobals, send: (client: AdminClient) => Promise<unknown>): Promise<void> =>
+  run(opts, async (client) => {
+    process.stdout.write(`${JSON.stringify(await send(client), null, 2)}\n`);
+  });
 
 /** Sends the entries in requests of the bulk endpoint's limit, in order; stops at the first refused. */
 async function importInstances(opts: AdminGlobals, source: string): Promise<void> {
   const entries = parseInstances(source === '-' ? readFileSync(0, 'utf8') : readFileSync(source, 'utf8'), source);
+  const client = adminClient(opts);
   let registered = 0;
   for (let from = 0; from < entries.length; from += LIMITS.instancesPerBulk) {
     const chunk = entries.slice(from, from + LIMITS.instancesPerBulk);
-    const res = await request(opts, 'POST', '/instances/bulk', { instances: chunk });
-    if (!res.ok) {
+    try {
+      registered += (await client.bulkInstances(chunk)).registered;
+    } catch (err) {
       // The server numbers entries within the request: say where the request began in the file.
       process.stderr.write(
-        `entries ${from}-${from + chunk.length - 1} of ${source} (the error's [index] counts from ${from}) were refused, none of them registered: HTTP ${res.status}: ${res.text}\n` +
+        `entries ${from}-${from + chunk.length - 1} of ${source} (the error's [index] counts from ${from}) were refused, none of them registered: ${refusal(opts, err)}\n` +
           `registered ${registered} instances before them\n`,
       );
       process.exitCode = 1;
       return;
     }
-    registered += (JSON.parse(res.text) as { registered: number }).registered;
   }
   process.stdout.write(`registered ${registered} instances\n`);
 }
@@ -92,20 +100,18 @@ export function registerAdminCommand(program: Command): void {
   tenant
     .command('create <name>')
     .description('create a tenant; prints its first token (shown only once)')
-    .action((name: string) => call(globals(), 'POST', '/tenants', { name }));
-  tenant.command('list').action(() => call(globals(), 'GET', '/tenants'));
+    .action((name: string) => show(globals(), (c) => c.createTenant(name)));
+  tenant.command('list').action(() => show(globals(), async (c) => ({ tenants: await c.listTenants() })));
 
   const token = admin.command('token').description("tenants' tokens");
   token
     .command('create <tenant_id>')
     .description('issue a further token for a tenant')
-    .action((id: string) => call(globals(), 'POST', `/tenants/${encodeURIComponent(id)}/tokens`));
+    .action((id: string) => show(globals(), (c) => c.issueToken(id)));
   token
     .command('revoke <tenant_id> <token_prefix>')
     .description("revoke a tenant's token by its prefix: its first 12 characters, as shown when it was issued")
-    .action((id: string, prefix: string) =>
-      call(globals(), 'DELETE', `/tenants/${encodeURIComponent(id)}/tokens/${encodeURIComponent(prefix)}`),
-    );
+    .action((id: string, prefix: string) => show(globals(), (c) => c.revokeToken(id, prefix)));
 
   const instance = admin.command('instance').description('instances');
   instance
@@ -115,13 +121,15 @@ export function registerAdminCommand(program: Command): void {
     .option('--zone <zone>', 'zone')
     .option('--tenant <tenant_id>', 'owner tenant')
     .action((id: string, address: string, o: { name?: string; zone?: string; tenant?: string }) =>
-      call(globals(), 'POST', '/instances', {
-        instance_id: id,
-        adb_address: address,
-        ...(o.name === undefined ? {} : { instance_name: o.name }),
-        ...(o.zone === undefined ? {} : { zone: o.zone }),
-        ...(o.tenant === undefined ? {} : { tenant_id: o.tenant }),
-      }),
+      show(globals(), (c) =>
+        c.createInstance({
+          instance_id: id,
+          adb_address: address,
+          ...(o.name === undefined ? {} : { instance_name: o.name }),
+          ...(o.zone === undefined ? {} : { zone: o.zone }),
+          ...(o.tenant === undefined ? {} : { tenant_id: o.tenant }),
+        }),
+      ),
     );
   instance
     .command('import <file>')
@@ -134,15 +142,11 @@ export function registerAdminCommand(program: Command): void {
   instance
     .command('assign <instance_id> <tenant_id>')
     .description('give an instance to a tenant ("none" unassigns it)')
-    .action((id: string, tenantId: string) =>
-      call(globals(), 'PUT', `/instances/${encodeURIComponent(id)}/tenant`, {
-        tenant_id: tenantId === 'none' ? null : tenantId,
-      }),
-    );
+    .action((id: string, tenantId: string) => show(globals(), (c) => c.assignInstance(id, tenantId === 'none' ? null : tenantId)));
   instance
     .command('remove <instance_id>')
-    .action((id: string) => call(globals(), 'DELETE', `/instances/${encodeURIComponent(id)}`));
-  instance.command('list').action(() => call(globals(), 'GET', '/instances'));
+    .action((id: string) => show(globals(), (c) => c.deleteInstance(id)));
+  instance.command('list').action(() => show(globals(), async (c) => ({ instances: await c.listInstances() })));
 
-  registerAuditCommand(admin, (path) => request(globals(), 'GET', path));
+  registerAuditCommand(admin, (work) => run(globals(), work));
 }

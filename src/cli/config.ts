@@ -99,6 +99,7 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   adminToken: text('ADBFLEET_ADMIN_TOKEN', 'generated'),
   adbKeyPath: path('ADBFLEET_ADB_KEY', '<data>/adbkey'),
   url: text('ADBFLEET_URL'),
+  tenantToken: text('ADBFLEET_TOKEN', 'none'),
   maxOutputBytes: int('ADBFLEET_MAX_OUTPUT_BYTES', 1024),
   perInstanceConcurrency: int('ADBFLEET_INSTANCE_CONCURRENCY', 1, 64),
   globalConcurrency: int('ADBFLEET_GLOBAL_CONCURRENCY', 1),

@@ -84,6 +84,9 @@ export function registerDemoCommand(program: Command): void {
           `  curl -s -X POST ${service.url}/v1/instances/async-command \\`,
           `    -H "X-Auth-Token: $(cat ${join(config.dataDir, 'demo-token')})" -H "x-request-id: $(date +%s%N)" \\`,
           `    -H 'content-type: application/json' -d '${body}'`,
+          'or, from the command line (docs/CLI.md):',
+          `  ADBFLEET_URL=${service.url} ADBFLEET_TOKEN=$(cat ${join(config.dataDir, 'demo-token')}) npx adbfleet run "ls -l /system" --all --wait`,
+          `or in a browser: ${service.url}/console (sign in with the tenant token); the API reference: ${service.url}/docs`,
           '',
         ].join('\n'),
       );

@@ -1,14 +1,7 @@
 // The instance lists `adbfleet admin instance import` reads: JSON (an array, or one object per
 // line) or CSV lines `instance_id,adb_address[,tenant_id[,zone[,instance_name]]]`. Entries go to
 // the bulk endpoint as written; the service checks every field, so only the shape is checked here.
-
-export interface InstanceEntry {
-  instance_id: string;
-  adb_address: string;
-  instance_name?: string;
-  zone?: string;
-  tenant_id?: string;
-}
+import type { InstanceEntry } from '../client/index.js';
 
 const CSV_FIELDS = ['instance_id', 'adb_address', 'tenant_id', 'zone', 'instance_name'] as const;
 

@@ -55,9 +55,23 @@ interface Inc {
   inc(value?: number): void;
 }
 
+/**
+ * prom-client's process metrics (CPU, memory, event loop lag, GC), made once per process and shown
+ * by every service in it: collectDefaultMetrics starts a GC observer and an event-loop-delay
+ * monitor that nothing can stop, so one set per service would pile them up in a process that
+ * starts many (the tests), each sampling the loop and hearing every GC for good.
+ */
+let processRegistry: Registry | null = null;
+function processMetrics(): Registry {
+  if (processRegistry === null) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export function createServiceMetrics(): ServiceMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   const registers = [registry];
   let sources: MetricsSources | null = null;
   let offCancelled: (() => void) | null = null;
@@ -198,8 +212,11 @@ export function createServiceMetrics(): ServiceMetrics {
     },
   };
 
+  // Made after the service's metrics: a merged registry holds the metrics its parts had then.
+  const exposition = Registry.merge([processMetrics(), registry]);
+
   return {
-    contentType: registry.contentType,
+    contentType: exposition.contentType,
     worker,
     commit(seconds, rows) {
       commitSeconds.observe(seconds);
@@ -235,7 +252,7 @@ export function createServiceMetrics(): ServiceMetrics {
     },
     render() {
       scrape++;
-      return registry.metrics();
+      return exposition.metrics();
     },
   };
 }

@@ -1,6 +1,6 @@
 // The operator's API (/admin/v1), authenticated with the admin token as a bearer token.
 import { Transport, type Call, type ClientOptions } from './http.js';
-import type { AdminInstance, Answer, InstanceEntry, Tenant } from './types.js';
+import type { AdminInstance, Answer, AuditPage, AuditQuery, InstanceEntry, Tenant } from './types.js';
 
 export interface AdminClient {
   listTenants(): Promise<Tenant[]>;
@@ -14,7 +14,9 @@ export interface AdminClient {
   bulkInstances(list: InstanceEntry[]): Promise<Answer<'/admin/v1/instances/bulk', 'post'>>;
   /** null takes the instance from its tenant */
   assignInstance(instanceId: string, tenantId: string | null): Promise<AdminInstance>;
-  deleteInstance(instanceId: string): Promise<void>;
+  deleteInstance(instanceId: string): Promise<Answer<'/admin/v1/instances/{instance_id}', 'delete'>>;
+  /** one page of the audit log, newest first; pass its next_cursor as `cursor` for the next */
+  audit(q?: AuditQuery): Promise<AuditPage>;
 }
 
 const PREFIX = '/admin/v1';
@@ -32,8 +34,7 @@ export function createAdminClient(opts: ClientOptions): AdminClient {
     createInstance: (i) => call({ method: 'POST', path: '/instances', body: i }),
     bulkInstances: (list) => call({ method: 'POST', path: '/instances/bulk', body: { instances: list } }),
     assignInstance: (instanceId, tenantId) => call({ method: 'PUT', path: `/instances/${seg(instanceId)}/tenant`, body: { tenant_id: tenantId } }),
-    async deleteInstance(instanceId) {
-      await call({ method: 'DELETE', path: `/instances/${seg(instanceId)}` });
-    },
+    deleteInstance: (instanceId) => call({ method: 'DELETE', path: `/instances/${seg(instanceId)}` }),
+    audit: (q = {}) => call({ method: 'GET', path: '/audit', query: q }),
   };
 }

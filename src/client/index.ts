@@ -7,6 +7,9 @@ export type { ClientOptions } from './http.js';
 export { createClient, type TenantClient } from './tenant.js';
 export type {
   AdminInstance,
+  AuditEntry,
+  AuditPage,
+  AuditQuery,
   CommandRequest,
   CommandResult,
   InstanceEntry,

@@ -1145,6 +1145,7 @@ export interface paths {
                                     status: number;
                                     error_code: string;
                                     task_id: string | null;
+                                    replayed: boolean;
                                 };
                             }[];
                             next_cursor: string | null;
@@ -2167,10 +2168,12 @@ export interface paths {
                     page_size?: number;
                     instance_id?: string;
                     instance_name?: string;
+                    /** @description KooPhone's place for the request id here; the x-request-id header, when valid, wins */
+                    "x-request-id"?: string;
                 };
-                header: {
+                header?: {
                     /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
-                    "x-request-id": string;
+                    "x-request-id"?: string;
                 };
                 path?: never;
                 cookie?: never;

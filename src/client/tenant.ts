@@ -1,7 +1,7 @@
 // The tenant API (KooPhone's instance API and adbfleet's task extensions), one method a route.
 import { AdbfleetError } from './errors.js';
 import { Transport, type Call, type ClientOptions } from './http.js';
-import { readSse } from './sse.js';
+import { readSse, SseIdleError } from './sse.js';
 import type {
   CommandRequest,
   InstancePage,
@@ -27,8 +27,10 @@ export interface TenantClient {
   getJobOutput(taskId: string, jobId: string): Promise<JobOutput>;
   cancelTask(taskId: string): Promise<TaskJobs>;
   /** SSE: yields each `job` event's job (states only advance), returns when `done` arrives;
-   * aborting the signal ends it. Uses fetch streaming (works in Node 20 and browsers). */
-  taskEvents(taskId: string, opts?: { signal?: AbortSignal }): AsyncGenerator<Job, void>;
+   * aborting the signal ends it. Uses fetch streaming (works in Node 20 and browsers). A stream
+   * silent for idleMs (default 45 s: three of the service's 15 s heartbeats) throws AdbfleetError
+   * with status 0, as a lost connection: a dead peer whose FIN never came does not hang the caller. */
+  taskEvents(taskId: string, opts?: { signal?: AbortSignal; idleMs?: number }): AsyncGenerator<Job, void>;
   listInstances(q?: InstanceQuery): Promise<InstancePage>;
   /** every page of listInstances, in order */
   allInstances(): Promise<InstanceRow[]>;
@@ -39,6 +41,9 @@ export interface TenantClient {
 /** The largest page batch-query gives (docs/API.md, limits). */
 const MAX_PAGE_SIZE = 100;
 
+/** Three missed heartbeats of the service's default 15 s (API.md, the events route). */
+const EVENTS_IDLE_MS = 45_000;
+
 const task = (taskId: string): string => `/v1/instances/tasks/${encodeURIComponent(taskId)}`;
 
 export function createClient(opts: ClientOptions): TenantClient {
@@ -46,15 +51,20 @@ export function createClient(opts: ClientOptions): TenantClient {
   /** The `data` of a 200 envelope. */
   const data = async <T>(call: Call): Promise<T> => ((await t.json(call)) as { data: T }).data;
 
-  async function* taskEvents(taskId: string, o: { signal?: AbortSignal } = {}): AsyncGenerator<Job, void> {
-    const { signal } = o;
+  async function* taskEvents(taskId: string, o: { signal?: AbortSignal; idleMs?: number } = {}): AsyncGenerator<Job, void> {
+    const { signal, idleMs = EVENTS_IDLE_MS } = o;
     const path = `${task(taskId)}/events`;
     try {
       const { response, requestId } = await t.send({ method: 'GET', path, accept: 'text/event-stream', ...(signal === undefined ? {} : { signal }) });
       if (response.body === null) throw new AdbfleetError(`GET ${path}: the answer has no body`, { status: response.status, code: '', requestId, body: undefined });
-      for await (const ev of readSse(response.body)) {
-        if (ev.event === 'job') yield JSON.parse(ev.data) as Job;
-        else if (ev.event === 'done') return;
+      try {
+        for await (const ev of readSse(response.body, idleMs)) {
+          if (ev.event === 'job') yield JSON.parse(ev.data) as Job;
+          else if (ev.event === 'done') return;
+        }
+      } catch (err) {
+        if (!(err instanceof SseIdleError)) throw err;
+        throw new AdbfleetError(`GET ${path}: ${err.message}`, { status: 0, code: '', requestId, body: undefined, cause: err });
       }
       if (signal?.aborted === true) return;
       throw new AdbfleetError(`GET ${path}: the stream ended before its done event`, { status: response.status, code: '', requestId, body: undefined });

@@ -43,3 +43,8 @@ export type TaskListQuery = Query<'/v1/instances/tasks', 'get'>;
 export type InstancePage = Data<'/v1/instances/batch-query', 'get'>;
 export type InstanceQuery = Query<'/v1/instances/batch-query', 'get'>;
 export type InstanceStatusRow = Data<'/v1/instances/batch-query-status', 'post'>['status_results'][number];
+/** GET /admin/v1/audit's filters and paging (`limit` as the query string carries it). */
+export type AuditQuery = Query<'/admin/v1/audit', 'get'>;
+/** A page of the audit log, newest first; `next_cursor` is null on the last. */
+export type AuditPage = Answer<'/admin/v1/audit', 'get'>;
+export type AuditEntry = AuditPage['entries'][number];

@@ -1,4 +1,4 @@
-// Every setting adbfleet reads, the service's and the admin client's, with SPEC §9's defaults: the
+// Every setting adbfleet reads, the service's and the command-line clients', with SPEC §9's defaults: the
 // one place a default is written. The CLI fills it from flags and ADBFLEET_* environment variables
 // (docs/OPERATIONS.md lists them); layers receive the values they use and keep no defaults of their own.
 
@@ -12,8 +12,10 @@ export interface Config {
   adminToken: string | null;
   /** path of an existing ADB private key (ADBFLEET_ADB_KEY), else <dataDir>/adbkey */
   adbKeyPath: string | null;
-  /** the service the admin CLI talks to (a client setting; the service itself ignores it) */
+  /** the service the admin and tenant CLIs talk to (a client setting; the service itself ignores it) */
   url: string;
+  /** the tenant token the tenant CLI sends (ADBFLEET_TOKEN; a client setting, the service ignores it) */
+  tenantToken: string | null;
 
   /** stored output per job, bytes */
   maxOutputBytes: number;
@@ -71,6 +73,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   adminToken: null,
   adbKeyPath: null,
   url: `http://${HOST}:${PORT}`,
+  tenantToken: null,
   maxOutputBytes: 1024 * 1024,
   perInstanceConcurrency: 1,
   globalConcurrency: 4096,

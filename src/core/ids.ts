@@ -32,7 +32,7 @@ export function newToken(prefix: string): string {
 }
 
 /** A tenant token's first characters: shown with it, and how an operator names it to revoke it. */
-const TOKEN_PREFIX_CHARS = 12;
+export const TOKEN_PREFIX_CHARS = 12;
 
 /** A new tenant token, with what the store keeps of it (its hash and display prefix). */
 export function newTenantToken(): { token: string; hash: Buffer; prefix: string } {

@@ -171,8 +171,9 @@ export interface AuditEntry {
   requestId: string;
   action: AuditAction;
   targets: AuditTargets;
-  /** HTTP status and error_code answered ('0' for success); the task a submit created or replayed */
-  outcome: { status: number; errorCode: string; taskId: string | null };
+  /** HTTP status and error_code answered ('0' for success); the task a submit created or replayed,
+   * and whether it was an idempotent replay (the same request id and body again: nothing new ran) */
+  outcome: { status: number; errorCode: string; taskId: string | null; replayed: boolean };
 }
 
 /** A stored entry: its id orders the log (a later append has a larger id) and is never reused. */

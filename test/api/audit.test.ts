@@ -4,6 +4,7 @@
 // not recorded, and tenants cannot read the log.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { request, startServiceHarness, until, type ApiResponse, type ServiceHarness } from '../support/index.js';
 
 interface AuditJson {
@@ -15,7 +16,7 @@ interface AuditJson {
   request_id: string;
   action: string;
   targets: Record<string, unknown>;
-  outcome: { status: number; error_code: string; task_id: string | null };
+  outcome: { status: number; error_code: string; task_id: string | null; replayed: boolean };
 }
 
 let h: ServiceHarness;
@@ -105,7 +106,13 @@ test('every kind of state-changing request is recorded, accepted and refused, wi
   // The same request id with another body: a second entry for it, the 409.
   assert.equal((await tenantCall('sub-ok', 'POST', '/v1/instances/async-command', { command: 'id', instance_ids: [mine] })).status, 409);
   const [conflict, first] = await entriesOf('sub-ok', 2);
-  assert.deepEqual([conflict?.outcome, first?.outcome.status], [{ status: 409, error_code: 'KOOPHONE.API.1000', task_id: null }, 200]);
+  assert.deepEqual([conflict?.outcome, first?.outcome.status], [{ status: 409, error_code: 'KOOPHONE.API.1000', task_id: null, replayed: false }, 200]);
+  assert.equal(first?.outcome.replayed, false);
+  // The same request id and body again: the idempotent replay, recorded as one (nothing new ran).
+  const replay = await tenantCall('sub-ok', 'POST', '/v1/instances/async-command', { command: 'sleep 5', instance_ids: [mine] });
+  assert.equal(replay.body.data.task_id, taskId);
+  const [replayed] = await entriesOf('sub-ok', 3);
+  assert.deepEqual(replayed?.outcome, { status: 200, error_code: '0', task_id: taskId, replayed: true });
   // Refused before the body was read: the token as far as it was presented, no targets.
   assert.equal((await tenantCall('sub-401', 'POST', '/v1/instances/async-command', { command: 'id', instance_ids: [mine] }, UNKNOWN_TOKEN)).status, 401);
   await assertRecorded('sub-401', { action: 'command.submit', actor: null, tokenPrefix: UNKNOWN_TOKEN.slice(0, 12), status: 401, errorCode: 'APIGW.0301', targets: {} });
@@ -306,9 +313,58 @@ test('a request over the rate limit is recorded as refused (429), naming its ten
     });
     assert.deepEqual(
       [entries[0]?.action, entries[0]?.actor, entries[0]?.outcome, entries[0]?.targets],
-      ['instance.reboot', limited.tenantId, { status: 429, error_code: 'KOOPHONE.API.1429', task_id: null }, {}],
+      ['instance.reboot', limited.tenantId, { status: 429, error_code: 'KOOPHONE.API.1429', task_id: null, replayed: false }, {}],
     );
   } finally {
     await limited.close();
   }
+});
+
+test('every state-changing route of the OpenAPI document is recorded, so a new one without config.audit fails here', async () => {
+  // Routes that change nothing though not GET (a POST for a long list of ids).
+  const reads = new Set(['POST /v1/instances/batch-query-status']);
+  const doc = (await request(h.url, 'GET', '/openapi.json', undefined, {})).body as { paths: Record<string, Record<string, unknown>> };
+  const sent: string[] = [];
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(operations).map((m) => m.toUpperCase())) {
+      if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) || reads.has(`${method} ${path}`)) continue;
+      const rid = `sweep-${sent.length}`;
+      const url = path.replace(/\{[^}]+\}/g, 'x');
+      // An empty object: most routes refuse it (400), which is recorded all the same.
+      const res = path.startsWith('/admin/') ? await adminCall(rid, method, url.slice('/admin/v1'.length), {}) : await tenantCall(rid, method, url, {});
+      assert.ok(res.status < 500, `${method} ${path}: ${res.status}`);
+      sent.push(`${method} ${path}`);
+    }
+  }
+  assert.ok(sent.length >= 11, sent.join(', '));
+  for (const [i, route] of sent.entries()) {
+    await entriesOf(`sweep-${i}`).catch((err: unknown) => assert.fail(`${route} is not recorded: does its route name config.audit? (${String(err)})`));
+  }
+});
+
+test('a request whose client hung up before the answer is recorded with the outcome it would have had', async () => {
+  const u = new URL(h.url);
+  const body = JSON.stringify({ command: 'sleep 2', instance_ids: [h.ids[0]], timeout_seconds: 10 });
+  const headers = { 'content-type': 'application/json', 'x-request-id': 'sync-gone', 'x-auth-token': h.token };
+  const req = httpRequest({ host: u.hostname, port: u.port, method: 'POST', path: '/v1/instances/sync-command', headers });
+  req.on('error', () => {});
+  req.end(body);
+  // Hang up once the service has created the task (it then waits for the command).
+  let taskId = '';
+  await until('the sync-command task to exist', async () => {
+    const task = (await h.call('GET', '/v1/instances/tasks?limit=1')).body.data.tasks[0];
+    taskId = task?.command === 'sleep 2' ? task.task_id : '';
+    return taskId !== '';
+  });
+  req.destroy();
+  const [entry] = await entriesOf('sync-gone');
+  assert.deepEqual([entry?.action, entry?.actor, entry?.outcome], ['command.sync', h.tenantId, { status: 200, error_code: '0', task_id: taskId, replayed: false }]);
+});
+
+test('a whole token pasted as the prefix to revoke is kept only as far as its prefix', async () => {
+  const created = await adminCall('paste-tenant', 'POST', '/tenants', { name: 'paste' });
+  const token: string = created.body.token;
+  assert.equal((await adminCall('paste-revoke', 'DELETE', `/tenants/${created.body.tenant_id}/tokens/${token}`)).status, 404);
+  const [entry] = await entriesOf('paste-revoke');
+  assert.equal(entry?.targets['token_prefix'], token.slice(0, 12));
 });

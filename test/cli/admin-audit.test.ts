@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServeProcess, until } from '../support/index.js';
+import { request, startServeProcess, until } from '../support/index.js';
 
 const run = promisify(execFile);
 
@@ -58,7 +58,7 @@ test('admin audit: a table by default, JSON with --json, filters, and every page
     const created = await json('--action', 'tenant.create');
     assert.deepEqual(created.entries.map((e) => [e.actor, e.targets['tenant_id']]), [['admin', tenant.tenant_id]]);
     const refused = await json('--action', 'instance.delete', '--since', '2020-01-01', '--until', '2999-01-01T00:00:00Z');
-    assert.deepEqual(refused.entries.map((e) => e.outcome), [{ status: 404, error_code: 'KOOPHONE.API.1000', task_id: null }]);
+    assert.deepEqual(refused.entries.map((e) => e.outcome), [{ status: 404, error_code: 'KOOPHONE.API.1000', task_id: null, replayed: false }]);
     assert.deepEqual((await json('--request-id', created.entries[0]!.request_id)).entries.map((e) => e.id), [created.entries[0]!.id]);
     assert.deepEqual((await json('--tenant', tenant.tenant_id)).entries, [], 'the admin acted, not the tenant');
 
@@ -68,6 +68,19 @@ test('admin audit: a table by default, JSON with --json, filters, and every page
     const onePage = await admin('audit', '--limit', '1');
     assert.equal(onePage.out.trimEnd().split('\n').length, 2);
     assert.match(onePage.err, /more entries: add --all/);
+
+    // Anyone may have a refusal recorded with what its path said: the table shows control
+    // characters as escapes, so an entry cannot clear, retitle or rewrite the operator's terminal.
+    const hostile = '%1B%5B2J%1B%5D0%3Bowned%07%E2%80%AE';
+    const refusedCancel = await request(service.url, 'POST', `/v1/instances/tasks/${hostile}/cancel`, undefined, { 'x-request-id': 'hostile', 'x-auth-token': 'nope' });
+    assert.equal(refusedCancel.status, 401);
+    await until('the refused cancel to be recorded', async () => (await json('--action', 'task.cancel')).entries.length === 1);
+    const shown = await admin('audit', '--action', 'task.cancel');
+    assert.equal(shown.code, 0, shown.err);
+    // eslint-disable-next-line no-control-regex -- none may reach the terminal
+    assert.doesNotMatch(shown.out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    assert.match(shown.out, /task_id=\\u001b\[2J\\u001b\]0;owned\\u0007\\u202e$/m);
+    assert.equal((await json('--action', 'task.cancel')).entries[0]?.targets['task_id'], '\u001b[2J\u001b]0;owned\u0007\u202e', 'JSON keeps the value');
 
     const bad = await admin('audit', '--since', 'yesterday');
     assert.equal(bad.code, 1);

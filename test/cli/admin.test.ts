@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServeProcess } from '../support/index.js';
+import { freePort, startServeProcess } from '../support/index.js';
 
 const run = promisify(execFile);
 
@@ -56,4 +56,15 @@ test('admin CLI: create a tenant, issue and revoke a token, register, assign and
     await service.child.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test('admin CLI: a service that cannot be reached is named, with where its URL comes from', async () => {
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const err = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', '--url', url, '--token', 'x', 'tenant', 'list']).then(
+    () => assert.fail('answered'),
+    (e: unknown) => e as { code: number; stdout: string; stderr: string },
+  );
+  assert.equal(err.code, 1);
+  assert.equal(err.stdout, '');
+  assert.equal(err.stderr, `adbfleet: cannot reach the service at ${url} (--url/ADBFLEET_URL): ECONNREFUSED\n`);
 });

@@ -102,7 +102,7 @@ test('docs/OPERATIONS.md lists exactly the settings, each with its default', () 
 
 test('every ADBFLEET_* variable the docs and the code name is a setting', () => {
   const settings = new Set(Object.values(SETTINGS).map((s) => s.variable));
-  const files = ['README.md', 'docs/OPERATIONS.md', 'docs/API.md', ...['admin', 'demo', 'serve', 'service'].map((f) => `src/cli/${f}.ts`)];
+  const files = ['README.md', 'docs/OPERATIONS.md', 'docs/API.md', 'docs/CLI.md', ...['admin', 'demo', 'serve', 'service', 'tenant/connection'].map((f) => `src/cli/${f}.ts`)];
   for (const file of files) {
     for (const [name] of readFileSync(file, 'utf8').matchAll(/ADBFLEET_[A-Z_]+/g)) {
       assert.ok(settings.has(name), `${file} names ${name}, which is not in the settings table`);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { AdbfleetError, createAdminClient, createClient, type Job, type TenantClient } from '../../src/client/index.js';
+import { AdbfleetError, createAdminClient, createClient, type AuditEntry, type AuditPage, type Job, type TenantClient } from '../../src/client/index.js';
 import { type ServiceHarness, startServiceHarness, until } from '../support/index.js';
 
 let h: ServiceHarness;
@@ -130,10 +130,44 @@ test('every admin method', async () => {
   );
   const moved = await admin.assignInstance('client-one', null);
   assert.equal(moved.tenant_id, null);
-  await admin.deleteInstance('client-bulk-a');
+  assert.deepEqual(await admin.deleteInstance('client-bulk-a'), { instance_id: 'client-bulk-a', deleted: true });
   const ids = (await admin.listInstances()).map((i) => i.instance_id);
   assert.ok(ids.includes('client-one') && ids.includes('client-bulk-b') && !ids.includes('client-bulk-a'), ids.join(','));
   await assert.rejects(admin.deleteInstance('client-bulk-a'), (e: unknown) => e instanceof AdbfleetError && e.status === 404);
+});
+
+test('audit: filters, pages followed by next_cursor, a bad filter refused naming it', async () => {
+  const admin = createAdminClient({ url: h.url, token: h.adminToken });
+  const first = await admin.createTenant('audit-first');
+  const second = await admin.createTenant('audit-second');
+  const mine = new Set([first.tenant_id, second.tenant_id]);
+  const ours = (entries: readonly AuditEntry[]): AuditEntry[] => entries.filter((e) => mine.has(e.targets.tenant_id ?? ''));
+  // An entry commits a moment after its answer.
+  await until('both tenant.create entries', async () => ours((await admin.audit({ action: 'tenant.create' })).entries).length === 2);
+
+  const whole = await admin.audit({ action: 'tenant.create', limit: '500' });
+  assert.equal(whole.next_cursor, null);
+  assert.deepEqual(ours(whole.entries).map((e) => e.targets.tenant_id), [second.tenant_id, first.tenant_id], 'newest first');
+  assert.ok(whole.entries.every((e) => e.action === 'tenant.create' && e.actor === 'admin'));
+
+  const paged: AuditEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: AuditPage = await admin.audit({ action: 'tenant.create', limit: '1', ...(cursor === null ? {} : { cursor }) });
+    assert.ok(page.entries.length <= 1);
+    paged.push(...page.entries);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  assert.deepEqual(paged, whole.entries);
+
+  const entry = ours(whole.entries)[0]!;
+  assert.deepEqual((await admin.audit({ request_id: entry.request_id })).entries, [entry]);
+  assert.deepEqual((await admin.audit({ tenant_id: first.tenant_id })).entries, [], 'the admin acted, not the tenant');
+
+  const bad = await admin.audit({ since: 'yesterday' }).then(() => assert.fail('accepted'), (e: unknown) => e);
+  assert.ok(bad instanceof AdbfleetError);
+  assert.equal(bad.status, 400);
+  assert.match(bad.message, /since/);
 });
 
 test('a refused request throws AdbfleetError with status, code, requestId and the answer', async () => {

@@ -1,7 +1,7 @@
 // A real browser for the console's tests: Debian's Chromium driven by playwright-core, each page's
 // screenshots saved as test artifacts, and every page error, failed request or request to another
 // origin recorded so a test can assert there were none.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -9,6 +9,21 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CONSOLE_BUILD = resolve('dist/console/index.html');
 export const ARTIFACTS = resolve('test-artifacts/console');
+
+/** Why the built console cannot be tested (missing, or older than a source file), or null. */
+export function consoleBuildProblem(): string | null {
+  if (!existsSync(CONSOLE_BUILD)) return `${CONSOLE_BUILD} is missing: the console is not built; run npm run build before this test`;
+  const built = statSync(CONSOLE_BUILD).mtimeMs;
+  const newer = sourceFiles(resolve('console')).find((f) => statSync(f).mtimeMs > built);
+  return newer === undefined ? null : `${newer} changed after the console was built: run npm run build before this test`;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() ? (e.name === 'node_modules' ? [] : sourceFiles(p)) : [p];
+  });
+}
 /** `ADBFLEET_UPDATE_SCREENSHOTS=1` also copies the screenshots docs/CONSOLE.md shows into docs/images. */
 const DOC_IMAGES: Readonly<Record<string, string>> = { instances: 'console-instances.png', task: 'console-task.png' };
 
@@ -25,8 +40,8 @@ export interface ConsoleBrowser {
 export async function openConsoleBrowser(origin: string): Promise<ConsoleBrowser> {
   // As root (CI containers) Chromium refuses to start without --no-sandbox.
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  // A laptop screen.
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  // A laptop screen (the issue's 1280x800).
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   const problems: string[] = [];

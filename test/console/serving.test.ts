@@ -70,6 +70,24 @@ test('nothing outside the build is served', async () => {
       const res = await h.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 404, `${url}: ${res.body}`);
     }
+    // Backslashes, NUL, double encoding, malformed escapes: never a file outside the build, never a
+    // crash; at most the console's own index.html (for a path that names no file of the build).
+    for (const url of [
+      '/console/..%5csecret.txt',
+      '/console/..\\secret.txt',
+      '/console/%2e%2e/secret.txt',
+      '/console/%252e%252e%252fsecret.txt',
+      '/console/..%2f..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd',
+      '/console/%2fetc%2fpasswd',
+      '/console/secret.txt%00.js',
+      '/console/assets/%00',
+      '/console/%E0%A4%A',
+    ]) {
+      const res = await h.app.inject({ method: 'GET', url });
+      assert.ok([200, 400, 404].includes(res.statusCode), `${url}: ${res.statusCode} ${res.body}`);
+      assert.ok(!res.body.includes('not for the web') && !res.body.includes('root:'), `${url}: ${res.body}`);
+      if (res.statusCode === 200) assert.equal(res.body, INDEX, url);
+    }
   });
 });
 

@@ -5,7 +5,8 @@
 //   simulated fleet, all in this process.
 // - startServiceHarness: the whole service as `serve` wires it (real HTTP socket) and a fleet.
 // - startServeProcess / startWorkerProcess / startSimProcess: `adbfleet serve` (with its API, or
-//   --role worker) / `adbfleet sim` as child processes.
+//   --role worker) / `adbfleet sim` as child processes; runCli / spawnCli: any other CLI command,
+//   run to its end with its output collected.
 // - startAdbServer: Debian's adb server, private (own port and HOME), as a child process.
 // parseExposition reads a /metrics answer strictly (Prometheus's text format).
 // tango.ts (Tango as an independent ADB host) is imported by path: it loads @yume-chan/adb, which
@@ -17,7 +18,20 @@ export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';
 export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
-export { COMPILED_ENTRY, startChild, startServeProcess, startSimProcess, startWorkerProcess, type Child } from './processes.js';
+export {
+  COMPILED_ENTRY,
+  compiledCliProblem,
+  runCli,
+  SOURCE_ENTRY,
+  spawnCli,
+  startChild,
+  startServeProcess,
+  startSimProcess,
+  startWorkerProcess,
+  type Child,
+  type CliResult,
+  type CliRun,
+} from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
 export { parseExposition, type Exposition, type Sample } from './prometheus.js';
 export { smallDisk, type SmallDisk } from './small-disk.js';

@@ -1,11 +1,26 @@
 // Child processes for the tests that need real process boundaries: the simulator (so its journal
 // outlives a killed service) and the service itself (so it can be killed with SIGKILL).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** The CLI from source (tests), or as users run it, compiled (benchmarks, after `npm run build`). */
 export const SOURCE_ENTRY = ['--import', 'tsx', 'src/cli/main.ts'];
 export const COMPILED_ENTRY = ['bin/adbfleet.js'];
+
+/** Why COMPILED_ENTRY cannot be tested (dist missing, or older than a source file), or null. */
+export function compiledCliProblem(): string | null {
+  const built = resolve('dist/cli/main.js');
+  if (!existsSync(built)) return `${built} is missing: the CLI is not built; run npm run build before this test`;
+  const builtAt = statSync(built).mtimeMs;
+  const newer = sourceFiles(resolve('src')).find((f) => statSync(f).mtimeMs > builtAt);
+  return newer === undefined ? null : `${newer} changed after the CLI was built: run npm run build before this test`;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}
 
 export interface Child {
   proc: ChildProcess;
@@ -67,6 +82,40 @@ export function startChild(args: string[], env: Record<string, string> = {}, nod
       return exited;
     },
   };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRun {
+  proc: ChildProcess;
+  /** what it has printed so far */
+  stdout(): string;
+  stderr(): string;
+  done: Promise<CliResult>;
+}
+
+/** Runs the CLI with stdin closed and stdout and stderr piped (not a TTY), collecting all it prints. */
+export function spawnCli(args: string[], env: Record<string, string> = {}, entry = SOURCE_ENTRY): CliRun {
+  const proc = spawn(process.execPath, [...entry, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    proc.once('error', reject);
+    // 'close', not 'exit': the pipes are drained by then.
+    proc.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { proc, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}, entry = SOURCE_ENTRY): Promise<CliResult> {
+  return spawnCli(args, env, entry).done;
 }
 
 /** Starts `adbfleet sim` and returns its control URL and the instances' addresses. */

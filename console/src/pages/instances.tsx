@@ -1,6 +1,7 @@
-// The tenant's instances with their live status and zone: filter, select several, run a command on
-// the selection or reboot it. The list is re-read every few seconds while the tab is visible.
-import { useMemo, useState } from 'preact/hooks';
+// The tenant's instances with their live status and zone, a page at a time (a fleet can hold
+// thousands): filter, select several (the selection stays while paging), run a command on the
+// selection or reboot it. The page shown is re-read every few seconds while the tab is visible.
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { errorText, tenantClient, type InstanceRow } from '../api.js';
 import { usePolling, useTitle } from '../hooks.js';
 import { instanceStatus } from '../format.js';
@@ -8,52 +9,65 @@ import { navigate } from '../router.js';
 import { RunCommand } from './run-command.js';
 
 const REFRESH_MS = 5_000;
+/** Rows a page; the service gives at most 100. */
+export const PAGE_SIZE = 50;
 const RUNNING = 2;
+/** The service's limit on the name filter (docs/API.md). */
+const MAX_FILTER = 128;
 
-function matches(i: InstanceRow, text: string, status: string): boolean {
-  if (status !== '' && String(i.running_status) !== status) return false;
-  const t = text.trim().toLowerCase();
-  return t === '' || [i.instance_id, i.instance_name, i.zone].some((v) => v.toLowerCase().includes(t));
+interface Page {
+  rows: InstanceRow[];
+  total: number;
 }
 
 export function Instances({ token }: { token: string }) {
   const title = useTitle('Instances');
   const client = useMemo(() => tenantClient(token), [token]);
-  const [rows, setRows] = useState<InstanceRow[] | null>(null);
+  const [page, setPage] = useState<Page | null>(null);
+  const [pageNo, setPageNo] = useState(1);
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
-  const [filter, setFilter] = useState('');
+  const [name, setName] = useState('');
   const [status, setStatus] = useState('');
-  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  // Selected ids with their last status seen: instances on other pages stay selected.
+  const [selected, setSelected] = useState<ReadonlyMap<string, number>>(new Map());
+  // Answers can arrive out of order while the filter is typed: only the latest query's counts.
+  const query = useRef(0);
 
-  usePolling(
-    async () => {
-      try {
-        setRows(await client.allInstances());
-        setError('');
-      } catch (e) {
-        setError(errorText(e));
-      }
-    },
-    REFRESH_MS,
-    [client],
-  );
-
-  const shown = (rows ?? []).filter((i) => matches(i, filter, status));
-  // Only what exists counts: an instance that went away drops out of the selection.
-  const chosen = (rows ?? []).filter((i) => selected.has(i.instance_id)).map((i) => i.instance_id);
-  const allShownSelected = shown.length > 0 && shown.every((i) => selected.has(i.instance_id));
-
-  const toggle = (id: string, on: boolean): void => {
-    const next = new Set(selected);
-    if (on) next.add(id);
-    else next.delete(id);
-    setSelected(next);
+  const load = async (): Promise<void> => {
+    const q = ++query.current;
+    const filter = name.trim();
+    try {
+      const p = await client.listInstances({ page_no: pageNo, page_size: PAGE_SIZE, ...(filter === '' ? {} : { instance_name: filter }) });
+      if (q !== query.current) return;
+      const pages = Math.max(1, Math.ceil(p.total_count / PAGE_SIZE));
+      // The fleet shrank under the page shown: go to its new last page.
+      if (pageNo > pages) return setPageNo(pages);
+      setPage({ rows: p.result, total: p.total_count });
+      setSelected((old) => {
+        if (!p.result.some((i) => old.has(i.instance_id))) return old;
+        const next = new Map(old);
+        for (const i of p.result) if (next.has(i.instance_id)) next.set(i.instance_id, i.running_status);
+        return next;
+      });
+      setError('');
+    } catch (e) {
+      if (q === query.current) setError(errorText(e));
+    }
   };
-  const toggleShown = (on: boolean): void => {
-    const next = new Set(selected);
-    for (const i of shown) {
-      if (on) next.add(i.instance_id);
+  usePolling(load, REFRESH_MS, [client, pageNo, name]);
+
+  const rows = page?.rows ?? [];
+  const shown = rows.filter((i) => status === '' || String(i.running_status) === status);
+  const chosen = [...selected.keys()];
+  const allShownSelected = shown.length > 0 && shown.every((i) => selected.has(i.instance_id));
+  const pages = page === null ? 1 : Math.max(1, Math.ceil(page.total / PAGE_SIZE));
+  const notRunning = [...selected.values()].filter((s) => s !== RUNNING).length;
+
+  const toggle = (rowsToToggle: readonly InstanceRow[], on: boolean): void => {
+    const next = new Map(selected);
+    for (const i of rowsToToggle) {
+      if (on) next.set(i.instance_id, i.running_status);
       else next.delete(i.instance_id);
     }
     setSelected(next);
@@ -68,12 +82,11 @@ export function Instances({ token }: { token: string }) {
     try {
       await client.reboot(chosen);
       setNotice(`Rebooting ${chosen.length} instance${chosen.length === 1 ? '' : 's'}: they show "starting" until adbd answers again.`);
-      setRows(await client.allInstances());
+      await load();
     } catch (e) {
       setNotice(errorText(e));
     }
   };
-  const notRunning = (rows ?? []).filter((i) => selected.has(i.instance_id) && i.running_status !== RUNNING).length;
 
   return (
     <main id="main">
@@ -83,10 +96,19 @@ export function Instances({ token }: { token: string }) {
       <RunCommand count={chosen.length} onRun={run} />
       <div class="toolbar">
         <label>
-          Filter <input type="search" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} placeholder="id, name or zone" />
+          Name contains{' '}
+          <input
+            type="search"
+            value={name}
+            maxLength={MAX_FILTER}
+            onInput={(e) => {
+              setName(e.currentTarget.value);
+              setPageNo(1);
+            }}
+          />
         </label>
         <label>
-          Status{' '}
+          Status on this page{' '}
           <select value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
             <option value="">any</option>
             {[2, 3, 4, 1, 5, 0].map((s) => (
@@ -100,8 +122,11 @@ export function Instances({ token }: { token: string }) {
           title={notRunning > 0 ? 'Only running instances can be rebooted' : undefined}>
           Reboot selected
         </button>
+        <button type="button" class="secondary" disabled={chosen.length === 0} onClick={() => setSelected(new Map())}>
+          Clear selection
+        </button>
         <span class="count" aria-live="polite">
-          {chosen.length} selected{rows === null ? '' : ` · ${shown.length} of ${rows.length} shown`}
+          {chosen.length} selected{page === null ? '' : ` · ${page.total} instance${page.total === 1 ? '' : 's'}`}
         </span>
       </div>
       <p role="status" class="notice">
@@ -110,11 +135,11 @@ export function Instances({ token }: { token: string }) {
       <p role="alert" class="error">
         {error}
       </p>
-      {rows === null ? (
+      {page === null ? (
         <p>Loading…</p>
       ) : (
         <table class="grid">
-          <caption class="visually-hidden">Your instances</caption>
+          <caption class="visually-hidden">Your instances, page {pageNo} of {pages}</caption>
           <thead>
             <tr>
               <th scope="col">
@@ -122,7 +147,7 @@ export function Instances({ token }: { token: string }) {
                   type="checkbox"
                   aria-label="Select all shown instances"
                   checked={allShownSelected}
-                  onChange={(e) => toggleShown(e.currentTarget.checked)}
+                  onChange={(e) => toggle(shown, e.currentTarget.checked)}
                 />
               </th>
               <th scope="col">Instance</th>
@@ -139,7 +164,7 @@ export function Instances({ token }: { token: string }) {
                     type="checkbox"
                     aria-label={`Select ${i.instance_id}`}
                     checked={selected.has(i.instance_id)}
-                    onChange={(e) => toggle(i.instance_id, e.currentTarget.checked)}
+                    onChange={(e) => toggle([i], e.currentTarget.checked)}
                   />
                 </td>
                 <td class="mono">{i.instance_id}</td>
@@ -153,7 +178,20 @@ export function Instances({ token }: { token: string }) {
           </tbody>
         </table>
       )}
-      {rows !== null && shown.length === 0 ? <p>No instance matches.</p> : null}
+      {page !== null && shown.length === 0 ? <p>No instance matches.</p> : null}
+      {pages > 1 ? (
+        <nav class="pager" aria-label="Instance pages">
+          <button type="button" class="secondary" disabled={pageNo <= 1} onClick={() => setPageNo(pageNo - 1)}>
+            Previous page
+          </button>
+          <span>
+            Page {pageNo} of {pages}
+          </span>
+          <button type="button" class="secondary" disabled={pageNo >= pages} onClick={() => setPageNo(pageNo + 1)}>
+            Next page
+          </button>
+        </nav>
+      ) : null}
     </main>
   );
 }

@@ -5,12 +5,13 @@ import { adminClient, errorText, isUnauthorized, tenantClient } from '../api.js'
 import { useTitle } from '../hooks.js';
 import type { Role, Session } from '../session.js';
 
-export function SignIn({ onSignIn }: { onSignIn: (s: Session) => void }) {
+/** `notice`: why the previous session ended, shown until the next attempt. */
+export function SignIn({ onSignIn, notice = '' }: { onSignIn: (s: Session) => void; notice?: string }) {
   const title = useTitle('Sign in');
   const [role, setRole] = useState<Role>('tenant');
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState('');
+  const [error, setError] = useState(notice);
 
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();

@@ -1,7 +1,7 @@
 // One task: each instance's job with its state live over Server-Sent Events, exit code and message,
 // the full output of any job, and cancel.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { errorText, tenantClient, type Job } from '../api.js';
+import { errorText, isPermanent, tenantClient, type Job } from '../api.js';
 import { useTitle } from '../hooks.js';
 import { duration, FINAL_STATES, stateLabel, time } from '../format.js';
 import { Link } from '../router.js';
@@ -41,6 +41,8 @@ export function Task({ token, taskId }: { token: string; taskId: string }) {
         } catch (e) {
           if (abort.signal.aborted) return;
           setError(errorText(e));
+          // A task that is not the caller's, or a token the service no longer takes, stays so.
+          if (isPermanent(e)) return;
           await new Promise((r) => setTimeout(r, RETRY_MS));
         }
       }

@@ -4,7 +4,7 @@ import type { AuditQuery } from '../types.js';
 
 /** the columns of an AuditRow (audit.ts) */
 const AUDIT_ROW = `id, at, actor, token_prefix AS "tokenPrefix", source, request_id AS "requestId", action,
-  targets, status, error_code AS "errorCode", task_id AS "taskId"`;
+  targets, status, error_code AS "errorCode", task_id AS "taskId", replayed`;
 
 /** One condition per filter; a filter not given adds none, so each combination is planned with the
  * index that suits it (a "$n IS NULL OR" form would be planned for none). */
@@ -19,10 +19,10 @@ const FILTERS = Object.keys(CONDITIONS) as (keyof AuditQuery)[];
 
 export const AuditSql = {
   /** many entries, one statement: the columns as arrays, in append order (ids follow it) */
-  insert: `INSERT INTO audit_log (at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id)
-    SELECT at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::int[], $9::text[], $10::text[])
-    WITH ORDINALITY AS e(at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id, n)
+  insert: `INSERT INTO audit_log (at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id, replayed)
+    SELECT at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id, replayed
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::boolean[])
+    WITH ORDINALITY AS e(at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id, replayed, n)
     ORDER BY n`,
   /** A page newest first: entries below $1 matching the filters present in `query`, at most $2.
    * The filters' values follow as $3... in FILTERS order (auditParams); never written into the text. */

@@ -21,6 +21,7 @@ interface AuditRow {
   status: number;
   errorCode: string;
   taskId: string | null;
+  replayed: boolean;
 }
 
 /** Entries in append order, one statement, in the caller's transaction (the write batch's). */
@@ -36,6 +37,7 @@ export async function appendAudit(c: Queryable, entries: readonly AuditEntry[]):
     entries.map((e) => e.outcome.status),
     entries.map((e) => e.outcome.errorCode),
     entries.map((e) => e.outcome.taskId),
+    entries.map((e) => e.outcome.replayed),
   ]);
 }
 
@@ -71,6 +73,6 @@ function toRecord(r: AuditRow): AuditRecord {
     // Written from an AuditAction by appendAudit, and never changed.
     action: r.action as AuditAction,
     targets: r.targets,
-    outcome: { status: r.status, errorCode: r.errorCode, taskId: r.taskId },
+    outcome: { status: r.status, errorCode: r.errorCode, taskId: r.taskId, replayed: r.replayed },
   };
 }

@@ -142,7 +142,8 @@ CREATE TABLE audit_log (
   targets jsonb NOT NULL,
   status integer NOT NULL CHECK (status >= 100 AND status <= 599),
   error_code text NOT NULL,
-  task_id text
+  task_id text,
+  replayed boolean NOT NULL DEFAULT false
 );
 CREATE INDEX audit_at ON audit_log (at);
 CREATE INDEX audit_actor ON audit_log (actor, id);

@@ -8,7 +8,8 @@
 // is durable before the worker sends a command. A COMMIT that fails, or a connection lost
 // mid-batch, rejects every request of the batch and stores none of it. The change feed hears of a
 // batch only once it has committed (and other processes by a NOTIFY after that, never inside it).
-// The batch's audit entries are one INSERT at its end, under a savepoint of their own.
+// The batch's audit entries are one INSERT at its end, under a savepoint of their own; an entry
+// waits up to AUDIT_WAIT_MS for a batch with other writes to join.
 import type pg from 'pg';
 import type { AuditEntry, CommitObserver, CreatedTask, JobResult, NewTask, StoreStats } from '../types.js';
 import { appendAudit } from './audit.js';
@@ -21,6 +22,11 @@ import { TxSql } from './tx.sql.js';
 // whole, alone: a request is atomic.
 const MAX_REQUESTS = 256;
 const MAX_ROWS = 20_000;
+// An audit entry is recorded once its request is answered, a turn after the request's own writes:
+// committed alone it would cost a commit per turn. It rides along with the next batch that has
+// other writes, as on SQLite, and waits at most this long for one (a quiet service commits it
+// alone then).
+const AUDIT_WAIT_MS = 50;
 
 type Reject = (err: unknown) => void;
 
@@ -57,6 +63,8 @@ export class WriteBatch {
   /** the batch being written, if any: the next starts when it ends */
   #writing: Promise<void> | null = null;
   #scheduled = false;
+  /** set while audit entries wait for a batch to join (AUDIT_WAIT_MS) */
+  #auditTimer: NodeJS.Timeout | null = null;
   #commits = 0;
   #rowsWritten = 0;
 
@@ -80,8 +88,17 @@ export class WriteBatch {
     return new Promise((resolve, reject) => this.#add({ kind: 'finish', results, rows: results.length, resolve, reject }));
   }
 
+  /** Joins the next batch that has other writes, waiting at most AUDIT_WAIT_MS for one. */
   appendAudit(entry: AuditEntry): Promise<void> {
-    return new Promise((resolve, reject) => this.#add({ kind: 'audit', entry, rows: 1, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ kind: 'audit', entry, rows: 1, resolve, reject });
+      if (this.#writing !== null || this.#scheduled || this.#auditTimer !== null) return;
+      this.#auditTimer = setTimeout(() => {
+        this.#auditTimer = null;
+        if (this.#writing === null && !this.#scheduled) this.#next();
+      }, AUDIT_WAIT_MS);
+      this.#auditTimer.unref();
+    });
   }
 
   stats(): StoreStats {
@@ -90,6 +107,8 @@ export class WriteBatch {
 
   /** Writes everything still queued (before close). */
   async drain(): Promise<void> {
+    if (this.#auditTimer !== null) clearTimeout(this.#auditTimer);
+    this.#auditTimer = null;
     while (this.#writing !== null || this.#pending.length > 0) {
       if (this.#writing === null) this.#next();
       await this.#writing;

@@ -20,6 +20,7 @@ interface AuditRow {
   status: number;
   errorCode: string;
   taskId: string | null;
+  replayed: number;
 }
 
 export class AuditLog {
@@ -44,6 +45,7 @@ export class AuditLog {
         e.outcome.status,
         e.outcome.errorCode,
         e.outcome.taskId,
+        e.outcome.replayed ? 1 : 0,
       );
   }
 
@@ -73,6 +75,6 @@ function toRecord(r: AuditRow): AuditRecord {
     // Written from an AuditAction by append, and never changed.
     action: r.action as AuditAction,
     targets: JSON.parse(r.targets) as AuditTargets,
-    outcome: { status: r.status, errorCode: r.errorCode, taskId: r.taskId },
+    outcome: { status: r.status, errorCode: r.errorCode, taskId: r.taskId, replayed: r.replayed === 1 },
   };
 }

@@ -1,0 +1,10 @@
+// The tenant's command line (SPEC §12): run, task, tasks, instances, output, cancel, each a client
+// of the tenant API through the typed client (docs/CLI.md).
+import type { Command } from 'commander';
+import { registerRunCommand } from './run.js';
+import { registerTaskCommands } from './task-commands.js';
+
+export function registerTenantCommands(program: Command): void {
+  registerRunCommand(program);
+  registerTaskCommands(program);
+}

@@ -1,0 +1,19 @@
+// Option values parsed where commander reads them, so a bad one is a usage error (exit 2) that
+// names the option, before any request is made.
+import { InvalidArgumentError } from 'commander';
+import type { IntRange } from '../../core/index.js';
+
+/** "a, b,c" -> ["a", "b", "c"]; empty items are a usage error, not silently dropped. */
+export function parseIds(raw: string): string[] {
+  const ids = raw.split(',').map((s) => s.trim());
+  if (ids.some((id) => id === '')) throw new InvalidArgumentError('must be a comma-separated list of instance ids, none empty');
+  return ids;
+}
+
+export function parseIntIn(range: Pick<IntRange, 'min' | 'max'>): (raw: string) => number {
+  return (raw) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < range.min || n > range.max) throw new InvalidArgumentError(`must be an integer from ${range.min} to ${range.max}`);
+    return n;
+  };
+}
