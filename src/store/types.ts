@@ -1,5 +1,5 @@
-// The one Store interface. SQLite (src/store/sqlite/) implements it now; PostgreSQL follows with
-// the same contract (test/store/conformance.ts runs against every implementation).
+// The one Store interface. SQLite (src/store/sqlite/) and PostgreSQL (src/store/postgres/)
+// implement it with the same contract (test/store/conformance.ts runs against every implementation).
 //
 // Keys: every table has an INTEGER primary key; the public 32-hex ids are plain columns.
 // Times are epoch milliseconds in the store and ISO 8601 in the API.
@@ -7,8 +7,11 @@
 // Results follow one rule (errors.ts): a read returns null when the thing is missing; a mutation
 // that cannot proceed for a reason the caller caused throws a StoreError with a code, and
 // otherwise returns its result. Every call before open() or after close() throws CLOSED.
-import type { AuditAction, InstanceStatus, JobCode, JobState } from '../core/index.js';
+import type { InstanceStatus, JobCode, JobState } from '../core/index.js';
+import type { AuditEntry, AuditQuery, AuditRecord } from './audit-types.js';
 import type { ChangeFeed } from './changes.js';
+
+export type * from './audit-types.js';
 
 export interface Tenant {
   tenantId: string; // public id, e.g. "t_3f9c2a1b7d4e"
@@ -143,53 +146,6 @@ export interface JobResult {
 export interface Page<T> {
   items: T[];
   total: number;
-}
-
-/** What an audited request acted on, as far as the request named it (every field optional). */
-export interface AuditTargets {
-  /** the instances a command, reboot or bulk registration named (at most LIMITS.auditTargetIds) */
-  instanceIds?: string[];
-  /** how many instances it named, when more than instanceIds holds */
-  instanceCount?: number;
-  instanceId?: string;
-  taskId?: string;
-  /** null: an instance unassigned */
-  tenantId?: string | null;
-  tokenPrefix?: string;
-}
-
-/** One state-changing request as the audit log keeps it (docs/API.md, "The audit log"). */
-export interface AuditEntry {
-  /** when the answer was sent, epoch ms */
-  at: number;
-  /** 'admin', the tenant's public id, or null when the credential was refused or never checked */
-  actor: string | null;
-  /** the display prefix of the tenant token presented (never the token), else null */
-  tokenPrefix: string | null;
-  /** the client's address */
-  source: string;
-  requestId: string;
-  action: AuditAction;
-  targets: AuditTargets;
-  /** HTTP status and error_code answered ('0' for success); the task a submit created or replayed,
-   * and whether it was an idempotent replay (the same request id and body again: nothing new ran) */
-  outcome: { status: number; errorCode: string; taskId: string | null; replayed: boolean };
-}
-
-/** A stored entry: its id orders the log (a later append has a larger id) and is never reused. */
-export interface AuditRecord extends AuditEntry {
-  id: number;
-}
-
-/** Filters of listAudit; each one given must match (absent: any). */
-export interface AuditQuery {
-  actor?: string;
-  action?: AuditAction;
-  requestId?: string;
-  /** at >= since */
-  since?: number;
-  /** at < until */
-  until?: number;
 }
 
 /** Who a worker is, for instance leases (several workers on one PostgreSQL database). */
