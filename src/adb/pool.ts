@@ -9,6 +9,7 @@ import type { ExecOptions, ExecResult } from './exec.js';
 import type { AdbKey } from './key.js';
 import { startConnection } from './socket.js';
 import { guard } from './guard.js';
+import { backoffRetryAt } from './backoff.js';
 
 export interface AdbPoolOptions {
   key: AdbKey;
@@ -318,8 +319,7 @@ export class AdbPool {
   #backOff(entry: Entry, err: AdbError): void {
     entry.failures++;
     entry.lastError = err;
-    const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(entry.failures - 1, 30));
-    entry.retryAt = Math.ceil(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2));
+    entry.retryAt = backoffRetryAt(entry.failures, this.#opts.backoffBaseMs, this.#opts.backoffMaxMs);
   }
 
   #lost(entry: Entry, conn: AdbConnection, err: AdbError): void {
