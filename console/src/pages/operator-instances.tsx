@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { errorText, type AdminClient, type AdminInstance, type Tenant } from '../api.js';
 import { instanceStatus } from '../format.js';
+import { TenantOptions } from './operator-tenants.js';
 
 interface Props {
   client: AdminClient;
@@ -67,11 +68,7 @@ export function OperatorInstances({ client, tenants, instances, onChange }: Prop
         <label for="new-tenant">Tenant</label>
         <select id="new-tenant" value={form.tenant} onChange={set('tenant')}>
           <option value="">none</option>
-          {tenants.map((t) => (
-            <option key={t.tenant_id} value={t.tenant_id}>
-              {t.name}
-            </option>
-          ))}
+          <TenantOptions tenants={tenants} />
         </select>
         <button type="submit" disabled={form.id.trim() === '' || form.address.trim() === ''}>
           Add instance
@@ -106,11 +103,7 @@ export function OperatorInstances({ client, tenants, instances, onChange }: Prop
               <td>
                 <select aria-label={`Tenant of ${i.instance_id}`} value={i.tenant_id ?? ''} onChange={(e) => void assign(i, e.currentTarget.value)}>
                   <option value="">none</option>
-                  {tenants.map((t) => (
-                    <option key={t.tenant_id} value={t.tenant_id}>
-                      {t.name}
-                    </option>
-                  ))}
+                  <TenantOptions tenants={tenants} />
                 </select>
               </td>
               <td>

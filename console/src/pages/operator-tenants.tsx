@@ -10,6 +10,19 @@ interface Props {
   onChange: () => Promise<void>;
 }
 
+/** A tenant picker's choices, one per tenant by name (the caller puts its own "none" first). */
+export function TenantOptions({ tenants }: { tenants: readonly Tenant[] }) {
+  return (
+    <>
+      {tenants.map((t) => (
+        <option key={t.tenant_id} value={t.tenant_id}>
+          {t.name}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export function OperatorTenants({ client, tenants, onChange }: Props) {
   const [name, setName] = useState('');
   const [revokeTenant, setRevokeTenant] = useState('');
@@ -96,11 +109,7 @@ export function OperatorTenants({ client, tenants, onChange }: Props) {
         <label for="revoke-tenant">Revoke a token of</label>
         <select id="revoke-tenant" value={revokeTenant} onChange={(e) => setRevokeTenant(e.currentTarget.value)}>
           <option value="">choose a tenant</option>
-          {tenants.map((t) => (
-            <option key={t.tenant_id} value={t.tenant_id}>
-              {t.name}
-            </option>
-          ))}
+          <TenantOptions tenants={tenants} />
         </select>
         <label for="revoke-prefix">Token prefix</label>
         <input id="revoke-prefix" class="mono" value={prefix} placeholder="afk_…" onInput={(e) => setPrefix(e.currentTarget.value)} />
