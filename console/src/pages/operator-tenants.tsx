@@ -1,7 +1,8 @@
 // Tenants: create one, issue a further token, revoke a token by its prefix. A new token is shown
 // once, here, as the service shows it only once.
 import { useState } from 'preact/hooks';
-import { errorText, type AdminClient, type Tenant } from '../api.js';
+import type { AdminClient, Tenant } from '../api.js';
+import { useAction } from '../hooks.js';
 import { time } from '../format.js';
 
 interface Props {
@@ -28,35 +29,28 @@ export function OperatorTenants({ client, tenants, onChange }: Props) {
   const [revokeTenant, setRevokeTenant] = useState('');
   const [prefix, setPrefix] = useState('');
   const [issued, setIssued] = useState<{ tenant: string; token: string } | null>(null);
-  const [message, setMessage] = useState('');
+  const [message, act] = useAction(onChange);
 
-  const act = async (what: () => Promise<void>): Promise<void> => {
-    setMessage('');
-    try {
-      await what();
-      await onChange();
-    } catch (e) {
-      setMessage(errorText(e));
-    }
-  };
   const create = (e: Event): Promise<void> =>
     act(async () => {
       e.preventDefault();
       const t = await client.createTenant(name.trim());
       setIssued({ tenant: `${t.name} (${t.tenant_id})`, token: t.token });
       setName('');
+      return '';
     });
   const issue = (t: Tenant): Promise<void> =>
     act(async () => {
       const r = await client.issueToken(t.tenant_id);
       setIssued({ tenant: `${t.name} (${t.tenant_id})`, token: r.token });
+      return '';
     });
   const revoke = (e: Event): Promise<void> =>
     act(async () => {
       e.preventDefault();
       const r = await client.revokeToken(revokeTenant, prefix.trim());
-      setMessage(`Revoked ${r.revoked} token${r.revoked === 1 ? '' : 's'}.`);
       setPrefix('');
+      return `Revoked ${r.revoked} token${r.revoked === 1 ? '' : 's'}.`;
     });
 
   return (
