@@ -10,10 +10,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdbPoolStats } from '../adb/index.js';
 import type { ApiMetrics } from '../api/index.js';
-import { JOB_CODES, JobCode } from '../core/index.js';
+import { JOB_CODES, JobCode, STATUS_NAMES } from '../core/index.js';
 import type { Dispatcher, HealthMonitor, WorkerObserver } from '../dispatch/index.js';
 import type { CommitObserver, Store } from '../store/index.js';
-import { STATUS_NAMES } from './status-names.js';
 
 /** What is read at scrape time, once the service has built it. */
 export interface MetricsSources {

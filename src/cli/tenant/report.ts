@@ -1,7 +1,7 @@
 // What the tenant commands print on stdout: tables for people, the API's JSON with --json, and
 // the exit code a set of jobs earns.
 import type { InstanceRow, Job, RunCommandResult, TaskPage } from '../../client/index.js';
-import { statusName } from '../status-names.js';
+import { statusName } from '../../core/index.js';
 import { EXIT } from './connection.js';
 import type { TaskResult } from './follow.js';
 import { columns, firstLine, printable, widthOf } from './text.js';
