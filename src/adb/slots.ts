@@ -74,8 +74,11 @@ export class Slots {
   }
 
   release(): void {
-    const next = this.#queue.shift();
-    if (next !== undefined) return next.grant();
-    this.#used--;
+    // The common case first: nobody waits (shift() on an empty array is not free per command).
+    if (this.#queue.length === 0) {
+      this.#used--;
+      return;
+    }
+    this.#queue.shift()!.grant();
   }
 }
