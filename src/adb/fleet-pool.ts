@@ -7,7 +7,7 @@ import { isAdbServerAddress } from './address.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import type { AdbError } from './errors.js';
 import { AdbPool, type AdbPoolOptions, type AdbPoolStats } from './pool.js';
-import { AdbServerPool, type AdbServerPoolStats } from './server-pool.js';
+import { AdbServerPool } from './server-pool.js';
 import type { DeviceBanner } from './wire/index.js';
 
 export interface FleetPoolOptions extends AdbPoolOptions {
@@ -74,11 +74,6 @@ export class FleetPool {
   /** The direct connections' figures (AdbPool.stats). */
   stats(): AdbPoolStats {
     return this.#direct.stats();
-  }
-
-  /** The adb server path's figures. */
-  adbServerStats(): AdbServerPoolStats {
-    return this.#servers.stats();
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,8 @@ import type { ExecOptions, ExecResult } from './exec.js';
 import type { AdbKey } from './key.js';
 import { startConnection } from './socket.js';
 import { guard } from './guard.js';
+import { backoffRetryAt } from './backoff.js';
+import { Slots } from './slots.js';
 
 export interface AdbPoolOptions {
   key: AdbKey;
@@ -42,19 +44,14 @@ export interface AdbPoolStats {
   reconnects: number;
 }
 
-interface Waiter {
-  grant(): void;
-  fail(e: AdbError): void;
-}
-
 interface Entry {
   readonly address: string;
   conn: AdbConnection | null;
   /** the connection being set up, and the promise its callers share */
   starting: AdbConnection | null;
   connecting: Promise<AdbConnection> | null;
-  active: number;
-  waiters: Waiter[] | null;
+  /** stream slots on its connection: held by calls, a FIFO line past maxStreamsPerConnection */
+  readonly slots: Slots;
   failures: number;
   retryAt: number;
   /** when the live connection completed its handshake */
@@ -74,7 +71,6 @@ export class AdbPool {
   #sweeper: NodeJS.Timeout | null = null;
   #closed = false;
   #connections = 0;
-  #openStreams = 0;
   #connectsFailed = 0;
   #reconnects = 0;
   /** bytes of connections already gone */
@@ -100,8 +96,7 @@ export class AdbPool {
     const entry = this.#entry(address);
     const conn = entry.conn;
     // Fast path: connected and a slot free, with nobody queued ahead.
-    if (conn !== null && entry.active < this.#opts.maxStreamsPerConnection && entry.waiters === null) {
-      this.#acquire(entry);
+    if (conn !== null && entry.slots.tryAcquire()) {
       return conn.exec(command, opts).then(
         (r) => {
           this.#release(entry);
@@ -181,13 +176,15 @@ export class AdbPool {
   stats(): AdbPoolStats {
     let bytesIn = this.#bytesIn;
     let bytesOut = this.#bytesOut;
+    let openStreams = 0;
     for (const e of this.#entries.values()) {
+      openStreams += e.slots.used;
       if (e.conn !== null) {
         bytesIn += e.conn.bytesIn;
         bytesOut += e.conn.bytesOut;
       }
     }
-    return { connections: this.#connections, openStreams: this.#openStreams, bytesIn, bytesOut, connectsFailed: this.#connectsFailed, reconnects: this.#reconnects };
+    return { connections: this.#connections, openStreams, bytesIn, bytesOut, connectsFailed: this.#connectsFailed, reconnects: this.#reconnects };
   }
 
   /** Closes every connection; queued and later calls reject with CANCELLED, running ones with CONNECTION_LOST. */
@@ -196,9 +193,7 @@ export class AdbPool {
     this.#closed = true;
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
     for (const entry of this.#entries.values()) {
-      const waiters = entry.waiters ?? [];
-      entry.waiters = null;
-      for (const w of waiters) w.fail(new AdbError('CANCELLED', entry.address, 'the pool is closed'));
+      entry.slots.failWaiting(() => new AdbError('CANCELLED', entry.address, 'the pool is closed'));
       entry.starting?.close('the pool is closed');
       if (entry.conn !== null) this.#drop(entry, 'the pool is closed');
     }
@@ -206,8 +201,15 @@ export class AdbPool {
 
   async #execSlow(entry: Entry, command: string, opts: ExecOptions): Promise<ExecResult> {
     const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
-    if (entry.active >= this.#opts.maxStreamsPerConnection || entry.waiters !== null) await this.#waitSlot(entry, opts);
-    else this.#acquire(entry);
+    if (!entry.slots.tryAcquire()) {
+      const { address } = entry;
+      await entry.slots.acquire(
+        opts.signal,
+        deadline,
+        () => new AdbError('CANCELLED', address, 'aborted while waiting for a stream slot'),
+        () => new AdbError('TIMEOUT', address, `no stream slot within ${opts.timeoutMs} ms`),
+      );
+    }
     try {
       const conn = entry.conn ?? (await guard(this.#ensure(entry), entry.address, opts.signal, deadline));
       if (deadline === Infinity) return await conn.exec(command, opts);
@@ -219,53 +221,9 @@ export class AdbPool {
     }
   }
 
-  #waitSlot(entry: Entry, opts: ExecOptions): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const { signal, timeoutMs } = opts;
-      let timer: NodeJS.Timeout | null = null;
-      const cleanup = (): void => {
-        if (timer !== null) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        grant: () => {
-          cleanup();
-          resolve();
-        },
-        fail: (e) => {
-          cleanup();
-          reject(e);
-        },
-      };
-      const leave = (e: AdbError): void => {
-        const q = entry.waiters;
-        const i = q?.indexOf(waiter) ?? -1;
-        if (q != null && i >= 0) q.splice(i, 1);
-        if (q?.length === 0) entry.waiters = null;
-        waiter.fail(e);
-      };
-      const onAbort = (): void => leave(new AdbError('CANCELLED', entry.address, 'aborted while waiting for a stream slot'));
-      if (signal?.aborted === true) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => leave(new AdbError('TIMEOUT', entry.address, `no stream slot within ${timeoutMs} ms`)), timeoutMs);
-      }
-      (entry.waiters ??= []).push(waiter);
-    });
-  }
-
-  #acquire(entry: Entry): void {
-    entry.active++;
-    this.#openStreams++;
-  }
-
   #release(entry: Entry): void {
     entry.lastUsed = Date.now();
-    const next = entry.waiters?.shift();
-    if (entry.waiters?.length === 0) entry.waiters = null;
-    if (next !== undefined) return next.grant(); // the slot passes straight to the next in line
-    entry.active--;
-    this.#openStreams--;
+    entry.slots.release();
   }
 
   #ensure(entry: Entry): Promise<AdbConnection> {
@@ -318,8 +276,7 @@ export class AdbPool {
   #backOff(entry: Entry, err: AdbError): void {
     entry.failures++;
     entry.lastError = err;
-    const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(entry.failures - 1, 30));
-    entry.retryAt = Math.ceil(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2));
+    entry.retryAt = backoffRetryAt(entry.failures, this.#opts.backoffBaseMs, this.#opts.backoffMaxMs);
   }
 
   #lost(entry: Entry, conn: AdbConnection, err: AdbError): void {
@@ -361,7 +318,7 @@ export class AdbPool {
   #entry(address: string): Entry {
     let entry = this.#entries.get(address);
     if (entry === undefined) {
-      entry = { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now(), lost: false };
+      entry = { address, conn: null, starting: null, connecting: null, slots: new Slots(this.#opts.maxStreamsPerConnection), failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now(), lost: false };
       this.#entries.set(address, entry);
     }
     return entry;
@@ -378,7 +335,7 @@ export class AdbPool {
   #sweep(): void {
     const now = Date.now();
     for (const [address, entry] of this.#entries) {
-      if (entry.active > 0 || entry.connecting !== null) continue;
+      if (entry.slots.used > 0 || entry.connecting !== null) continue;
       if (entry.conn !== null && now - entry.lastUsed >= this.#opts.idleMs) this.#drop(entry, 'idle');
       // A failing address is kept a while past its wait: forgetting it would forget its backoff.
       if (entry.conn === null && (entry.lastError === null || now >= entry.retryAt + this.#opts.backoffMaxMs)) this.#entries.delete(address);

@@ -59,11 +59,6 @@ export class TaskEventHub {
     this.#heartbeatMs = heartbeatMs;
   }
 
-  /** How many tasks have a shared watch now. */
-  get size(): number {
-    return this.#live.size;
-  }
-
   /** Streams the task's events into this reply; false (nothing sent) when the task is not the tenant's. */
   async stream(tenantKey: number, taskId: string, reply: FastifyReply, requestId: string): Promise<boolean> {
     const key = `${tenantKey}/${taskId}`;

@@ -90,6 +90,7 @@ export class Backlog {
     }
     lane.spill.push(jobKey);
     this.#want(lane);
+    this.#serve();
     return false;
   }
 
@@ -97,7 +98,7 @@ export class Backlog {
   released(lane: Lane, n: number): void {
     this.#held -= n;
     this.#want(lane);
-    if (this.#starved.size > 0) this.#serve();
+    this.#serve();
   }
 
   /** The lane let these queued jobs go (still queued in the store, older than its notes): it reads
@@ -106,7 +107,7 @@ export class Backlog {
     if (jobKeys.length === 0) return;
     lane.spill.giveBack(jobKeys);
     this.#held -= jobKeys.length;
-    if (this.#starved.size > 0) this.#serve();
+    this.#serve();
   }
 
   /** Queued jobs the store cancelled that no lane holds: a refill in flight may be reading them. */
@@ -120,6 +121,7 @@ export class Backlog {
     const lanes = [...this.#failed];
     this.#failed.clear();
     for (const lane of lanes) this.#want(lane);
+    this.#serve();
   }
 
   /** No refill starts from now on; resolves when those in flight ended (their jobs are dropped). */
@@ -144,15 +146,16 @@ export class Backlog {
     return lane.spill.length > 0 && !lane.refilling && lane.held <= this.#low(lane) && !this.#failed.has(lane);
   }
 
-  /** A lane at low water with notes asks for a refill; it waits its turn behind starved lanes. */
+  /** A lane at low water with notes asks for a refill; it waits its turn behind starved lanes
+   * (the caller serves them next). */
   #want(lane: Lane): void {
     if (this.#stopped || !this.#wants(lane)) return;
     this.#starved.add(lane);
-    this.#serve();
   }
 
   /** Starts refills in FIFO order while there is room for a useful amount. */
   #serve(): void {
+    if (this.#starved.size === 0) return;
     for (const lane of this.#starved) {
       if (!this.#wants(lane)) {
         this.#starved.delete(lane);
@@ -203,6 +206,6 @@ export class Backlog {
     if (jobs.length > 0) this.#hooks.refilled(lane, jobs);
     // Everything it read was cancelled, or it is still low: again.
     this.#want(lane);
-    if (this.#starved.size > 0) this.#serve();
+    this.#serve();
   }
 }

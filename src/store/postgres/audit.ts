@@ -3,7 +3,7 @@
 // name varies by action, and nothing filters on them yet.
 import type pg from 'pg';
 import type { AuditAction } from '../../core/index.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { cutPage, pageBefore } from '../cursor.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { AuditEntry, AuditQuery, AuditRecord, AuditTargets } from '../types.js';
 import { AuditSql } from './audit.sql.js';
@@ -47,13 +47,10 @@ export async function listAudit(
   limit: number,
   cursor: string | null,
 ): Promise<{ entries: AuditRecord[]; nextCursor: string | null }> {
-  if (!Number.isInteger(limit) || limit < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'limit must be a positive integer');
-  const before = cursor === null ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);
+  const before = pageBefore(limit, cursor);
   const rows = (await pool.query<AuditRow>(AuditSql.page(query), [before, limit + 1, ...AuditSql.params(query)])).rows;
-  const more = rows.length > limit;
-  const page = more ? rows.slice(0, limit) : rows;
-  const last = page.at(-1);
-  return { entries: page.map(toRecord), nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+  const { page, nextCursor } = cutPage(rows, limit);
+  return { entries: page.map(toRecord), nextCursor };
 }
 
 /** Deletes up to batchSize entries whose `at` is before `before`, oldest first; returns how many. */

@@ -3,8 +3,7 @@
 // task-writer.ts, inside the shared write batch of write-batch.ts.)
 import type pg from 'pg';
 import { JOB_STATES, type JobState } from '../../core/index.js';
-import { StoreError, StoreErrorCode } from '../errors.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { cutPage, pageBefore } from '../cursor.js';
 import type { JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
@@ -51,8 +50,7 @@ export class Tasks {
   }
 
   async listTasks(tenantKey: number, limit: number, cursor: string | null): Promise<{ tasks: TaskSummary[]; nextCursor: string | null }> {
-    if (!Number.isInteger(limit) || limit < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'limit must be a positive integer');
-    const before = cursor === null ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);
+    const before = pageBefore(limit, cursor);
     const rows = (
       await this.#pool.query<Pick<TaskRow, 'id' | 'taskId' | 'command' | 'createdAt' | 'jobFirst' | 'jobCount'>>(TaskSql.listPage, [
         tenantKey,
@@ -60,8 +58,7 @@ export class Tasks {
         limit + 1,
       ])
     ).rows;
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
+    const { page, nextCursor } = cutPage(rows, limit);
     const counts = page.map(() => Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>);
     if (page.length > 0) {
       const firsts = page.map((t) => t.jobFirst);
@@ -70,8 +67,7 @@ export class Tasks {
       for (const c of r.rows) counts[c.n - 1]![c.state] = c.count;
     }
     const tasks = page.map((t, i): TaskSummary => ({ taskId: t.taskId, command: t.command, createdAt: t.createdAt, counts: counts[i]! }));
-    const last = page[page.length - 1];
-    return { tasks, nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+    return { tasks, nextCursor };
   }
 
   async getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null> {

@@ -371,8 +371,7 @@ class SqliteStore implements Store {
   }
 
   async purgeAudit(before: number, batchSize: number): Promise<number> {
-    const o = this.#o();
-    return purgeAudit(o.db, o.stmts, before, batchSize);
+    return purgeAudit(this.#o().stmts, before, batchSize);
   }
 
   /** Queued jobs an instance change cancelled leave the queue's tail, and are told. */
