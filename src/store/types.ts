@@ -181,10 +181,14 @@ export interface LeaseRound {
  */
 export interface WorkerLeases {
   readonly identity: WorkerIdentity;
-  /** Heartbeat, renew this worker's leases, free lapsed ones (failing their running jobs 1006,
-   * once, whichever worker gets there first), release idle instances past its fair share, and
-   * claim free instances of its zones up to that share. One transaction. */
+  /** Heartbeat (which renews this worker's leases), free lapsed ones (failing their running jobs
+   * 1006, once, whichever worker gets there first), release idle instances past its fair share of
+   * each zone, and claim free instances of its zones up to that share. One transaction. */
   round(now: number): Promise<LeaseRound>;
+  /** Gives up every lease locally, without the database (which this worker could not reach in
+   * time): returns the instances held, and the next round that succeeds reports those it still
+   * holds as acquired, so their queues are read afresh. */
+  forfeit(): number[];
   /** The worker's read of the queue: queuedJobs (its instances' jobs only), and the key up to which
    * it looked (`scannedTo`: every such job up to it is in `jobs`). The worker's cursor moves
    * there, past the other workers' jobs, which it would otherwise scan again at every read. */

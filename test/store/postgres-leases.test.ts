@@ -176,13 +176,69 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     );
     assert.deepEqual(ra.held.map((k) => zoneOf.get(k)), ['a', 'a'], 'zone a alone, though alone it could take more');
     assert.deepEqual(rb.held.map((k) => zoneOf.get(k)), ['b', 'b', 'b']);
-    // A worker of every zone shares with both (share ceil(5 / 3) = 2): zone b's worker frees one.
+    // A worker of every zone shares each zone with that zone's worker: ceil(2 / 2) = 1 of a,
+    // ceil(3 / 2) = 2 of b. The zone workers free their surplus, the new one claims it.
     const all = await worker(at, 'all');
     await all.leases.round(now + 1);
     const rb2 = await wb.leases.round(now + 1);
+    const ra2 = await wa.leases.round(now + 1);
     const rall = await all.leases.round(now + 2);
-    assert.equal(rb2.held.length, 2);
-    assert.deepEqual(rall.held.map((k) => zoneOf.get(k)), ['b']);
+    assert.deepEqual(ra2.held.map((k) => zoneOf.get(k)), ['a']);
+    assert.deepEqual(rb2.held.map((k) => zoneOf.get(k)), ['b', 'b']);
+    assert.deepEqual(rall.held.map((k) => zoneOf.get(k)), ['a', 'b']);
+  });
+
+  test('workers with overlapping zone sets hold every instance between them, shared zone by zone', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const t = await admin.createTenant('overlap');
+    const zones = [...Array<string>(10).fill('a'), 'b', 'b'];
+    for (const [i, zone] of zones.entries()) {
+      await admin.createInstance({ instanceId: `o${i}`, adbAddress: `127.0.0.1:${6100 + i}`, instanceName: 'n', zone, tenantId: t.tenantId });
+    }
+    const zoneOf = new Map((await admin.listTargets()).map((x) => [x.instanceKey, zones[Number(x.instanceId.slice(1))]]));
+    const all = await worker(at, 'all');
+    const wb = await worker(at, 'wb', ['b']);
+    const now = Date.now();
+    let held: number[][] = [];
+    for (let i = 0; i < 4; i++) held = [(await all.leases.round(now + i)).held, (await wb.leases.round(now + i)).held];
+    const [ofAll, ofB] = held as [number[], number[]];
+    assert.ok(disjoint(ofAll, ofB));
+    assert.equal(ofAll.length + ofB.length, 12, 'no instance is left without a worker');
+    assert.deepEqual(ofB.map((k) => zoneOf.get(k)), ['b'], "zone b's worker holds its share of b");
+    assert.deepEqual(ofAll.map((k) => zoneOf.get(k)).sort(), [...Array<string>(10).fill('a'), 'b']);
+  });
+
+  test('a start asked again (its first answer lost with the connection) counts the jobs it started; not those of instances held by another', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const a = await worker(at, 'a');
+    const now = Date.now();
+    assert.equal((await a.leases.round(now)).held.length, 2);
+    const t = await admin.createTask(newTask(f));
+    const keys = t.jobs.map((j) => j.jobKey);
+    assert.deepEqual(await a.store.markRunning(keys, now), keys);
+    assert.deepEqual((await a.store.markRunning(keys, now + 1)).sort((x, y) => x - y), keys, 'committed, answer lost: the retry says started');
+    // Another worker holding none of them gets nothing, though the jobs are running.
+    const b = await worker(at, 'b', ['elsewhere']);
+    await b.leases.round(now);
+    assert.deepEqual(await b.store.markRunning(keys, now + 2), []);
+    const view = await admin.getTask(f.tenantKey, t.taskId);
+    assert.deepEqual(view?.jobs.map((j) => [j.state, j.startedAt]), [['running', now], ['running', now]], 'the first start stands');
+  });
+
+  test('forfeit gives the leases up locally; the next round reports those still held as acquired', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    await tenantWithInstances(admin, 2);
+    const a = await worker(at, 'a');
+    const now = Date.now();
+    const held = (await a.leases.round(now)).held;
+    assert.deepEqual(a.leases.forfeit(), held);
+    assert.equal(a.leases.held().size, 0);
+    const back = await a.leases.round(now + 1);
+    assert.deepEqual([back.held, back.acquired, back.lost], [held, held, []]);
   });
 
   test('queuedJobsOf: the held instances\' queued jobs in a key range, oldest first', async () => {

@@ -45,6 +45,12 @@ export function checkUrl(url: string): void {
   if (u.hostname === '') throw new Error(`${describeUrl(url)} names no host`);
 }
 
+/** TCP keepalive on every connection, probing after 10 s idle: a server gone without a word (a
+ * failover, a host lost) ends an idle connection within minutes (the kernel's probe interval and
+ * count decide), not after two hours; the long-lived ones (LISTEN, the leadership lock) are idle
+ * most of the time. */
+const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
+
 export function createPool(o: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: o.url,
@@ -54,6 +60,7 @@ export function createPool(o: PoolOptions): pg.Pool {
     types,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    ...KEEPALIVE,
   });
   // An idle client's connection dropping (server restart) must not crash the process: the pool
   // drops the client and the next query opens another.
@@ -62,7 +69,7 @@ export function createPool(o: PoolOptions): pg.Pool {
 }
 
 export function createClient(o: Omit<PoolOptions, 'max'>): pg.Client {
-  return new pg.Client({ connectionString: o.url, options: `-c search_path=${o.schema}`, types, connectionTimeoutMillis: 10_000 });
+  return new pg.Client({ connectionString: o.url, options: `-c search_path=${o.schema}`, types, connectionTimeoutMillis: 10_000, ...KEEPALIVE });
 }
 
 /** Runs fn in one transaction on one client of the pool; ROLLBACK on any error. */

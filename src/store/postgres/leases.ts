@@ -1,19 +1,22 @@
 // Instance leases for several workers on one database. A worker holds a lease per instance and is
 // the only one to start that instance's jobs (markRunning checks the lease, queue.sql.ts), so
-// per-instance FIFO and concurrency stay one dispatcher's, across any number of workers. Each
-// round, one transaction:
-// 1. heartbeat (the workers table: how many share a zone);
-// 2. renew this worker's leases;
-// 3. rescue: free every lapsed lease, any zone's, failing the running jobs of its instance 1006
-//    (they may have run; they are never run again). Rows are taken FOR UPDATE SKIP LOCKED, so
-//    two workers never rescue one instance twice, and a job's guarded state change is the last
-//    net;
-// 4. release idle instances past the fair share (ceil(instances of its zones / live workers
-//    serving them)), highest keys first, so a worker that joins finds instances free;
-// 5. claim free instances of its zones up to the share, failing running jobs found on them
+// per-instance FIFO and concurrency stay one dispatcher's, across any number of workers. A lease
+// lasts while its worker's heartbeat does. Each round, one transaction:
+// 1. heartbeat (the workers table), which renews every lease of this worker;
+// 2. rescue: free every lease of a worker whose heartbeat lapsed, any zone's, failing the running
+//    jobs of its instances 1006 (they may have run; they are never run again). Rows are taken FOR
+//    UPDATE SKIP LOCKED, so two workers never rescue one instance twice, and a job's guarded state
+//    change is the last net;
+// 3. per zone it serves, its share is ceil(live instances of the zone / live workers serving the
+//    zone): zone by zone, so workers with overlapping zone sets (one of every zone beside one of
+//    zone b) hold every instance between them. It releases idle instances past its share, highest
+//    keys first, so a worker that joins finds instances free, and those of zones it no longer
+//    serves;
+// 4. claims free instances of a zone up to its share, failing running jobs found on them
 //    (orphans: a worker stopped before their results were written).
 // Clocks: lapse is judged by the `now` of whoever looks, so nodes' clocks must agree to well
-// within a lease (NTP does).
+// within a lease (NTP does). The worker stops its own jobs before its lease can lapse when it
+// cannot renew (LeaseKeeper's fence, src/dispatch/lease-keeper.ts).
 import type pg from 'pg';
 import { jobMessage, JobCode, type InstanceStatus } from '../../core/index.js';
 import type { LeaseRound, QueuedJob, WorkerIdentity, WorkerLeases } from '../types.js';
@@ -54,21 +57,31 @@ export class Leases implements WorkerLeases {
     const message = jobMessage(JobCode.Interrupted, null);
     const [epochs, failed] = await inTransaction(this.#pool, async (c) => {
       await c.query(LeaseSql.heartbeat, [workerId, zones, now, expiry]);
-      await c.query(LeaseSql.forgetWorkers, [now - FORGET_MS]);
-      const held = new Map((await c.query<Lease>(LeaseSql.renew, [workerId, expiry])).rows.map((r) => [r.id, r.epoch]));
       const failed = (await c.query<Moved>(LeaseSql.rescue, [now, message])).rows;
+      await c.query(LeaseSql.forgetWorkers, [now - FORGET_MS]);
+      const held = new Map((await c.query<Lease & { zone: string }>(LeaseSql.held, [workerId])).rows.map((r) => [r.id, r]));
       for (const r of (await c.query<{ id: number }>(LeaseSql.releaseDeleted, [workerId])).rows) held.delete(r.id);
-      const counts = (await c.query<{ instances: number; workers: number }>(LeaseSql.share, [zones, now])).rows[0]!;
-      const share = Math.ceil(counts.instances / Math.max(1, counts.workers));
-      if (held.size > share) {
-        for (const r of (await c.query<{ id: number }>(LeaseSql.release, [workerId, held.size - share])).rows) held.delete(r.id);
-      } else if (held.size < share) {
-        const claimed = (await c.query<Lease>(LeaseSql.claim, [workerId, expiry, zones, share - held.size])).rows;
-        for (const r of claimed) held.set(r.id, r.epoch);
-        const keys = claimed.map((r) => r.id);
-        if (keys.length > 0) failed.push(...(await c.query<Moved>(LeaseSql.interruptOrphans, [keys, message, now])).rows);
+      const heldIn = new Map<string, number>();
+      for (const { zone } of held.values()) heldIn.set(zone, (heldIn.get(zone) ?? 0) + 1);
+      const shares = new Map<string, number>();
+      for (const r of (await c.query<{ zone: string; instances: number; workers: number }>(LeaseSql.shares, [zones, now])).rows) {
+        shares.set(r.zone, Math.ceil(r.instances / Math.max(1, r.workers)));
       }
-      return [held, failed] as const;
+      const claimed: number[] = [];
+      for (const zone of new Set([...heldIn.keys(), ...shares.keys()])) {
+        const have = heldIn.get(zone) ?? 0;
+        const share = shares.get(zone) ?? 0;
+        if (have > share) {
+          for (const r of (await c.query<{ id: number }>(LeaseSql.release, [workerId, zone, have - share])).rows) held.delete(r.id);
+        } else if (have < share) {
+          for (const r of (await c.query<Lease & { zone: string }>(LeaseSql.claim, [workerId, zone, share - have])).rows) {
+            held.set(r.id, r);
+            claimed.push(r.id);
+          }
+        }
+      }
+      if (claimed.length > 0) failed.push(...(await c.query<Moved>(LeaseSql.interruptOrphans, [claimed, message, now])).rows);
+      return [new Map([...held.values()].map((r) => [r.id, r.epoch])), failed] as const;
     });
     // A lease of another epoch is another lease: lost (the lane stops) and acquired (read afresh),
     // though this worker held the instance at both rounds (it lapsed, or was rescued, and was
@@ -90,6 +103,13 @@ export class Leases implements WorkerLeases {
   async queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]> {
     if (instanceKeys.length === 0 || upToJobKey <= afterJobKey) return [];
     return (await this.#pool.query<QueuedJob>(QueueSql.queuedOf, [instanceKeys, afterJobKey, upToJobKey, limit])).rows;
+  }
+
+  forfeit(): number[] {
+    const held = ascending(this.#epochs.keys());
+    this.#epochs = new Map();
+    this.#held = new Set();
+    return held;
   }
 
   held(): ReadonlySet<number> {

@@ -155,11 +155,13 @@ CREATE INDEX audit_request ON audit_log (request_id);
     version: 3,
     name: 'worker leases',
     // Several workers on one database lease instances (leases.ts): the holder of an instance's
-    // lease is the only worker that moves its jobs to running. Workers heartbeat in `workers` so
-    // each can tell its fair share of its zones. Each claim takes a new lease_epoch: a worker that
-    // lost an instance and claimed it again between two of its rounds sees it as a new lease
-    // (its lane starts over) rather than as one it kept. The lease is columns on the instance rather
-    // than a table of its own: the claim, markRunning's check and the rescue lock the same row.
+    // lease is the only worker that moves its jobs to running. A lease lasts as long as its
+    // worker's heartbeat in `workers` (expires_at): renewing every lease is one row, not one per
+    // instance held. Each claim takes a new lease_epoch: a worker that lost an instance and
+    // claimed it again between two of its rounds sees it as a new lease (its lane starts over)
+    // rather than as one it kept. The owner is a column on the instance rather than a table of its
+    // own: the claim, markRunning's check and the rescue lock the same row. instances_zone serves
+    // a round's count of its zones' instances and its claims.
     sql: `
 CREATE TABLE workers (
   worker_id text PRIMARY KEY,
@@ -168,10 +170,9 @@ CREATE TABLE workers (
   expires_at bigint NOT NULL
 );
 CREATE SEQUENCE lease_epochs AS bigint;
-ALTER TABLE instances ADD COLUMN lease_owner text, ADD COLUMN lease_expires_at bigint, ADD COLUMN lease_epoch bigint,
-  ADD CONSTRAINT instances_lease CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL));
-CREATE INDEX instances_leased ON instances (lease_expires_at) WHERE lease_owner IS NOT NULL;
+ALTER TABLE instances ADD COLUMN lease_owner text, ADD COLUMN lease_epoch bigint;
 CREATE INDEX instances_lease_owner ON instances (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX instances_zone ON instances (zone, id) WHERE deleted_at IS NULL;
 `,
   },
   {

@@ -45,18 +45,26 @@ export const QueueSql = {
     RETURNING id, task`,
   /** markRunning for a worker holding leases ($3): only jobs of instances whose lease it holds.
    * FOR SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts): it waits
-   * for theirs to commit and re-reads the owner, or they skip the row. Not its expiry: a lapsed
-   * lease nobody took back is still the worker's (it renews it); a job refused here is dropped by
-   * the worker, so a refusal must mean the instance changed hands (and a round will say so). */
+   * for theirs to commit and re-reads the owner, or they skip the row. A job refused here is
+   * dropped by the worker, so a refusal must mean the instance changed hands (and a round will say
+   * so). A job of a held instance that is running already counts as started: only this worker
+   * starts jobs there, and it asks again only when the answer to its first start was lost with
+   * the connection though the start committed (the job has not run; without this it would stay
+   * running with nobody running it). The second SELECT reads the statement's snapshot, from
+   * before the UPDATE. */
   markRunningLeased: `WITH held AS (
       SELECT i.id FROM instances i
       WHERE i.id IN (SELECT j.instance FROM jobs j WHERE j.id = ANY($1::bigint[]))
         AND i.lease_owner = $3
       FOR SHARE
+    ), started AS (
+      UPDATE jobs SET state = 'running', started_at = $2
+      WHERE id = ANY($1::bigint[]) AND state = 'queued' AND instance IN (SELECT id FROM held)
+      RETURNING id, task
     )
-    UPDATE jobs SET state = 'running', started_at = $2
-    WHERE id = ANY($1::bigint[]) AND state = 'queued' AND instance IN (SELECT id FROM held)
-    RETURNING id, task`,
+    SELECT id, task FROM started
+    UNION ALL
+    SELECT id, task FROM jobs WHERE id = ANY($1::bigint[]) AND state = 'running' AND instance IN (SELECT id FROM held)`,
   /** Queued jobs of instances $1 with $2 < key <= $3, in key order, at most $4 (served by jobs_queued). */
   queuedOf: `SELECT ${QUEUED_COLUMNS} FROM ${QUEUED_FROM}
     WHERE j.state = 'queued' AND j.instance = ANY($1::bigint[]) AND j.id > $2 AND j.id <= $3
