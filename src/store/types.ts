@@ -214,8 +214,10 @@ export interface WorkerLeases {
 /** Instance health shared through the database: measured by the worker holding each instance
  * (WorkerLeases.recordHealth), read by any API node. */
 export interface SharedHealth {
-  /** every live instance's stored status (0 until a worker measured it) */
-  read(): Promise<Array<{ instanceId: string; status: InstanceStatus }>>;
+  /** Every live instance's stored status (0 until a worker measured it), with when it was
+   * measured (`at`, the worker's clock; null: never). With `since`, only the statuses measured at
+   * or after it (a reader that keeps the rest, and reads everything again now and then). */
+  read(since?: number): Promise<Array<{ instanceId: string; status: InstanceStatus; at: number | null }>>;
   /** Asks the worker holding the instance to reboot it (it hears at once by the change feed, or at
    * its next health interval) and stores status 4 meanwhile. False when the instance is gone. */
   requestReboot(instanceKey: number, now: number): Promise<boolean>;

@@ -6,7 +6,10 @@ export const HealthSql = {
   record: `UPDATE instances i SET health_status = s.status, health_at = $3
     FROM unnest($1::bigint[], $2::smallint[]) AS s(id, status)
     WHERE i.id = s.id AND i.lease_owner = $4`,
-  read: 'SELECT instance_id AS "instanceId", health_status AS status FROM instances WHERE deleted_at IS NULL',
+  read: 'SELECT instance_id AS "instanceId", health_status AS status, health_at AS at FROM instances WHERE deleted_at IS NULL',
+  /** the statuses measured at or after $1 (instances_health_at) */
+  readSince:
+    'SELECT instance_id AS "instanceId", health_status AS status, health_at AS at FROM instances WHERE health_at >= $1 AND deleted_at IS NULL',
   /** $1 instance key, $2 now: asked, and shown starting (4) until its worker says otherwise */
   requestReboot: `UPDATE instances SET reboot_requested_at = $2, health_status = 4, health_at = $2
     WHERE id = $1 AND deleted_at IS NULL RETURNING instance_id AS "instanceId"`,

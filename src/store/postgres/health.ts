@@ -16,8 +16,9 @@ export class StoredHealth implements SharedHealth {
     this.#asked = asked;
   }
 
-  async read(): Promise<Array<{ instanceId: string; status: InstanceStatus }>> {
-    return (await this.#pool.query<{ instanceId: string; status: InstanceStatus }>(HealthSql.read)).rows;
+  async read(since?: number): Promise<Array<{ instanceId: string; status: InstanceStatus; at: number | null }>> {
+    type Row = { instanceId: string; status: InstanceStatus; at: number | null };
+    return (since === undefined ? await this.#pool.query<Row>(HealthSql.read) : await this.#pool.query<Row>(HealthSql.readSince, [since])).rows;
   }
 
   async requestReboot(instanceKey: number, now: number): Promise<boolean> {
