@@ -11,8 +11,10 @@ const QUEUED_FROM = `jobs j JOIN tasks t ON t.id = j.task
     JOIN instances i ON i.id = j.instance`;
 
 export const QueueSql = {
-  /** the last key allocated (the end of the last block handed out), read before a snapshot */
-  lastKey: 'SELECT CASE WHEN is_called THEN last_value + $1 - 1 ELSE 0 END AS "lastKey" FROM job_keys',
+  /** the greatest committed job key, read before a snapshot (a backward scan of the primary key;
+   * not the job_keys sequence, which may go back below what was read after a crash:
+   * queue-horizon.ts) */
+  lastKey: 'SELECT COALESCE(max(id), 0) AS "lastKey" FROM jobs',
   /**
    * Queued jobs after $1 and at most at the horizon, $2 of them. The horizon is the greatest
    * checkpoint key ($3) whose transaction bound ($4, a snapshot's xmax taken after the key was
