@@ -6,15 +6,24 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { createPostgresStore, type Store } from '../../src/store/index.js';
 import { until } from '../support/index.js';
+import { commitCutter, type CommitCutter } from '../support/commit-cutter.js';
 import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
-import { newTask, tenantWithInstances } from './conformance/fixtures.js';
+import { newTask, succeeded, tenantWithInstances } from './conformance/fixtures.js';
 
 const opened: Store[] = [];
 const clients: pg.Client[] = [];
+const cutters: CommitCutter[] = [];
 after(async () => {
   for (const s of opened) await s.close().catch(() => {});
   for (const c of clients) await c.end().catch(() => {});
+  for (const c of cutters) c.close();
 });
+
+async function cutterTo(url: string): Promise<CommitCutter> {
+  const c = await commitCutter(url);
+  cutters.push(c);
+  return c;
+}
 
 async function openAt(at: PostgresSchema): Promise<Store> {
   const store = createPostgresStore({ url: at.url, schema: at.schema });
@@ -53,5 +62,44 @@ describe('PostgreSQL store: connections lost', { skip: postgresSkipReason ?? fal
     const kept = await store.createTask(newTask(f, { command: 'echo kept' }));
     const tasks = (await store.listTasks(f.tenantKey, 10, null)).tasks;
     assert.deepEqual(tasks.map((t) => t.taskId), [kept.taskId]);
+  });
+
+  test('a COMMIT cut off after it took effect: the batch asks the server and reports it committed (a task, a start, a result)', async () => {
+    const at = await freshPostgres();
+    const cutter = await cutterTo(at.url);
+    const store = await openAt({ url: cutter.url, schema: at.schema });
+    const f = await tenantWithInstances(store, 2);
+
+    cutter.arm('after');
+    const created = await store.createTask(newTask(f));
+    assert.equal(cutter.cuts(), 1);
+    assert.deepEqual((await store.listTasks(f.tenantKey, 10, null)).tasks.map((t) => t.taskId), [created.taskId]);
+    // A start reported failed though committed would be retried, find its jobs running, and leave
+    // them so for good, never sent.
+    const keys = created.jobs.map((j) => j.jobKey);
+    cutter.arm('after');
+    assert.deepEqual(await store.markRunning(keys, Date.now()), keys);
+    assert.equal(cutter.cuts(), 2);
+    cutter.arm('after');
+    await store.finishJobs(keys.map((k) => succeeded(k, 'ok')));
+    assert.equal(cutter.cuts(), 3);
+    const view = await store.getTask(f.tenantKey, created.taskId);
+    assert.deepEqual(view?.jobs.map((j) => j.state), ['succeeded', 'succeeded']);
+  });
+
+  test('a COMMIT lost on the way, its backend left in the transaction: the batch ends that backend and fails, it does not hang', async () => {
+    const at = await freshPostgres();
+    const cutter = await cutterTo(at.url);
+    const store = await openAt({ url: cutter.url, schema: at.schema });
+    const f = await tenantWithInstances(store, 1);
+    cutter.arm('lost');
+    await assert.rejects(store.createTask(newTask(f, { command: 'echo lost' })), /Connection terminated/);
+    assert.equal(cutter.cuts(), 1);
+    assert.deepEqual((await store.listTasks(f.tenantKey, 10, null)).tasks, []);
+    // Left open, that transaction would hold back the queue's read horizon (queue-horizon.ts).
+    const raw = await rawClient(at);
+    await until('the backend ended', async () => (await raw.query("SELECT 1 FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")).rowCount === 0);
+    const kept = await store.createTask(newTask(f, { command: 'echo kept' }));
+    assert.deepEqual((await store.listTasks(f.tenantKey, 10, null)).tasks.map((t) => t.taskId), [kept.taskId]);
   });
 });

@@ -5,42 +5,52 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { createPostgresStore, type Store } from '../../src/store/index.js';
 import { until } from '../support/index.js';
-import { freshPostgres, postgresSkipReason, restartCluster } from '../support/postgres.js';
+import { commitCutter, type CommitCutter } from '../support/commit-cutter.js';
+import { freshPostgres, postgresSkipReason, restartCluster, type PostgresSchema } from '../support/postgres.js';
 import { newTask, tenantWithInstances } from './conformance/fixtures.js';
 
 const opened: Store[] = [];
 const clients: pg.Client[] = [];
+const cutters: CommitCutter[] = [];
 after(async () => {
   for (const s of opened) await s.close().catch(() => {});
   for (const c of clients) await c.end().catch(() => {});
+  for (const c of cutters) c.close();
 });
+
+async function openAt(at: PostgresSchema): Promise<Store> {
+  const store = createPostgresStore({ url: at.url, schema: at.schema });
+  await store.open();
+  opened.push(store);
+  return store;
+}
+
+async function rawClient(at: PostgresSchema): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
+  c.on('error', () => {}); // ended by a crash
+  await c.connect();
+  clients.push(c);
+  return c;
+}
+
+/** WAL that no commit flushed stays in memory until a crash loses it (the WAL writer and the
+ * background writer would write it out within a fraction of a second). For this process's cluster. */
+let walHeld = false;
+async function holdWal(at: PostgresSchema): Promise<void> {
+  if (walHeld) return;
+  walHeld = true;
+  const c = await rawClient(at);
+  await c.query("ALTER SYSTEM SET wal_writer_delay = '10s'");
+  await c.query('ALTER SYSTEM SET bgwriter_lru_maxpages = 0');
+  await c.query('SELECT pg_reload_conf()');
+}
 
 describe('PostgreSQL store: the server crashes', { skip: postgresSkipReason ?? false }, () => {
   test("job keys a crash hands out again: a leased reader's cursor never passes them, their jobs are read", async () => {
     const at = await freshPostgres();
-    const raw = async (): Promise<pg.Client> => {
-      const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
-      c.on('error', () => {}); // ended by the crash
-      await c.connect();
-      clients.push(c);
-      return c;
-    };
-    const admin = await raw();
-    // WAL that no commit flushed stays in memory until the crash (the WAL writer and background
-    // writer would write it out within a fraction of a second).
-    await admin.query("ALTER SYSTEM SET wal_writer_delay = '10s'");
-    await admin.query('ALTER SYSTEM SET bgwriter_lru_maxpages = 0');
-    await admin.query('SELECT pg_reload_conf()');
-    after(async () => {
-      const c = await raw();
-      await c.query('ALTER SYSTEM RESET wal_writer_delay');
-      await c.query('ALTER SYSTEM RESET bgwriter_lru_maxpages');
-      await c.query('SELECT pg_reload_conf()');
-    });
-
-    const store = createPostgresStore({ url: at.url, schema: at.schema });
-    await store.open();
-    opened.push(store);
+    const raw = () => rawClient(at);
+    await holdWal(at);
+    const store = await openAt(at);
     const f = await tenantWithInstances(store, 1);
     const leases = store.joinAsWorker({ workerId: 'w', zones: null, leaseMs: 600_000 });
     assert.ok(leases !== null);
@@ -82,5 +92,28 @@ describe('PostgreSQL store: the server crashes', { skip: postgresSkipReason ?? f
       5_000,
     );
     assert.deepEqual(seen, next.jobs.map((j) => j.jobKey));
+  });
+
+  test('a COMMIT cut off by a crash that lost it: the batch fails, though the server hands its transaction id out again', async () => {
+    const at = await freshPostgres();
+    await holdWal(at);
+    const cutter = await commitCutter(at.url);
+    cutters.push(cutter);
+    const store = await openAt({ url: cutter.url, schema: at.schema });
+    const f = await tenantWithInstances(store, 1);
+    // The submit's COMMIT never reaches the server, which the store cannot reach until it restarted.
+    cutter.arm('down');
+    const lost = store.createTask(newTask(f, { command: 'echo lost' }));
+    lost.catch(() => {});
+    await until('the COMMIT cut off', () => cutter.cuts() === 1);
+    await restartCluster();
+    // Transactions after the restart take the ids the lost ones had (their WAL never reached disk).
+    const other = await rawClient(at);
+    for (let i = 0; i < 20; i++) await other.query("UPDATE store_meta SET value = value WHERE key = 'id'");
+    cutter.up();
+    await assert.rejects(lost, /Connection terminated/);
+    assert.deepEqual((await store.listTasks(f.tenantKey, 10, null)).tasks, []);
+    const kept = await store.createTask(newTask(f, { command: 'echo kept' }));
+    assert.deepEqual((await store.listTasks(f.tenantKey, 10, null)).tasks.map((t) => t.taskId), [kept.taskId]);
   });
 });
