@@ -2,6 +2,7 @@
 // are several workers. Rounds are given their `now`, so a lease lapses without waiting for it.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import pg from 'pg';
 import { createPostgresStore, type QueuedJob, type Store, type WorkerLeases } from '../../src/store/index.js';
 import { until } from '../support/index.js';
 import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
@@ -9,8 +10,10 @@ import { newTask, succeeded, tenantWithInstances, type Fixture } from './conform
 
 const LEASE_MS = 10_000;
 const opened: Store[] = [];
+const clients: pg.Client[] = [];
 after(async () => {
   for (const s of opened) await s.close();
+  for (const c of clients) await c.end();
 });
 
 async function node(at: PostgresSchema): Promise<Store> {
@@ -18,6 +21,13 @@ async function node(at: PostgresSchema): Promise<Store> {
   await store.open();
   opened.push(store);
   return store;
+}
+
+async function rawClient(at: PostgresSchema): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
+  await c.connect();
+  clients.push(c);
+  return c;
 }
 
 /** A worker: its own store on the schema, joined with these zones. */
@@ -286,6 +296,30 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.equal(rb.held.length, 2, 'no wait for a lapse');
     assert.equal(rb.interrupted, 1);
     assert.deepEqual((await admin.getTask(f.tenantKey, t.taskId))?.jobs.map((j) => j.state), ['failed', 'queued']);
+  });
+
+  test('a batch of starts waiting on a lock holds up neither the round nor a health update (they deadlocked)', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const w = await worker(at, 'w');
+    await w.leases.round(Date.now());
+    const t = await admin.createTask(newTask(f));
+    const keys = t.jobs.map((j) => j.jobKey);
+    // The starts lock both instance rows, then wait on the second job's row, held here.
+    const holder = await rawClient(at);
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [keys[1]]);
+    const starting = w.store.markRunning(keys, Date.now());
+    await until('the starts wait', async () => (await holder.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rowCount === 1);
+    const held = (ms: number) => new Promise<'held up'>((r) => setTimeout(() => r('held up'), ms).unref());
+    const round = await Promise.race([w.leases.round(Date.now()), held(15_000)]);
+    assert.notEqual(round, 'held up', 'the round waited for the starts');
+    const instances = (await admin.queuedJobs(0, 10)).map((j) => j.instanceKey);
+    const health = await Promise.race([w.leases.recordHealth(instances.map((k) => ({ instanceKey: k, status: 2 })), Date.now()), held(15_000)]);
+    assert.notEqual(health, 'held up', 'the health update waited for the starts');
+    await holder.query('ROLLBACK');
+    assert.deepEqual(await starting, keys);
   });
 
   test('many rounds of three workers at once never give an instance two holders', async () => {

@@ -1,7 +1,12 @@
-// Every statement of the worker leases (leases.ts, migration 3). Locks: a claim or rescue takes
-// instance rows FOR UPDATE SKIP LOCKED (never waits on another worker); markRunning takes the
-// rows of the instances it starts jobs on FOR SHARE (queue.sql.ts), so a claim or rescue and a
-// start on the same instance are ordered: the start waits, then re-reads the owner.
+// Every statement of the worker leases (leases.ts, migration 3). Locks: a claim, release or
+// rescue takes instance rows FOR UPDATE SKIP LOCKED (never waits on another worker); markRunning
+// takes the rows of the instances it starts jobs on FOR KEY SHARE (queue.sql.ts), so a claim or
+// rescue and a start on the same instance are ordered: the start waits, then re-reads the owner.
+// The renewal updates the expiry only, which FOR KEY SHARE lets through: a round and a batch of
+// starts never wait on each other. A worker's updates of many of its own rows (the renewal, its
+// health statuses, the reboots it takes: health.sql.ts) lock them in key order (ORDER BY id FOR NO
+// KEY UPDATE, then the update): each in the order its plan happened to scan them, a round and a
+// health update deadlocked.
 
 export const LeaseSql = {
   /** $1 worker, $2 zones (NULL: all), $3 now, $4 expiry */
@@ -11,7 +16,8 @@ export const LeaseSql = {
   forgetWorkers: 'DELETE FROM workers WHERE expires_at < $1',
   /** the worker's leases, renewed, whether or not they lapsed meanwhile: a lapsed lease nobody
    * took back is still this worker's alone. $1 worker, $2 expiry */
-  renew: `UPDATE instances SET lease_expires_at = $2 WHERE lease_owner = $1 RETURNING id, lease_epoch AS epoch`,
+  renew: `WITH mine AS (SELECT id FROM instances WHERE lease_owner = $1 ORDER BY id FOR NO KEY UPDATE)
+    UPDATE instances i SET lease_expires_at = $2 FROM mine WHERE i.id = mine.id RETURNING i.id, i.lease_epoch AS epoch`,
   /**
    * Lapsed leases ($1 now) are freed and the running jobs of their instances fail 1006 ($2 the
    * message): they may have run, they will not be run again. Rows another worker is rescuing or

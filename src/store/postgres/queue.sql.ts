@@ -46,15 +46,18 @@ export const QueueSql = {
     WHERE id = ANY($1::bigint[]) AND state = 'queued'
     RETURNING id, task`,
   /** markRunning for a worker holding leases ($3): only jobs of instances whose lease it holds.
-   * FOR SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts): it waits
-   * for theirs to commit and re-reads the owner, or they skip the row. Not its expiry: a lapsed
-   * lease nobody took back is still the worker's (it renews it); a job refused here is dropped by
-   * the worker, so a refusal must mean the instance changed hands (and a round will say so). */
+   * FOR KEY SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts), which
+   * lock them FOR UPDATE: it waits for theirs to commit and re-reads the owner, or they skip the
+   * row. Not FOR SHARE: that also excludes plain updates of other columns, the round's renewal of
+   * every lease and the health statuses, which lock the worker's rows in another order than a
+   * batch of starts does, and the two deadlocked. Not its expiry: a lapsed lease nobody took back
+   * is still the worker's (it renews it); a job refused here is dropped by the worker, so a
+   * refusal must mean the instance changed hands (and a round will say so). */
   markRunningLeased: `WITH held AS (
       SELECT i.id FROM instances i
       WHERE i.id IN (SELECT j.instance FROM jobs j WHERE j.id = ANY($1::bigint[]))
         AND i.lease_owner = $3
-      FOR SHARE
+      FOR KEY SHARE
     )
     UPDATE jobs SET state = 'running', started_at = $2
     WHERE id = ANY($1::bigint[]) AND state = 'queued' AND instance IN (SELECT id FROM held)
