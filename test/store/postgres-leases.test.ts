@@ -169,6 +169,38 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.deepEqual([back.held, back.acquired, back.lost], [[key], [key], [key]]);
   });
 
+  test('after a gap in its rounds (the database out of reach) a worker rescues nothing for a lease: the others renew theirs first', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const [a, b] = [await worker(at, 'a'), await worker(at, 'b')];
+    const now = Date.now();
+    const step = Math.floor(LEASE_MS / 3);
+    let rb = await b.leases.round(now);
+    for (const w of [a, b, a]) await w.leases.round(now + 1);
+    rb = await b.leases.round(now + 2);
+    assert.equal(rb.held.length, 1, JSON.stringify(rb));
+    const t = await admin.createTask(newTask(f));
+    const bJob = (await admin.queuedJobs(0, 100)).find((j) => rb.held.includes(j.instanceKey))!.jobKey;
+    const stateOf = async (jobKey: number) => {
+      const jobId = t.jobs.find((j) => j.jobKey === jobKey)?.jobId;
+      return (await admin.getTask(f.tenantKey, t.taskId))?.jobs.find((j) => j.jobId === jobId)?.state;
+    };
+    assert.deepEqual(await b.store.markRunning([bJob], now + 2), [bJob]);
+    // Nobody reached the database for longer than a lease: b's lease lapsed with a's. a comes back
+    // first and leaves b's alone; b renews it.
+    const back = now + 2 + LEASE_MS + 1;
+    assert.equal((await a.leases.round(back)).interrupted, 0, "b's running job left alone");
+    const renewed = await b.leases.round(back + 1);
+    assert.deepEqual([renewed.held, renewed.lost], [rb.held, []]);
+    assert.equal(await stateOf(bJob), 'running');
+    // b dies now. a, renewing steadily, rescues it once its quiet lease is over and b's lapsed.
+    let interrupted = 0;
+    for (let at = back + step; interrupted === 0 && at <= back + 1 + 2 * LEASE_MS; at += step) interrupted = (await a.leases.round(at)).interrupted;
+    assert.equal(interrupted, 1, "b's running job failed 1006 once b was gone for a lease");
+    assert.equal(await stateOf(bJob), 'failed');
+  });
+
   test('a worker with zones claims only instances of those zones; the others stay free for theirs', async () => {
     const at = await freshPostgres();
     const admin = await node(at);

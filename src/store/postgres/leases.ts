@@ -7,7 +7,10 @@
 // 3. rescue: free every lapsed lease, any zone's, failing the running jobs of its instance 1006
 //    (they may have run; they are never run again). Rows are taken FOR UPDATE SKIP LOCKED, so
 //    two workers never rescue one instance twice, and a job's guarded state change is the last
-//    net;
+//    net. Not in the lease after a gap in this worker's rounds (the database restarted, or out of
+//    its reach): the others' leases may have lapsed for the same reason, with their jobs running
+//    fine, and the first worker back would fail them all 1006. It lets them renew first; a
+//    worker that really died is rescued one lease later;
 // 4. release idle instances past the fair share (ceil(instances of its zones / live workers
 //    serving them)), highest keys first, so a worker that joins finds instances free;
 // 5. claim free instances of its zones up to the share, failing running jobs found on them
@@ -39,6 +42,10 @@ export class Leases implements WorkerLeases {
   #held = new Set<number>();
   /** instance -> the epoch of this worker's lease on it, after the last round */
   #epochs = new Map<number, number>();
+  /** the `now` of the last round that committed (null: none yet) */
+  #lastRound: number | null = null;
+  /** no rescue before this (a lease after a gap in the rounds) */
+  #quietUntil = 0;
 
   constructor(pool: pg.Pool, horizon: QueueHorizon, identity: WorkerIdentity, interrupted: (jobs: Moved[]) => void) {
     this.#pool = pool;
@@ -52,11 +59,14 @@ export class Leases implements WorkerLeases {
     const zones = this.identity.zones === null ? null : [...this.identity.zones];
     const expiry = now + leaseMs;
     const message = jobMessage(JobCode.Interrupted, null);
+    // Rounds come every third of the lease: one missed (or much delayed) is a gap.
+    const quietUntil = this.#lastRound !== null && now - this.#lastRound > leaseMs / 2 ? now + leaseMs : this.#quietUntil;
+    const rescuing = now >= quietUntil;
     const [epochs, failed] = await inTransaction(this.#pool, async (c) => {
       await c.query(LeaseSql.heartbeat, [workerId, zones, now, expiry]);
       await c.query(LeaseSql.forgetWorkers, [now - FORGET_MS]);
       const held = new Map((await c.query<Lease>(LeaseSql.renew, [workerId, expiry])).rows.map((r) => [r.id, r.epoch]));
-      const failed = (await c.query<Moved>(LeaseSql.rescue, [now, message])).rows;
+      const failed = rescuing ? (await c.query<Moved>(LeaseSql.rescue, [now, message])).rows : [];
       for (const r of (await c.query<{ id: number }>(LeaseSql.releaseDeleted, [workerId])).rows) held.delete(r.id);
       const counts = (await c.query<{ instances: number; workers: number }>(LeaseSql.share, [zones, now])).rows[0]!;
       const share = Math.ceil(counts.instances / Math.max(1, counts.workers));
@@ -70,6 +80,8 @@ export class Leases implements WorkerLeases {
       }
       return [held, failed] as const;
     });
+    this.#lastRound = now;
+    this.#quietUntil = quietUntil;
     // A lease of another epoch is another lease: lost (the lane stops) and acquired (read afresh),
     // though this worker held the instance at both rounds (it lapsed, or was rescued, and was
     // claimed back in between).
