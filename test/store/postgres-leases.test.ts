@@ -343,14 +343,17 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [keys[1]]);
     const starting = w.store.markRunning(keys, Date.now());
-    await until('the starts wait', async () => (await holder.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rowCount === 1);
-    const held = (ms: number) => new Promise<'held up'>((r) => setTimeout(() => r('held up'), ms).unref());
-    const round = await Promise.race([w.leases.round(Date.now()), held(15_000)]);
-    assert.notEqual(round, 'held up', 'the round waited for the starts');
-    const instances = (await admin.queuedJobs(0, 10)).map((j) => j.instanceKey);
-    const health = await Promise.race([w.leases.recordHealth(instances.map((k) => ({ instanceKey: k, status: 2 })), Date.now()), held(15_000)]);
-    assert.notEqual(health, 'held up', 'the health update waited for the starts');
-    await holder.query('ROLLBACK');
+    try {
+      await until('the starts wait', async () => (await holder.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rowCount === 1);
+      const held = (ms: number) => new Promise<'held up'>((r) => setTimeout(() => r('held up'), ms).unref());
+      const round = await Promise.race([w.leases.round(Date.now()), held(15_000)]);
+      assert.notEqual(round, 'held up', 'the round waited for the starts');
+      const instances = (await admin.queuedJobs(0, 10)).map((j) => j.instanceKey);
+      const health = await Promise.race([w.leases.recordHealth(instances.map((k) => ({ instanceKey: k, status: 2 })), Date.now()), held(15_000)]);
+      assert.notEqual(health, 'held up', 'the health update waited for the starts');
+    } finally {
+      await holder.query('ROLLBACK');
+    }
     assert.deepEqual(await starting, keys);
   });
 
