@@ -2,6 +2,7 @@
 // are several workers. Rounds are given their `now`, so a lease lapses without waiting for it.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import pg from 'pg';
 import { createPostgresStore, type QueuedJob, type Store, type WorkerLeases } from '../../src/store/index.js';
 import { until } from '../support/index.js';
 import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
@@ -9,8 +10,10 @@ import { newTask, succeeded, tenantWithInstances, type Fixture } from './conform
 
 const LEASE_MS = 10_000;
 const opened: Store[] = [];
+const clients: pg.Client[] = [];
 after(async () => {
   for (const s of opened) await s.close();
+  for (const c of clients) await c.end();
 });
 
 async function node(at: PostgresSchema): Promise<Store> {
@@ -18,6 +21,13 @@ async function node(at: PostgresSchema): Promise<Store> {
   await store.open();
   opened.push(store);
   return store;
+}
+
+async function rawClient(at: PostgresSchema): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
+  await c.connect();
+  clients.push(c);
+  return c;
 }
 
 /** A worker: its own store on the schema, joined with these zones. */
@@ -159,6 +169,38 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.deepEqual([back.held, back.acquired, back.lost], [[key], [key], [key]]);
   });
 
+  test('after a gap in its rounds (the database out of reach) a worker rescues nothing for a lease: the others renew theirs first', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const [a, b] = [await worker(at, 'a'), await worker(at, 'b')];
+    const now = Date.now();
+    const step = Math.floor(LEASE_MS / 3);
+    let rb = await b.leases.round(now);
+    for (const w of [a, b, a]) await w.leases.round(now + 1);
+    rb = await b.leases.round(now + 2);
+    assert.equal(rb.held.length, 1, JSON.stringify(rb));
+    const t = await admin.createTask(newTask(f));
+    const bJob = (await admin.queuedJobs(0, 100)).find((j) => rb.held.includes(j.instanceKey))!.jobKey;
+    const stateOf = async (jobKey: number) => {
+      const jobId = t.jobs.find((j) => j.jobKey === jobKey)?.jobId;
+      return (await admin.getTask(f.tenantKey, t.taskId))?.jobs.find((j) => j.jobId === jobId)?.state;
+    };
+    assert.deepEqual(await b.store.markRunning([bJob], now + 2), [bJob]);
+    // Nobody reached the database for longer than a lease: b's lease lapsed with a's. a comes back
+    // first and leaves b's alone; b renews it.
+    const back = now + 2 + LEASE_MS + 1;
+    assert.equal((await a.leases.round(back)).interrupted, 0, "b's running job left alone");
+    const renewed = await b.leases.round(back + 1);
+    assert.deepEqual([renewed.held, renewed.lost], [rb.held, []]);
+    assert.equal(await stateOf(bJob), 'running');
+    // b dies now. a, renewing steadily, rescues it once its quiet lease is over and b's lapsed.
+    let interrupted = 0;
+    for (let at = back + step; interrupted === 0 && at <= back + 1 + 2 * LEASE_MS; at += step) interrupted = (await a.leases.round(at)).interrupted;
+    assert.equal(interrupted, 1, "b's running job failed 1006 once b was gone for a lease");
+    assert.equal(await stateOf(bJob), 'failed');
+  });
+
   test('a worker with zones claims only instances of those zones; the others stay free for theirs', async () => {
     const at = await freshPostgres();
     const admin = await node(at);
@@ -207,25 +249,6 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.equal(ofAll.length + ofB.length, 12, 'no instance is left without a worker');
     assert.deepEqual(ofB.map((k) => zoneOf.get(k)), ['b'], "zone b's worker holds its share of b");
     assert.deepEqual(ofAll.map((k) => zoneOf.get(k)).sort(), [...Array<string>(10).fill('a'), 'b']);
-  });
-
-  test('a start asked again (its first answer lost with the connection) counts the jobs it started; not those of instances held by another', async () => {
-    const at = await freshPostgres();
-    const admin = await node(at);
-    const f = await tenantWithInstances(admin, 2);
-    const a = await worker(at, 'a');
-    const now = Date.now();
-    assert.equal((await a.leases.round(now)).held.length, 2);
-    const t = await admin.createTask(newTask(f));
-    const keys = t.jobs.map((j) => j.jobKey);
-    assert.deepEqual(await a.store.markRunning(keys, now), keys);
-    assert.deepEqual((await a.store.markRunning(keys, now + 1)).sort((x, y) => x - y), keys, 'committed, answer lost: the retry says started');
-    // Another worker holding none of them gets nothing, though the jobs are running.
-    const b = await worker(at, 'b', ['elsewhere']);
-    await b.leases.round(now);
-    assert.deepEqual(await b.store.markRunning(keys, now + 2), []);
-    const view = await admin.getTask(f.tenantKey, t.taskId);
-    assert.deepEqual(view?.jobs.map((j) => [j.state, j.startedAt]), [['running', now], ['running', now]], 'the first start stands');
   });
 
   test('forfeit gives the leases up locally; the next round reports those still held as acquired', async () => {
@@ -342,6 +365,33 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
     assert.equal(rb.held.length, 2, 'no wait for a lapse');
     assert.equal(rb.interrupted, 1);
     assert.deepEqual((await admin.getTask(f.tenantKey, t.taskId))?.jobs.map((j) => j.state), ['failed', 'queued']);
+  });
+
+  test('a batch of starts waiting on a lock holds up neither the round nor a health update (they deadlocked)', async () => {
+    const at = await freshPostgres();
+    const admin = await node(at);
+    const f = await tenantWithInstances(admin, 2);
+    const w = await worker(at, 'w');
+    await w.leases.round(Date.now());
+    const t = await admin.createTask(newTask(f));
+    const keys = t.jobs.map((j) => j.jobKey);
+    // The starts lock both instance rows, then wait on the second job's row, held here.
+    const holder = await rawClient(at);
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [keys[1]]);
+    const starting = w.store.markRunning(keys, Date.now());
+    try {
+      await until('the starts wait', async () => (await holder.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rowCount === 1);
+      const held = (ms: number) => new Promise<'held up'>((r) => setTimeout(() => r('held up'), ms).unref());
+      const round = await Promise.race([w.leases.round(Date.now()), held(15_000)]);
+      assert.notEqual(round, 'held up', 'the round waited for the starts');
+      const instances = (await admin.queuedJobs(0, 10)).map((j) => j.instanceKey);
+      const health = await Promise.race([w.leases.recordHealth(instances.map((k) => ({ instanceKey: k, status: 2 })), Date.now()), held(15_000)]);
+      assert.notEqual(health, 'held up', 'the health update waited for the starts');
+    } finally {
+      await holder.query('ROLLBACK');
+    }
+    assert.deepEqual(await starting, keys);
   });
 
   test('many rounds of three workers at once never give an instance two holders', async () => {

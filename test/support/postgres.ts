@@ -4,7 +4,7 @@
 // the process exits. PostgreSQL refuses to run as root, so as root the cluster runs as the
 // `postgres` user. Each caller gets a schema of its own, never dropped: a failed test's rows stay
 // there to be inspected while the process runs (ADBFLEET_TEST_KEEP_PG=1 keeps the whole cluster).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,6 +21,10 @@ export interface PostgresSchema {
 
 interface Cluster {
   url: string;
+  /** pg_ctl, the data directory it runs and the server's log file */
+  pgCtl: string;
+  data: string;
+  log: string;
 }
 
 const PG_ROOT = '/usr/lib/postgresql';
@@ -106,7 +110,7 @@ async function startCluster(): Promise<Cluster> {
     try {
       runPg(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
       started = true;
-      return { url: `postgres://postgres@127.0.0.1:${port}/postgres` };
+      return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, pgCtl: join(bin, 'pg_ctl'), data, log: join(dir, 'log') };
     } catch (err) {
       if (attempt >= 3) throw err;
     }
@@ -135,4 +139,23 @@ export async function freshDatabase(): Promise<string> {
     await c.end();
   }
   return url.replace(/\/postgres$/, `/${name}`);
+}
+
+/**
+ * Restarts this process's cluster as a crash would (`pg_ctl restart -m immediate`: every backend
+ * killed, no checkpoint, WAL replayed at start), on the same port and options; resolves once it
+ * accepts connections again. Throws when no cluster was started yet.
+ */
+export async function restartCluster(): Promise<void> {
+  if (cluster === null) throw new Error('restartCluster: no test cluster was started in this process');
+  const { pgCtl, data, log } = await cluster;
+  // restart reuses the options of the last start (postmaster.opts): the same port and socket dir.
+  // The log file as at start: without one the server would hold this process's pipe open.
+  // Not spawnSync: the caller's clients go on (and see the outage) while it restarts.
+  const [cmd, args] = pgCommand(pgCtl, ['-D', data, '-l', log, '-m', 'immediate', '-w', '-t', '60', 'restart']);
+  await new Promise<void>((resolve, reject) =>
+    execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) =>
+      err === null ? resolve() : reject(new Error(`pg_ctl restart -m immediate failed: ${err.message} ${stderr || stdout}`)),
+    ),
+  );
 }

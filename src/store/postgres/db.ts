@@ -65,6 +65,12 @@ export function createPool(o: PoolOptions): pg.Pool {
   // An idle client's connection dropping (server restart) must not crash the process: the pool
   // drops the client and the next query opens another.
   pool.on('error', () => {});
+  // pg-pool hears a client's 'error' only while the client is idle (and pool.query while its own
+  // query runs): one checked out by pool.connect() for a transaction (the write batch,
+  // inTransaction, migrations) that loses its connection would emit an 'error' nobody hears, and
+  // crash the process. The query under way rejects with that error anyway, and the client, no
+  // longer queryable, leaves the pool when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

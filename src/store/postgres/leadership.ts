@@ -23,6 +23,13 @@ export class Leadership {
     if (this.#closed) return false;
     if (this.#held.has(role)) return true;
     const c = createClient(this.#connect);
+    // Heard from the start: an 'error' nobody hears (the connection lost during the LEAD query)
+    // would crash the process. The connection lost: the lock went with it; the next try takes it
+    // again, here or elsewhere.
+    c.on('error', () => {
+      if (this.#held.get(role) === c) this.#held.delete(role);
+      void c.end().catch(() => {});
+    });
     // A lock is per database: the schema keeps two deployments on one database apart.
     const key = `${this.#connect.schema}:${role}`;
     let led = false;
@@ -36,11 +43,6 @@ export class Leadership {
       await c.end().catch(() => {});
       return false;
     }
-    // The connection lost: the lock went with it; the next try takes it again, here or elsewhere.
-    c.on('error', () => {
-      this.#held.delete(role);
-      void c.end().catch(() => {});
-    });
     c.on('end', () => {
       if (this.#held.get(role) === c) this.#held.delete(role);
     });

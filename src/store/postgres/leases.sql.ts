@@ -1,8 +1,12 @@
 // Every statement of the worker leases (leases.ts, migration 3). A lease is the instance's
-// lease_owner; it lasts while that worker's row in `workers` has not expired. Locks: a claim or
-// rescue takes instance rows FOR UPDATE SKIP LOCKED (never waits on another worker); markRunning
-// takes the rows of the instances it starts jobs on FOR SHARE (queue.sql.ts), so a claim or rescue
-// and a start on the same instance are ordered: the start waits, then re-reads the owner.
+// lease_owner; it lasts while that worker's row in `workers` has not expired, so renewing every
+// lease is one row. Locks: a claim, release or rescue takes instance rows FOR UPDATE SKIP LOCKED
+// (never waits on another worker); markRunning takes the rows of the instances it starts jobs on
+// FOR KEY SHARE (queue.sql.ts), so a claim or rescue and a start on the same instance are ordered:
+// the start waits, then re-reads the owner. A worker's updates of many of its own rows (its health
+// statuses, the reboots it takes: health.sql.ts) lock them in key order (ORDER BY id FOR NO KEY
+// UPDATE, then the update): each in the order its plan happened to scan them, two of them
+// deadlocked.
 
 export const LeaseSql = {
   /** The worker's heartbeat, which renews all its leases at once. $1 worker, $2 zones (NULL: all),

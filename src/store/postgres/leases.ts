@@ -6,7 +6,10 @@
 // 2. rescue: free every lease of a worker whose heartbeat lapsed, any zone's, failing the running
 //    jobs of its instances 1006 (they may have run; they are never run again). Rows are taken FOR
 //    UPDATE SKIP LOCKED, so two workers never rescue one instance twice, and a job's guarded state
-//    change is the last net;
+//    change is the last net. Not in the lease after a gap in this worker's rounds (the database
+//    restarted, or out of its reach): the others' heartbeats may have lapsed for the same reason,
+//    and the first worker back would fail all their running jobs 1006. It lets them renew first;
+//    a worker that really died is rescued one lease later;
 // 3. per zone it serves, its share is ceil(live instances of the zone / live workers serving the
 //    zone): zone by zone, so workers with overlapping zone sets (one of every zone beside one of
 //    zone b) hold every instance between them. It releases idle instances past its share, highest
@@ -42,6 +45,10 @@ export class Leases implements WorkerLeases {
   #held = new Set<number>();
   /** instance -> the epoch of this worker's lease on it, after the last round */
   #epochs = new Map<number, number>();
+  /** the `now` of the last round that committed (null: none yet) */
+  #lastRound: number | null = null;
+  /** no rescue before this (a lease after a gap in the rounds) */
+  #quietUntil = 0;
 
   constructor(pool: pg.Pool, horizon: QueueHorizon, identity: WorkerIdentity, interrupted: (jobs: Moved[]) => void) {
     this.#pool = pool;
@@ -55,9 +62,12 @@ export class Leases implements WorkerLeases {
     const zones = this.identity.zones === null ? null : [...this.identity.zones];
     const expiry = now + leaseMs;
     const message = jobMessage(JobCode.Interrupted, null);
+    // Rounds come every third of the lease: one missed (or much delayed) is a gap.
+    const quietUntil = this.#lastRound !== null && now - this.#lastRound > leaseMs / 2 ? now + leaseMs : this.#quietUntil;
+    const rescuing = now >= quietUntil;
     const [epochs, failed] = await inTransaction(this.#pool, async (c) => {
       await c.query(LeaseSql.heartbeat, [workerId, zones, now, expiry]);
-      const failed = (await c.query<Moved>(LeaseSql.rescue, [now, message])).rows;
+      const failed = rescuing ? (await c.query<Moved>(LeaseSql.rescue, [now, message])).rows : [];
       await c.query(LeaseSql.forgetWorkers, [now - FORGET_MS]);
       const held = new Map((await c.query<Lease & { zone: string }>(LeaseSql.held, [workerId])).rows.map((r) => [r.id, r]));
       for (const r of (await c.query<{ id: number }>(LeaseSql.releaseDeleted, [workerId])).rows) held.delete(r.id);
@@ -83,6 +93,8 @@ export class Leases implements WorkerLeases {
       if (claimed.length > 0) failed.push(...(await c.query<Moved>(LeaseSql.interruptOrphans, [claimed, message, now])).rows);
       return [new Map([...held.values()].map((r) => [r.id, r.epoch])), failed] as const;
     });
+    this.#lastRound = now;
+    this.#quietUntil = quietUntil;
     // A lease of another epoch is another lease: lost (the lane stops) and acquired (read afresh),
     // though this worker held the instance at both rounds (it lapsed, or was rescued, and was
     // claimed back in between).

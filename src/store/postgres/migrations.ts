@@ -208,6 +208,16 @@ CREATE INDEX instances_health_at ON instances (health_at) WHERE health_at IS NOT
     // default: adding the column does not rewrite the table.
     sql: `ALTER TABLE jobs ADD COLUMN cancel_requested_at bigint;`,
   },
+  {
+    version: 7,
+    name: 'write marks',
+    // Each store's write batch updates its own row in every transaction, with the batch's number:
+    // when a COMMIT is cut off, the row says whether it took effect (write-batch.ts). The
+    // transaction id cannot: after a crash the server hands out again the ids of transactions
+    // whose WAL never reached disk, and pg_xact_status then answers for another transaction. A
+    // row per store opened; a process killed leaves its row (a few dozen bytes) behind.
+    sql: `CREATE TABLE write_marks (writer text PRIMARY KEY, mark bigint NOT NULL);`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */

@@ -7,14 +7,21 @@
 //
 // So the reader hands out keys only up to a horizon below which no key can still appear:
 // 1. Every writer takes its transaction id (TxSql.assignXid) before it allocates a key.
-// 2. The reader reads the last allocated key L, then takes a snapshot S (the next statement). Any
-//    transaction that allocated a key <= L had its id before L was read, so before S: its id is
-//    below S.xmax. Once a later snapshot's xmin reaches S.xmax, every such transaction has ended
-//    (committed: its rows are visible; aborted: they never will be), and L is the horizon.
+// 2. The reader reads the greatest committed key L, then takes a snapshot S (the next statement).
+//    Any transaction that allocated a key <= L did so before L's writer did, so had its id before
+//    L was read, before S: its id is below S.xmax. Once a later snapshot's xmin reaches S.xmax,
+//    every such transaction has ended (committed: its rows are visible; aborted: they never will
+//    be), and L is the horizon.
+//    L is a committed key, not the sequence's last value: after a crash (or an immediate
+//    shutdown) the sequence restarts from its last WAL record that reached disk, which an
+//    uncommitted transaction's nextval may have passed, and hands those keys out again. A reader
+//    that had seen them allocated would have moved its horizon, and a leased worker its cursor,
+//    past jobs committed with them after the restart, and never read those. A committed key is
+//    durable: the sequence never restarts below it (the commit flushed its WAL).
 // 3. The read itself checks (L, S.xmax) against its own snapshot: with no transaction in flight
 //    (xmin = xmax) L is safe at once; otherwise the checkpoint waits for a later read.
 //
-// A reader waits a little for the horizon to pass what was allocated when it started (the
+// A reader waits a little for the horizon to pass what was committed when it started (the
 // transactions in flight are batches of a few milliseconds), then answers with what is safe; if
 // keys are still behind the horizon, it tells the local change feed to read again shortly, with a
 // growing delay, so no job waits for the next notification or the worker's 1 s poll.
@@ -24,10 +31,9 @@
 // holds back the hand-out of new jobs until it ends. Set idle_in_transaction_session_timeout.
 import type pg from 'pg';
 import type { QueuedJob } from '../types.js';
-import { JOB_KEY_BLOCK } from './migrations.js';
 import { QueueSql } from './queue.sql.js';
 
-/** How long one read waits for the horizon to pass the keys allocated when it started. */
+/** How long one read waits for the horizon to pass the keys committed when it started. */
 const WAIT_MS = 100;
 /** Checkpoints kept (each read adds one while keys are behind the horizon). */
 const MAX_CHECKPOINTS = 64;
@@ -64,7 +70,7 @@ export class QueueHorizon {
    * the others' backlog again at every read.
    */
   async read(afterJobKey: number, limit: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; scannedTo: number }> {
-    const last = (await this.#pool.query<{ lastKey: number }>(QueueSql.lastKey, [JOB_KEY_BLOCK])).rows[0]!.lastKey;
+    const last = (await this.#pool.query<{ lastKey: number }>(QueueSql.lastKey)).rows[0]!.lastKey;
     const deadline = Date.now() + WAIT_MS;
     let pause = 1;
     for (;;) {

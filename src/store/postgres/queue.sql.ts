@@ -11,8 +11,10 @@ const QUEUED_FROM = `jobs j JOIN tasks t ON t.id = j.task
     JOIN instances i ON i.id = j.instance`;
 
 export const QueueSql = {
-  /** the last key allocated (the end of the last block handed out), read before a snapshot */
-  lastKey: 'SELECT CASE WHEN is_called THEN last_value + $1 - 1 ELSE 0 END AS "lastKey" FROM job_keys',
+  /** the greatest committed job key, read before a snapshot (a backward scan of the primary key;
+   * not the job_keys sequence, which may go back below what was read after a crash:
+   * queue-horizon.ts) */
+  lastKey: 'SELECT COALESCE(max(id), 0) AS "lastKey" FROM jobs',
   /**
    * Queued jobs after $1 and at most at the horizon, $2 of them. The horizon is the greatest
    * checkpoint key ($3) whose transaction bound ($4, a snapshot's xmax taken after the key was
@@ -44,27 +46,22 @@ export const QueueSql = {
     WHERE id = ANY($1::bigint[]) AND state = 'queued'
     RETURNING id, task`,
   /** markRunning for a worker holding leases ($3): only jobs of instances whose lease it holds.
-   * FOR SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts): it waits
-   * for theirs to commit and re-reads the owner, or they skip the row. A job refused here is
-   * dropped by the worker, so a refusal must mean the instance changed hands (and a round will say
-   * so). A job of a held instance that is running already counts as started: only this worker
-   * starts jobs there, and it asks again only when the answer to its first start was lost with
-   * the connection though the start committed (the job has not run; without this it would stay
-   * running with nobody running it). The second SELECT reads the statement's snapshot, from
-   * before the UPDATE. */
+   * FOR KEY SHARE orders it with a claim, release or rescue of those rows (leases.sql.ts), which
+   * lock them FOR UPDATE: it waits for theirs to commit and re-reads the owner, or they skip the
+   * row. Not FOR SHARE: that also excludes plain updates of other columns (the health statuses,
+   * the reboots taken), which lock the worker's rows in another order than a batch of starts
+   * does, and the two deadlocked. Not its expiry: a lapsed lease nobody took back
+   * is still the worker's (it renews it); a job refused here is dropped by the worker, so a
+   * refusal must mean the instance changed hands (and a round will say so). */
   markRunningLeased: `WITH held AS (
       SELECT i.id FROM instances i
       WHERE i.id IN (SELECT j.instance FROM jobs j WHERE j.id = ANY($1::bigint[]))
         AND i.lease_owner = $3
-      FOR SHARE
-    ), started AS (
-      UPDATE jobs SET state = 'running', started_at = $2
-      WHERE id = ANY($1::bigint[]) AND state = 'queued' AND instance IN (SELECT id FROM held)
-      RETURNING id, task
+      FOR KEY SHARE
     )
-    SELECT id, task FROM started
-    UNION ALL
-    SELECT id, task FROM jobs WHERE id = ANY($1::bigint[]) AND state = 'running' AND instance IN (SELECT id FROM held)`,
+    UPDATE jobs SET state = 'running', started_at = $2
+    WHERE id = ANY($1::bigint[]) AND state = 'queued' AND instance IN (SELECT id FROM held)
+    RETURNING id, task`,
   /** Queued jobs of instances $1 with $2 < key <= $3, in key order, at most $4 (served by jobs_queued). */
   queuedOf: `SELECT ${QUEUED_COLUMNS} FROM ${QUEUED_FROM}
     WHERE j.state = 'queued' AND j.instance = ANY($1::bigint[]) AND j.id > $2 AND j.id <= $3

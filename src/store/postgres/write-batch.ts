@@ -6,10 +6,17 @@
 // (an instance no longer the tenant's, a result that is not final) is rolled back alone. Every
 // promise settles only after COMMIT: a resolved createTask is durable, and a resolved markRunning
 // is durable before the worker sends a command. A COMMIT that fails, or a connection lost
-// mid-batch, rejects every request of the batch and stores none of it. The change feed hears of a
+// mid-batch, rejects every request of the batch and stores none of it. A connection lost during
+// COMMIT leaves the outcome open (the server may have committed and died before answering): each
+// transaction writes the batch's number on this writer's row of write_marks, and the batch reads
+// that row back on another connection, as often as it takes until the store closes, and settles
+// as it says; only if it could not be read it rejects, saying so. Else a markRunning that
+// committed would be retried, find its jobs no longer queued, and leave them running for good,
+// never sent. The change feed hears of a
 // batch only once it has committed (and other processes by a NOTIFY after that, never inside it).
 // The batch's audit entries are one INSERT at its end, under a savepoint of their own; an entry
 // waits up to AUDIT_WAIT_MS for a batch with other writes to join.
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { AuditEntry, CommitObserver, CreatedTask, JobResult, NewTask, StoreStats } from '../types.js';
 import { appendAudit } from './audit.js';
@@ -27,6 +34,9 @@ const MAX_ROWS = 20_000;
 // other writes, as on SQLite, and waits at most this long for one (a quiet service commits it
 // alone then).
 const AUDIT_WAIT_MS = 50;
+/** Reading whether a cut-off COMMIT committed: the first retry after this, doubling up to the cap. */
+const OUTCOME_RETRY_MS = 50;
+const OUTCOME_RETRY_CAP_MS = 1_000;
 
 type Reject = (err: unknown) => void;
 
@@ -45,6 +55,9 @@ type Request =
   | { kind: 'audit'; entry: AuditEntry; rows: 1; resolve: () => void; reject: Reject };
 
 type AuditRequest = Extract<Request, { kind: 'audit' }>;
+
+/** a batch's transaction: its mark, its id (xid8, as text) and the backend running it */
+type Transaction = { mark: number; xid: string; pid: number };
 
 /** What a committed batch changed, for the change feed. */
 export interface BatchChanges {
@@ -67,6 +80,12 @@ export class WriteBatch {
   #auditTimer: NodeJS.Timeout | null = null;
   #commits = 0;
   #rowsWritten = 0;
+  /** set by drain() (the store closes): a cut-off COMMIT's outcome is read once more, not until told */
+  #closing = false;
+  /** this writer's row in write_marks, and the number of its last batch */
+  readonly #writer = randomBytes(8).toString('hex');
+  #marks = 0;
+  #marked = false;
 
   constructor(pool: pg.Pool, clock: () => number, committed: (changes: BatchChanges) => void, onCommit: CommitObserver | null) {
     this.#pool = pool;
@@ -107,12 +126,14 @@ export class WriteBatch {
 
   /** Writes everything still queued (before close). */
   async drain(): Promise<void> {
+    this.#closing = true;
     if (this.#auditTimer !== null) clearTimeout(this.#auditTimer);
     this.#auditTimer = null;
     while (this.#writing !== null || this.#pending.length > 0) {
       if (this.#writing === null) this.#next();
       await this.#writing;
     }
+    if (this.#marked) await this.#pool.query(TxSql.forgetMark, [this.#writer]).catch(() => {});
   }
 
   #add(request: Request): void {
@@ -148,12 +169,20 @@ export class WriteBatch {
     let rowsWritten = 0;
     let client: pg.PoolClient | null = null;
     let began = 0;
+    /** the transaction (its id, its backend) and whether its COMMIT was sent: then a failure leaves the outcome open */
+    let tx: Transaction | null = null;
+    let committing = false;
     try {
       client = await this.#pool.connect();
       const c = client;
+      if (!this.#marked) {
+        await c.query(TxSql.createMark, [this.#writer]);
+        this.#marked = true;
+      }
       began = performance.now();
       await c.query(TxSql.begin);
-      await c.query(TxSql.assignXid);
+      const mark = ++this.#marks;
+      tx = { mark, ...(await c.query<Omit<Transaction, 'mark'>>(TxSql.assignXid, [this.#writer, mark])).rows[0]! };
       const tenants = new Set<number>();
       for (const r of batch) if (r.kind === 'create') tenants.add(r.task.tenantKey);
       if (tenants.size > 0) await c.query(TxSql.lockTenantsShared, [[...tenants]]);
@@ -179,16 +208,26 @@ export class WriteBatch {
         }
       }
       if (audits.length > 0) rowsWritten += await this.#audit(c, audits, settle);
+      committing = true;
       await c.query(TxSql.commit);
+      client.release();
     } catch (err) {
       // BEGIN, a savepoint's own statements or COMMIT failed (connection lost, server gone, disk
-      // full): nothing of the batch is stored.
+      // full): nothing of the batch is stored, unless the COMMIT was cut off after it took effect.
       if (client !== null) await client.query(TxSql.rollback).catch(() => {});
       client?.release(true);
-      for (const r of batch) r.reject(err);
-      return;
+      const outcome = committing && tx !== null ? await this.#outcome(tx) : 'aborted';
+      if (outcome !== 'committed') {
+        const reason =
+          outcome === 'aborted'
+            ? err
+            : new Error(`the connection was lost during COMMIT and the server could not be asked whether the transaction (${tx?.xid}) committed: ${(err as Error).message}`, {
+                cause: err,
+              });
+        for (const r of batch) r.reject(reason);
+        return;
+      }
     }
-    client.release();
     this.#commits++;
     this.#rowsWritten += rowsWritten;
     if (this.#onCommit !== null) {
@@ -200,6 +239,24 @@ export class WriteBatch {
     }
     this.#committed(changes);
     for (const s of settle) s();
+  }
+
+  /** Whether the transaction committed, read on another connection until the server answers
+   * (while the store stays open; once when it closes): 'unknown' when it never did. */
+  async #outcome(tx: Transaction): Promise<'committed' | 'aborted' | 'unknown'> {
+    for (let wait = OUTCOME_RETRY_MS; ; wait = Math.min(wait * 2, OUTCOME_RETRY_CAP_MS)) {
+      try {
+        // Its backend may not have seen the connection go (a cut that sent no reset): ended, the
+        // transaction ends now, and the read below waits for that, not for the server to notice.
+        await this.#pool.query(TxSql.endTransaction, [tx.pid, String(BigInt(tx.xid) & 0xffffffffn)]);
+        const mark = (await this.#pool.query<{ mark: number }>(TxSql.readMark, [this.#writer])).rows[0]?.mark;
+        return mark === tx.mark ? 'committed' : 'aborted';
+      } catch {
+        // The server is restarting, or unreachable: ask again.
+      }
+      if (this.#closing) return 'unknown';
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 
   /** The batch's audit entries, one statement; if it fails, those requests fail alone. Returns the rows written. */
