@@ -202,5 +202,7 @@ async function main(): Promise<void> {
   writeFileSync('bench/results/e2e.json', `${JSON.stringify(result, null, 2)}\n`);
 }
 
+// Killed or interrupted: exit, so the cluster and the service processes are stopped (their exit hooks).
 process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 await main();

@@ -33,6 +33,9 @@ export interface SseCost {
   serviceUsPerTaskEvent: number;
 }
 
+/** A task none of whose jobs finished for this long: the run stops and says which (a bench must not hang). */
+const STALL_MS = 60_000;
+
 /** Streams won't hold a connection each beyond their task: sockets are reused. */
 const sseAgent = new Agent({ keepAlive: true });
 
@@ -91,12 +94,19 @@ export async function fleetRunner(o: { d: Deployment; reader: Store; ids: readon
     return { taskId, ms: performance.now() - t0 };
   };
   const waitAllFinished = async (pollMs = 20): Promise<void> => {
+    let progressAt = Date.now();
     for (let taskId = unfinished[0]; taskId !== undefined; taskId = unfinished[0]) {
       const view = await reader.getTask(tenantKey, taskId);
       if (view === null) throw new Error(`task ${taskId} is not in the store`);
       if (view.jobs.every((j) => j.finishedAt !== null)) {
         finals.set(taskId, view);
         unfinished.shift();
+        progressAt = Date.now();
+      } else if (Date.now() - progressAt > STALL_MS) {
+        const states = new Map<string, number>();
+        for (const j of view.jobs) states.set(j.state, (states.get(j.state) ?? 0) + 1);
+        const stuck = view.jobs.filter((j) => j.finishedAt === null).slice(0, 5).map((j) => `${j.instanceId} ${j.state}`);
+        throw new Error(`task ${taskId} made no progress for ${STALL_MS / 1000} s: ${JSON.stringify(Object.fromEntries(states))}; e.g. ${stuck.join(', ')}`);
       } else {
         await new Promise((r) => setTimeout(r, pollMs));
       }
