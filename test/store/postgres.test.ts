@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { newHexId } from '../../src/core/index.js';
 import { createPostgresStore, POSTGRES_MIGRATIONS, type QueuedJob, type Store } from '../../src/store/index.js';
+import { TaskSql } from '../../src/store/postgres/tasks.sql.js';
 import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
 import { until } from '../support/index.js';
 import { storeConformance } from './conformance.js';
@@ -115,6 +117,37 @@ describe('PostgreSQL store', { skip: postgresSkipReason ?? false }, () => {
       assert.deepEqual(seen.map((j) => j.jobKey), want, 'every job handed out once, in key order');
     } finally {
       await lock.end();
+    }
+  });
+
+  test('the queue read never passes a key allocated by the newest transaction still in flight', async () => {
+    // A snapshot's xmax is the newest finished transaction id + 1, so a writer whose id is above
+    // it is in no snapshot's list of running ones: xmin = xmax there does not mean nothing is in
+    // flight. Here z takes its id, then w; w allocates keys, then z (later keys), and z commits.
+    const at = await freshPostgres();
+    const reader = await node(at);
+    const f = await tenantWithInstances(reader, 1);
+    const [z, w] = [await rawClient(at), await rawClient(at)];
+    try {
+      const instance = Number((await z.query('SELECT id FROM instances WHERE instance_id = $1', [f.instanceIds[0]])).rows[0].id);
+      const insert = async (c: pg.Client, command: string): Promise<number> => {
+        const params = [newHexId(), f.tenantKey, command, 'async', 300_000, null, null, Date.now(), [instance], [newHexId()]];
+        return Number((await c.query(TaskSql.insert, params)).rows[0].jobFirst);
+      };
+      // As the write batch does (TxSql.assignXid): a transaction id before any key.
+      for (const c of [z, w]) {
+        await c.query('BEGIN');
+        await c.query('SELECT pg_current_xact_id()');
+      }
+      const wKey = await insert(w, 'echo w');
+      const zKey = await insert(z, 'echo z');
+      await z.query('COMMIT');
+      assert.deepEqual(await reader.queuedJobs(0, 10), [], "z's job waits for w's keys to settle: handed out now, w's would be passed");
+      await w.query('COMMIT');
+      assert.deepEqual((await reader.queuedJobs(0, 10)).map((j) => j.jobKey), [wKey, zKey]);
+    } finally {
+      await z.end();
+      await w.end();
     }
   });
 

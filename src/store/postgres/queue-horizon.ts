@@ -7,19 +7,23 @@
 //
 // So the reader hands out keys only up to a horizon below which no key can still appear:
 // 1. Every writer takes its transaction id (TxSql.assignXid) before it allocates a key.
-// 2. The reader reads the greatest committed key L, then takes a snapshot S (the next statement).
-//    Any transaction that allocated a key <= L did so before L's writer did, so had its id before
-//    L was read, before S: its id is below S.xmax. Once a later snapshot's xmin reaches S.xmax,
-//    every such transaction has ended (committed: its rows are visible; aborted: they never will
-//    be), and L is the horizon.
+// 2. The reader reads the greatest committed key L and, after it, takes a transaction id B of its
+//    own (one statement, which commits at once). Any transaction that allocated a key <= L did so
+//    before L's writer did, so had its id before L was read, before B: its id is below B. Once a
+//    snapshot's xmin reaches B, every such transaction has ended (committed: its rows are
+//    visible; aborted: they never will be), and L is the horizon.
+//    A snapshot's xmax is no such bound: it is the newest *finished* transaction id + 1, and a
+//    writer whose id is at or above it is not among the snapshot's running transactions, so it
+//    does not hold xmin down (xmin = xmax with that writer in flight).
 //    L is a committed key, not the sequence's last value: after a crash (or an immediate
 //    shutdown) the sequence restarts from its last WAL record that reached disk, which an
 //    uncommitted transaction's nextval may have passed, and hands those keys out again. A reader
 //    that had seen them allocated would have moved its horizon, and a leased worker its cursor,
 //    past jobs committed with them after the restart, and never read those. A committed key is
 //    durable: the sequence never restarts below it (the commit flushed its WAL).
-// 3. The read itself checks (L, S.xmax) against its own snapshot: with no transaction in flight
-//    (xmin = xmax) L is safe at once; otherwise the checkpoint waits for a later read.
+// 3. The read itself checks (L, B) against its own snapshot, taken after B ended: with no older
+//    transaction in flight L is safe at once; otherwise the checkpoint waits for a later read.
+//    The id costs a commit record per read, not flushed (the transaction writes nothing else).
 //
 // A reader waits a little for the horizon to pass what was committed when it started (the
 // transactions in flight are batches of a few milliseconds), then answers with what is safe; if
@@ -40,7 +44,7 @@ const MAX_CHECKPOINTS = 64;
 const RECHECK_MIN_MS = 2;
 const RECHECK_MAX_MS = 1_000;
 
-type Row = Partial<QueuedJob> & { xmin: number; xmax: number; horizon: number };
+type Row = Partial<QueuedJob> & { xmin: number; horizon: number };
 
 export class QueueHorizon {
   readonly #pool: pg.Pool;
@@ -70,11 +74,11 @@ export class QueueHorizon {
    * the others' backlog again at every read.
    */
   async read(afterJobKey: number, limit: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; scannedTo: number }> {
-    const last = (await this.#pool.query<{ lastKey: number }>(QueueSql.lastKey)).rows[0]!.lastKey;
+    const { lastKey: last, bound } = (await this.#pool.query<{ lastKey: number; bound: number }>(QueueSql.lastKey)).rows[0]!;
     const deadline = Date.now() + WAIT_MS;
     let pause = 1;
     for (;;) {
-      const { jobs, horizon } = await this.#read(afterJobKey, limit, last, leaseOwner);
+      const { jobs, horizon } = await this.#read(afterJobKey, limit, last, bound, leaseOwner);
       if (this.#safe >= last || Date.now() >= deadline) {
         this.#scheduleRecheck(last);
         const scannedTo = jobs.length < limit ? Math.max(afterJobKey, horizon) : jobs.at(-1)!.jobKey;
@@ -91,16 +95,15 @@ export class QueueHorizon {
   }
 
   /** One snapshot: the horizon it allows, and the queued jobs up to it. */
-  async #read(afterJobKey: number, limit: number, last: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; horizon: number }> {
-    // The last key read before this statement is a candidate whose bound is this snapshot's xmax.
+  async #read(afterJobKey: number, limit: number, last: number, bound: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; horizon: number }> {
     const keys = [this.#safe, ...this.#checkpoints.map((c) => c.key), last];
-    const bounds = [0, ...this.#checkpoints.map((c) => c.bound), null];
+    const bounds = [0, ...this.#checkpoints.map((c) => c.bound), bound];
     const rows = (await this.#pool.query<Row>(QueueSql.queued, [afterJobKey, limit, keys, bounds, leaseOwner])).rows;
     const head = rows[0]!;
     this.#safe = Math.max(this.#safe, head.horizon);
     this.#checkpoints = this.#checkpoints.filter((c) => c.bound > head.xmin && c.key > this.#safe);
     if (last > this.#safe && !this.#checkpoints.some((c) => c.key >= last) && this.#checkpoints.length < MAX_CHECKPOINTS) {
-      this.#checkpoints.push({ key: last, bound: head.xmax });
+      this.#checkpoints.push({ key: last, bound });
     }
     return { jobs: head.jobKey === null || head.jobKey === undefined ? [] : rows.map(toJob), horizon: head.horizon };
   }
@@ -122,6 +125,6 @@ export class QueueHorizon {
 }
 
 function toJob(r: Row): QueuedJob {
-  const { xmin: _xmin, xmax: _xmax, horizon: _horizon, ...job } = r;
+  const { xmin: _xmin, horizon: _horizon, ...job } = r;
   return job as QueuedJob;
 }

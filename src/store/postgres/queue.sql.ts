@@ -11,28 +11,31 @@ const QUEUED_FROM = `jobs j JOIN tasks t ON t.id = j.task
     JOIN instances i ON i.id = j.instance`;
 
 export const QueueSql = {
-  /** the greatest committed job key, read before a snapshot (a backward scan of the primary key;
-   * not the job_keys sequence, which may go back below what was read after a crash:
-   * queue-horizon.ts) */
-  lastKey: 'SELECT COALESCE(max(id), 0) AS "lastKey" FROM jobs',
+  /**
+   * The greatest committed job key (a backward scan of the primary key; not the job_keys sequence,
+   * which may go back below what was read after a crash), and a transaction id assigned by this
+   * statement, so after its snapshot, in which L's writer had committed (queue-horizon.ts): every
+   * allocator of a key up to L took its id before L was allocated, so a lower one, whichever the
+   * statement evaluates first.
+   */
+  lastKey: `SELECT COALESCE(max(id), 0) AS "lastKey", pg_current_xact_id()::text::bigint AS bound FROM jobs`,
   /**
    * Queued jobs after $1 and at most at the horizon, $2 of them. The horizon is the greatest
-   * checkpoint key ($3) whose transaction bound ($4, a snapshot's xmax taken after the key was
-   * read; NULL: this statement's own xmax) is at most this statement's snapshot xmin: every
-   * transaction that could have allocated a key up to it has ended, so nothing at or below it can
-   * still appear (queue-horizon.ts).
-   * Returns the snapshot's xmin and xmax with the horizon on every row, and once alone when no
+   * checkpoint key ($3) whose transaction bound ($4, an id assigned after the key was read) is at
+   * most this statement's snapshot xmin: every transaction that could have allocated a key up to
+   * it has ended, so nothing at or below it can still appear (queue-horizon.ts).
+   * Returns the snapshot's xmin with the horizon on every row, and once alone when no
    * job qualifies. Served by jobs_queued. $5: a worker's id, for the jobs of its leased
    * instances only (NULL: every job).
    */
   queued: `WITH s AS MATERIALIZED (
-      SELECT pg_snapshot_xmin(c)::text::bigint AS xmin, pg_snapshot_xmax(c)::text::bigint AS xmax FROM pg_current_snapshot() AS c
+      SELECT pg_snapshot_xmin(c)::text::bigint AS xmin FROM pg_current_snapshot() AS c
     ), h AS (
-      SELECT s.xmin, s.xmax, COALESCE(max(p.key), 0) AS horizon
-      FROM s LEFT JOIN unnest($3::bigint[], $4::bigint[]) AS p(key, bound) ON COALESCE(p.bound, s.xmax) <= s.xmin
-      GROUP BY s.xmin, s.xmax
+      SELECT s.xmin, COALESCE(max(p.key), 0) AS horizon
+      FROM s LEFT JOIN unnest($3::bigint[], $4::bigint[]) AS p(key, bound) ON p.bound <= s.xmin
+      GROUP BY s.xmin
     )
-    SELECT h.xmin, h.xmax, h.horizon, q.*
+    SELECT h.xmin, h.horizon, q.*
     FROM h LEFT JOIN LATERAL (
       SELECT ${QUEUED_COLUMNS} FROM ${QUEUED_FROM}
       WHERE j.state = 'queued' AND j.id > $1 AND j.id <= h.horizon AND ($5::text IS NULL OR i.lease_owner = $5::text)
