@@ -19,8 +19,6 @@ export interface PoolOptions {
   url: string;
   schema: string;
   max: number;
-  /** server settings for every session of the pool (names and values are the code's own) */
-  settings?: Readonly<Record<string, string>>;
 }
 
 /** The URL's parts that can be shown: no password. */
@@ -58,7 +56,7 @@ export function createPool(o: PoolOptions): pg.Pool {
     connectionString: o.url,
     max: o.max,
     // the schema name is a checked identifier (checkSchemaName): no quoting needed
-    options: [`-c search_path=${o.schema}`, ...Object.entries(o.settings ?? {}).map(([k, v]) => `-c ${k}=${v}`)].join(' '),
+    options: `-c search_path=${o.schema}`,
     types,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,

@@ -78,12 +78,7 @@ interface Open {
   horizon: QueueHorizon;
   relay: ChangeRelay;
   leadership: Leadership;
-  /** the shared rate limit's sessions, opened on first use (sharedRateLimiter) */
-  bucketPool: pg.Pool | null;
 }
-
-/** connections of the shared rate limit per store: a take is one short statement */
-const BUCKET_POOL_SIZE = 4;
 
 class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
@@ -147,7 +142,6 @@ class PostgresStore implements Store {
       horizon: new QueueHorizon(pool, (lastKey) => this.changes.queued(lastKey)),
       relay,
       leadership: new Leadership(connect),
-      bucketPool: null,
     };
   }
 
@@ -160,7 +154,6 @@ class PostgresStore implements Store {
     await o.leadership.close();
     o.horizon.stop();
     await o.relay.stop();
-    await o.bucketPool?.end();
     await o.pool.end();
   }
 
@@ -296,13 +289,7 @@ class PostgresStore implements Store {
   }
 
   sharedRateLimiter(perSecond: number, burst: number): SharedRateLimiter {
-    const o = this.#o();
-    // Sessions of their own with synchronous_commit off: a take is a commit per tenant request, and
-    // flushing each cost PostgreSQL 1 ms of CPU per request (bench:api: 364 -> 286 requests/s). A
-    // take lost in a crash is a token given back, which the limit can afford; nothing else is
-    // written on these sessions.
-    o.bucketPool ??= createPool({ url: this.#url, schema: this.#schema, max: BUCKET_POOL_SIZE, settings: { synchronous_commit: 'off' } });
-    return new SharedBucket(o.bucketPool, perSecond, burst);
+    return new SharedBucket(this.#o().pool, perSecond, burst);
   }
 
   joinAsWorker(identity: WorkerIdentity): WorkerLeases {
