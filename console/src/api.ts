@@ -18,6 +18,12 @@ export interface Unauthorized {
 
 const url = (): string => location.origin;
 
+/** The service's error_msg in a parsed answer, when it sent a non-empty one. */
+function serviceMessage(body: unknown): string | undefined {
+  const msg = body !== null && typeof body === 'object' ? (body as { error_msg?: unknown }).error_msg : undefined;
+  return typeof msg === 'string' && msg !== '' ? msg : undefined;
+}
+
 /** The browser's fetch, wrapped (called as a method of another object it throws "Illegal
  * invocation"), announcing a 401 for `token`: every page learns a token went bad the same way. */
 function fetchFor(token: string): typeof fetch {
@@ -28,8 +34,7 @@ function fetchFor(token: string): typeof fetch {
         .clone()
         .json()
         .catch(() => null);
-      const msg = body !== null && typeof body === 'object' ? (body as { error_msg?: unknown }).error_msg : undefined;
-      const detail: Unauthorized = { token, message: typeof msg === 'string' && msg !== '' ? msg : 'HTTP 401' };
+      const detail: Unauthorized = { token, message: serviceMessage(body) ?? 'HTTP 401' };
       dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT, { detail }));
     }
     return response;
@@ -49,8 +54,7 @@ export function adminClient(token: string): AdminClient {
 export function errorText(e: unknown): string {
   if (e instanceof AdbfleetError) {
     if (e.status === 0) return `The service could not be reached (${e.message}).`;
-    const body = e.body !== null && typeof e.body === 'object' ? (e.body as { error_msg?: unknown }) : {};
-    const msg = typeof body.error_msg === 'string' && body.error_msg !== '' ? body.error_msg : e.message;
+    const msg = serviceMessage(e.body) ?? e.message;
     const code = e.code === '' ? `HTTP ${e.status}` : e.code;
     return `${msg} (${code}, request ${e.requestId})`;
   }

@@ -18,6 +18,14 @@ export function stateLabel(state: string): string {
   return state.replace('_', ' ');
 }
 
+/** "3 succeeded, 1 running": each state counted above 0, in the order given. */
+export function stateCounts(counts: Iterable<readonly [string, number]>): string {
+  return [...counts]
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `${n} ${stateLabel(state)}`)
+    .join(', ');
+}
+
 /** "12:04:05" today, the date as well otherwise; "" for null. */
 export function time(iso: string | null): string {
   if (iso === null) return '';

@@ -1,6 +1,8 @@
-// What several pages share: polling while the tab is visible, and a page title that takes focus
-// when the page opens (so a screen reader announces the new page and Tab starts from it).
-import { useEffect, useRef } from 'preact/hooks';
+// What several pages share: polling while the tab is visible, a page title that takes focus
+// when the page opens (so a screen reader announces the new page and Tab starts from it), and an
+// action's outcome as one message.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { errorText } from './api.js';
 
 /** Runs `tick` now and every `everyMs` while the tab is visible; at once when it becomes visible again. */
 export function usePolling(tick: () => Promise<void>, everyMs: number, deps: readonly unknown[]): void {
@@ -45,4 +47,20 @@ export function useTitle(title: string) {
     ref.current?.focus();
   }, [title]);
   return ref;
+}
+
+/** Runs an action: clears the message, shows what the action returns (or why it failed), and after
+ * a success calls `onChange` so the lists show the change. */
+export function useAction(onChange: () => Promise<void>): [message: string, act: (what: () => Promise<string>) => Promise<void>] {
+  const [message, setMessage] = useState('');
+  const act = async (what: () => Promise<string>): Promise<void> => {
+    setMessage('');
+    try {
+      setMessage(await what());
+      await onChange();
+    } catch (e) {
+      setMessage(errorText(e));
+    }
+  };
+  return [message, act];
 }

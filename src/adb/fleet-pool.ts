@@ -7,7 +7,7 @@ import { isAdbServerAddress } from './address.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import type { AdbError } from './errors.js';
 import { AdbPool, type AdbPoolOptions, type AdbPoolStats } from './pool.js';
-import { AdbServerPool, type AdbServerPoolStats } from './server-pool.js';
+import { AdbServerPool } from './server-pool.js';
 import type { DeviceBanner, SyncStat } from './wire/index.js';
 import type { RawExecOptions, RawExecResult } from './exec-raw.js';
 import type { SyncOptions } from './sync-call.js';
@@ -102,11 +102,6 @@ export class FleetPool {
   /** The direct connections' figures (AdbPool.stats). */
   stats(): AdbPoolStats {
     return this.#direct.stats();
-  }
-
-  /** The adb server path's figures. */
-  adbServerStats(): AdbServerPoolStats {
-    return this.#servers.stats();
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import type { AdbConnection } from './connection.js';
 import type { AdbError } from './errors.js';
 import type { CancelSignal } from './exec.js';
 import type { AdbKey } from './key.js';
+import { Slots } from './slots.js';
 
 export interface AdbPoolOptions {
   key: AdbKey;
@@ -37,19 +38,14 @@ export interface AdbPoolStats {
   reconnects: number;
 }
 
-export interface Waiter {
-  grant(): void;
-  fail(e: AdbError): void;
-}
-
 export interface Entry {
   readonly address: string;
   conn: AdbConnection | null;
   /** the connection being set up, and the promise its callers share */
   starting: AdbConnection | null;
   connecting: Promise<AdbConnection> | null;
-  active: number;
-  waiters: Waiter[] | null;
+  /** stream slots on its connection: held by calls, a FIFO line past maxStreamsPerConnection */
+  readonly slots: Slots;
   failures: number;
   retryAt: number;
   /** when the live connection completed its handshake */
@@ -66,6 +62,6 @@ export interface CallOptions {
   signal?: CancelSignal;
 }
 
-export function newEntry(address: string): Entry {
-  return { address, conn: null, starting: null, connecting: null, active: 0, waiters: null, failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now(), lost: false };
+export function newEntry(address: string, maxStreams: number): Entry {
+  return { address, conn: null, starting: null, connecting: null, slots: new Slots(maxStreams), failures: 0, retryAt: 0, connectedAt: 0, lastError: null, lastUsed: Date.now(), lost: false };
 }

@@ -12,9 +12,10 @@ import type { SyncEntry } from './sync-ops.js';
 import type { PushOptions, TransferResult } from './sync-push.js';
 import type { Writable } from 'node:stream';
 import type { AdbKey } from './key.js';
-import { newEntry, type AdbPoolOptions, type AdbPoolStats, type CallOptions, type Entry, type Waiter } from './pool-entry.js';
+import { newEntry, type AdbPoolOptions, type AdbPoolStats, type CallOptions, type Entry } from './pool-entry.js';
 import { startConnection } from './socket.js';
 import { guard } from './guard.js';
+import { backoffRetryAt } from './backoff.js';
 
 type DisconnectListener = (address: string, err: AdbError) => void;
 
@@ -27,7 +28,6 @@ export class AdbPool {
   #sweeper: NodeJS.Timeout | null = null;
   #closed = false;
   #connections = 0;
-  #openStreams = 0;
   #connectsFailed = 0;
   #reconnects = 0;
   /** bytes of connections already gone */
@@ -81,8 +81,7 @@ export class AdbPool {
     const entry = this.#entry(address);
     const conn = entry.conn;
     // Fast path: connected and a slot free, with nobody queued ahead.
-    if (conn !== null && entry.active < this.#opts.maxStreamsPerConnection && entry.waiters === null) {
-      this.#acquire(entry);
+    if (conn !== null && entry.slots.tryAcquire()) {
       return call(conn, opts).then(
         (r) => {
           this.#release(entry);
@@ -162,13 +161,15 @@ export class AdbPool {
   stats(): AdbPoolStats {
     let bytesIn = this.#bytesIn;
     let bytesOut = this.#bytesOut;
+    let openStreams = 0;
     for (const e of this.#entries.values()) {
+      openStreams += e.slots.used;
       if (e.conn !== null) {
         bytesIn += e.conn.bytesIn;
         bytesOut += e.conn.bytesOut;
       }
     }
-    return { connections: this.#connections, openStreams: this.#openStreams, bytesIn, bytesOut, connectsFailed: this.#connectsFailed, reconnects: this.#reconnects };
+    return { connections: this.#connections, openStreams, bytesIn, bytesOut, connectsFailed: this.#connectsFailed, reconnects: this.#reconnects };
   }
 
   /** Closes every connection; queued and later calls reject with CANCELLED, running ones with CONNECTION_LOST. */
@@ -177,9 +178,7 @@ export class AdbPool {
     this.#closed = true;
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
     for (const entry of this.#entries.values()) {
-      const waiters = entry.waiters ?? [];
-      entry.waiters = null;
-      for (const w of waiters) w.fail(new AdbError('CANCELLED', entry.address, 'the pool is closed'));
+      entry.slots.failWaiting(() => new AdbError('CANCELLED', entry.address, 'the pool is closed'));
       entry.starting?.close('the pool is closed');
       if (entry.conn !== null) this.#drop(entry, 'the pool is closed');
     }
@@ -187,8 +186,15 @@ export class AdbPool {
 
   async #runSlow<T, O extends CallOptions>(entry: Entry, opts: O, call: (conn: AdbConnection, opts: O) => Promise<T>): Promise<T> {
     const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
-    if (entry.active >= this.#opts.maxStreamsPerConnection || entry.waiters !== null) await this.#waitSlot(entry, opts);
-    else this.#acquire(entry);
+    if (!entry.slots.tryAcquire()) {
+      const { address } = entry;
+      await entry.slots.acquire(
+        opts.signal,
+        deadline,
+        () => new AdbError('CANCELLED', address, 'aborted while waiting for a stream slot'),
+        () => new AdbError('TIMEOUT', address, `no stream slot within ${opts.timeoutMs} ms`),
+      );
+    }
     try {
       const conn = entry.conn ?? (await guard(this.#ensure(entry), entry.address, opts.signal, deadline));
       if (deadline === Infinity) return await call(conn, opts);
@@ -200,53 +206,9 @@ export class AdbPool {
     }
   }
 
-  #waitSlot(entry: Entry, opts: CallOptions): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const { signal, timeoutMs } = opts;
-      let timer: NodeJS.Timeout | null = null;
-      const cleanup = (): void => {
-        if (timer !== null) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        grant: () => {
-          cleanup();
-          resolve();
-        },
-        fail: (e) => {
-          cleanup();
-          reject(e);
-        },
-      };
-      const leave = (e: AdbError): void => {
-        const q = entry.waiters;
-        const i = q?.indexOf(waiter) ?? -1;
-        if (q != null && i >= 0) q.splice(i, 1);
-        if (q?.length === 0) entry.waiters = null;
-        waiter.fail(e);
-      };
-      const onAbort = (): void => leave(new AdbError('CANCELLED', entry.address, 'aborted while waiting for a stream slot'));
-      if (signal?.aborted === true) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => leave(new AdbError('TIMEOUT', entry.address, `no stream slot within ${timeoutMs} ms`)), timeoutMs);
-      }
-      (entry.waiters ??= []).push(waiter);
-    });
-  }
-
-  #acquire(entry: Entry): void {
-    entry.active++;
-    this.#openStreams++;
-  }
-
   #release(entry: Entry): void {
     entry.lastUsed = Date.now();
-    const next = entry.waiters?.shift();
-    if (entry.waiters?.length === 0) entry.waiters = null;
-    if (next !== undefined) return next.grant(); // the slot passes straight to the next in line
-    entry.active--;
-    this.#openStreams--;
+    entry.slots.release();
   }
 
   #ensure(entry: Entry): Promise<AdbConnection> {
@@ -299,8 +261,7 @@ export class AdbPool {
   #backOff(entry: Entry, err: AdbError): void {
     entry.failures++;
     entry.lastError = err;
-    const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(entry.failures - 1, 30));
-    entry.retryAt = Math.ceil(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2));
+    entry.retryAt = backoffRetryAt(entry.failures, this.#opts.backoffBaseMs, this.#opts.backoffMaxMs);
   }
 
   #lost(entry: Entry, conn: AdbConnection, err: AdbError): void {
@@ -342,7 +303,7 @@ export class AdbPool {
   #entry(address: string): Entry {
     let entry = this.#entries.get(address);
     if (entry === undefined) {
-      entry = newEntry(address);
+      entry = newEntry(address, this.#opts.maxStreamsPerConnection);
       this.#entries.set(address, entry);
     }
     return entry;
@@ -359,7 +320,7 @@ export class AdbPool {
   #sweep(): void {
     const now = Date.now();
     for (const [address, entry] of this.#entries) {
-      if (entry.active > 0 || entry.connecting !== null) continue;
+      if (entry.slots.used > 0 || entry.connecting !== null) continue;
       if (entry.conn !== null && now - entry.lastUsed >= this.#opts.idleMs) this.#drop(entry, 'idle');
       // A failing address is kept a while past its wait: forgetting it would forget its backoff.
       if (entry.conn === null && (entry.lastError === null || now >= entry.retryAt + this.#opts.backoffMaxMs)) this.#entries.delete(address);

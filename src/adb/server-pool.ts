@@ -7,6 +7,7 @@
 // "Connected" means the server last said the device is `device`; there is no connection to keep.
 
 import { parseAdbServerAddress, type AdbServerTarget } from './address.js';
+import { backoffRetryAt } from './backoff.js';
 import { AdbError, isAdbError, type AdbErrorCode } from './errors.js';
 import { execOn, type CancelSignal, type ExecOptions, type ExecResult, type ExecTarget } from './exec.js';
 import { rebootOn } from './reboot.js';
@@ -386,13 +387,12 @@ export class AdbServerPool {
     }
   }
 
-  /** AdbPool's policy: the wait doubles per consecutive failure, drawn from [ceiling/2, ceiling]. */
+  /** One more consecutive failure: calls fail with err until AdbPool's backoff has run out. */
   #backOff(e: Entry, err: AdbError): void {
     this.#connectsFailed++;
     e.failures++;
     e.lastError = err;
-    const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** Math.min(e.failures - 1, 30));
-    e.retryAt = Math.ceil(Date.now() + ceiling / 2 + Math.random() * (ceiling / 2));
+    e.retryAt = backoffRetryAt(e.failures, this.#opts.backoffBaseMs, this.#opts.backoffMaxMs);
   }
 
   /** The entry of a well-formed address; a malformed one fails the call with CONNECT_FAILED. */

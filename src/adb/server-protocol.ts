@@ -66,7 +66,6 @@ export class SmartSocket implements StreamHandle {
   #pending: Buffer | null = null;
   #want = 4;
   #opened = false;
-  bytesIn = 0;
 
   /** `stream` for a device service (raw after the last OKAY), `reply` for a host query. */
   constructor(address: string, localId: number, requests: readonly string[], sink: { stream: StreamHandler } | { reply: ReplyHandler }) {
@@ -86,7 +85,6 @@ export class SmartSocket implements StreamHandle {
 
   /** Bytes from the server, in any chunking. Never throws. */
   receive(chunk: Buffer): void {
-    this.bytesIn += chunk.length;
     let data = chunk;
     while (data.length > 0 && this.#phase !== Phase.Closed) {
       if (this.#phase === Phase.Raw) {

@@ -1,6 +1,7 @@
 // Builds the Fastify app: hooks in SPEC §2's order (request id, token, rate limit, then body
 // validation), routes, one error handler, and the audit log's record of each state-changing
-// request once answered (audit.ts). Schemas compile when the app is ready.
+// request once answered (audit.ts). Schemas compile when the app is ready. A worker-only process
+// builds it with the operator's routes alone (surface 'ops': health and metrics).
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, LIMITS } from '../core/index.js';
 import { recordAudit } from './audit.js';
@@ -105,20 +106,30 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  const ops = deps.surface === 'ops';
   // Before the routes, so the document sees every one of them.
-  await registerOpenApi(app);
+  if (!ops) await registerOpenApi(app);
   await app.register(async (health) => healthRoutes(health, deps));
   const metrics = deps.metrics;
   if (metrics !== undefined) await app.register(async (scrape) => metricsRoutes(scrape, deps, metrics));
+  if (ops) {
+    await app.ready();
+    return app;
+  }
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/v1' });
   await app.register(async (web) => consoleRoutes(web, deps.consoleDir));
 
-  const limiter = createRateLimiter(deps.config.rateLimitPerSecond, deps.config.rateLimitBurst);
+  const { rateLimitPerSecond, rateLimitBurst } = deps.config;
+  const limiter = createRateLimiter(rateLimitPerSecond, rateLimitBurst);
+  // Several API nodes on one database share each tenant's bucket there (SPEC §9's limit holds
+  // across them); if the database does not answer, this node's own bucket decides meanwhile.
+  const shared = rateLimitPerSecond > 0 ? deps.store.sharedRateLimiter(rateLimitPerSecond, rateLimitBurst) : null;
   await app.register(async (tenant) => {
     tenant.addHook('onRequest', requireRequestId);
     tenant.addHook('onRequest', tenantAuth(deps.store));
     tenant.addHook('onRequest', async (request: FastifyRequest) => {
-      const wait = limiter.take(principalOf(request).tenantKey);
+      const { tenantKey } = principalOf(request);
+      const wait = shared === null ? limiter.take(tenantKey) : await shared.take(tenantKey).catch(() => limiter.take(tenantKey));
       if (wait > 0) {
         throw new ApiError('RATE_LIMITED', { perSecond: deps.config.rateLimitPerSecond }, { 'retry-after': String(wait) });
       }

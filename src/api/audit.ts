@@ -25,6 +25,8 @@ declare module 'fastify' {
 /** What a route adds to its entry: the task it created, the tenant it created, the token it issued. */
 export interface AuditNote {
   taskId?: string;
+  /** an idempotent replay answered the earlier task: nothing new was created */
+  replayed?: boolean;
   tenantId?: string;
   tokenPrefix?: string;
 }
@@ -67,7 +69,12 @@ function entryOf(request: FastifyRequest, status: number, action: AuditAction): 
     action,
     targets: targetsOf(request),
     // Every error passes the error handler, which notes its code.
-    outcome: { status, errorCode: request.errorCode ?? (status < 400 ? '0' : ''), taskId: request.auditNote?.taskId ?? null },
+    outcome: {
+      status,
+      errorCode: request.errorCode ?? (status < 400 ? '0' : ''),
+      taskId: request.auditNote?.taskId ?? null,
+      replayed: request.auditNote?.replayed === true,
+    },
   };
 }
 

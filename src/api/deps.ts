@@ -20,6 +20,9 @@ export interface ApiDeps {
   metrics?: ApiMetrics;
   /** where the built web console is (default: this package's dist/console) */
   consoleDir?: string;
+  /** 'ops': only /healthz, /readyz and /metrics, for a process that runs no API (serve --role
+   * worker); default 'all' */
+  surface?: 'all' | 'ops';
 }
 
 /** The metrics the API feeds and serves (the process's registry satisfies it). Told per request:

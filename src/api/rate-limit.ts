@@ -1,5 +1,6 @@
-// Per-tenant token bucket (SPEC §9: 100/s, burst 200, 0 = off). In-process: with several api
-// nodes each enforces its own share, which is the usual trade for not adding a network hop.
+// Per-tenant token bucket (SPEC §9: 100/s, burst 200, 0 = off), in process: the one bucket on
+// SQLite (one process serves the API). On PostgreSQL the API nodes share a bucket per tenant in
+// the database (store.sharedRateLimiter) and fall back to this one when it does not answer.
 
 export interface RateLimiter {
   /** 0 when allowed, else the whole seconds (>= 1) until a token is available. */

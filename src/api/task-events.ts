@@ -3,9 +3,14 @@
 // serialized once: the same string goes to every stream, and what one turn of the event loop
 // produced goes to each stream in one write. A stream that joins later first gets every job's last
 // event (the task as last read), then the shared ones, so per job the states only advance.
+//
+// A read may find a job already final whose `running` it never saw: a re-read that runs after
+// both commits (PostgreSQL's reads are asynchronous; another process's writes are seen at the
+// heartbeat's re-read). A job that ran has `started_at`, so its stream gets the running event
+// first, built as the store showed it while running (runningView), then the final one.
 import type { FastifyReply } from 'fastify';
 import { ApiError, type JobState } from '../core/index.js';
-import type { TaskView } from '../store/index.js';
+import type { JobView, TaskView } from '../store/index.js';
 import type { TaskService, TaskWatch } from '../tasks/index.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { jobJson } from './views.js';
@@ -20,6 +25,26 @@ function rank(state: JobState): number {
   return 2;
 }
 
+/** The job as it read while running: what a finished job's row held between markRunning and its
+ * result (the result's fields are written only by finishJobs, all at once). */
+function runningView(job: JobView): JobView {
+  return {
+    ...job,
+    state: 'running',
+    errorCode: '',
+    errorMsg: '',
+    executeMsg: '',
+    exitCode: null,
+    finishedAt: null,
+    outputBytes: 0,
+    outputTruncated: false,
+  };
+}
+
+function jobEvent(job: JobView): string {
+  return `event: job\ndata: ${JSON.stringify(jobJson(job))}\n\n`;
+}
+
 /** The event streams of every watched task, one TaskEvents per task. */
 export class TaskEventHub {
   readonly #tasks: TaskService;
@@ -32,11 +57,6 @@ export class TaskEventHub {
   constructor(tasks: TaskService, heartbeatMs: number) {
     this.#tasks = tasks;
     this.#heartbeatMs = heartbeatMs;
-  }
-
-  /** How many tasks have a shared watch now. */
-  get size(): number {
-    return this.#live.size;
   }
 
   /** Streams the task's events into this reply; false (nothing sent) when the task is not the tenant's. */
@@ -169,9 +189,11 @@ class TaskEvents {
       if (r < 2) done = false;
       const last = this.#jobs.get(job.jobKey);
       if (last !== undefined && r <= last.rank) continue;
-      const event = `event: job\ndata: ${JSON.stringify(jobJson(job))}\n\n`;
+      const event = jobEvent(job);
       if (last === undefined) this.#jobs.set(job.jobKey, { rank: r, event });
       else {
+        // Seen queued, now final, and it ran: its running state was missed (see the top).
+        if (listening && last.rank === 0 && r === 2 && job.startedAt !== null) this.#pending += jobEvent(runningView(job));
         last.rank = r;
         last.event = event;
       }

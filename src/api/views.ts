@@ -119,6 +119,6 @@ export function auditEntryJson(e: AuditRecord): Static<typeof AuditEntryJson> {
       ...(t.tenantId === undefined ? {} : { tenant_id: t.tenantId }),
       ...(t.tokenPrefix === undefined ? {} : { token_prefix: t.tokenPrefix }),
     },
-    outcome: { status: e.outcome.status, error_code: e.outcome.errorCode, task_id: e.outcome.taskId },
+    outcome: { status: e.outcome.status, error_code: e.outcome.errorCode, task_id: e.outcome.taskId, replayed: e.outcome.replayed },
   };
 }

@@ -2,6 +2,7 @@
 // through to the service, which refuses a bad one naming it; --all follows the pages to the end.
 import type { Command } from 'commander';
 import type { AdminClient, AuditEntry, AuditQuery } from '../client/index.js';
+import { columns, escapedControls } from './tenant/text.js';
 
 /** Runs requests with the admin client (admin.ts gives it the URL and token, and reports a refusal). */
 export type AdminRun = (work: (client: AdminClient) => Promise<void>) => Promise<void>;
@@ -62,8 +63,10 @@ export function registerAuditCommand(admin: Command, run: AdminRun): void {
 
 const HEADINGS = ['ID', 'AT', 'ACTOR', 'TOKEN', 'SOURCE', 'ACTION', 'OUTCOME', 'REQUEST ID', 'TARGETS'];
 
-/** One line per entry, columns padded to their widest cell; the targets, of any width, come last. */
-export function table(entries: readonly AuditEntry[]): string {
+/** One line per entry, columns padded to their widest cell; the targets, of any width, come last.
+ * An entry holds what any client sent (the path of a refused request, a refused body's ids), so
+ * its control characters are shown as escapes, not run. */
+function table(entries: readonly AuditEntry[]): string {
   const rows = entries.map((e) => [
     String(e.id),
     e.at,
@@ -75,20 +78,8 @@ export function table(entries: readonly AuditEntry[]): string {
     e.request_id,
     targets(e.targets),
   ]);
-  const all = [HEADINGS, ...rows.map((r) => r.map(printable))];
-  const widths = HEADINGS.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`).join('');
-}
-
-// C0 and C1 controls, DEL, and the bidirectional overrides and isolates: characters that move the
-// cursor, retitle or clear the terminal, or show text in another order than it is stored.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
-/** A cell as it may reach a terminal: an entry holds what any client sent (the path of a refused
- * request, a refused body's ids), so its control characters are shown as escapes, not run. */
-function printable(cell: string): string {
-  return cell.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // Not cut to the terminal: an operator reads or greps the whole entry.
+  return `${columns([HEADINGS, ...rows.map((r) => r.map(escapedControls))], Infinity)}\n`;
 }
 
 /** "instance_ids=a,b tenant_id=t_..." (null as "none"); "-" when the request named nothing. */

@@ -54,6 +54,34 @@ const oneOf = (variable: string, values: readonly string[]): Setting => ({
   show: String,
 });
 
+/** A postgres:// URL with a host; the error never repeats a password. */
+const databaseUrl = (variable: string): Setting => ({
+  ...text(variable, 'none'),
+  parse: (raw, name) => {
+    let u: URL | null = null;
+    try {
+      u = new URL(raw);
+    } catch {
+      // reported below
+    }
+    if (u === null || (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') || u.hostname === '') {
+      throw new Error(`${name} must be a PostgreSQL URL like postgres://user:password@host:5432/database, got "${raw.replace(/:[^:@/]*@/, ':***@')}"`);
+    }
+    return raw;
+  },
+});
+
+/** Zone names, comma-separated (blanks around them ignored); none named is refused. */
+const zoneList = (variable: string): Setting => ({
+  ...text(variable, 'every zone'),
+  parse: (raw, name) => {
+    const zones = [...new Set(raw.split(',').map((z) => z.trim()))];
+    if (zones.some((z) => z === '')) throw new Error(`${name} must be zone names separated by commas, like z1,z2, got "${raw}"`);
+    return zones;
+  },
+  show: (value) => (value === null ? 'every zone' : (value as string[]).join(',')),
+});
+
 /** true or false, nothing else: a typo must not open what it meant to keep closed. */
 const flag = (variable: string): Setting => ({
   variable,
@@ -83,6 +111,10 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   retentionMs: int('ADBFLEET_RETENTION_DAYS', 1, Number.MAX_SAFE_INTEGER, DAY_MS),
   rateLimitPerSecond: int('ADBFLEET_RATE_LIMIT', 0),
   rateLimitBurst: int('ADBFLEET_RATE_BURST', 0),
+  databaseUrl: databaseUrl('ADBFLEET_DATABASE_URL'),
+  role: oneOf('ADBFLEET_ROLE', ['api', 'worker', 'all']),
+  zones: zoneList('ADBFLEET_ZONES'),
+  leaseMs: seconds('ADBFLEET_LEASE_SECONDS', 1),
   sqliteSynchronous: oneOf('ADBFLEET_SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL']),
   adbConnectTimeoutMs: int('ADBFLEET_ADB_CONNECT_TIMEOUT_MS', 100),
   adbAuthTimeoutMs: int('ADBFLEET_ADB_AUTH_TIMEOUT_MS', 100),
@@ -110,6 +142,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Config> = 
   const config: Record<string, unknown> = readSettings(env, Object.keys(SETTINGS) as Array<keyof Config>);
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) config[key] = value;
   return config as unknown as Config;
+}
+
+export function parseDatabaseUrl(raw: string): string {
+  return SETTINGS.databaseUrl.parse(raw, '--database-url') as string;
+}
+
+export function parseRole(raw: string): Config['role'] {
+  return SETTINGS.role.parse(raw, '--role') as Config['role'];
+}
+
+export function parseZones(raw: string): string[] {
+  return SETTINGS.zones.parse(raw, '--zones') as string[];
 }
 
 export function parsePort(raw: string): number {

@@ -10,7 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdbPoolStats } from '../adb/index.js';
 import type { ApiMetrics } from '../api/index.js';
-import { InstanceStatus, JOB_CODES, JobCode } from '../core/index.js';
+import { JOB_CODES, JobCode, STATUS_NAMES } from '../core/index.js';
 import type { Dispatcher, HealthMonitor, WorkerObserver } from '../dispatch/index.js';
 import type { CommitObserver, Store } from '../store/index.js';
 
@@ -40,16 +40,6 @@ const JOB_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 const COMMIT_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 /** Rows per commit, up to a batch's bound of 20,000. */
 const COMMIT_ROWS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000];
-
-/** SPEC §6's names of the instance statuses, in label form. */
-const STATUS_NAMES: Record<InstanceStatus, string> = {
-  [InstanceStatus.Unknown]: 'unknown',
-  [InstanceStatus.Stopped]: 'stopped',
-  [InstanceStatus.Running]: 'running',
-  [InstanceStatus.Offline]: 'offline',
-  [InstanceStatus.Starting]: 'starting',
-  [InstanceStatus.ShutDown]: 'shut_down',
-};
 
 interface Inc {
   inc(value?: number): void;

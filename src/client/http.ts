@@ -24,7 +24,7 @@ export interface Call {
 }
 
 /** A UUID for x-request-id; browsers outside secure contexts have no randomUUID. */
-export function newRequestId(): string {
+function newRequestId(): string {
   const c = globalThis.crypto;
   if (typeof c.randomUUID === 'function') return c.randomUUID();
   const b = c.getRandomValues(new Uint8Array(16));
@@ -43,7 +43,7 @@ export class Transport {
     this.#auth = auth;
   }
 
-  url(path: string, query: Readonly<Record<string, QueryValue>> = {}): string {
+  #url(path: string, query: Readonly<Record<string, QueryValue>> = {}): string {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
@@ -53,7 +53,7 @@ export class Transport {
   /** The raw answer of a 2xx; any other answer, or none, throws. */
   async send(call: Call): Promise<{ response: Response; requestId: string }> {
     const requestId = call.requestId ?? newRequestId();
-    const url = this.url(call.path, call.query);
+    const url = this.#url(call.path, call.query);
     const headers: Record<string, string> = { ...this.#auth, 'x-request-id': requestId, accept: call.accept ?? 'application/json' };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;

@@ -1145,6 +1145,7 @@ export interface paths {
                                     status: number;
                                     error_code: string;
                                     task_id: string | null;
+                                    replayed: boolean;
                                 };
                             }[];
                             next_cursor: string | null;

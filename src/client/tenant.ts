@@ -51,6 +51,8 @@ export function createClient(opts: ClientOptions): TenantClient {
   /** The `data` of a 200 envelope. */
   const data = async <T>(call: Call): Promise<T> => ((await t.json(call)) as { data: T }).data;
 
+  const listInstances = (q: InstanceQuery = {}): Promise<InstancePage> => data({ method: 'GET', path: '/v1/instances/batch-query', query: q });
+
   async function* taskEvents(taskId: string, o: { signal?: AbortSignal; idleMs?: number } = {}): AsyncGenerator<Job, void> {
     const { signal, idleMs = EVENTS_IDLE_MS } = o;
     const path = `${task(taskId)}/events`;
@@ -84,11 +86,11 @@ export function createClient(opts: ClientOptions): TenantClient {
     getJobOutput: (taskId, jobId) => data({ method: 'GET', path: `${task(taskId)}/jobs/${encodeURIComponent(jobId)}/output` }),
     cancelTask: (taskId) => data({ method: 'POST', path: `${task(taskId)}/cancel` }),
     taskEvents,
-    listInstances: (q = {}) => data({ method: 'GET', path: '/v1/instances/batch-query', query: q }),
+    listInstances,
     async allInstances() {
       const all: InstanceRow[] = [];
       for (let pageNo = 1; ; pageNo++) {
-        const page = await data<InstancePage>({ method: 'GET', path: '/v1/instances/batch-query', query: { page_no: pageNo, page_size: MAX_PAGE_SIZE } });
+        const page = await listInstances({ page_no: pageNo, page_size: MAX_PAGE_SIZE });
         all.push(...page.result);
         if (page.result.length === 0 || all.length >= page.total_count) return all;
       }

@@ -38,6 +38,14 @@ export interface Config {
   /** requests per second per tenant, and burst; 0 turns the limit off */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  /** PostgreSQL database URL (postgres://...); null: SQLite in <dataDir>/adbfleet.db */
+  databaseUrl: string | null;
+  /** what this process runs: the HTTP API, the worker (jobs), or both; api or worker alone need PostgreSQL */
+  role: 'api' | 'worker' | 'all';
+  /** the zones whose instances this worker runs; null: every zone (PostgreSQL only) */
+  zones: string[] | null;
+  /** a worker's instance lease: one not renewed for this long lapses, and its running jobs fail 1006 (PostgreSQL) */
+  leaseMs: number;
   /** SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes */
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** ADB connect timeout and auth timeout */
@@ -77,6 +85,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   retentionMs: 7 * 24 * 3600 * 1000,
   rateLimitPerSecond: 100,
   rateLimitBurst: 200,
+  databaseUrl: null,
+  role: 'all',
+  zones: null,
+  leaseMs: 15_000,
   sqliteSynchronous: 'FULL',
   adbConnectTimeoutMs: 5_000,
   adbAuthTimeoutMs: 10_000,

@@ -21,6 +21,7 @@
 // - A refill read that fails: its keys go back to the head of the notes, tried again by retry().
 // - A restart: a new worker reads the whole queue from its start and notes again what it cannot hold.
 // - stop() while refilling: the refill's jobs are dropped (they stay queued in the store).
+// - an instance dropped (its lease went) while its lane refills: the same (lane.generation).
 // - An unreachable instance would hold a window for the whole retry window, and enough of them
 //   would take all the room from lanes that can run: after a failed connect its lane keeps its
 //   head job only (shed: the others' keys go back to the head of its notes), and refills only once
@@ -89,6 +90,7 @@ export class Backlog {
     }
     lane.spill.push(jobKey);
     this.#want(lane);
+    this.#serve();
     return false;
   }
 
@@ -96,7 +98,7 @@ export class Backlog {
   released(lane: Lane, n: number): void {
     this.#held -= n;
     this.#want(lane);
-    if (this.#starved.size > 0) this.#serve();
+    this.#serve();
   }
 
   /** The lane let these queued jobs go (still queued in the store, older than its notes): it reads
@@ -105,7 +107,7 @@ export class Backlog {
     if (jobKeys.length === 0) return;
     lane.spill.giveBack(jobKeys);
     this.#held -= jobKeys.length;
-    if (this.#starved.size > 0) this.#serve();
+    this.#serve();
   }
 
   /** Queued jobs the store cancelled that no lane holds: a refill in flight may be reading them. */
@@ -119,6 +121,7 @@ export class Backlog {
     const lanes = [...this.#failed];
     this.#failed.clear();
     for (const lane of lanes) this.#want(lane);
+    this.#serve();
   }
 
   /** No refill starts from now on; resolves when those in flight ended (their jobs are dropped). */
@@ -143,15 +146,16 @@ export class Backlog {
     return lane.spill.length > 0 && !lane.refilling && lane.held <= this.#low(lane) && !this.#failed.has(lane);
   }
 
-  /** A lane at low water with notes asks for a refill; it waits its turn behind starved lanes. */
+  /** A lane at low water with notes asks for a refill; it waits its turn behind starved lanes
+   * (the caller serves them next). */
   #want(lane: Lane): void {
     if (this.#stopped || !this.#wants(lane)) return;
     this.#starved.add(lane);
-    this.#serve();
   }
 
   /** Starts refills in FIFO order while there is room for a useful amount. */
   #serve(): void {
+    if (this.#starved.size === 0) return;
     for (const lane of this.#starved) {
       if (!this.#wants(lane)) {
         this.#starved.delete(lane);
@@ -179,6 +183,7 @@ export class Backlog {
   }
 
   async #read(lane: Lane, keys: number[]): Promise<void> {
+    const generation = lane.generation;
     let rows: QueuedJob[] | null = null;
     try {
       await Promise.race([this.#hooks.resultRoom(), this.#stopping]);
@@ -189,6 +194,8 @@ export class Backlog {
     this.#reserved -= keys.length;
     lane.refilling = false;
     if (this.#stopped) return; // they stay queued in the store for the next start
+    // The instance was dropped meanwhile (its lease went): the jobs stay queued for its holder.
+    if (lane.generation !== generation) return;
     if (rows === null) {
       lane.spill.giveBack(keys);
       this.#failed.add(lane);
@@ -199,6 +206,6 @@ export class Backlog {
     if (jobs.length > 0) this.#hooks.refilled(lane, jobs);
     // Everything it read was cancelled, or it is still low: again.
     this.#want(lane);
-    if (this.#starved.size > 0) this.#serve();
+    this.#serve();
   }
 }

@@ -6,8 +6,12 @@
 // interval x budget instances the cycle stretches instead. A connection that carried traffic
 // within the interval counts as answering and is not pinged. The registry is followed through
 // the store's instances-changed notices, reading only the instances each one names.
+// A leased worker's monitor (several workers on PostgreSQL) checks only the instances it holds,
+// stores what it measures for the API nodes (health-publisher.ts), and reboots its instances when
+// an API node asks through the store.
 import { InstanceStatus, type Config } from '../core/index.js';
-import type { InstanceTarget, Store } from '../store/index.js';
+import type { InstanceTarget, Store, WorkerLeases } from '../store/index.js';
+import { HealthPublisher } from './health-publisher.js';
 import { SILENT_LOGGER, unsubscribe, type Logger, type WorkerPool } from './ports.js';
 import type { HealthMonitor } from './types.js';
 
@@ -21,6 +25,8 @@ export interface HealthMonitorOptions {
   concurrency?: number;
   /** how often a rebooting instance is polled; default 250 ms */
   startingPollMs?: number;
+  /** this worker's leases: only the instances held are checked, and their statuses stored */
+  leases?: WorkerLeases | null;
 }
 
 /** A reboot whose connection was never seen going down is taken as done after this long. */
@@ -73,9 +79,15 @@ class PoolHealthMonitor implements HealthMonitor {
   /** registry changes are applied one after another, in the order the store told them */
   #applying: Promise<void> = Promise.resolve();
   #running = false;
+  readonly #leases: WorkerLeases | null;
+  readonly #publisher: HealthPublisher | null;
+  /** the held set the entries were loaded for (leased) */
+  #scope: ReadonlySet<number> | null = null;
 
-  constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250 }: HealthMonitorOptions) {
+  constructor({ store, pool, config, logger = SILENT_LOGGER, concurrency = 64, startingPollMs = 250, leases = null }: HealthMonitorOptions) {
     this.#store = store;
+    this.#leases = leases;
+    this.#publisher = leases === null ? null : new HealthPublisher(leases, logger);
     this.#pool = pool;
     this.#logger = logger;
     this.#intervalMs = config.healthIntervalMs;
@@ -104,11 +116,18 @@ class PoolHealthMonitor implements HealthMonitor {
     // Subscribed before the first read: a change committed meanwhile is applied after it.
     this.#feedOff = this.#store.changes.onInstancesChanged((change) => {
       void this.#follow(() => this.#changed(change.instanceIds));
+      // A reboot asked by an API node comes with a notice naming the instance.
+      if (this.#leases !== null) void this.#follow(() => this.#takeReboots());
     });
     await this.#follow(() => this.#loadAll());
     // With more instances than the ping budget covers in one interval, entries are still queued
     // from the last round and are not queued twice: the cycle stretches to instances / budget.
     this.#timer = setInterval(() => {
+      if (this.#leases !== null) {
+        // Leases changed: the held instances are checked from now on. Reboots missed by a notice.
+        if (this.#scope !== this.#leases.held()) void this.#follow(() => this.#loadAll());
+        void this.#follow(() => this.#takeReboots());
+      }
       for (const e of this.#entries.values()) if (e.rebootAt === null) this.#enqueue(e);
     }, this.#intervalMs);
     this.#timer.unref();
@@ -127,6 +146,7 @@ class PoolHealthMonitor implements HealthMonitor {
     for (const e of this.#queue) e.queued = false;
     this.#queue = [];
     this.#queueHead = 0;
+    await this.#publisher?.stop();
   }
 
   #follow(step: () => Promise<void>): Promise<void> {
@@ -137,9 +157,12 @@ class PoolHealthMonitor implements HealthMonitor {
   }
 
   async #loadAll(): Promise<void> {
+    const scope = this.#leases?.held() ?? null;
     const targets = await this.#store.listTargets();
+    this.#scope = scope;
     const listed = new Set<string>();
     for (const target of targets) {
+      if (scope !== null && !scope.has(target.instanceKey)) continue;
       listed.add(target.instanceId);
       this.#upsert(target);
     }
@@ -151,11 +174,29 @@ class PoolHealthMonitor implements HealthMonitor {
   async #changed(instanceIds: readonly string[]): Promise<void> {
     const found = new Map<string, InstanceTarget>();
     for (const t of await this.#store.instanceTargets(instanceIds)) found.set(t.instanceId, t);
+    const scope = this.#leases?.held() ?? null;
     for (const id of instanceIds) {
       const target = found.get(id);
-      if (target === undefined) this.#remove(id);
+      if (target === undefined || (scope !== null && !scope.has(target.instanceKey))) this.#remove(id);
       else this.#upsert(target);
     }
+  }
+
+  /** Reboots an API node asked for, of the instances this worker holds (leased). */
+  async #takeReboots(): Promise<void> {
+    const keys = new Set(await this.#leases!.takeReboots());
+    if (keys.size === 0) return;
+    for (const e of this.#entries.values()) {
+      if (!keys.has(e.target.instanceKey)) continue;
+      this.reboot(e.target).catch((err: unknown) => this.#logger.warn({ err, instanceId: e.target.instanceId }, 'reboot asked by the API failed'));
+    }
+  }
+
+  /** Every status change goes through here: a leased worker stores it for the API nodes. */
+  #setStatus(e: Entry, status: InstanceStatus): void {
+    if (e.status === status) return;
+    e.status = status;
+    this.#publisher?.set(e.target.instanceKey, status);
   }
 
   /** A new instance, or one whose address changed, starts unknown and is checked. */
@@ -194,7 +235,7 @@ class PoolHealthMonitor implements HealthMonitor {
       e.generation++;
       e.rebootAt = Date.now();
       e.sawDown = false;
-      e.status = InstanceStatus.Starting;
+      this.#setStatus(e, InstanceStatus.Starting);
       this.#pollStarting();
     }
     try {
@@ -214,7 +255,7 @@ class PoolHealthMonitor implements HealthMonitor {
     for (const e of this.#byAddress.get(address) ?? []) {
       if (e.rebootAt !== null) e.sawDown = true;
       else {
-        e.status = InstanceStatus.Offline;
+        this.#setStatus(e, InstanceStatus.Offline);
         // Only a check tells a dead device from a connection that was merely closed.
         this.#enqueue(e);
       }
@@ -250,7 +291,7 @@ class PoolHealthMonitor implements HealthMonitor {
       const e = this.#queue[this.#queueHead]!;
       const current = this.#entries.get(e.target.instanceId) === e; // else unregistered meanwhile
       if (current && e.rebootAt === null && this.#answeredRecently(e)) {
-        e.status = InstanceStatus.Running;
+        this.#setStatus(e, InstanceStatus.Running);
       } else if (current) {
         if (!this.#takePing()) return this.#waitForPings();
         this.#inFlight++;
@@ -310,7 +351,7 @@ class PoolHealthMonitor implements HealthMonitor {
     e.checkedAt = Date.now();
     if (generation !== e.generation) return;
     if (e.rebootAt === null) {
-      e.status = ok ? InstanceStatus.Running : InstanceStatus.Offline;
+      this.#setStatus(e, ok ? InstanceStatus.Running : InstanceStatus.Offline);
       return;
     }
     if (!ok) {
@@ -320,7 +361,7 @@ class PoolHealthMonitor implements HealthMonitor {
     // The old connection may still look alive right after reboot: wait until it has gone down.
     if (e.sawDown || Date.now() - e.rebootAt > REBOOT_UNSEEN_MS) {
       e.rebootAt = null;
-      e.status = InstanceStatus.Running;
+      this.#setStatus(e, InstanceStatus.Running);
     }
   }
 }

@@ -56,6 +56,9 @@ export class Lane {
   readonly spill = new KeyQueue();
   /** a refill read is in flight */
   refilling = false;
+  /** bumped when the worker stops holding the instance (dropInstance): a refill read before
+   * that brings jobs the lane no longer owns, and is dropped */
+  generation = 0;
   #address: string;
   /** jobs in submission order; entries before #head are consumed, 'gone' entries are skipped */
   #items: WorkJob[] = [];

@@ -1,6 +1,6 @@
 // Deletes finished tasks and audit entries older than the retention period, in batches small
 // enough that the store's single writer is never held for long, yielding to the event loop
-// between them.
+// between them. With several nodes on one database, the one leading 'retention' does it.
 import type { Config } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { SILENT_LOGGER, type Logger } from './ports.js';
@@ -70,8 +70,12 @@ export function createRetentionPurger({
     start() {
       if (timer) return;
       stopped = false;
+      // One node at a time purges (the others would find the same rows, and skip them).
       timer = setInterval(() => {
-        runOnce().catch((err: unknown) => logger.error({ err }, 'purging old tasks and audit entries failed'));
+        store
+          .tryLead('retention')
+          .then((leads) => (leads ? runOnce() : null))
+          .catch((err: unknown) => logger.error({ err }, 'purging old tasks and audit entries failed'));
       }, intervalMs);
       timer.unref();
     },

@@ -1,15 +1,15 @@
-// The scheduling core: per-instance FIFO lanes, the per-instance and global bounds, connection
-// first, the retry window, exec and the mapping of its outcome. It does not know where jobs come
-// from or where results go (hooks): the SQLite consumer feeds it today, a PostgreSQL
-// claim-with-lease consumer can feed it the same way. What the lanes hold of the queue is bounded
+// The scheduling core: per-instance FIFO lanes, the per-instance and global bounds, exec and the
+// mapping of its outcome; connection first and the retry window are reconnect.ts's. It does not know where jobs come
+// from or where results go (hooks): the dispatcher feeds it from the store's queue, with or
+// without instance leases (dropInstance when one goes). What the lanes hold of the queue is bounded
 // (backlog.ts): the rest stays in the store, noted by key, and is read as the lanes drain.
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
 import { Backlog } from './backlog.js';
-import { ConnectQueue } from './connect-queue.js';
 import { JobCancel, Lane, workJob, type WorkJob } from './lane.js';
 import { completedResult, execErrorCode, execErrorDetail, failedResult, partialOutput } from './outcome.js';
-import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
+import type { Logger, WorkerPool } from './ports.js';
+import { Reconnect } from './reconnect.js';
 
 export interface SchedulerOptions {
   pool: WorkerPool;
@@ -38,8 +38,6 @@ export interface SchedulerHooks {
   resultRoom(): Promise<void>;
 }
 
-/** Connects the worker starts at once; more lanes wait their turn (still queued, cancellable). */
-const MAX_CONNECTS_IN_FLIGHT = 256;
 /** After markRunning failed, wait this long before trying those jobs again. */
 const STORE_RETRY_MS = 500;
 /** While markRunning keeps failing (a full disk), one log line per this many attempts. */
@@ -62,9 +60,9 @@ export class Scheduler {
   #idleWaiters: (() => void)[] = [];
   /** markRunning failures in a row */
   #storeFailures = 0;
-  readonly #connects = new ConnectQueue(MAX_CONNECTS_IN_FLIGHT, (lane) => this.#attemptConnect(lane));
   /** what the lanes hold of the queue (the consumer retries failed refills and stops them) */
   readonly backlog: Backlog;
+  readonly #reconnect: Reconnect;
   /** this worker's start: no retry window begins before it (jobs queued while no worker ran wait) */
   readonly #startedAt = Date.now();
 
@@ -79,6 +77,15 @@ export class Scheduler {
         refilled: (lane, jobs) => this.#refilled(lane, jobs),
       },
     );
+    this.#reconnect = new Reconnect(options, {
+      backlog: this.backlog,
+      ready: (lane) => {
+        this.#ready.add(lane);
+        this.#schedulePump();
+      },
+      forget: (job) => this.#jobs.delete(job.jobKey),
+      finished: (job, result) => this.#safe(() => hooks.finished(job, result), job),
+    });
   }
 
   /** jobs starting or running */
@@ -117,6 +124,31 @@ export class Scheduler {
     if (notHeld !== null) this.backlog.cancelled(notHeld);
   }
 
+  /** The worker no longer holds the instance (its lease was released or lapsed): its queued jobs
+   * leave the lane and its notes are forgotten (they stay queued in the store, for the next
+   * holder), and its starting and running jobs are aborted as at stop (1006: the store already
+   * failed them, or refuses to start them). The lane stays, empty, for a later lease. */
+  dropInstance(instanceKey: number): void {
+    const lane = this.#lanes.get(instanceKey);
+    if (!lane) return;
+    lane.generation++;
+    lane.spill.take(lane.spill.length);
+    let queued = 0;
+    for (const job of this.#jobs.values()) {
+      if (job.instanceKey !== instanceKey) continue;
+      if (job.phase === 'queued') {
+        lane.remove(job);
+        this.#jobs.delete(job.jobKey);
+        queued++;
+      } else if (!job.abortReason) {
+        job.abortReason = 'stop';
+        job.abort?.abort();
+      }
+    }
+    this.#ready.delete(lane);
+    if (queued > 0) this.backlog.released(lane, queued);
+  }
+
   #add(lane: Lane, q: QueuedJob): void {
     const job = workJob(q, Math.max(q.createdAt, this.#startedAt));
     lane.push(job, q.adbAddress);
@@ -130,10 +162,14 @@ export class Scheduler {
     for (const q of jobs) this.#add(lane, q);
     if (this.#stopping) return;
     this.#schedulePump();
-    if (lane.waitingToConnect && !lane.connecting) {
-      this.#expire(lane);
-      this.#armExpiry(lane);
-    }
+    this.#reconnect.refilled(lane);
+  }
+
+  /** Keys of the jobs running now (markRunning committed them), not already being aborted. */
+  runningKeys(): number[] {
+    const keys: number[] = [];
+    for (const job of this.#jobs.values()) if (job.phase === 'running' && !job.abortReason) keys.push(job.jobKey);
+    return keys;
   }
 
   /** Aborts running jobs (their ADB streams close); a job still starting is cancelled once started. */
@@ -159,7 +195,7 @@ export class Scheduler {
     if (this.#pumpTimer) clearTimeout(this.#pumpTimer);
     this.#pumpTimer = null;
     for (const lane of this.#lanes.values()) lane.clearTimers();
-    this.#connects.stop();
+    this.#reconnect.stop();
     this.#ready.clear();
   }
 
@@ -206,7 +242,7 @@ export class Scheduler {
       if (!pool.isConnected(lane.address)) {
         // Connection first: the jobs stay queued (and cancellable) until the instance answers.
         this.#ready.delete(lane);
-        this.#connect(lane);
+        this.#reconnect.connect(lane);
         continue;
       }
       while (lane.active < perInstanceConcurrency && this.#active < globalConcurrency) {
@@ -325,93 +361,6 @@ export class Scheduler {
 
   #notifyIdle(): void {
     if (this.#active === 0) for (const w of [...this.#idleWaiters]) w();
-  }
-
-  // --- unreachable instances ---
-
-  #connect(lane: Lane): void {
-    if (lane.connecting || lane.waitingToConnect || this.#stopping) return;
-    lane.connectStarted();
-    this.#connects.add(lane);
-  }
-
-  #attemptConnect(lane: Lane): Promise<void> {
-    return this.#o.pool.connect(lane.address).then(
-      () => {
-        lane.connected();
-        if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency && !this.#stopping) {
-          this.#ready.add(lane);
-          this.#schedulePump();
-        }
-      },
-      (err: unknown) => this.#connectFailed(lane, err),
-    );
-  }
-
-  #connectFailed(lane: Lane, err: unknown): void {
-    lane.connectEnded();
-    if (this.#stopping) return; // the jobs stay queued in the store for the next start
-    const code = adbErrorCode(err);
-    if (code === 'AUTH_REJECTED') {
-      // Retrying will not change the device's mind: fail what waits now; later jobs try again.
-      this.#failQueued(lane, JobCode.AuthRejected, Infinity);
-      return;
-    }
-    if (code === null) this.#o.logger.warn({ err, address: lane.address }, 'connect failed unexpectedly');
-    else this.#o.logger.debug({ code, address: lane.address }, 'instance unreachable');
-    this.#expire(lane);
-    if (lane.queued === 0 || this.#stopping) return;
-    // The pool owns the reconnect policy: the next attempt waits until it allows one.
-    lane.retryConnectAt(this.#o.pool.nextAttemptAt(lane.address), () => {
-      if (lane.queued > 0 && lane.active < this.#o.perInstanceConcurrency) this.#connect(lane);
-    });
-    this.#shed(lane);
-    this.#armExpiry(lane);
-  }
-
-  /** While unreachable the lane holds its head job only (its retry window's clock); the rest go
-   * back to the store and their room to lanes that can run (backlog.ts). */
-  #shed(lane: Lane): void {
-    if (lane.refilling || lane.queued <= 1) return;
-    const gone = lane.shed();
-    for (const job of gone) this.#jobs.delete(job.jobKey);
-    this.backlog.shed(lane, gone.map((j) => j.jobKey));
-  }
-
-  /** The earliest moment a queued job of the lane runs out of retry window. */
-  #deadline(lane: Lane): number | null {
-    const head = lane.peek();
-    return head ? lane.windowStart(head) + this.#o.retryWindowMs : null;
-  }
-
-  #armExpiry(lane: Lane): void {
-    if (this.#stopping) return;
-    const deadline = this.#deadline(lane);
-    if (deadline === null) return;
-    lane.expireAt(deadline, () => {
-      this.#expire(lane);
-      if (lane.queued > 0 && lane.waitingToConnect) this.#armExpiry(lane);
-    });
-  }
-
-  /** Fails (1002) the queued jobs whose retry window has passed while the instance is unreachable.
-   * Not while a connect attempt is under way: its outcome (bounded by the pool's connect and auth
-   * timeouts) decides, so a device that refuses our key reports 1007 rather than 1002. */
-  #expire(lane: Lane): void {
-    if (lane.connecting || this.#o.pool.isConnected(lane.address) || lane.active >= this.#o.perInstanceConcurrency) return;
-    this.#failQueued(lane, JobCode.Unreachable, Date.now() - this.#o.retryWindowMs);
-  }
-
-  /** Fails queued jobs whose window started at or before `windowStartedBy`, from the head on. */
-  #failQueued(lane: Lane, code: JobCode, windowStartedBy: number): void {
-    const now = Date.now();
-    for (let job = lane.peek(); job; job = lane.peek()) {
-      if (lane.windowStart(job) > windowStartedBy) break;
-      lane.drop();
-      this.#jobs.delete(job.jobKey);
-      this.backlog.released(lane, 1);
-      this.#safe(() => this.#hooks.finished(job, failedResult(job.jobKey, code, now)), job);
-    }
   }
 
   #safe(fn: () => void, job: WorkJob): void {

@@ -6,7 +6,8 @@
 // the registry: the health monitor applies the changed instances instead of re-reading them all.
 //
 // In one process (SQLite) the store calls the listeners right after the commit, synchronously.
-// With PostgreSQL and several processes the same notices travel by LISTEN/NOTIFY.
+// With PostgreSQL the store does the same for its own writes, and the other processes' notices
+// travel by LISTEN/NOTIFY (postgres/change-relay.ts) into the same listeners.
 
 /** Jobs the store cancelled: the queued ones are final (1004), the running ones are for their
  * worker to stop. */
@@ -78,6 +79,11 @@ export class LocalChangeFeed implements ChangeFeed {
 
   watching(taskKey: number): boolean {
     return this.#tasks.has(taskKey);
+  }
+
+  /** The tasks someone watches now (a store whose notices can be lost re-reads them on a timer). */
+  watchedTasks(): number[] {
+    return [...this.#tasks.keys()];
   }
 
   /** True when some task has a watcher (most of the time none has). */

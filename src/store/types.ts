@@ -1,5 +1,5 @@
-// The one Store interface. SQLite (src/store/sqlite/) implements it now; PostgreSQL follows with
-// the same contract (test/store/conformance.ts runs against every implementation).
+// The one Store interface. SQLite (src/store/sqlite/) and PostgreSQL (src/store/postgres/)
+// implement it with the same contract (test/store/conformance.ts runs against every implementation).
 //
 // Keys: every table has an INTEGER primary key; the public 32-hex ids are plain columns.
 // Times are epoch milliseconds in the store and ISO 8601 in the API.
@@ -7,8 +7,11 @@
 // Results follow one rule (errors.ts): a read returns null when the thing is missing; a mutation
 // that cannot proceed for a reason the caller caused throws a StoreError with a code, and
 // otherwise returns its result. Every call before open() or after close() throws CLOSED.
-import type { AuditAction, JobCode, JobState } from '../core/index.js';
+import type { InstanceStatus, JobCode, JobState } from '../core/index.js';
+import type { AuditEntry, AuditQuery, AuditRecord } from './audit-types.js';
 import type { ChangeFeed } from './changes.js';
+
+export type * from './audit-types.js';
 
 export interface Tenant {
   tenantId: string; // public id, e.g. "t_3f9c2a1b7d4e"
@@ -145,51 +148,92 @@ export interface Page<T> {
   total: number;
 }
 
-/** What an audited request acted on, as far as the request named it (every field optional). */
-export interface AuditTargets {
-  /** the instances a command, reboot or bulk registration named (at most LIMITS.auditTargetIds) */
-  instanceIds?: string[];
-  /** how many instances it named, when more than instanceIds holds */
-  instanceCount?: number;
-  instanceId?: string;
-  taskId?: string;
-  /** null: an instance unassigned */
-  tenantId?: string | null;
-  tokenPrefix?: string;
+/** Who a worker is, for instance leases (several workers on one PostgreSQL database). */
+export interface WorkerIdentity {
+  /** unique among the workers of the database, and new at every start (a restarted worker is a
+   * new worker: its predecessor's leases lapse and are rescued like any dead worker's) */
+  workerId: string;
+  /** the zones whose instances it runs; null: every zone */
+  zones: readonly string[] | null;
+  /** a lease not renewed for this long lapses (ms) */
+  leaseMs: number;
 }
 
-/** One state-changing request as the audit log keeps it (docs/API.md, "The audit log"). */
-export interface AuditEntry {
-  /** when the answer was sent, epoch ms */
-  at: number;
-  /** 'admin', the tenant's public id, or null when the credential was refused or never checked */
-  actor: string | null;
-  /** the display prefix of the tenant token presented (never the token), else null */
-  tokenPrefix: string | null;
-  /** the client's address */
-  source: string;
-  requestId: string;
-  action: AuditAction;
-  targets: AuditTargets;
-  /** HTTP status and error_code answered ('0' for success); the task a submit created or replayed */
-  outcome: { status: number; errorCode: string; taskId: string | null };
+/** What one lease round did (WorkerLeases.round). Instance keys, ascending. */
+export interface LeaseRound {
+  /** every instance this worker holds now (its lanes) */
+  held: number[];
+  /** claimed by this round: their queued jobs up to the worker's read cursor are read with
+   * queuedJobsOf, the rest come with queuedJobs */
+  acquired: number[];
+  /** held before this round and no longer: released (surplus past the fair share), or taken back
+   * after this worker's lease lapsed. Their lanes stop; their queued jobs stay in the store. */
+  lost: number[];
+  /** running jobs failed KOOPHONE.JOB.1006 by this round: their holder's lease lapsed, or nobody
+   * held their instance (orphans) */
+  interrupted: number;
 }
 
-/** A stored entry: its id orders the log (a later append has a larger id) and is never reused. */
-export interface AuditRecord extends AuditEntry {
-  id: number;
+/**
+ * Instance leases: each instance is run by one worker at a time, the one holding its lease, so
+ * per-instance FIFO and concurrency stay one dispatcher's. Once a store has joined as a worker,
+ * its markRunning moves only jobs of instances it holds and its queuedJobs returns only theirs.
+ */
+export interface WorkerLeases {
+  readonly identity: WorkerIdentity;
+  /** Heartbeat (which renews this worker's leases), free lapsed ones (failing their running jobs
+   * 1006, once, whichever worker gets there first), release idle instances past its fair share of
+   * each zone, and claim free instances of its zones up to that share. One transaction. */
+  round(now: number): Promise<LeaseRound>;
+  /** Gives up every lease locally, without the database (which this worker could not reach in
+   * time): returns the instances held, and the next round that succeeds reports those it still
+   * holds as acquired, so their queues are read afresh. */
+  forfeit(): number[];
+  /** The worker's read of the queue: queuedJobs (its instances' jobs only), and the key up to which
+   * it looked (`scannedTo`: every such job up to it is in `jobs`). The worker's cursor moves
+   * there, past the other workers' jobs, which it would otherwise scan again at every read. */
+  readQueue(afterJobKey: number, limit: number): Promise<{ jobs: QueuedJob[]; scannedTo: number }>;
+  /** Queued jobs of these instances with afterJobKey < key <= upToJobKey, oldest first, at most
+   * limit: what the worker's read cursor passed before it held them. */
+  queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]>;
+  /** Releases every lease and the worker's row (a clean stop, once its jobs ended). */
+  leave(): Promise<void>;
+  /** The instances held after the last round (instance keys): the same object until they change. */
+  held(): ReadonlySet<number>;
+  /** Stores the SPEC §6 status this worker measured, for the instances it still holds (others are
+   * their new holder's to tell). */
+  recordHealth(statuses: ReadonlyArray<{ instanceKey: number; status: InstanceStatus }>, now: number): Promise<void>;
+  /** Of these running jobs (this worker's), the ones whose cancel was asked (cancelTask): what
+   * the cancelled notice says, for when a notice was lost. */
+  cancelRequested(jobKeys: readonly number[]): Promise<number[]>;
+  /** The instances this worker holds whose reboot an API node asked for (SharedHealth), taken: each
+   * request is handed out once. */
+  takeReboots(): Promise<number[]>;
 }
 
-/** Filters of listAudit; each one given must match (absent: any). */
-export interface AuditQuery {
-  actor?: string;
-  action?: AuditAction;
-  requestId?: string;
-  /** at >= since */
-  since?: number;
-  /** at < until */
-  until?: number;
+/** Instance health shared through the database: measured by the worker holding each instance
+ * (WorkerLeases.recordHealth), read by any API node. */
+export interface SharedHealth {
+  /** Every live instance's stored status (0 until a worker measured it), with when it was
+   * measured (`at`, the worker's clock; null: never). With `since`, only the statuses measured at
+   * or after it (a reader that keeps the rest, and reads everything again now and then). */
+  read(since?: number): Promise<Array<{ instanceId: string; status: InstanceStatus; at: number | null }>>;
+  /** Asks the worker holding the instance to reboot it (it hears at once by the change feed, or at
+   * its next health interval) and stores status 4 meanwhile. False when the instance is gone. */
+  requestReboot(instanceKey: number, now: number): Promise<boolean>;
 }
+
+/** A per-tenant token bucket kept in the shared database, so that every API node draws on the
+ * same bucket (the same rule as the API's in-process one: `perSecond`, `burst`). */
+export interface SharedRateLimiter {
+  /** 0 when allowed (a token taken), else the whole seconds (>= 1) until one is available. */
+  take(tenantKey: number): Promise<number>;
+}
+
+/** Told of each commit of the shared write batch (createTask, markRunning, finishJobs, appendAudit):
+ * its time from BEGIN to COMMIT (its statements and the flush), in seconds, and the rows it
+ * changed. Failed batches are not told. For metrics: it runs once per commit, so it must be cheap. */
+export type CommitObserver = (seconds: number, rows: number) => void;
 
 /** Counters of the store's writes, cheap to read (tests and benchmarks). */
 export interface StoreStats {
@@ -274,8 +318,23 @@ export interface Store {
   getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null>;
 
   // --- the queue (worker side) ---
-  /** On start: running jobs (their worker died) become failed KOOPHONE.JOB.1006; returns how many. */
+  /** On start: running jobs (their worker died) become failed KOOPHONE.JOB.1006; returns how many.
+   * For one worker only: a store that joined as a worker (joinAsWorker) rescues through its lease
+   * rounds instead. */
   interruptRunning(now: number): Promise<number>;
+  /** Leases for one of several workers on a shared database; null where one process owns the
+   * store (SQLite: its one worker runs every instance). Once per store. */
+  joinAsWorker(identity: WorkerIdentity): WorkerLeases | null;
+  /** True while this process leads `role` among the processes on the store (taking it if free):
+   * work worth doing on one node at a time (retention). Always true where one process owns the
+   * store (SQLite). */
+  tryLead(role: 'retention'): Promise<boolean>;
+  /** Instance health shared by every process on the database; null where one process owns the
+   * store (SQLite: its one health monitor answers the API). */
+  sharedHealth(): SharedHealth | null;
+  /** The tenants' rate limit shared by every process on the database; null where one process owns
+   * the store (SQLite: the API's in-process bucket is the only one). */
+  sharedRateLimiter(perSecond: number, burst: number): SharedRateLimiter | null;
   /** Queued jobs, oldest first (by job key), after afterJobKey, at most limit. */
   queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]>;
   /** The jobs among jobKeys that are still queued, oldest first (by job key): the worker holds a

@@ -1,7 +1,10 @@
 // Reads a task after the store said it changed, at most one read at a time and one per change
-// burst. The read starts in the microtask after the notice, before the next write can commit (the
-// store's writes are their own turns of the event loop), so each committed state is seen: a job's
-// `running` is read before its result is written, and an event stream shows every step.
+// burst. The read starts in the microtask after the notice. A watcher must not count on seeing
+// every committed state: only SQLite's reads are synchronous, so only there does a read of this
+// process's own commit finish before the next write commits. On PostgreSQL the read awaits a
+// round trip while the worker may commit the job's result, and a change another process made is
+// seen at its notice or the next refresh, both possibly past several commits: a job seen queued
+// may next be seen final. What a view does hold: per job, states only advance.
 //
 // After the first read, a re-read asks the store only for the jobs that moved past what this
 // reader saw (Store.advancedJobs): a final job never changes again, and a job's row changes only

@@ -89,6 +89,28 @@ test('the pool bounds streams per connection and lets waiting callers in FIFO or
   }
 });
 
+test('a caller waiting for a stream slot gives up at its timeout, on cancel, and when the pool closes', async () => {
+  const one = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), maxStreamsPerConnection: 1 });
+  const held = one.exec(addr, 'sleep 32', { maxOutputBytes: MAX_OUTPUT_BYTES });
+  try {
+    await until('the slot to be held', () => fleet.journal().some((e) => e.command === 'sleep 32'));
+    await assert.rejects(one.exec(addr, 'echo late', { timeoutMs: 200, maxOutputBytes: MAX_OUTPUT_BYTES }), (e: AdbError) => e.code === 'TIMEOUT' && /no stream slot within 200 ms/.test(e.detail ?? ''));
+    const ac = new AbortController();
+    const cancelled = one.exec(addr, 'echo cancelled', { signal: ac.signal, maxOutputBytes: MAX_OUTPUT_BYTES });
+    ac.abort();
+    await assert.rejects(cancelled, (e: AdbError) => e.code === 'CANCELLED' && /waiting for a stream slot/.test(e.detail ?? ''));
+    const queued = one.exec(addr, 'echo queued', { maxOutputBytes: MAX_OUTPUT_BYTES });
+    assert.equal(one.stats().openStreams, 1, 'only the sleep holds a slot');
+    await one.close();
+    await assert.rejects(queued, (e: AdbError) => e.code === 'CANCELLED' && e.detail === 'the pool is closed');
+    await assert.rejects(held, (e: AdbError) => e.code === 'CONNECTION_LOST');
+    assert.equal(fleet.journal().filter((e) => e.command === 'echo late' || e.command === 'echo cancelled' || e.command === 'echo queued').length, 0, 'no waiter ran');
+  } finally {
+    await one.close();
+    await held.catch(() => undefined);
+  }
+});
+
 test('timeout closes the stream (the shell is hung up on) and rejects with TIMEOUT', async () => {
   await assert.rejects(pool.exec(addr, 'sleep 30', { timeoutMs: 300, maxOutputBytes: MAX_OUTPUT_BYTES }), (e) => codeOf(e) === 'TIMEOUT');
   const entry = () => fleet.journal().find((e) => e.command === 'sleep 30');

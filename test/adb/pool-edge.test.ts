@@ -33,6 +33,12 @@ async function device(opts: { extra?: Buffer; onOpen?: (socket: Socket, p: Packe
   return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}`, accepted: () => accepted };
 }
 
+/** Waits until Date.now() has reached t: a timer can fire a millisecond before Date.now() says its
+ * time has come, and the pool compares against Date.now(). */
+async function untilPast(t: number): Promise<void> {
+  while (Date.now() < t) await new Promise((r) => setTimeout(r, t - Date.now()));
+}
+
 test('a connection that dies in the chunk that completed its handshake is a failed connect, not a live one', async () => {
   const d = await device({ extra: Buffer.alloc(24, 0x41) });
   const pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey(), backoffBaseMs: 10, backoffMaxMs: 20 });
@@ -113,7 +119,7 @@ test('nextAttemptAt follows the pool\'s backoff on a refusing port: jittered, do
     assert.ok(at1 >= first.from + 500 && at1 <= first.to + 1_000, `first wait in [base/2, base]: ${at1 - first.to} ms`);
     // Until then a call fails at once with the last error, without touching the network.
     if (Date.now() < at1) await assert.rejects(pool.connect(address), (e) => e === first.err);
-    await new Promise((r) => setTimeout(r, at1 - Date.now()));
+    await untilPast(at1);
     assert.ok(pool.nextAttemptAt(address) <= Date.now());
     const second = await failAndWindow();
     assert.notEqual(second.err, first.err, 'past nextAttemptAt the pool really tried again');
@@ -141,7 +147,7 @@ test('nextAttemptAt is now again after a successful connect, and after a connect
     const at = pool.nextAttemptAt(address);
     assert.ok(at > Date.now(), 'backing off after a reset connection');
     refusing = false;
-    await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+    await untilPast(at);
     await pool.connect(address);
     assert.ok(pool.nextAttemptAt(address) <= Date.now(), 'connected: may be tried now');
     const lost = new Promise<void>((r) => pool.onDisconnect(() => r()));

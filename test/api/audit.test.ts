@@ -16,7 +16,7 @@ interface AuditJson {
   request_id: string;
   action: string;
   targets: Record<string, unknown>;
-  outcome: { status: number; error_code: string; task_id: string | null };
+  outcome: { status: number; error_code: string; task_id: string | null; replayed: boolean };
 }
 
 let h: ServiceHarness;
@@ -106,7 +106,13 @@ test('every kind of state-changing request is recorded, accepted and refused, wi
   // The same request id with another body: a second entry for it, the 409.
   assert.equal((await tenantCall('sub-ok', 'POST', '/v1/instances/async-command', { command: 'id', instance_ids: [mine] })).status, 409);
   const [conflict, first] = await entriesOf('sub-ok', 2);
-  assert.deepEqual([conflict?.outcome, first?.outcome.status], [{ status: 409, error_code: 'KOOPHONE.API.1000', task_id: null }, 200]);
+  assert.deepEqual([conflict?.outcome, first?.outcome.status], [{ status: 409, error_code: 'KOOPHONE.API.1000', task_id: null, replayed: false }, 200]);
+  assert.equal(first?.outcome.replayed, false);
+  // The same request id and body again: the idempotent replay, recorded as one (nothing new ran).
+  const replay = await tenantCall('sub-ok', 'POST', '/v1/instances/async-command', { command: 'sleep 5', instance_ids: [mine] });
+  assert.equal(replay.body.data.task_id, taskId);
+  const [replayed] = await entriesOf('sub-ok', 3);
+  assert.deepEqual(replayed?.outcome, { status: 200, error_code: '0', task_id: taskId, replayed: true });
   // Refused before the body was read: the token as far as it was presented, no targets.
   assert.equal((await tenantCall('sub-401', 'POST', '/v1/instances/async-command', { command: 'id', instance_ids: [mine] }, UNKNOWN_TOKEN)).status, 401);
   await assertRecorded('sub-401', { action: 'command.submit', actor: null, tokenPrefix: UNKNOWN_TOKEN.slice(0, 12), status: 401, errorCode: 'APIGW.0301', targets: {} });
@@ -307,7 +313,7 @@ test('a request over the rate limit is recorded as refused (429), naming its ten
     });
     assert.deepEqual(
       [entries[0]?.action, entries[0]?.actor, entries[0]?.outcome, entries[0]?.targets],
-      ['instance.reboot', limited.tenantId, { status: 429, error_code: 'KOOPHONE.API.1429', task_id: null }, {}],
+      ['instance.reboot', limited.tenantId, { status: 429, error_code: 'KOOPHONE.API.1429', task_id: null, replayed: false }, {}],
     );
   } finally {
     await limited.close();
@@ -352,7 +358,7 @@ test('a request whose client hung up before the answer is recorded with the outc
   });
   req.destroy();
   const [entry] = await entriesOf('sync-gone');
-  assert.deepEqual([entry?.action, entry?.actor, entry?.outcome], ['command.sync', h.tenantId, { status: 200, error_code: '0', task_id: taskId }]);
+  assert.deepEqual([entry?.action, entry?.actor, entry?.outcome], ['command.sync', h.tenantId, { status: 200, error_code: '0', task_id: taskId, replayed: false }]);
 });
 
 test('a whole token pasted as the prefix to revoke is kept only as far as its prefix', async () => {

@@ -16,6 +16,8 @@ import { type ApiHarness, type SseEvent, followSse, openSse, startApiHarness, te
 interface Watched {
   h: ApiHarness;
   task: TaskView;
+  /** the task's tenant's token */
+  token: string;
   /** opens one more stream of the task */
   open(): Promise<IncomingMessage>;
   /** how many watches the task service was asked for */
@@ -42,7 +44,7 @@ async function twoJobTask(opts: Parameters<typeof startApiHarness>[0] = {}): Pro
     }) as TaskService['watch'];
     const open = (): Promise<IncomingMessage> =>
       openSse(`http://127.0.0.1:${port}/v1/instances/tasks/${taskId}/events`, { 'x-request-id': 'sse-shared', 'x-auth-token': t.token });
-    return { h, task, open, watches: () => watches };
+    return { h, task, token: t.token, open, watches: () => watches };
   } catch (err) {
     await h.close();
     throw err;
@@ -203,6 +205,45 @@ test('events: a task purged while watched ends every stream', async () => {
     await Promise.all([a.ended, b.ended]);
     for (const s of [a, b]) assert.deepEqual(steps(s.events).map((e) => e[1]), ['queued', 'queued'], 'the snapshot, then the end');
     assert.equal(w.h.store.changes.watching(w.task.taskKey), false);
+  } finally {
+    await other.close();
+    await w.h.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('events: a job first seen already final gets the running event it skipped, as it read while running', async () => {
+  // Another process moves the job: this one's change feed does not hear of it, and the heartbeat is
+  // too far off to re-read, so nothing is read until the second stream joins (which re-reads).
+  // That read finds the job queued -> succeeded: the jump a PostgreSQL re-read or another node's
+  // commits can show. (The forcing needs two stores on one file: SQLite, whatever the test store.)
+  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-sse-'));
+  const path = join(dir, 'db.sqlite');
+  const w = await twoJobTask({ store: createSqliteStore({ path, synchronous: 'NORMAL' }), closeStore: true, sseHeartbeatMs: 600_000 });
+  const other = createSqliteStore({ path, synchronous: 'NORMAL' });
+  const [j1, j2] = w.task.jobs;
+  try {
+    await other.open();
+    const a = followSse(await w.open());
+    await until('the snapshot', () => a.events.length === 2);
+    await run(other, j1!.jobKey);
+    const whileRunning = await w.h.call(w.token, 'GET', `/v1/instances/tasks/${w.task.taskId}`);
+    const runningJson = (whileRunning.json().data.jobs as { job_id: string }[]).find((j) => j.job_id === j1!.jobId);
+    await succeed(other, j1!.jobKey);
+    assert.equal(a.events.length, 2, 'nothing read yet');
+    const b = followSse(await w.open());
+    await until('the re-read reaches the first stream', () => a.events.length === 4);
+    assert.deepEqual(steps(a.events), [
+      [j1!.jobId, 'queued'], [j2!.jobId, 'queued'],
+      [j1!.jobId, 'running'], [j1!.jobId, 'succeeded'],
+    ]);
+    assert.deepEqual(JSON.parse(a.events[2]!.data), runningJson, 'the running event is the job as GET task showed it while running');
+    // A job that never ran (cancelled while queued) gets no running event.
+    assert.ok(await other.cancelTask(await tenantKeyOfToken(other, w.token), w.task.taskId, Date.now()));
+    const c = followSse(await w.open());
+    await Promise.all([a.ended, b.ended, c.ended]);
+    assert.deepEqual(steps(a.events).slice(4), [[j2!.jobId, 'cancelled'], ['done']]);
+    assert.deepEqual(b.events, a.events, 'the joining stream got the snapshot before the re-read, then the same events');
   } finally {
     await other.close();
     await w.h.close();

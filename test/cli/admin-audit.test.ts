@@ -2,14 +2,10 @@
 // --all, and a bad filter's refusal passed on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { request, startServeProcess, until } from '../support/index.js';
-
-const run = promisify(execFile);
+import { request, runCli, startServeProcess, until } from '../support/index.js';
 
 interface Entry {
   id: number;
@@ -23,16 +19,9 @@ interface Entry {
 test('admin audit: a table by default, JSON with --json, filters, and every page with --all', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-audit-cli-'));
   const service = await startServeProcess({ ADBFLEET_DATA: dataDir });
-  const admin = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    try {
-      const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', '--url', service.url, '--data', dataDir, ...args], {
-        env: { ...process.env, ADBFLEET_ADMIN_TOKEN: '' },
-      });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, out: x.stdout, err: x.stderr };
-    }
+  const admin = async (...args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
+    const r = await runCli(['admin', '--url', service.url, '--data', dataDir, ...args], { ADBFLEET_ADMIN_TOKEN: '' });
+    return { code: r.code, out: r.stdout, err: r.stderr };
   };
   const json = async (...args: string[]): Promise<{ entries: Entry[]; next_cursor: string | null }> => {
     const r = await admin('audit', '--json', ...args);
@@ -58,7 +47,7 @@ test('admin audit: a table by default, JSON with --json, filters, and every page
     const created = await json('--action', 'tenant.create');
     assert.deepEqual(created.entries.map((e) => [e.actor, e.targets['tenant_id']]), [['admin', tenant.tenant_id]]);
     const refused = await json('--action', 'instance.delete', '--since', '2020-01-01', '--until', '2999-01-01T00:00:00Z');
-    assert.deepEqual(refused.entries.map((e) => e.outcome), [{ status: 404, error_code: 'KOOPHONE.API.1000', task_id: null }]);
+    assert.deepEqual(refused.entries.map((e) => e.outcome), [{ status: 404, error_code: 'KOOPHONE.API.1000', task_id: null, replayed: false }]);
     assert.deepEqual((await json('--request-id', created.entries[0]!.request_id)).entries.map((e) => e.id), [created.entries[0]!.id]);
     assert.deepEqual((await json('--tenant', tenant.tenant_id)).entries, [], 'the admin acted, not the tenant');
 

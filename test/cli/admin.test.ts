@@ -2,28 +2,17 @@
 // command line, with the admin token read from the data dir.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { freePort, startServeProcess } from '../support/index.js';
-
-const run = promisify(execFile);
+import { freePort, runCli, startServeProcess } from '../support/index.js';
 
 test('admin CLI: create a tenant, issue and revoke a token, register, assign and list instances', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'adbfleet-admin-'));
   const service = await startServeProcess({ ADBFLEET_DATA: dataDir, ADBFLEET_LOG_LEVEL: 'info' });
-  const admin = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    try {
-      const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', '--url', service.url, '--data', dataDir, ...args], {
-        env: { ...process.env, ADBFLEET_ADMIN_TOKEN: '' },
-      });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, out: x.stdout, err: x.stderr };
-    }
+  const admin = async (...args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
+    const r = await runCli(['admin', '--url', service.url, '--data', dataDir, ...args], { ADBFLEET_ADMIN_TOKEN: '' });
+    return { code: r.code, out: r.stdout, err: r.stderr };
   };
   try {
     const created = await admin('tenant', 'create', 'acme');
@@ -60,10 +49,7 @@ test('admin CLI: create a tenant, issue and revoke a token, register, assign and
 
 test('admin CLI: a service that cannot be reached is named, with where its URL comes from', async () => {
   const url = `http://127.0.0.1:${await freePort()}`;
-  const err = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'admin', '--url', url, '--token', 'x', 'tenant', 'list']).then(
-    () => assert.fail('answered'),
-    (e: unknown) => e as { code: number; stdout: string; stderr: string },
-  );
+  const err = await runCli(['admin', '--url', url, '--token', 'x', 'tenant', 'list']);
   assert.equal(err.code, 1);
   assert.equal(err.stdout, '');
   assert.equal(err.stderr, `adbfleet: cannot reach the service at ${url} (--url/ADBFLEET_URL): ECONNREFUSED\n`);

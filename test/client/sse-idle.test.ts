@@ -1,5 +1,6 @@
 // A task's event stream whose peer goes silent without closing (a NAT or proxy dropped it): the
-// client gives up after idleMs instead of waiting for ever, and heartbeats keep a quiet stream alive.
+// client gives up after idleMs instead of waiting for ever, and heartbeats keep a quiet stream alive
+// (that second test is what shows the watchdog does not fire early: no clock is read here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
@@ -33,7 +34,6 @@ test('a stream silent past idleMs throws AdbfleetError with status 0, after the 
   try {
     const client = createClient({ url: s.url, token: 't' });
     const seen: Job[] = [];
-    const started = Date.now();
     await assert.rejects(
       (async () => {
         for await (const job of client.taskEvents('t1', { idleMs: 300 })) seen.push(job);
@@ -41,7 +41,6 @@ test('a stream silent past idleMs throws AdbfleetError with status 0, after the 
       (e: unknown) => e instanceof AdbfleetError && e.status === 0 && /no data for 0.3 s/.test(e.message),
     );
     assert.equal(seen.length, 1);
-    assert.ok(Date.now() - started >= 300);
   } finally {
     await s.close();
   }

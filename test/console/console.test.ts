@@ -3,7 +3,7 @@
 // ro.product.model`, see 3 succeeded with their output; cancel a `sleep 60` (after following it
 // more times than the browser has connections, so a stream left open would stall the page); the
 // task list; paging through a fleet larger than a page; a token revoked mid-session; the operator
-// view (create a tenant, add an instance, assign it). Screenshots of every page go to
+// view (create a tenant, add an instance, assign it, revoke the tenant's token). Screenshots of every page go to
 // test-artifacts/console/. Needs `npm run build` (it drives the built console, as users get it).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -233,6 +233,14 @@ describe('web console in Chromium', { skip: browserMissing() ?? false }, () => {
     // The new tenant's token works: it sees the instance it was given.
     const seen = await fetch(`${h.url}/v1/instances/batch-query?page_no=1&page_size=10`, { headers: { 'x-auth-token': token, 'x-request-id': 'console-test' } });
     assert.deepEqual(((await seen.json()) as { data: { result: { instance_id: string }[] } }).data.result.map((r) => r.instance_id), ['extra-1']);
+
+    // Revoked here by its prefix, the console says so and the service refuses the token from then on.
+    await page.getByLabel('Revoke a token of').selectOption({ label: 'acme' });
+    await page.getByLabel('Token prefix').fill(token.slice(0, 12));
+    await page.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'Revoked 1 token.' }).waitFor();
+    const refused = await fetch(`${h.url}/v1/instances/batch-query?page_no=1&page_size=10`, { headers: { 'x-auth-token': token, 'x-request-id': 'console-test-2' } });
+    assert.equal(refused.status, 401);
   });
 
   it('loaded nothing from elsewhere and logged no error', () => {

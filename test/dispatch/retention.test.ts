@@ -13,7 +13,7 @@ const entry = (at: number, requestId: string): AuditEntry => ({
   requestId,
   action: 'tenant.create',
   targets: {},
-  outcome: { status: 200, errorCode: '0', taskId: null },
+  outcome: { status: 200, errorCode: '0', taskId: null, replayed: false },
 });
 
 test('retention purger deletes every finished task and audit entry past retention in batches, keeps unfinished tasks', async () => {

@@ -77,6 +77,28 @@ test('a burst larger than a batch is cut into several commits, and every request
   }
 });
 
+test('an audit entry appended a turn after a write waits for the next batch with other writes instead of committing alone', async () => {
+  const store = createSqliteStore({ path: ':memory:' });
+  try {
+    await store.open();
+    const a = await tenantWithInstances(store, 1);
+    const before = store.stats().commits;
+    // As the API records them: the entry of one answered request, the next request's write a turn later.
+    const audited = store.appendAudit(auditEntry(Date.now(), { requestId: 'rides-along' }));
+    await new Promise((r) => setImmediate(r));
+    await store.createTask(newTask(a));
+    await audited;
+    assert.equal(store.stats().commits - before, 1, 'the entry joined the task\'s commit');
+    assert.equal((await store.listAudit({ requestId: 'rides-along' }, 10, null)).entries.length, 1);
+    // Alone (a quiet service), it still commits, by itself.
+    await store.appendAudit(auditEntry(Date.now(), { requestId: 'alone' }));
+    assert.equal(store.stats().commits - before, 2);
+    assert.equal((await store.listAudit({ requestId: 'alone' }, 10, null)).entries.length, 1);
+  } finally {
+    await store.close();
+  }
+});
+
 test('a commit that fails on a full disk rejects every request of the batch and stores none of them', async (t) => {
   const disk = await smallDisk(t);
   if (disk === null) return;

@@ -12,7 +12,8 @@ import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { hashToken } from '../../src/core/ids.js';
 import type { InstanceStatus } from '../../src/core/index.js';
 import type { HealthMonitor } from '../../src/dispatch/index.js';
-import { createSqliteStore, type ChangeFeed, type InstanceTarget, type QueuedJob, type Store } from '../../src/store/index.js';
+import { createTestStore } from './test-store.js';
+import { type ChangeFeed, type InstanceTarget, type QueuedJob, type Store } from '../../src/store/index.js';
 import { createTaskService, type TaskService } from '../../src/tasks/index.js';
 import { tenantKeyOfToken } from './tenants.js';
 
@@ -96,7 +97,7 @@ export async function startApiHarness(opts: {
   metrics?: ApiMetrics;
 } = {}): Promise<ApiHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-'));
-  const store = opts.store ?? createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
+  const store = opts.store ?? (await createTestStore(dir));
   const closeStore = opts.store === undefined || opts.closeStore === true;
   await store.open();
   const tasks = createTaskService(store);

@@ -4,8 +4,9 @@
 // - startLiveApi: the same API on the real worker (dispatcher, health monitor, ADB pool) and a
 //   simulated fleet, all in this process.
 // - startServiceHarness: the whole service as `serve` wires it (real HTTP socket) and a fleet.
-// - startServeProcess / startSimProcess: `adbfleet serve` / `adbfleet sim` as child processes;
-//   runCli / spawnCli: any other CLI command, run to its end with its output collected.
+// - startServeProcess / startWorkerProcess / startSimProcess: `adbfleet serve` (with its API, or
+//   --role worker) / `adbfleet sim` as child processes; runCli / spawnCli: any other CLI command,
+//   run to its end with its output collected.
 // - startAdbServer: Debian's adb server, private (own port and HOME), as a child process.
 // - buildApk: a real APK built with Debian's aapt (aaptSkip when it is missing).
 // parseExposition reads a /metrics answer strictly (Prometheus's text format).
@@ -19,7 +20,20 @@ export { request, type ApiResponse, type JobJson } from './http.js';
 export { testKey, testPublicKey } from './keys.js';
 export { startLiveApi, type LiveApi } from './live-api.js';
 export { until } from './poll.js';
-export { COMPILED_ENTRY, compiledCliProblem, runCli, SOURCE_ENTRY, spawnCli, startChild, startServeProcess, startSimProcess, type Child, type CliResult, type CliRun } from './processes.js';
+export {
+  COMPILED_ENTRY,
+  compiledCliProblem,
+  runCli,
+  SOURCE_ENTRY,
+  spawnCli,
+  startChild,
+  startServeProcess,
+  startSimProcess,
+  startWorkerProcess,
+  type Child,
+  type CliResult,
+  type CliRun,
+} from './processes.js';
 export { startServiceHarness, type ServiceHarness } from './service-harness.js';
 export { parseExposition, type Exposition, type Sample } from './prometheus.js';
 export { smallDisk, type SmallDisk } from './small-disk.js';

@@ -5,7 +5,7 @@ import { FleetPool } from '../../src/adb/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { createDispatcher, createHealthMonitor } from '../../src/dispatch/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
-import { createSqliteStore } from '../../src/store/index.js';
+import { createTestStore } from './test-store.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ export async function startLiveApi(opts: { count?: number; config?: Partial<Conf
   try {
     const dir = await mkdtemp(join(tmpdir(), 'adbfleet-api-live-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const store = createSqliteStore({ path: join(dir, 'db.sqlite'), synchronous: 'NORMAL' });
+    const store = await createTestStore(dir);
     await store.open();
     cleanups.push(() => store.close());
     const fleet = await startFleet({ count: opts.count ?? 3, auth: 'rsa', trustedKeys: [testPublicKey()], rebootDelayMs: 500 });

@@ -140,3 +140,13 @@ export async function startServeProcess(
   if (url === undefined) throw new Error(`no url in ${m.input}`);
   return { child, url };
 }
+
+/** Starts `adbfleet serve --role worker` (its port, ephemeral, serves /healthz, /readyz and
+ * /metrics only): resolves once it is ready, with that port's URL. */
+export async function startWorkerProcess(env: Record<string, string>, args: string[] = []): Promise<{ child: Child; url: string }> {
+  const child = startChild(['serve', '--role', 'worker', '--port', '0', ...args], env);
+  const m = await child.waitFor(/"msg":"adbfleet ready"/);
+  const url = /"url":"([^"]+)"/.exec(m.input)?.[1];
+  if (url === undefined) throw new Error(`no url in ${m.input}`);
+  return { child, url };
+}

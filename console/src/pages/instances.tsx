@@ -10,7 +10,7 @@ import { RunCommand } from './run-command.js';
 
 const REFRESH_MS = 5_000;
 /** Rows a page; the service gives at most 100. */
-export const PAGE_SIZE = 50;
+const PAGE_SIZE = 50;
 const RUNNING = 2;
 /** The service's limit on the name filter (docs/API.md). */
 const MAX_FILTER = 128;
@@ -19,6 +19,8 @@ interface Page {
   rows: InstanceRow[];
   total: number;
 }
+
+const pageCount = (total: number): number => Math.max(1, Math.ceil(total / PAGE_SIZE));
 
 export function Instances({ token }: { token: string }) {
   const title = useTitle('Instances');
@@ -40,8 +42,8 @@ export function Instances({ token }: { token: string }) {
     try {
       const p = await client.listInstances({ page_no: pageNo, page_size: PAGE_SIZE, ...(filter === '' ? {} : { instance_name: filter }) });
       if (q !== query.current) return;
-      const pages = Math.max(1, Math.ceil(p.total_count / PAGE_SIZE));
       // The fleet shrank under the page shown: go to its new last page.
+      const pages = pageCount(p.total_count);
       if (pageNo > pages) return setPageNo(pages);
       setPage({ rows: p.result, total: p.total_count });
       setSelected((old) => {
@@ -61,7 +63,7 @@ export function Instances({ token }: { token: string }) {
   const shown = rows.filter((i) => status === '' || String(i.running_status) === status);
   const chosen = [...selected.keys()];
   const allShownSelected = shown.length > 0 && shown.every((i) => selected.has(i.instance_id));
-  const pages = page === null ? 1 : Math.max(1, Math.ceil(page.total / PAGE_SIZE));
+  const pages = page === null ? 1 : pageCount(page.total);
   const notRunning = [...selected.values()].filter((s) => s !== RUNNING).length;
 
   const toggle = (rowsToToggle: readonly InstanceRow[], on: boolean): void => {

@@ -1,8 +1,10 @@
 // Instances as the operator sees them: every one, its address, owner and status; add one, assign
 // it to a tenant (or none), remove it.
 import { useState } from 'preact/hooks';
-import { errorText, type AdminClient, type AdminInstance, type Tenant } from '../api.js';
+import type { AdminClient, AdminInstance, Tenant } from '../api.js';
+import { useAction } from '../hooks.js';
 import { instanceStatus } from '../format.js';
+import { TenantOptions } from './operator-tenants.js';
 
 interface Props {
   client: AdminClient;
@@ -15,18 +17,9 @@ const EMPTY = { id: '', address: '', name: '', zone: '', tenant: '' };
 
 export function OperatorInstances({ client, tenants, instances, onChange }: Props) {
   const [form, setForm] = useState(EMPTY);
-  const [message, setMessage] = useState('');
+  const [message, act] = useAction(onChange);
   const set = (field: keyof typeof EMPTY) => (e: { currentTarget: { value: string } }) => setForm({ ...form, [field]: e.currentTarget.value });
 
-  const act = async (what: () => Promise<string>): Promise<void> => {
-    setMessage('');
-    try {
-      setMessage(await what());
-      await onChange();
-    } catch (e) {
-      setMessage(errorText(e));
-    }
-  };
   const add = (e: Event): Promise<void> =>
     act(async () => {
       e.preventDefault();
@@ -67,11 +60,7 @@ export function OperatorInstances({ client, tenants, instances, onChange }: Prop
         <label for="new-tenant">Tenant</label>
         <select id="new-tenant" value={form.tenant} onChange={set('tenant')}>
           <option value="">none</option>
-          {tenants.map((t) => (
-            <option key={t.tenant_id} value={t.tenant_id}>
-              {t.name}
-            </option>
-          ))}
+          <TenantOptions tenants={tenants} />
         </select>
         <button type="submit" disabled={form.id.trim() === '' || form.address.trim() === ''}>
           Add instance
@@ -106,11 +95,7 @@ export function OperatorInstances({ client, tenants, instances, onChange }: Prop
               <td>
                 <select aria-label={`Tenant of ${i.instance_id}`} value={i.tenant_id ?? ''} onChange={(e) => void assign(i, e.currentTarget.value)}>
                   <option value="">none</option>
-                  {tenants.map((t) => (
-                    <option key={t.tenant_id} value={t.tenant_id}>
-                      {t.name}
-                    </option>
-                  ))}
+                  <TenantOptions tenants={tenants} />
                 </select>
               </td>
               <td>

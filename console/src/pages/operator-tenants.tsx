@@ -1,7 +1,8 @@
 // Tenants: create one, issue a further token, revoke a token by its prefix. A new token is shown
 // once, here, as the service shows it only once.
 import { useState } from 'preact/hooks';
-import { errorText, type AdminClient, type Tenant } from '../api.js';
+import type { AdminClient, Tenant } from '../api.js';
+import { useAction } from '../hooks.js';
 import { time } from '../format.js';
 
 interface Props {
@@ -10,40 +11,46 @@ interface Props {
   onChange: () => Promise<void>;
 }
 
+/** A tenant picker's choices, one per tenant by name (the caller puts its own "none" first). */
+export function TenantOptions({ tenants }: { tenants: readonly Tenant[] }) {
+  return (
+    <>
+      {tenants.map((t) => (
+        <option key={t.tenant_id} value={t.tenant_id}>
+          {t.name}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export function OperatorTenants({ client, tenants, onChange }: Props) {
   const [name, setName] = useState('');
   const [revokeTenant, setRevokeTenant] = useState('');
   const [prefix, setPrefix] = useState('');
   const [issued, setIssued] = useState<{ tenant: string; token: string } | null>(null);
-  const [message, setMessage] = useState('');
+  const [message, act] = useAction(onChange);
 
-  const act = async (what: () => Promise<void>): Promise<void> => {
-    setMessage('');
-    try {
-      await what();
-      await onChange();
-    } catch (e) {
-      setMessage(errorText(e));
-    }
-  };
   const create = (e: Event): Promise<void> =>
     act(async () => {
       e.preventDefault();
       const t = await client.createTenant(name.trim());
       setIssued({ tenant: `${t.name} (${t.tenant_id})`, token: t.token });
       setName('');
+      return '';
     });
   const issue = (t: Tenant): Promise<void> =>
     act(async () => {
       const r = await client.issueToken(t.tenant_id);
       setIssued({ tenant: `${t.name} (${t.tenant_id})`, token: r.token });
+      return '';
     });
   const revoke = (e: Event): Promise<void> =>
     act(async () => {
       e.preventDefault();
       const r = await client.revokeToken(revokeTenant, prefix.trim());
-      setMessage(`Revoked ${r.revoked} token${r.revoked === 1 ? '' : 's'}.`);
       setPrefix('');
+      return `Revoked ${r.revoked} token${r.revoked === 1 ? '' : 's'}.`;
     });
 
   return (
@@ -96,11 +103,7 @@ export function OperatorTenants({ client, tenants, onChange }: Props) {
         <label for="revoke-tenant">Revoke a token of</label>
         <select id="revoke-tenant" value={revokeTenant} onChange={(e) => setRevokeTenant(e.currentTarget.value)}>
           <option value="">choose a tenant</option>
-          {tenants.map((t) => (
-            <option key={t.tenant_id} value={t.tenant_id}>
-              {t.name}
-            </option>
-          ))}
+          <TenantOptions tenants={tenants} />
         </select>
         <label for="revoke-prefix">Token prefix</label>
         <input id="revoke-prefix" class="mono" value={prefix} placeholder="afk_…" onInput={(e) => setPrefix(e.currentTarget.value)} />

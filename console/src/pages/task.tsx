@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { errorText, isPermanent, tenantClient, type Job } from '../api.js';
 import { useTitle } from '../hooks.js';
-import { duration, FINAL_STATES, stateLabel, time } from '../format.js';
+import { duration, FINAL_STATES, stateCounts, stateLabel, time } from '../format.js';
 import { Link } from '../router.js';
 import { OutputViewer } from './output-viewer.js';
 
@@ -13,7 +13,7 @@ const RETRY_MS = 2_000;
 function summary(jobs: readonly Job[]): string {
   const counts = new Map<string, number>();
   for (const j of jobs) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
-  return [...counts].map(([state, n]) => `${n} ${stateLabel(state)}`).join(', ');
+  return stateCounts(counts);
 }
 
 export function Task({ token, taskId }: { token: string; taskId: string }) {

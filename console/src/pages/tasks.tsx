@@ -3,18 +3,11 @@
 import { useMemo, useState } from 'preact/hooks';
 import { errorText, tenantClient, type TaskSummary } from '../api.js';
 import { usePolling, useTitle } from '../hooks.js';
-import { stateLabel, time } from '../format.js';
+import { stateCounts, time } from '../format.js';
 import { Link } from '../router.js';
 
 const PAGE = 20;
 const REFRESH_MS = 5_000;
-
-function counts(t: TaskSummary): string {
-  return Object.entries(t.counts)
-    .filter(([, n]) => n > 0)
-    .map(([state, n]) => `${n} ${stateLabel(state)}`)
-    .join(', ');
-}
 
 export function Tasks({ token }: { token: string }) {
   const title = useTitle('Tasks');
@@ -83,7 +76,7 @@ export function Tasks({ token }: { token: string }) {
               <tr key={t.task_id}>
                 <td>{time(t.created_at)}</td>
                 <td class="mono">{t.command}</td>
-                <td>{counts(t)}</td>
+                <td>{stateCounts(Object.entries(t.counts))}</td>
                 <td class="mono">
                   <Link to={`/tasks/${t.task_id}`}>{t.task_id}</Link>
                 </td>

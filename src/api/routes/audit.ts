@@ -8,6 +8,7 @@ import type { AuditQuery } from '../../store/index.js';
 import type { ApiDeps } from '../deps.js';
 import { AUDIT_LIST } from '../schemas/index.js';
 import { auditEntryJson } from '../views.js';
+import { queryCursor } from './cursor.js';
 
 export async function auditRoutes(fastify: FastifyInstance, deps: ApiDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -34,13 +35,7 @@ export async function auditRoutes(fastify: FastifyInstance, deps: ApiDeps): Prom
     if (query.since !== undefined && query.until !== undefined && query.until <= query.since) {
       throw new ApiError('INVALID_FIELD', { field: 'until', rule: 'must be later than since' });
     }
-    // Opaque: the store tells a malformed one (StoreError INVALID_CURSOR, mapped to 400).
-    let cursor: string | null = null;
-    if (q.cursor !== undefined && q.cursor !== '') {
-      if (q.cursor.length > LIMITS.cursorChars) throw new ApiError('INVALID_CURSOR');
-      cursor = q.cursor;
-    }
-    const page = await store.listAudit(query, limit.value, cursor);
+    const page = await store.listAudit(query, limit.value, queryCursor(q.cursor));
     return { entries: page.entries.map(auditEntryJson), next_cursor: page.nextCursor };
   });
 }

@@ -32,7 +32,7 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     async (request) => {
       const principal = principalOf(request);
       const created = await tasks.submit(principal.tenantKey, input(request.body), request.id);
-      noteAudit(request, { taskId: created.taskId });
+      noteAudit(request, { taskId: created.taskId, replayed: created.replayed });
       // An idempotent replay created nothing: it is no submission.
       if (!created.replayed) metrics?.submitted(ASYNC_ROUTE, principal.tenantId);
       return ok({

@@ -6,6 +6,7 @@ import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { CANCEL, JOB_OUTPUT, TASK, TASK_LIST } from '../schemas/index.js';
 import { jobJson, ok, outputJson, taskSummaryJson } from '../views.js';
+import { queryCursor } from './cursor.js';
 
 export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { store, tasks } = deps;
@@ -15,16 +16,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const { tenantKey } = principalOf(request);
     const limit = parseQueryInt(request.query['limit'], LIMITS.taskListLimit);
     if (!limit.ok) throw new ApiError('INVALID_FIELD', { field: 'limit', rule: limit.message });
-    const rawCursor = request.query['cursor'];
-    let cursor: string | null = null;
-    if (rawCursor !== undefined && rawCursor !== '') {
-      // Opaque: the store tells a malformed one (StoreError INVALID_CURSOR, mapped to 400).
-      if (typeof rawCursor !== 'string' || rawCursor.length > LIMITS.cursorChars) {
-        throw new ApiError('INVALID_CURSOR');
-      }
-      cursor = rawCursor;
-    }
-    const page = await store.listTasks(tenantKey, limit.value, cursor);
+    const page = await store.listTasks(tenantKey, limit.value, queryCursor(request.query['cursor']));
     return ok({ tasks: page.tasks.map(taskSummaryJson), next_cursor: page.nextCursor });
   });
 

@@ -41,7 +41,7 @@ export const AuditEntryJson = Type.Object({
   request_id: Type.String(),
   action: Type.String(),
   targets: AuditTargetsJson,
-  outcome: Type.Object({ status: Type.Integer(), error_code: Type.String(), task_id: NullableString() }),
+  outcome: Type.Object({ status: Type.Integer(), error_code: Type.String(), task_id: NullableString(), replayed: Type.Boolean() }),
 });
 
 export const AUDIT_LIST = {

@@ -81,11 +81,11 @@ export async function waitForTasks(
 ): Promise<TaskResult[]> {
   const jobs = new Map<string, Pick<Job, 'state'>>(initial.map((j) => [j.job_id, j]));
   const finished = new Map<string, Job[]>();
-  const bar = process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
+  const bar = process.stderr.isTTY ? new ProgressBar(process.stderr, () => countJobs(jobs.values())) : null;
   const which = taskIds.length === 1 ? 'the task keeps' : 'the tasks keep';
   try {
-    bar?.update(countJobs(jobs.values()));
-    await followAll(conn.client, taskIds, jobs, () => bar?.update(countJobs(jobs.values())), interrupt.signal);
+    bar?.update();
+    await followAll(conn.client, taskIds, jobs, () => bar?.update(), interrupt.signal);
     // The final jobs in request order, read once more: the events came per job, as they happened.
     if (!interrupt.signal.aborted) for (const taskId of taskIds) finished.set(taskId, (await conn.client.getTask(taskId)).jobs);
   } catch (err) {

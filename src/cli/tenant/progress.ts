@@ -42,17 +42,19 @@ const REDRAW_MS = 100;
 
 export class ProgressBar {
   readonly #stream: NodeJS.WriteStream;
-  #latest: Counts | null = null;
+  readonly #counts: () => Counts;
   #drawnAt = 0;
   #timer: NodeJS.Timeout | null = null;
   #shown = false;
 
-  constructor(stream: NodeJS.WriteStream) {
+  /** `counts` is read when the bar is drawn, not on every change: at most once per redraw. */
+  constructor(stream: NodeJS.WriteStream, counts: () => Counts) {
     this.#stream = stream;
+    this.#counts = counts;
   }
 
-  update(counts: Counts): void {
-    this.#latest = counts;
+  /** The counts have changed: the bar is redrawn now, or at the next redraw's time. */
+  update(): void {
     if (this.#timer !== null) return;
     const wait = this.#drawnAt + REDRAW_MS - Date.now();
     if (wait <= 0) {
@@ -74,10 +76,9 @@ export class ProgressBar {
   }
 
   #draw(): void {
-    if (this.#latest === null) return;
     this.#drawnAt = Date.now();
     // Read each time: the terminal may have been resized since the last line.
-    this.#stream.write(`${ERASE_LINE}${renderBar(this.#latest, this.#stream.columns)}`);
+    this.#stream.write(`${ERASE_LINE}${renderBar(this.#counts(), this.#stream.columns)}`);
     this.#shown = true;
   }
 }

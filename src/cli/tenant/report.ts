@@ -1,7 +1,7 @@
 // What the tenant commands print on stdout: tables for people, the API's JSON with --json, and
 // the exit code a set of jobs earns.
 import type { InstanceRow, Job, RunCommandResult, TaskPage } from '../../client/index.js';
-import { InstanceStatus } from '../../core/index.js';
+import { statusName } from '../../core/index.js';
 import { EXIT } from './connection.js';
 import type { TaskResult } from './follow.js';
 import { columns, firstLine, printable, widthOf } from './text.js';
@@ -73,15 +73,6 @@ export function printTasks(page: TaskPage, json: boolean): void {
   if (page.next_cursor !== null) print(`more: adbfleet tasks --cursor ${page.next_cursor}`);
 }
 
-const STATUS_NAMES: Record<number, string> = {
-  [InstanceStatus.Unknown]: 'unknown',
-  [InstanceStatus.Stopped]: 'stopped',
-  [InstanceStatus.Running]: 'running',
-  [InstanceStatus.Offline]: 'offline',
-  [InstanceStatus.Starting]: 'starting',
-  [InstanceStatus.ShutDown]: 'shut_down',
-};
-
 export function printInstances(instances: readonly InstanceRow[], json: boolean): void {
   if (json) {
     printJson({ instances });
@@ -89,7 +80,7 @@ export function printInstances(instances: readonly InstanceRow[], json: boolean)
   }
   const rows = instances.map((i) => [
     printable(i.instance_id),
-    STATUS_NAMES[i.running_status] ?? String(i.running_status),
+    statusName(i.running_status),
     printable(i.zone),
     printable(i.instance_name),
   ]);

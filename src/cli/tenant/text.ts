@@ -23,6 +23,11 @@ export function printable(s: string): string {
   return s.replace(CONTROLS, '?');
 }
 
+/** One line's text with every control shown as its escape (\u001b), for a value that must be read as it was stored. */
+export function escapedControls(s: string): string {
+  return s.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Many lines' text with every control but the line ends (\n, \r\n) and tabs shown as "?". */
 export function printableLines(s: string): string {
   return s.replace(CONTROLS_BUT_LINES, '?');

@@ -4,7 +4,7 @@ import type { AuditQuery } from '../types.js';
 
 /** the columns of an AuditRow (audit.ts) */
 const AUDIT_ROW = `id, at, actor, token_prefix AS tokenPrefix, source, request_id AS requestId, action,
-  targets, status, error_code AS errorCode, task_id AS taskId`;
+  targets, status, error_code AS errorCode, task_id AS taskId, replayed`;
 
 /** One condition per filter, with its named parameter; a filter not given adds none, so each
  * combination is its own statement, planned with the index that suits it (an "@x IS NULL OR"
@@ -20,8 +20,8 @@ const FILTERS = Object.keys(CONDITIONS) as (keyof AuditQuery)[];
 
 export const AuditSql = {
   insert: `INSERT INTO audit_log
-    (at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    (at, actor, token_prefix, source, request_id, action, targets, status, error_code, task_id, replayed)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   /** A page newest first: entries below @before matching the filters present in `query` (their
    * values are bound by name, never written into the text), at most @limit. */
   page(query: AuditQuery): string {

@@ -2,10 +2,9 @@
 // newest first (retention.ts purges them). Targets are kept as one JSON text: what they name varies
 // by action, and nothing filters on them.
 import type { AuditAction } from '../../core/index.js';
-import { StoreError, StoreErrorCode } from '../errors.js';
 import type { AuditEntry, AuditQuery, AuditRecord, AuditTargets } from '../types.js';
 import { AuditSql } from './audit.sql.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cutPage, pageBefore } from '../cursor.js';
 import type { StatementCache } from './db.js';
 
 interface AuditRow {
@@ -20,6 +19,7 @@ interface AuditRow {
   status: number;
   errorCode: string;
   taskId: string | null;
+  replayed: number;
 }
 
 export class AuditLog {
@@ -44,21 +44,18 @@ export class AuditLog {
         e.outcome.status,
         e.outcome.errorCode,
         e.outcome.taskId,
+        e.outcome.replayed ? 1 : 0,
       );
   }
 
   list(query: AuditQuery, limit: number, cursor: string | null): { entries: AuditRecord[]; nextCursor: string | null } {
-    if (!Number.isInteger(limit) || limit < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'limit must be a positive integer');
-    const before = cursor === null ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);
-    const params: Record<string, string | number> = { before, limit: limit + 1 };
+    const params: Record<string, string | number> = { before: pageBefore(limit, cursor), limit: limit + 1 };
     for (const [key, value] of Object.entries(query) as [keyof AuditQuery, string | number | undefined][]) {
       if (value !== undefined) params[key] = value;
     }
     const rows = this.#stmts.get(AuditSql.page(query)).all(params) as AuditRow[];
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return { entries: page.map(toRecord), nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+    const { page, nextCursor } = cutPage(rows, limit);
+    return { entries: page.map(toRecord), nextCursor };
   }
 }
 
@@ -73,6 +70,6 @@ function toRecord(r: AuditRow): AuditRecord {
     // Written from an AuditAction by append, and never changed.
     action: r.action as AuditAction,
     targets: JSON.parse(r.targets) as AuditTargets,
-    outcome: { status: r.status, errorCode: r.errorCode, taskId: r.taskId },
+    outcome: { status: r.status, errorCode: r.errorCode, taskId: r.taskId, replayed: r.replayed === 1 },
   };
 }

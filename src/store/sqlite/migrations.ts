@@ -152,7 +152,8 @@ CREATE TABLE audit_log (
   targets TEXT NOT NULL,
   status INTEGER NOT NULL CHECK (status >= 100 AND status <= 599),
   error_code TEXT NOT NULL,
-  task_id TEXT
+  task_id TEXT,
+  replayed INTEGER NOT NULL DEFAULT 0 CHECK (replayed = 0 OR replayed = 1)
 ) STRICT;
 CREATE INDEX audit_at ON audit_log (at);
 CREATE INDEX audit_actor ON audit_log (actor, id);

@@ -24,9 +24,10 @@ export function purgeTasks(db: Database.Database, stmts: StatementCache, before:
 }
 
 /** Deletes up to batchSize audit entries whose `at` is before `before`, oldest first; returns how many. */
-export function purgeAudit(db: Database.Database, stmts: StatementCache, before: number, batchSize: number): number {
+export function purgeAudit(stmts: StatementCache, before: number, batchSize: number): number {
   checkBatchSize(batchSize);
-  return db.transaction(() => stmts.get(AuditSql.purgeBatch).run(before, batchSize).changes).immediate();
+  // One statement: its own transaction.
+  return stmts.get(AuditSql.purgeBatch).run(before, batchSize).changes;
 }
 
 function checkBatchSize(batchSize: number): void {

@@ -12,6 +12,7 @@ import type {
   AuditEntry,
   AuditQuery,
   AuditRecord,
+  CommitObserver,
   CreatedTask,
   Instance,
   InstanceTarget,
@@ -42,7 +43,7 @@ import { Registry, type CancelledRows } from './registry.js';
 import { purgeAudit, purgeTasks } from './retention.js';
 import { TaskWriter } from './task-writer.js';
 import { Tasks } from './tasks.js';
-import { WriteBatch, type CommitObserver } from './write-batch.js';
+import { WriteBatch } from './write-batch.js';
 
 export interface SqliteStoreOptions {
   /** a file path, or ':memory:' */
@@ -284,6 +285,26 @@ class SqliteStore implements Store {
     return failed.length;
   }
 
+  async tryLead(): Promise<boolean> {
+    this.#o();
+    return true;
+  }
+
+  sharedHealth(): null {
+    // One process owns the file: its health monitor answers the API itself.
+    return null;
+  }
+
+  sharedRateLimiter(): null {
+    // One process serves the API: its in-process bucket is the only one.
+    return null;
+  }
+
+  joinAsWorker(): null {
+    // One process owns the file (instance-index.ts): its one worker runs every instance.
+    return null;
+  }
+
   async queuedJobs(afterJobKey: number, limit: number): Promise<QueuedJob[]> {
     const o = this.#o();
     const fresh = o.fresh.after(afterJobKey, limit);
@@ -350,8 +371,7 @@ class SqliteStore implements Store {
   }
 
   async purgeAudit(before: number, batchSize: number): Promise<number> {
-    const o = this.#o();
-    return purgeAudit(o.db, o.stmts, before, batchSize);
+    return purgeAudit(this.#o().stmts, before, batchSize);
   }
 
   /** Queued jobs an instance change cancelled leave the queue's tail, and are told. */

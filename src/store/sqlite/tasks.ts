@@ -1,9 +1,8 @@
 // Tasks as the API reads them: one task with its jobs, a tenant's tasks page by page, one job's
 // output. (createTask writes through task-writer.ts, inside the shared write batch of write-batch.ts.)
 import { JOB_STATES, type JobState } from '../../core/index.js';
-import { StoreError, StoreErrorCode } from '../errors.js';
 import type { JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cutPage, pageBefore } from '../cursor.js';
 import type { StatementCache } from './db.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
@@ -50,13 +49,11 @@ export class Tasks {
   }
 
   listTasks(tenantKey: number, limit: number, cursor: string | null): { tasks: TaskSummary[]; nextCursor: string | null } {
-    if (!Number.isInteger(limit) || limit < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'limit must be a positive integer');
-    const before = cursor === null ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);
+    const before = pageBefore(limit, cursor);
     const rows = this.#stmts.get(TaskSql.listPage).all(tenantKey, before, limit + 1) as Array<
       Pick<TaskRow, 'id' | 'taskId' | 'command' | 'createdAt' | 'jobFirst' | 'jobCount'>
     >;
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
+    const { page, nextCursor } = cutPage(rows, limit);
     const counts = this.#stmts.get(TaskSql.stateCounts);
     const tasks = page.map((t): TaskSummary => {
       const c = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
@@ -65,8 +62,7 @@ export class Tasks {
       }
       return { taskId: t.taskId, command: t.command, createdAt: t.createdAt, counts: c };
     });
-    const last = page[page.length - 1];
-    return { tasks, nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+    return { tasks, nextCursor };
   }
 
   getJobOutput(tenantKey: number, taskId: string, jobId: string): JobOutput | null {

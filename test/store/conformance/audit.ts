@@ -14,7 +14,7 @@ export function auditEntry(at: number, extra: Partial<AuditEntry> = {}): AuditEn
     requestId: `req-${at}`,
     action: 'command.submit',
     targets: { instanceIds: ['a', 'b'] },
-    outcome: { status: 200, errorCode: '0', taskId: '0123456789abcdef0123456789abcdef' },
+    outcome: { status: 200, errorCode: '0', taskId: '0123456789abcdef0123456789abcdef', replayed: false },
     ...extra,
   };
 }
@@ -43,15 +43,16 @@ export function auditTests(makeStore: MakeStore): void {
         requestId: 'r-refused',
         action: 'instance.assign',
         targets: { instanceId: 'phone-1', tenantId: null },
-        outcome: { status: 401, errorCode: 'APIGW.0301', taskId: null },
+        outcome: { status: 401, errorCode: 'APIGW.0301', taskId: null, replayed: false },
       });
       const ok = auditEntry(2_000, { requestId: 'r-ok', targets: { instanceIds: ['x'], instanceCount: 150, taskId: 'f'.repeat(32) } });
+      const replay = auditEntry(3_000, { requestId: 'r-ok', outcome: { status: 200, errorCode: '0', taskId: 'f'.repeat(32), replayed: true } });
       // Appended in the same turn, as the API's hooks do: both resolve once committed.
-      await Promise.all([store.appendAudit(refused), store.appendAudit(ok)]);
+      await Promise.all([store.appendAudit(refused), store.appendAudit(ok), store.appendAudit(replay)]);
       const { entries, nextCursor } = await store.listAudit({}, 10, null);
       assert.equal(nextCursor, null);
-      assert.deepEqual(entries.map(({ id: _id, ...rest }) => rest), [ok, refused]);
-      assert.ok(entries[0]!.id > entries[1]!.id);
+      assert.deepEqual(entries.map(({ id: _id, ...rest }) => rest), [replay, ok, refused]);
+      assert.ok(entries[0]!.id > entries[1]!.id && entries[1]!.id > entries[2]!.id);
     }));
 
   test('audit: each filter, and filters together, match exactly', () =>

@@ -1,0 +1,72 @@
+// createTask's writes on PostgreSQL, inside the shared write batch's transaction (write-batch.ts)
+// and the request's SAVEPOINT: the idempotency lookup, the ownership check (one indexed query,
+// under the tenant's lock the batch took), then the task and its jobs in one statement.
+//
+// Idempotency across processes: UNIQUE (tenant, request_id). Two nodes inserting the same request
+// id at once: the second INSERT waits on the unique index for the first to commit, then ON
+// CONFLICT inserts nothing, and the winner, committed by then, is read back and replayed (or, with
+// another body, refused). Within one node the batch's earlier insert is visible to the lookup.
+import { LIMITS, newHexId, newHexIds } from '../../core/index.js';
+import { StoreError, StoreErrorCode, storeError } from '../errors.js';
+import type { CreatedJob, CreatedTask, NewTask } from '../types.js';
+import type { Queryable } from './db.js';
+import { JOB_KEY_BLOCK } from './migrations.js';
+import { owned } from './registry.js';
+import { TaskSql, type TaskRow } from './tasks.sql.js';
+
+type Prev = { id: number; requestHash: string | null; createdAt: number };
+
+/** Writes one task; returns it, and the last job key it queued (null: a replay). */
+export async function writeTask(c: Queryable, task: NewTask, now: number): Promise<[CreatedTask, number | null]> {
+  const n = task.instanceIds.length;
+  if (n === 0) throw new StoreError(StoreErrorCode.InvalidArgument, 'a task needs at least one instance');
+  if (n > JOB_KEY_BLOCK) {
+    throw new StoreError(StoreErrorCode.InvalidArgument, `a task names at most ${JOB_KEY_BLOCK} instances on PostgreSQL, got ${n}`);
+  }
+  if (task.requestId !== undefined) {
+    const prev = (await c.query<Prev>(TaskSql.byRequest, [task.tenantKey, task.requestId])).rows[0];
+    if (prev !== undefined) {
+      if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) return [await replay(c, task, prev), null];
+      await c.query(TaskSql.releaseRequest, [prev.id]);
+    }
+  }
+
+  const targets = await owned(c, task.tenantKey, task.instanceIds);
+  if (targets.length !== n) {
+    const have = new Set(targets.map((t) => t.instanceId));
+    throw storeError.instanceNotOwned(task.instanceIds.filter((id) => !have.has(id)));
+  }
+
+  const taskId = newHexId();
+  const ids = newHexIds(n);
+  const row = (
+    await c.query<{ id: number; jobFirst: number }>(TaskSql.insert, [
+      taskId,
+      task.tenantKey,
+      task.command,
+      task.kind,
+      task.timeoutMs,
+      task.requestId ?? null,
+      task.requestHash ?? null,
+      now,
+      targets.map((t) => t.instanceKey),
+      ids,
+    ])
+  ).rows[0];
+  if (row === undefined) {
+    // Another connection committed this request id first (ON CONFLICT waited for it).
+    const winner = (await c.query<Prev>(TaskSql.byRequest, [task.tenantKey, task.requestId])).rows[0];
+    if (winner === undefined) throw new Error(`request id ${task.requestId ?? ''}: conflicting task not found after the insert yielded`);
+    return [await replay(c, task, winner), null];
+  }
+  const jobs: CreatedJob[] = targets.map((t, i) => ({ jobKey: row.jobFirst + i, jobId: ids[i] as string, instanceId: t.instanceId }));
+  const created: CreatedTask = { taskKey: row.id, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false };
+  return [created, row.jobFirst + n - 1];
+}
+
+async function replay(c: Queryable, task: NewTask, prev: Prev): Promise<CreatedTask> {
+  if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) throw storeError.idempotencyConflict(task.requestId ?? '');
+  const t = (await c.query<TaskRow>(TaskSql.byKey, [prev.id])).rows[0]!;
+  const jobs = (await c.query<CreatedJob>(TaskSql.createdJobs, [t.jobFirst, t.jobFirst + t.jobCount - 1])).rows;
+  return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
+}

@@ -1,0 +1,84 @@
+// Tasks as the API reads and writes them. A task's jobs are the key range
+// [job_first, job_first + job_count), one block of job_keys (see migrations.ts).
+
+/** the columns of a JobView */
+const JOB_VIEW = `j.id AS "jobKey", j.job_id AS "jobId", i.instance_id AS "instanceId", j.state,
+  j.error_code AS "errorCode", j.error_msg AS "errorMsg", j.execute_msg AS "executeMsg",
+  j.exit_code AS "exitCode", j.created_at AS "createdAt", j.started_at AS "startedAt",
+  j.finished_at AS "finishedAt", j.output_bytes AS "outputBytes", j.output_truncated AS "outputTruncated"`;
+
+/** the columns of a TaskRow (below) */
+const TASK_ROW = `id, task_id AS "taskId", tenant, command, kind, timeout_ms AS "timeoutMs",
+  created_at AS "createdAt", job_first AS "jobFirst", job_count AS "jobCount"`;
+
+export const TaskSql = {
+  /**
+   * The task and its jobs in one statement: the task takes a block of job keys (one nextval), its
+   * jobs are one INSERT from arrays ($9 instance keys, $10 job ids, in request order). With a
+   * request id, ON CONFLICT waits for a concurrent insert of the same (tenant, request id) on
+   * another connection and then inserts nothing: no row comes back, and the caller reads the
+   * winner. (A conflict in the arbiter makes the jobs' INSERT see no task row: it inserts none.)
+   */
+  insert: `WITH t AS (
+      INSERT INTO tasks (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('job_keys'), cardinality($9::bigint[]))
+      ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING
+      RETURNING id, job_first
+    ), j AS (
+      INSERT INTO jobs (id, task, instance, job_id, created_at)
+      SELECT t.job_first + u.n - 1, t.id, u.instance, u.job_id, $8
+      FROM t, unnest($9::bigint[], $10::text[]) WITH ORDINALITY AS u(instance, job_id, n)
+    )
+    SELECT id, job_first AS "jobFirst" FROM t`,
+  /** idempotency: the tenant's task carrying a request id */
+  byRequest: `SELECT id, request_hash AS "requestHash", created_at AS "createdAt"
+    FROM tasks WHERE tenant = $1 AND request_id = $2`,
+  /** frees an expired request id (older than the 24 h window) for a new task */
+  releaseRequest: 'UPDATE tasks SET request_id = NULL, request_hash = NULL WHERE id = $1',
+  byKey: `SELECT ${TASK_ROW} FROM tasks WHERE id = $1`,
+  byPublicId: `SELECT ${TASK_ROW} FROM tasks WHERE task_id = $1 AND tenant = $2`,
+  /** the jobs as createTask returns them (used to replay an idempotent request) */
+  createdJobs: `SELECT j.id AS "jobKey", j.job_id AS "jobId", i.instance_id AS "instanceId"
+    FROM jobs j JOIN instances i ON i.id = j.instance
+    WHERE j.id BETWEEN $1 AND $2 ORDER BY j.id`,
+  jobViews: `SELECT ${JOB_VIEW}
+    FROM jobs j JOIN instances i ON i.id = j.instance
+    WHERE j.id BETWEEN $1 AND $2 ORDER BY j.id`,
+  exists: 'SELECT 1 FROM tasks WHERE id = $1',
+  /** jobViews of the jobs whose state ranks above what a watcher saw: $3 holds one rank character
+   * per job of the range from $1 ('0' queued, '1' running, '2' final) */
+  jobViewsAdvanced: `SELECT ${JOB_VIEW}
+    FROM jobs j JOIN instances i ON i.id = j.instance
+    WHERE j.id BETWEEN $1 AND $2
+      AND CASE j.state WHEN 'queued' THEN '0' WHEN 'running' THEN '1' ELSE '2' END > substr($3, (j.id - $1 + 1)::int, 1)
+    ORDER BY j.id`,
+  /** newest first, keyset paging on the task key */
+  listPage: `SELECT id, task_id AS "taskId", command, created_at AS "createdAt",
+      job_first AS "jobFirst", job_count AS "jobCount"
+    FROM tasks WHERE tenant = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
+  /** per-state counts of several tasks' ranges at once ($1 firsts, $2 lasts, in page order) */
+  stateCounts: `SELECT r.n::int AS n, j.state, count(*)::int AS count
+    FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS r(first, last, n)
+    JOIN jobs j ON j.id BETWEEN r.first AND r.last
+    GROUP BY r.n, j.state`,
+  /** one job of the tenant's task, with its stored output (NULLs when none was written) */
+  jobOutput: `SELECT j.exit_code AS "exitCode", j.output_bytes AS "outputBytes",
+      j.output_truncated AS "outputTruncated", o.stdout, o.stderr, o.combined
+    FROM tasks t
+    JOIN jobs j ON j.id BETWEEN t.job_first AND t.job_first + t.job_count - 1
+    LEFT JOIN job_outputs o ON o.job = j.id
+    WHERE t.task_id = $1 AND t.tenant = $2 AND j.job_id = $3`,
+} as const;
+
+/** A task as byKey and byPublicId read it. */
+export interface TaskRow {
+  id: number;
+  taskId: string;
+  tenant: number;
+  command: string;
+  kind: 'async' | 'sync';
+  timeoutMs: number;
+  createdAt: number;
+  jobFirst: number;
+  jobCount: number;
+}
