@@ -120,7 +120,11 @@ test('timeout closes the stream (the shell is hung up on) and rejects with TIMEO
 });
 
 test('a command cut short: the error carries what it printed, each stream its own', async () => {
-  const calls = [pool.exec(addr, 'seq 1 100000000', { timeoutMs: 400, maxOutputBytes: MAX_OUTPUT_BYTES }), pool.exec(addr, 'sleep 30', { timeoutMs: 400, maxOutputBytes: MAX_OUTPUT_BYTES })];
+  // Connected first, and a timeout long enough for output to flow on a loaded machine: the
+  // assertion is about what a timed-out command carries, not about how soon it printed.
+  await pool.connect(addr);
+  const opts = { timeoutMs: 1_500, maxOutputBytes: MAX_OUTPUT_BYTES };
+  const calls = [pool.exec(addr, 'seq 1 100000000', opts), pool.exec(addr, 'sleep 30', opts)];
   const [printed, silent] = await Promise.allSettled(calls);
   assert.equal(printed?.status, 'rejected');
   const err = (printed as PromiseRejectedResult).reason as AdbError;
