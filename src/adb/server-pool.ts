@@ -16,6 +16,7 @@ import { Slots } from './slots.js';
 import { openServerSocket } from './socket.js';
 import type { StreamHandle, StreamHandler } from './stream.js';
 import { execRawOn, type RawExecOptions, type RawExecResult } from './exec-raw.js';
+import type { CallOptions } from './pool-entry.js';
 import type { SyncOptions, SyncTarget } from './sync-call.js';
 import { listOn, statOn, type SyncEntry } from './sync-ops.js';
 import { pullOn } from './sync-pull.js';
@@ -95,25 +96,12 @@ export class AdbServerPool {
     };
   }
 
-  async exec(address: string, command: string, opts: ExecOptions): Promise<ExecResult> {
-    const e = this.#entry(address);
-    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
-    const { signal } = opts;
-    await e.server.streams.acquire(signal, deadline, () => new AdbError('CANCELLED', address, 'aborted while waiting for a socket to the adb server'), () => new AdbError('TIMEOUT', address, `no socket to the adb server within ${opts.timeoutMs} ms`));
-    try {
+  exec(address: string, command: string, opts: ExecOptions): Promise<ExecResult> {
+    return this.#onSocket(address, opts, async (e, deadline) => {
       // Unknown features would decide shell v1 against a shell v2 device: asked once per device.
-      const features = e.features ?? (await this.#features(e, Math.min(deadline, Date.now() + this.#opts.connectTimeoutMs), signal));
-      const left = deadline - Date.now();
-      if (left <= 0) throw new AdbError('TIMEOUT', address, `no exit within ${opts.timeoutMs} ms`);
-      const r = await execOn(this.#execTarget(e, features), command, deadline === Infinity ? opts : { ...opts, timeoutMs: left });
-      e.lastReceivedAt = Date.now();
-      return r;
-    } catch (err) {
-      this.#failed(e, err);
-      throw err;
-    } finally {
-      e.server.streams.release();
-    }
+      const features = e.features ?? (await this.#features(e, Math.min(deadline, Date.now() + this.#opts.connectTimeoutMs), opts.signal));
+      return execOn(this.#execTarget(e, features), command, timeLeft(address, opts, deadline, 'no exit'));
+    });
   }
 
   /** `exec:CMD` into sink, byte for byte (exec-raw.ts), on its own socket through the server. */
@@ -137,17 +125,22 @@ export class AdbServerPool {
     return this.#call(address, opts, (t, o) => listOn(t, remotePath, o));
   }
 
-  /** A transfer or raw exec, under the same socket cap as exec; the deadline covers the wait. */
-  async #call<T, O extends SyncOptions>(address: string, opts: O, run: (target: SyncTarget, opts: O) => Promise<T>): Promise<T> {
+  /** A transfer or raw exec, under the same socket cap as exec. */
+  #call<T, O extends SyncOptions>(address: string, opts: O, run: (target: SyncTarget, opts: O) => Promise<T>): Promise<T> {
+    return this.#onSocket(address, opts, (e, deadline) =>
+      // The server re-chunks what it is given: 1 MiB is only the size of our reads.
+      run({ ...this.#execTarget(e, e.features ?? []), maxPayload: MAX_PAYLOAD }, timeLeft(address, opts, deadline, 'not done')),
+    );
+  }
+
+  /** One device service on a socket of its own, under the server's socket cap; the deadline
+   * (opts.timeoutMs from now) covers the wait for the socket. */
+  async #onSocket<T>(address: string, opts: CallOptions, run: (e: Entry, deadline: number) => Promise<T>): Promise<T> {
     const e = this.#entry(address);
     const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
     await e.server.streams.acquire(opts.signal, deadline, () => new AdbError('CANCELLED', address, 'aborted while waiting for a socket to the adb server'), () => new AdbError('TIMEOUT', address, `no socket to the adb server within ${opts.timeoutMs} ms`));
     try {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new AdbError('TIMEOUT', address, `not done within ${opts.timeoutMs} ms`);
-      // The server re-chunks what it is given: 1 MiB is only the size of our reads.
-      const target: SyncTarget = { ...this.#execTarget(e, e.features ?? []), maxPayload: MAX_PAYLOAD };
-      const r = await run(target, deadline === Infinity ? opts : { ...opts, timeoutMs: left });
+      const r = await run(e, deadline);
       e.lastReceivedAt = Date.now();
       return r;
     } catch (err) {
@@ -157,6 +150,7 @@ export class AdbServerPool {
       e.server.streams.release();
     }
   }
+
 
   async reboot(address: string, opts: { timeoutMs?: number } = {}): Promise<void> {
     const e = this.#entry(address);
@@ -412,4 +406,12 @@ export class AdbServerPool {
     this.#entries.set(address, e);
     return e;
   }
+}
+
+/** opts with the time left until deadline; TIMEOUT (`<what> within <timeout> ms`) when none is. */
+function timeLeft<O extends { timeoutMs?: number }>(address: string, opts: O, deadline: number, what: string): O {
+  if (deadline === Infinity) return opts;
+  const left = deadline - Date.now();
+  if (left <= 0) throw new AdbError('TIMEOUT', address, `${what} within ${opts.timeoutMs} ms`);
+  return { ...opts, timeoutMs: left };
 }
