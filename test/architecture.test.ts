@@ -8,14 +8,17 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const SRC = resolve('src');
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  cli: ['api', 'tasks', 'dispatch', 'store', 'core', 'adb', 'sim', 'client'],
-  api: ['tasks', 'store', 'core'],
+  cli: ['api', 'tasks', 'dispatch', 'artifacts', 'store', 'core', 'adb', 'sim', 'client'],
+  api: ['tasks', 'artifacts', 'store', 'core'],
   tasks: ['store', 'core'],
-  dispatch: ['store', 'core', 'adb'],
+  dispatch: ['artifacts', 'store', 'core', 'adb'],
+  // The files behind artifacts (uploads, fetched packages, pulled files): the API writes them, the worker reads and writes them.
+  artifacts: ['core'],
   store: ['core'],
   core: [],
   adb: [],
-  sim: ['adb'],
+  // core for the APK reader `pm install` shares with the service (core/apk.ts).
+  sim: ['adb', 'core'],
   // The typed HTTP client: bundled into browsers and used by third parties, so it stands alone.
   client: [],
 };

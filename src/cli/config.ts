@@ -82,6 +82,18 @@ const zoneList = (variable: string): Setting => ({
   show: (value) => (value === null ? 'every zone' : (value as string[]).join(',')),
 });
 
+/** Host names or IP literals, comma-separated (blanks ignored, lowercased); empty allows none. */
+const hostList = (variable: string): Setting => ({
+  variable,
+  parse: (raw, name) => {
+    const hosts = [...new Set(raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))];
+    const bad = hosts.find((h) => !/^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\])$/.test(h));
+    if (bad !== undefined) throw new Error(`${name} must be host names separated by commas, like packages.example.com,10.0.0.5, got "${bad}"`);
+    return hosts;
+  },
+  show: (value) => ((value as string[]).length === 0 ? 'none (no URL is fetched)' : (value as string[]).join(',')),
+});
+
 /** true or false, nothing else: a typo must not open what it meant to keep closed. */
 const flag = (variable: string): Setting => ({
   variable,
@@ -122,6 +134,10 @@ export const SETTINGS: { readonly [K in keyof Config]: Setting } = {
   httpRequestTimeoutMs: int('ADBFLEET_HTTP_REQUEST_TIMEOUT_MS', 100),
   httpConnectionsPerSource: int('ADBFLEET_HTTP_CONNECTIONS_PER_SOURCE', 1),
   adbOpenTimeoutMs: int('ADBFLEET_ADB_OPEN_TIMEOUT_MS', 100),
+  artifactDir: path('ADBFLEET_ARTIFACT_DIR', '<data>/artifacts'),
+  artifactMaxBytes: int('ADBFLEET_ARTIFACT_MAX_BYTES', 1),
+  urlAllowlist: hostList('ADBFLEET_URL_ALLOWLIST'),
+  urlFetchTimeoutMs: seconds('ADBFLEET_URL_FETCH_TIMEOUT_SECONDS', 1),
   logLevel: oneOf('ADBFLEET_LOG_LEVEL', LOG_LEVELS),
   metricsPublic: flag('ADBFLEET_METRICS_PUBLIC'),
 };

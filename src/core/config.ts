@@ -58,6 +58,15 @@ export interface Config {
   httpConnectionsPerSource: number;
   /** how long a device may take to answer the OPEN that starts a command (then 1002: not started) */
   adbOpenTimeoutMs: number;
+  /** where uploaded, fetched and pulled files live (content-addressed); null: <dataDir>/artifacts.
+   * Every API and worker process of a deployment must see the same directory (a shared mount). */
+  artifactDir: string | null;
+  /** the largest artifact: an upload, a fetched package, a pulled file or a screenshot (bytes) */
+  artifactMaxBytes: number;
+  /** hosts install_package_url may name (exact names or IP literals); empty: no URL is fetched */
+  urlAllowlist: string[];
+  /** how long fetching install_package_url may take, whole */
+  urlFetchTimeoutMs: number;
   logLevel: string;
   /** GET /metrics without the admin token (tenant ids are labels: only on a private network) */
   metricsPublic: boolean;
@@ -96,6 +105,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   httpRequestTimeoutMs: 30_000,
   httpConnectionsPerSource: 256,
   adbOpenTimeoutMs: 5_000,
+  artifactDir: null,
+  artifactMaxBytes: 2 * 1024 * 1024 * 1024,
+  urlAllowlist: [],
+  urlFetchTimeoutMs: 300_000,
   logLevel: 'info',
   metricsPublic: false,
 });

@@ -29,6 +29,12 @@ export const LIMITS = Object.freeze({
   syncGraceMs: 1_000,
   /** how long cancel waits for running jobs to report their end before answering */
   cancelWaitMs: 2_000,
+  /** SPEC §10: a device path (files/push, files/pull), bytes */
+  devicePathBytes: 1024,
+  /** SPEC §10: install_package_url, characters */
+  packageUrlChars: 2000,
+  /** SPEC §10: package_name (app/uninstall), characters */
+  packageNameChars: 255,
   /** a job's execute_msg: the first bytes of its output */
   executeMsgBytes: 1024,
   /** x-request-id idempotency window */

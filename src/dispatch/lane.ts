@@ -273,6 +273,7 @@ export function workJob(q: QueuedJob, windowFrom: number): WorkJob {
     taskId: q.taskId,
     tenantKey: q.tenantKey,
     command: q.command,
+    op: q.op,
     timeoutMs: q.timeoutMs,
     instanceKey: q.instanceKey,
     instanceId: q.instanceId,

@@ -15,6 +15,8 @@ export const StoreErrorCode = {
   InstanceNotOwned: 'INSTANCE_NOT_OWNED',
   /** createTask: the tenant used the request id within the idempotency window for another body */
   IdempotencyConflict: 'IDEMPOTENCY_CONFLICT',
+  /** createTask: the op names an artifact the tenant does not have (purged after the API's check) */
+  NoArtifact: 'NO_ARTIFACT',
   /** listTasks, listAudit: the cursor was not produced by this store */
   InvalidCursor: 'INVALID_CURSOR',
   /** an argument outside its documented range (empty instance list, non-final result, ...) */
@@ -52,5 +54,6 @@ export const storeError = {
     new StoreError(StoreErrorCode.InstanceNotOwned, `instances missing or not the tenant's: ${instanceIds.join(', ')}`, { instanceIds }),
   idempotencyConflict: (requestId: string) =>
     new StoreError(StoreErrorCode.IdempotencyConflict, `request id ${requestId} was used for another request`),
+  noArtifact: (artifactId: string) => new StoreError(StoreErrorCode.NoArtifact, `artifact ${artifactId} does not exist`),
   closed: () => new StoreError(StoreErrorCode.Closed, 'store is not open'),
 };

@@ -7,7 +7,7 @@
 // Results follow one rule (errors.ts): a read returns null when the thing is missing; a mutation
 // that cannot proceed for a reason the caller caused throws a StoreError with a code, and
 // otherwise returns its result. Every call before open() or after close() throws CLOSED.
-import type { InstanceStatus, JobCode, JobState } from '../core/index.js';
+import type { InstanceStatus, JobCode, JobState, TaskOp } from '../core/index.js';
 import type { AuditEntry, AuditQuery, AuditRecord } from './audit-types.js';
 import type { ChangeFeed } from './changes.js';
 
@@ -45,7 +45,13 @@ export type TaskKind = 'async' | 'sync';
 
 export interface NewTask {
   tenantKey: number;
+  /** the shell command, or for an operation its description (describeOp) */
   command: string;
+  /** a device operation (SPEC §10) instead of a shell command. An install's task id is
+   * "ZGCA..." (newInstallTaskId). An op with an artifact names the tenant's uploaded artifact: the
+   * task keeps it from retention while the task lives, and createTask throws NO_ARTIFACT when the
+   * tenant has no such artifact (purged since the API's check). */
+  op?: TaskOp;
   timeoutMs: number;
   kind: TaskKind;
   /** instance ids in request order; the API checked they are the tenant's, createTask checks again */
@@ -93,6 +99,8 @@ export interface TaskView {
   taskId: string;
   command: string;
   kind: TaskKind;
+  /** null: a shell command */
+  op: TaskOp | null;
   timeoutMs: number;
   createdAt: number;
   jobs: JobView[]; // in cmd_jobs (request) order
@@ -122,6 +130,8 @@ export interface QueuedJob {
   taskId: string;
   tenantKey: number;
   command: string;
+  /** null: a shell command (the common case, read without parsing anything) */
+  op: TaskOp | null;
   timeoutMs: number;
   instanceKey: number;
   instanceId: string;
@@ -141,6 +151,26 @@ export interface JobResult {
   outputTruncated: boolean;
   finishedAt: number;
   output: { stdout: Buffer; stderr: Buffer; combined: Buffer } | null;
+  /** the file the job produced (pull, screenshot), already in the artifact directory; absent or
+   * null: none */
+  artifact?: JobArtifact | null;
+}
+
+/** A file a job produced, kept with the job (purged with its task). */
+export interface JobArtifact {
+  sha256: string;
+  size: number;
+  contentType: string;
+}
+
+/** A file a tenant uploaded (POST /v1/artifacts). The same bytes are the same artifact. */
+export interface Artifact {
+  /** 32 lowercase hex characters */
+  artifactId: string;
+  sha256: string;
+  size: number;
+  contentType: string;
+  createdAt: number;
 }
 
 export interface Page<T> {
@@ -316,6 +346,22 @@ export interface Store {
    * for a cursor this store did not produce, INVALID_ARGUMENT for a limit below 1. */
   listTasks(tenantKey: number, limit: number, cursor: string | null): Promise<{ tasks: TaskSummary[]; nextCursor: string | null }>;
   getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null>;
+  /** The file a job produced: null when the tenant has no such task and job, `{artifact: null}`
+   * when the job produced none (not a pull or screenshot, not finished, or failed). */
+  getJobArtifact(tenantKey: number, taskId: string, jobId: string): Promise<{ artifact: JobArtifact | null } | null>;
+
+  // --- artifacts (SPEC §10) ---
+  /** Records the tenant's upload of a file already in the artifact directory. The tenant's
+   * artifact of the same sha256, when there is one, is returned instead (created: false), its
+   * retention restarted from now. */
+  putArtifact(tenantKey: number, file: { sha256: string; size: number; contentType: string }, now: number): Promise<Artifact & { created: boolean }>;
+  getArtifact(tenantKey: number, artifactId: string): Promise<Artifact | null>;
+  /** Deletes up to batchSize uploaded artifacts last uploaded before `before` that no task still
+   * names; returns how many. Throws INVALID_ARGUMENT for a batchSize below 1. */
+  purgeArtifacts(before: number, batchSize: number): Promise<number>;
+  /** Of these sha256s, the ones an artifact (an upload or a job's) still names: the files the
+   * artifact directory must keep. */
+  referencedBlobs(sha256s: readonly string[]): Promise<Set<string>>;
 
   // --- the queue (worker side) ---
   /** On start: running jobs (their worker died) become failed KOOPHONE.JOB.1006; returns how many.
@@ -370,7 +416,7 @@ export interface Store {
   stats(): StoreStats;
 
   // --- retention ---
-  /** Deletes up to batchSize finished tasks created before `before` (and their jobs and outputs);
+  /** Deletes up to batchSize finished tasks created before `before` (and their jobs, outputs and job artifacts);
    * returns how many. Throws INVALID_ARGUMENT for a batchSize below 1. */
   purgeTasks(before: number, batchSize: number): Promise<number>;
   /** Deletes up to batchSize audit entries whose `at` is before `before`, oldest first; returns how

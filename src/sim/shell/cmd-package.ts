@@ -2,7 +2,7 @@
 // device or streamed on stdin (`install -S SIZE`, what adb install sends). install reads the package name and version out of the APK's binary manifest (apk.ts),
 // so what a host installs is what `pm list packages` then shows.
 import { createHash } from 'node:crypto';
-import { ApkError, readApk } from '../apk.js';
+import { ApkError, readApk } from '../../core/index.js';
 import type { DeviceState } from '../device-state.js';
 import { STRERROR } from '../storage.js';
 import { fileBytes } from '../vfs.js';

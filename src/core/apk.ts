@@ -1,4 +1,4 @@
-// What `pm install` reads from an APK: the package name and version in its AndroidManifest.xml.
+// What `pm install` and the service read from an APK: the package name and version in its AndroidManifest.xml.
 // An APK is a zip (APPNOTE.TXT: end of central directory, central directory, local header; stored
 // or deflated entries), and the manifest inside is Android's binary XML (AXML; AOSP
 // libs/androidfw ResourceTypes.h: a string pool, a resource id map, then element chunks).

@@ -1,0 +1,3 @@
+// Public face of the artifact files (SPEC §10): the content-addressed directory the API writes
+// uploads and fetched packages into and the worker pushes from and pulls into.
+export { BlobStore, BlobTooLargeError, BlobWriter } from './blob-store.js';
