@@ -54,7 +54,7 @@ export const JobCode = {
   ConnectionLost: 'KOOPHONE.JOB.1005',
   Interrupted: 'KOOPHONE.JOB.1006',
   AuthRejected: 'KOOPHONE.JOB.1007',
-  /** a device operation (SPEC §10) the device refused: a push to a full disk or a missing path */
+  /** a device operation (SPEC §10) that failed on its own terms: the device refused a push (full disk, no such directory), a pulled file or screenshot was past the artifact limit or not what it should be */
   DeviceRefused: 'KOOPHONE.JOB.1008',
   Internal: 'KOOPHONE.JOB.9999',
 } as const;
@@ -70,7 +70,7 @@ export const JOB_CODES: Readonly<Record<JobCode, { state: JobState; message: str
   'KOOPHONE.JOB.1005': { state: 'failed', message: 'the ADB connection broke while the command ran' },
   'KOOPHONE.JOB.1006': { state: 'failed', message: 'interrupted: the worker running it stopped; it is not run again' },
   'KOOPHONE.JOB.1007': { state: 'failed', message: 'the instance refused ADB authentication' },
-  'KOOPHONE.JOB.1008': { state: 'failed', message: 'the device refused the file operation' },
+  'KOOPHONE.JOB.1008': { state: 'failed', message: 'the file operation failed' },
   'KOOPHONE.JOB.9999': { state: 'failed', message: 'internal error' },
 };
 
