@@ -1,4 +1,5 @@
 // The virtual Android shell on its own: outputs and exit codes as a toybox/mksh device gives them.
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeviceState } from '../../src/sim/device-state.js';
@@ -63,6 +64,13 @@ test('ls and cat over the virtual filesystem', async () => {
   await expectRun(sh, 'cat /system/build.prop', /ro\.product\.model=KooSim Phone\n/);
   await expectRun(sh, 'cat /system', '', 'cat: /system: Is a directory\n', 1);
   await expectRun(sh, 'cat /nope /proc/version', /^Linux/, 'cat: /nope: No such file or directory\n', 1);
+  // Digests of what cat prints, computed here: a pushed file is checked on the device this way.
+  const prop = Buffer.from((await sh.run('cat /system/build.prop')).stdout, 'utf8');
+  const sha = createHash('sha256').update(prop).digest('hex');
+  const md5 = createHash('md5').update(prop).digest('hex');
+  await expectRun(sh, 'sha256sum /system/build.prop', `${sha}  /system/build.prop\n`);
+  await expectRun(sh, 'md5sum /system/build.prop /nope', `${md5}  /system/build.prop\n`, 'md5sum: /nope: No such file or directory\n', 1);
+  await expectRun(sh, 'sha256sum /system', '', 'sha256sum: /system: Is a directory\n', 1);
   await expectRun(sh, 'df', /^Filesystem +1K-blocks +Used +Available +Use% +Mounted on\n.*\/data\n/s);
 });
 

@@ -1,4 +1,5 @@
-// ls, cat and df over the virtual filesystem, in toybox's output formats.
+// ls, cat, df, md5sum and sha256sum over the virtual filesystem, in toybox's output formats.
+import { createHash } from 'node:crypto';
 import type { DeviceState } from '../device-state.js';
 import { ERRNO_TEXT, allowed, fileBytes, fileSize, lookup, modeString, type VNode } from '../vfs.js';
 import { BufferedProc, type Proc } from './proc.js';
@@ -78,6 +79,30 @@ function cat(args: string[], dev: DeviceState): CommandResult | Proc {
   return new BufferedProc(Buffer.concat(out), err, err === '' ? 0 : 1);
 }
 
+/** toybox's md5sum and sha256sum: "<hex>  <path>" per file, so a host can check a pushed file
+ * through a plain command. */
+function digest(algorithm: 'md5' | 'sha256'): CommandFn {
+  const name = `${algorithm}sum`;
+  return (args, dev) => {
+    const { rest, bad } = parseFlags(args, 'bc');
+    if (bad !== null) return { err: `${name}: Unknown option '${bad}' (see "${name} --help")\n`, code: 1 };
+    let out = '';
+    let err = '';
+    for (const p of rest) {
+      const r = lookup(dev.root, p);
+      if ('error' in r) err += `${name}: ${p}: ${ERRNO_TEXT[r.error]}\n`;
+      else if (r.node.dir) err += `${name}: ${p}: ${ERRNO_TEXT.EISDIR}\n`;
+      else if (!allowed(r.node, 4)) err += `${name}: ${p}: ${ERRNO_TEXT.EACCES}\n`;
+      else {
+        const h = createHash(algorithm);
+        for (const piece of fileBytes(r.node, dev.props)) h.update(piece);
+        out += `${h.digest('hex')}  ${p}\n`;
+      }
+    }
+    return { out, err, code: err === '' ? 0 : 1 };
+  };
+}
+
 const MOUNTS: readonly [string, number, number, string][] = [
   ['/dev/block/dm-0', 2013044, 2006972, '/'],
   ['tmpfs', 1986172, 1196, '/dev'],
@@ -99,6 +124,8 @@ const DF =
 export const FS_COMMANDS: Record<string, CommandFn> = {
   ls,
   cat,
+  md5sum: digest('md5'),
+  sha256sum: digest('sha256'),
   df: (args) => {
     const { bad } = parseFlags(args, 'hkPa');
     return bad !== null ? { err: `df: Unknown option '${bad}' (see "df --help")\n`, code: 1 } : { out: DF };
