@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { hashToken, newToken, type Config } from '../core/index.js';
+import { BlobStore } from '../artifacts/index.js';
 import { FleetPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
 import { createPostgresStore, createSqliteStore, type CommitObserver, type Store } from '../store/index.js';
 import {
@@ -88,6 +89,17 @@ async function openStore(config: Config, onCommit: CommitObserver): Promise<Stor
   }
 }
 
+/** The artifact directory (uploads, fetched packages, pulled files), created if missing. */
+async function openArtifactDir(config: Config): Promise<BlobStore> {
+  const blobs = new BlobStore(config.artifactDir ?? join(config.dataDir, 'artifacts'));
+  try {
+    await blobs.init();
+  } catch (err) {
+    throw new Error(`ADBFLEET_ARTIFACT_DIR ${blobs.dir}: ${(err as Error).message}`, { cause: err });
+  }
+  return blobs;
+}
+
 /** SPEC §11's roles and zones need a store several processes share. */
 function checkRole(config: Config): void {
   if (config.databaseUrl !== null) return;
@@ -109,6 +121,7 @@ function workerId(): string {
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   checkRole(config);
   prepareDataDir(config.dataDir);
+  const blobs = await openArtifactDir(config);
   const token = adminToken(config);
   const metrics = createServiceMetrics();
   const store = await openStore(config, metrics.commit);
@@ -124,7 +137,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   // On PostgreSQL every worker leases the instances it runs (one or many workers alike).
   const leases = runsWorker ? store.joinAsWorker({ workerId: workerId(), zones: config.zones, leaseMs: config.leaseMs }) : null;
   const dispatcher = runsWorker
-    ? createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }), observer: metrics.worker, leases })
+    ? createDispatcher({ store, pool, config, blobs, logger: logger.child({ role: 'worker' }), observer: metrics.worker, leases })
     : null;
   // Health (SPEC §6): on SQLite the one monitor measures every instance and answers the API. On
   // PostgreSQL a worker measures the instances it holds and stores what it finds; the API answers
