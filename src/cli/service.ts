@@ -150,7 +150,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const monitor = !runsApi ? null : sharedHealth === null ? measuring : createStoredHealth({ store, health: sharedHealth, logger: logger.child({ role: 'health' }) });
   metrics.attach({ store, pool, monitor: monitor ?? measuring ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
   // On PostgreSQL one worker at a time purges (store.tryLead).
-  const purger = runsWorker ? createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) }) : null;
+  const purger = runsWorker ? createRetentionPurger({ store, config, blobs, logger: logger.child({ role: 'retention' }) }) : null;
   const tasks = createTaskService(store);
   // A worker alone serves the operator's routes only (/healthz, /readyz, /metrics): it has no
   // tenant or admin API, and its health monitor is asked for nothing there.
