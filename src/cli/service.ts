@@ -34,6 +34,8 @@ export interface RunningService {
   port: number;
   config: Config;
   store: Store;
+  /** the artifact directory every process of the deployment shares */
+  blobs: BlobStore;
   /** null: --role api */
   dispatcher: Dispatcher | null;
   /** what the API answers health from (null: --role worker) */
@@ -148,7 +150,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const monitor = !runsApi ? null : sharedHealth === null ? measuring : createStoredHealth({ store, health: sharedHealth, logger: logger.child({ role: 'health' }) });
   metrics.attach({ store, pool, monitor: monitor ?? measuring ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
   // On PostgreSQL one worker at a time purges (store.tryLead).
-  const purger = runsWorker ? createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) }) : null;
+  const purger = runsWorker ? createRetentionPurger({ store, config, blobs, logger: logger.child({ role: 'retention' }) }) : null;
   const tasks = createTaskService(store);
   // A worker alone serves the operator's routes only (/healthz, /readyz, /metrics): it has no
   // tenant or admin API, and its health monitor is asked for nothing there.
@@ -158,6 +160,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     store,
     tasks,
     monitor: health,
+    blobs,
     config,
     adminTokenHash: hashToken(token),
     logger: logger.child({ role: runsApi ? 'api' : 'ops' }),
@@ -203,7 +206,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const address = api.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { url: `http://${host}:${port}`, port, config, store, dispatcher, monitor, api, logger, close };
+  return { url: `http://${host}:${port}`, port, config, store, blobs, dispatcher, monitor, api, logger, close };
 }
 
 /**
