@@ -6,7 +6,7 @@
 // elsewhere. A worker runs only the zones it was given. Any API node answers for any task, and the
 // tenants' rate limit holds across API nodes.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -276,6 +276,47 @@ describe('PostgreSQL: API nodes and leased workers as processes', { skip: postgr
     await until('the worker rebooted it', async () => (await d.journal()).some((r) => r.serial === 'sim-0001' && r.service === 'reboot'));
     await statusesBecome([2, 3], 'running again after the reboot');
     assert.equal((await d.journal()).filter((r) => r.serial === 'sim-0001' && r.service === 'reboot').length, 1, 'rebooted once');
+  });
+
+  test('device operations across processes: uploaded on one API node, pushed and screenshot by a worker process, read back through another node', async () => {
+    // The API nodes and the worker share the artifact directory (one data dir here; a shared mount
+    // across hosts).
+    const d = await deployment(['z', 'z']);
+    await d.worker();
+    const other = await d.apiNodeMore();
+    const file = Buffer.alloc(3 * 1024 * 1024 + 17, 'adbfleet ');
+    const up = await fetch(`${d.apiUrl}/v1/artifacts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'x-auth-token': d.token, 'x-request-id': randomUUID() },
+      body: file,
+    });
+    assert.equal(up.status, 200);
+    const artifact = ((await up.json()) as { data: { artifact_id: string; sha256: string } }).data;
+    assert.equal(artifact.sha256, createHash('sha256').update(file).digest('hex'));
+
+    const push = await d.call('POST', '/v1/instances/files/push', { artifact_id: artifact.artifact_id, path: '/sdcard/f.bin', instance_ids: d.ids }, randomUUID(), other);
+    assert.equal(push.status, 200, JSON.stringify(push.body));
+    await d.settled(push.body.data.task_id);
+    for (const j of await d.jobs(push.body.data.task_id)) assert.equal(j.state, 'succeeded', JSON.stringify(j));
+    const sum = await d.call('POST', '/v1/instances/sync-command', { command: 'sha256sum /sdcard/f.bin', instance_ids: d.ids });
+    for (const r of sum.body.data.cmd_results as { execute_msg: string }[]) assert.equal(r.execute_msg, `${artifact.sha256}  /sdcard/f.bin\n`);
+
+    const shot = await d.call('POST', '/v1/instances/screenshot', { instance_ids: d.ids });
+    assert.equal(shot.status, 200, JSON.stringify(shot.body));
+    const taskId: string = shot.body.data.task_id;
+    await d.settled(taskId);
+    const pngs: string[] = [];
+    for (const j of await d.jobs(taskId)) {
+      assert.equal(j.state, 'succeeded', JSON.stringify(j));
+      const res = await fetch(`${other}/v1/instances/tasks/${taskId}/jobs/${j.job_id}/artifact`, { headers: { 'x-auth-token': d.token, 'x-request-id': randomUUID() } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'image/png');
+      const png = Buffer.from(await res.arrayBuffer());
+      assert.equal(Number(res.headers.get('content-length')), png.length);
+      assert.equal(png.subarray(0, 8).toString('hex'), '89504e470d0a1a0a');
+      pngs.push(createHash('sha256').update(png).digest('hex'));
+    }
+    assert.notEqual(pngs[0], pngs[1], 'each instance draws its own screen');
   });
 
   test('a cancel whose notice is lost still stops the running job: the worker also polls for it', async () => {
