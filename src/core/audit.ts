@@ -14,6 +14,11 @@ export const AUDIT_ACTIONS = [
   'instance.bulk',
   'instance.assign',
   'instance.delete',
+  'app.install',
+  'app.uninstall',
+  'files.push',
+  'files.pull',
+  'screenshot',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
