@@ -161,6 +161,45 @@ CREATE INDEX audit_action ON audit_log (action, id);
 CREATE INDEX audit_request ON audit_log (request_id);
 `,
   },
+  {
+    version: 4,
+    name: 'device operations and artifacts',
+    // A task runs a shell command (op NULL) or a device operation (op: its JSON, core's TaskOp);
+    // `kind` keeps meaning async or sync. An upload is one row per (tenant, sha256): the same bytes
+    // uploaded again are the same artifact. Its unique index leads with sha256 so that it also
+    // answers which files the artifact directory must keep (referencedBlobs); (tenant, sha256)
+    // lookups use it the same way. A task naming an upload (install, push) holds it from
+    // retention: tasks.artifact is declared a foreign key (a purge deletes only uploads no task
+    // names, and the check of that DELETE reads tasks_artifact, partial: shell tasks, the common
+    // case, add nothing to it). A job's own file (pull, screenshot) is a row of job_artifacts,
+    // keyed by the job like job_outputs and purged with it.
+    sql: `
+CREATE TABLE artifacts (
+  id INTEGER PRIMARY KEY,
+  artifact_id TEXT NOT NULL UNIQUE,
+  tenant INTEGER NOT NULL REFERENCES tenants (id),
+  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+  size INTEGER NOT NULL CHECK (size >= 0),
+  content_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  used_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX artifacts_blob ON artifacts (sha256, tenant);
+CREATE INDEX artifacts_used ON artifacts (used_at);
+
+ALTER TABLE tasks ADD COLUMN op TEXT;
+ALTER TABLE tasks ADD COLUMN artifact INTEGER REFERENCES artifacts (id);
+CREATE INDEX tasks_artifact ON tasks (artifact) WHERE artifact IS NOT NULL;
+
+CREATE TABLE job_artifacts (
+  job INTEGER PRIMARY KEY REFERENCES jobs (id),
+  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+  size INTEGER NOT NULL CHECK (size >= 0),
+  content_type TEXT NOT NULL
+) STRICT;
+CREATE INDEX job_artifacts_blob ON job_artifacts (sha256);
+`,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

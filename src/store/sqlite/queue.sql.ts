@@ -20,7 +20,7 @@ const FINISH = `UPDATE jobs SET state = @state, error_code = @errorCode, error_m
     WHERE id = @jobKey AND state = @from`;
 
 const QUEUED_COLUMNS = `j.id AS jobKey, j.job_id AS jobId, t.id AS taskKey, t.task_id AS taskId,
-      t.tenant AS tenantKey, t.command, t.timeout_ms AS timeoutMs, i.id AS instanceKey,
+      t.tenant AS tenantKey, t.command, t.op, t.timeout_ms AS timeoutMs, i.id AS instanceKey,
       i.instance_id AS instanceId, i.adb_address AS adbAddress, j.created_at AS createdAt`;
 
 export const QueueSql = {

@@ -4,9 +4,11 @@
 // transaction; the others are one transaction each. Each returns what it wrote; the tasks it
 // changed are added to `tasks` when the caller collects them (someone watches a task), null otherwise.
 import type Database from 'better-sqlite3';
-import { canTransition, isFinal, JOB_CODES, JobCode, JobState, jobMessage } from '../../core/index.js';
+import { canTransition, isFinal, JOB_CODES, JobCode, JobState, jobMessage, type TaskOp } from '../../core/index.js';
+import { checkFile } from '../blobs.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { JobResult, QueuedJob } from '../types.js';
+import { ArtifactSql } from './artifacts.sql.js';
 import type { StatementCache } from './db.js';
 import { QueueSql } from './queue.sql.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
@@ -29,12 +31,12 @@ export class Queue {
 
   /** The table's queued jobs after a key (the memory's tail aside: sqlite-store.ts asks it first). */
   queuedJobs(afterJobKey: number, limit: number): QueuedJob[] {
-    return this.#stmts.get(QueueSql.queued).all(afterJobKey, limit) as QueuedJob[];
+    return withOps(this.#stmts.get(QueueSql.queued).all(afterJobKey, limit) as QueuedRow[]);
   }
 
   queuedJobsIn(jobKeys: readonly number[]): QueuedJob[] {
     if (jobKeys.length === 0) return [];
-    return this.#stmts.get(QueueSql.queuedIn).all(JSON.stringify(jobKeys)) as QueuedJob[];
+    return withOps(this.#stmts.get(QueueSql.queuedIn).all(JSON.stringify(jobKeys)) as QueuedRow[]);
   }
 
   /** Inside the caller's transaction. */
@@ -56,6 +58,7 @@ export class Queue {
     const fromQueued: number[] = [];
     const moved = this.#step(QueueSql.finish, QueueSql.finishTask, tasks);
     const insertOutput = this.#stmts.get(QueueSql.insertOutput);
+    let insertArtifact: Database.Statement | null = null;
     for (const r of results) {
       const params = {
         jobKey: r.jobKey,
@@ -83,6 +86,11 @@ export class Queue {
         // stored as NULL ("same as combined") rather than a second copy of up to 1 MiB.
         const [stdout, stderr] = o.stderr.length === 0 ? [null, EMPTY] : o.stdout.length === 0 ? [EMPTY, null] : [o.stdout, o.stderr];
         insertOutput.run(r.jobKey, stdout, stderr, o.combined);
+      }
+      const a = r.artifact;
+      if (a !== undefined && a !== null) {
+        insertArtifact ??= this.#stmts.get(ArtifactSql.insertJobArtifact);
+        insertArtifact.run(r.jobKey, a.sha256, a.size, a.contentType);
       }
     }
     return fromQueued;
@@ -124,4 +132,15 @@ function checkResult(r: JobResult): void {
   if (!isFinal(r.state) || code === undefined || code.state !== r.state) {
     throw new StoreError(StoreErrorCode.InvalidArgument, `job ${r.jobKey}: result ${r.state}/${r.errorCode} is not a final state with its code`);
   }
+  if (r.artifact !== undefined && r.artifact !== null) checkFile(`job ${r.jobKey}: artifact`, r.artifact);
+}
+
+/** A queued job as the table gives it: the operation still JSON. */
+type QueuedRow = Omit<QueuedJob, 'op'> & { op: string | TaskOp | null };
+
+/** Parses the operation of the rows that have one, in place: a shell command's row (op NULL, the
+ * common case) costs one comparison. */
+function withOps(rows: QueuedRow[]): QueuedJob[] {
+  for (const r of rows) if (r.op !== null) r.op = JSON.parse(r.op as string) as TaskOp;
+  return rows as QueuedJob[];
 }

@@ -1,7 +1,9 @@
-// Retention: finished tasks older than a cut-off go, with their jobs and outputs, and audit
-// entries older than it go too, a batch per transaction so the write lock is never held for long.
+// Retention: finished tasks older than a cut-off go, with their jobs, outputs and job artifacts,
+// and audit entries older than it go too, a batch per transaction so the write lock is never held
+// for long. (Uploaded artifacts have their own purge, artifacts.ts.)
 import type Database from 'better-sqlite3';
 import { StoreError, StoreErrorCode } from '../errors.js';
+import { ArtifactSql } from './artifacts.sql.js';
 import { AuditSql } from './audit.sql.js';
 import type { StatementCache } from './db.js';
 import { QueueSql } from './queue.sql.js';
@@ -15,6 +17,7 @@ export function purgeTasks(db: Database.Database, stmts: StatementCache, before:
       for (const v of victims) {
         const last = v.jobFirst + v.jobCount - 1;
         stmts.get(QueueSql.purgeOutputs).run(v.jobFirst, last);
+        stmts.get(ArtifactSql.purgeJobArtifacts).run(v.jobFirst, last);
         stmts.get(QueueSql.purgeJobs).run(v.jobFirst, last, v.id);
         stmts.get(QueueSql.purgeTask).run(v.id);
       }
@@ -30,6 +33,6 @@ export function purgeAudit(stmts: StatementCache, before: number, batchSize: num
   return stmts.get(AuditSql.purgeBatch).run(before, batchSize).changes;
 }
 
-function checkBatchSize(batchSize: number): void {
+export function checkBatchSize(batchSize: number): void {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'batchSize must be a positive integer');
 }

@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import { LocalChangeFeed } from '../changes.js';
 import { storeError } from '../errors.js';
 import type {
+  Artifact,
   AuditEntry,
   AuditQuery,
   AuditRecord,
@@ -16,6 +17,7 @@ import type {
   CreatedTask,
   Instance,
   InstanceTarget,
+  JobArtifact,
   JobOutput,
   JobResult,
   JobView,
@@ -29,6 +31,7 @@ import type {
   TaskView,
   Tenant,
 } from '../types.js';
+import { Artifacts } from './artifacts.js';
 import { AuditLog } from './audit.js';
 import { cannotOpen, openDatabase, StatementCache, type Synchronous } from './db.js';
 import { FreshJobs } from './fresh-jobs.js';
@@ -71,6 +74,7 @@ interface Open {
   writes: WriteBatch;
   audit: AuditLog;
   tasks: Tasks;
+  artifacts: Artifacts;
   queue: Queue;
   /** the queue's tail in memory (fresh-jobs.ts) */
   fresh: FreshJobs;
@@ -138,6 +142,7 @@ class SqliteStore implements Store {
       }),
       audit,
       tasks: new Tasks(stmts),
+      artifacts: new Artifacts(stmts),
       queue,
       fresh,
       files,
@@ -279,6 +284,28 @@ class SqliteStore implements Store {
 
   async getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null> {
     return this.#o().tasks.getJobOutput(tenantKey, taskId, jobId);
+  }
+
+  async getJobArtifact(tenantKey: number, taskId: string, jobId: string): Promise<{ artifact: JobArtifact | null } | null> {
+    return this.#o().tasks.getJobArtifact(tenantKey, taskId, jobId);
+  }
+
+  // --- artifacts ---
+
+  async putArtifact(tenantKey: number, file: { sha256: string; size: number; contentType: string }, now: number): Promise<Artifact & { created: boolean }> {
+    return this.#o().artifacts.put(tenantKey, file, now);
+  }
+
+  async getArtifact(tenantKey: number, artifactId: string): Promise<Artifact | null> {
+    return this.#o().artifacts.get(tenantKey, artifactId);
+  }
+
+  async purgeArtifacts(before: number, batchSize: number): Promise<number> {
+    return this.#o().artifacts.purge(before, batchSize);
+  }
+
+  async referencedBlobs(sha256s: readonly string[]): Promise<Set<string>> {
+    return this.#o().artifacts.referenced(sha256s);
   }
 
   // --- the queue ---

@@ -2,9 +2,11 @@
 // and ownership checks. It runs inside the shared write batch (write-batch.ts), which owns the
 // transaction, the SAVEPOINT that lets a failing request roll back alone, and the commit.
 import type Database from 'better-sqlite3';
-import { LIMITS, newHexId, newHexIds } from '../../core/index.js';
+import { LIMITS, newHexId, newHexIds, newInstallTaskId, type TaskOp } from '../../core/index.js';
+import { artifactIdOf } from '../blobs.js';
 import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask, QueuedJob } from '../types.js';
+import { ArtifactSql } from './artifacts.sql.js';
 import type { StatementCache } from './db.js';
 import type { InstanceIndex } from './instance-index.js';
 import { insertJobsSql } from './queue.sql.js';
@@ -49,12 +51,39 @@ export class TaskWriter {
       throw storeError.instanceNotOwned(missing);
     }
 
-    const taskId = newHexId();
+    // A shell command (the common case) costs two NULL parameters here and nothing else.
+    let op: TaskOp | null = null;
+    let opJson: string | null = null;
+    let artifactKey: number | null = null;
+    if (task.op !== undefined) {
+      opJson = JSON.stringify(task.op);
+      // The worker's copy is the stored JSON read back, as a read of the table would give it.
+      op = JSON.parse(opJson) as TaskOp;
+      const artifactId = artifactIdOf(task.op);
+      if (artifactId !== null) {
+        const row = s.get(ArtifactSql.use).get(now, artifactId, task.tenantKey) as { id: number } | undefined;
+        if (row === undefined) throw storeError.noArtifact(artifactId);
+        artifactKey = row.id;
+      }
+    }
+
+    const taskId = op?.kind === 'install' ? newInstallTaskId() : newHexId();
     const taskKey = Number(
       s
         .get(TaskSql.insert)
-        .run(taskId, task.tenantKey, task.command, task.kind, task.timeoutMs, task.requestId ?? null, task.requestHash ?? null, now, n)
-        .lastInsertRowid,
+        .run(
+          taskId,
+          task.tenantKey,
+          task.command,
+          task.kind,
+          task.timeoutMs,
+          task.requestId ?? null,
+          task.requestHash ?? null,
+          now,
+          n,
+          opJson,
+          artifactKey,
+        ).lastInsertRowid,
     );
 
     const ids = newHexIds(n);
@@ -86,6 +115,7 @@ export class TaskWriter {
         taskId,
         tenantKey: task.tenantKey,
         command: task.command,
+        op,
         timeoutMs: task.timeoutMs,
         instanceKey: t.instanceKey,
         instanceId: t.instanceId,

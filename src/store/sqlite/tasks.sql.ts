@@ -8,14 +8,14 @@ const JOB_VIEW = `j.id AS jobKey, j.job_id AS jobId, i.instance_id AS instanceId
   j.finished_at AS finishedAt, j.output_bytes AS outputBytes, j.output_truncated AS outputTruncated`;
 
 /** the columns of a TaskRow (below) */
-const TASK_ROW = `id, task_id AS taskId, tenant, command, kind, timeout_ms AS timeoutMs,
+const TASK_ROW = `id, task_id AS taskId, tenant, command, kind, op, timeout_ms AS timeoutMs,
   created_at AS createdAt, job_first AS jobFirst, job_count AS jobCount`;
 
 export const TaskSql = {
   /** job_first is set right after the jobs are inserted, in the same transaction */
   insert: `INSERT INTO tasks
-    (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+    (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count, op, artifact)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
   setJobFirst: 'UPDATE tasks SET job_first = ? WHERE id = ?',
   /** idempotency: the tenant's task carrying a request id */
   byRequest: `SELECT id, request_hash AS requestHash, created_at AS createdAt
@@ -52,6 +52,12 @@ export const TaskSql = {
     JOIN jobs j ON j.id BETWEEN t.job_first AND t.job_first + t.job_count - 1
     LEFT JOIN job_outputs o ON o.job = j.id
     WHERE t.task_id = ? AND t.tenant = ? AND j.job_id = ?`,
+  /** one job of the tenant's task, with the file it produced (NULLs when none) */
+  jobArtifact: `SELECT a.sha256, a.size, a.content_type AS contentType
+    FROM tasks t
+    JOIN jobs j ON j.id BETWEEN t.job_first AND t.job_first + t.job_count - 1
+    LEFT JOIN job_artifacts a ON a.job = j.id
+    WHERE t.task_id = ? AND t.tenant = ? AND j.job_id = ?`,
 } as const;
 
 /** A task as byKey and byPublicId read it. */
@@ -61,6 +67,8 @@ export interface TaskRow {
   tenant: number;
   command: string;
   kind: 'async' | 'sync';
+  /** the operation's JSON; null: a shell command */
+  op: string | null;
   timeoutMs: number;
   createdAt: number;
   jobFirst: number;

@@ -1,8 +1,8 @@
 // Tasks as the API reads them: one task with its jobs, a tenant's tasks page by page, one job's
 // output. (createTask writes through task-writer.ts, inside the shared write batch of write-batch.ts.)
-import { JOB_STATES, LIMITS, type JobState } from '../../core/index.js';
+import { JOB_STATES, LIMITS, type JobState, type TaskOp } from '../../core/index.js';
 import { storeError } from '../errors.js';
-import type { CreatedJob, CreatedTask, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
+import type { CreatedJob, CreatedTask, JobArtifact, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
 import { cutPage, pageBefore } from '../cursor.js';
 import type { StatementCache } from './db.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
@@ -36,6 +36,7 @@ export class Tasks {
       taskId: t.taskId,
       command: t.command,
       kind: t.kind,
+      op: t.op === null ? null : (JSON.parse(t.op) as TaskOp),
       timeoutMs: t.timeoutMs,
       createdAt: t.createdAt,
       jobs: rows.map(toJobView),
@@ -91,7 +92,16 @@ export class Tasks {
     const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
     return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
   }
+
+  getJobArtifact(tenantKey: number, taskId: string, jobId: string): { artifact: JobArtifact | null } | null {
+    const row = this.#stmts.get(TaskSql.jobArtifact).get(taskId, tenantKey, jobId) as NullableArtifact | undefined;
+    if (row === undefined) return null;
+    return { artifact: row.sha256 === null ? null : (row as JobArtifact) };
+  }
 }
+
+/** a job's artifact, or NULLs (LEFT JOIN) when it has none */
+type NullableArtifact = { [K in keyof JobArtifact]: JobArtifact[K] | null };
 
 function toJobView(r: JobRow): JobView {
   return { ...r, errorCode: r.errorCode as JobView['errorCode'], outputTruncated: r.outputTruncated === 1 };
