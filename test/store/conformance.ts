@@ -11,6 +11,7 @@ import { StoreError, type Store } from '../../src/store/index.js';
 import { adminTests } from './conformance/admin.js';
 import { auditEntry, auditTests } from './conformance/audit.js';
 import { newTask, succeeded, tenantWithInstances, type MakeStore } from './conformance/fixtures.js';
+import { operationTests } from './conformance/operations.js';
 import { queueTests } from './conformance/queue.js';
 import { taskTests } from './conformance/tasks.js';
 
@@ -55,6 +56,7 @@ export function storeConformance(name: string, makeStore: MakeStore, options: Co
     taskTests(makeStore);
     queueTests(makeStore);
     auditTests(makeStore);
+    operationTests(makeStore);
     const reopen = options.reopen;
     if (reopen !== undefined) durabilityTests(makeStore, reopen);
   });

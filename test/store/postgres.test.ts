@@ -2,10 +2,11 @@
 // tests), and what only PostgreSQL has: several processes on one database. Two Store objects on
 // one schema are two "nodes" (two pools, two LISTEN connections).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
-import { newHexId } from '../../src/core/index.js';
-import { createPostgresStore, POSTGRES_MIGRATIONS, type QueuedJob, type Store } from '../../src/store/index.js';
+import { newHexId, type TaskOp } from '../../src/core/index.js';
+import { createPostgresStore, POSTGRES_MIGRATIONS, StoreError, type Artifact, type QueuedJob, type Store } from '../../src/store/index.js';
 import { TaskSql } from '../../src/store/postgres/tasks.sql.js';
 import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
 import { until } from '../support/index.js';
@@ -31,6 +32,9 @@ async function node(at: PostgresSchema): Promise<Store> {
   opened.push(store);
   return store;
 }
+
+const blob = (s: string) => ({ sha256: createHash('sha256').update(s).digest('hex'), size: s.length, contentType: 'application/octet-stream' });
+const pushOf = (a: Artifact): TaskOp => ({ kind: 'push', artifact: { artifactId: a.artifactId, sha256: a.sha256, size: a.size }, path: '/sdcard/f', mode: 0o644 });
 
 async function rawClient(at: PostgresSchema): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
@@ -131,7 +135,7 @@ describe('PostgreSQL store', { skip: postgresSkipReason ?? false }, () => {
     try {
       const instance = Number((await z.query('SELECT id FROM instances WHERE instance_id = $1', [f.instanceIds[0]])).rows[0].id);
       const insert = async (c: pg.Client, command: string): Promise<number> => {
-        const params = [newHexId(), f.tenantKey, command, 'async', 300_000, null, null, Date.now(), [instance], [newHexId()]];
+        const params = [newHexId(), f.tenantKey, command, 'async', 300_000, null, null, Date.now(), [instance], [newHexId()], null, null];
         return Number((await c.query(TaskSql.insert, params)).rows[0].jobFirst);
       };
       // As the write batch does (TxSql.assignXid): a transaction id before any key.
@@ -243,6 +247,47 @@ describe('PostgreSQL store', { skip: postgresSkipReason ?? false }, () => {
       }
       for (const [id, tasks] of byId) assert.equal(tasks.size, 1, `${id}: one task`);
     }
+  });
+
+  test('two nodes naming the same uploads in opposite order never deadlock: every submit answers', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    const f = await tenantWithInstances(a, 1);
+    const uploads = await Promise.all(['x', 'y', 'z'].map((s) => a.putArtifact(f.tenantKey, blob(s), Date.now())));
+    const ops = uploads.map((u) => pushOf(u));
+    for (let round = 0; round < 30; round++) {
+      // Same turn on each node: one batch each, naming the uploads in opposite orders.
+      const onA = ops.map((op) => a.createTask(newTask(f, { command: 'push', op })));
+      const onB = [...ops].reverse().map((op) => b.createTask(newTask(f, { command: 'push', op })));
+      const failed = (await Promise.allSettled([...onA, ...onB])).filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+      assert.deepEqual(failed, [], `round ${round}`);
+    }
+  });
+
+  test('an upload purged on one node while another names it in a task: kept with the task, or refused NO_ARTIFACT and gone', async () => {
+    const at = await freshPostgres();
+    const [a, b] = [await node(at), await node(at)];
+    const f = await tenantWithInstances(a, 1);
+    const seen = { kept: 0, refused: 0 };
+    for (let round = 0; round < 30; round++) {
+      const upload = await a.putArtifact(f.tenantKey, blob(`race ${round}`), 1);
+      // A cut-off past now: only a task naming it keeps the upload.
+      const [created, purged] = await Promise.allSettled([
+        a.createTask(newTask(f, { command: 'push', op: pushOf(upload) })),
+        new Promise((r) => setTimeout(r, round % 4)).then(() => b.purgeArtifacts(Date.now() + 60_000, 10)),
+      ]);
+      assert.equal(purged.status, 'fulfilled', `round ${round}: ${String((purged as PromiseRejectedResult).reason)}`);
+      const still = await a.getArtifact(f.tenantKey, upload.artifactId);
+      if (created.status === 'fulfilled') {
+        assert.ok(still, `round ${round}: the task names it, it stays`);
+        seen.kept++;
+      } else {
+        assert.ok(created.reason instanceof StoreError && created.reason.code === 'NO_ARTIFACT', `round ${round}: ${String(created.reason)}`);
+        assert.equal(still, null, `round ${round}: refused, it is gone`);
+        seen.refused++;
+      }
+    }
+    assert.equal(seen.kept + seen.refused, 30);
   });
 
   test('an ownership change on one node racing submits on another: no queued job of the old owner survives on the instance', async () => {

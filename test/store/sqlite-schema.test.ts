@@ -10,6 +10,8 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { JOB_STATES, isFinal } from '../../src/core/job-state.js';
 import { createSqliteStore, MIGRATIONS, type CreatedTask } from '../../src/store/index.js';
+import { ArtifactSql } from '../../src/store/sqlite/artifacts.sql.js';
+import { migrate } from '../../src/store/sqlite/migrations.js';
 import { QueueSql } from '../../src/store/sqlite/queue.sql.js';
 import { TaskSql } from '../../src/store/sqlite/tasks.sql.js';
 import { newTask, tenantWithInstances } from './conformance/fixtures.js';
@@ -52,6 +54,8 @@ test('schema: CHECK constraints reject impossible job rows', async () => {
       assert.throws(() => db.prepare(sql).run(key), /CHECK constraint failed|cannot store/, what);
     }
     assert.throws(() => db.prepare("UPDATE tasks SET kind = 'batch'").run(), /CHECK constraint failed/);
+    assert.throws(() => db.prepare('UPDATE tasks SET artifact = 999999').run(), /FOREIGN KEY/, 'a task names an upload that exists');
+    assert.throws(() => db.prepare('INSERT INTO job_artifacts (job, sha256, size, content_type) VALUES (?, ?, 1, ?)').run(key, 'ab', 'x'), /CHECK/);
     assert.throws(() => db.prepare('UPDATE jobs SET instance = 999999 WHERE id = ?').run(key), /FOREIGN KEY/);
     // every state of core's state machine is storable, with the fields its finality requires
     for (const state of JOB_STATES) {
@@ -112,6 +116,14 @@ test('indexes: the queue reads through its partial indexes, a task\'s jobs throu
     assert.match(plan(TaskSql.jobViews, 1, 3), /SEARCH j USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
     assert.match(plan(TaskSql.listPage, 1, 100, 10), /tasks_tenant/);
     assert.match(plan(QueueSql.purgeCandidates, 0, 10), /tasks_created/);
+    // artifacts: the purge finds tasks naming an upload by tasks_artifact, the sweep's question is
+    // answered by the sha256 indexes, an upload is found by its id
+    assert.match(plan(ArtifactSql.purge, 0, 10), /tasks_artifact/);
+    const referenced = plan(ArtifactSql.referenced, '["ab"]');
+    assert.match(referenced, /artifacts_blob/);
+    assert.match(referenced, /job_artifacts_blob/);
+    assert.match(plan(ArtifactSql.byId, 'x', 1), /sqlite_autoindex_artifacts_1/);
+    assert.match(plan(TaskSql.jobArtifact, 'x', 1, 'y'), /SEARCH a USING INTEGER PRIMARY KEY \(rowid=\?\)/);
     // no index on jobs other than the two partial ones
     const idx = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL ORDER BY name").all();
     assert.deepEqual(idx, [{ name: 'jobs_queued' }, { name: 'jobs_running' }]);
@@ -167,6 +179,33 @@ test('close waits for createTask calls already submitted', async () => {
   await store.open();
   try {
     assert.ok(await store.getTask(f.tenantKey, t.taskId));
+  } finally {
+    await store.close();
+  }
+});
+
+test('migration 4 on a database with tasks: they read as shell commands, and operations can be added', async () => {
+  const path = freshPath();
+  const db = new Database(path);
+  try {
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 3));
+    db.exec(`INSERT INTO tenants (id, tenant_id, name, created_at) VALUES (1, 't_old', 'old', 1);
+      INSERT INTO instances (id, instance_id, adb_address, instance_name, zone, tenant, created_at) VALUES (1, 'i-old', '127.0.0.1:5555', 'old', 'z', 1, 1);
+      INSERT INTO tasks (id, task_id, tenant, command, kind, timeout_ms, created_at, job_first, job_count)
+        VALUES (1, '${'a'.repeat(32)}', 1, 'echo old', 'async', 1000, 1, 1, 1);
+      INSERT INTO jobs (id, task, instance, job_id, created_at) VALUES (1, 1, 1, '${'b'.repeat(32)}', 1);`);
+  } finally {
+    db.close();
+  }
+  const store = createSqliteStore({ path });
+  await store.open();
+  try {
+    const old = await store.getTask(1, 'a'.repeat(32));
+    assert.equal(old?.command, 'echo old');
+    assert.equal(old?.op, null);
+    assert.deepEqual((await store.queuedJobs(0, 10)).map((j) => [j.jobKey, j.op]), [[1, null]]);
+    const t = await store.createTask({ tenantKey: 1, command: 'screenshot', op: { kind: 'screenshot' }, timeoutMs: 1000, kind: 'async', instanceIds: ['i-old'] });
+    assert.deepEqual((await store.getTask(1, t.taskId))?.op, { kind: 'screenshot' });
   } finally {
     await store.close();
   }

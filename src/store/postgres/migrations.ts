@@ -218,6 +218,41 @@ CREATE INDEX instances_health_at ON instances (health_at) WHERE health_at IS NOT
     // row per store opened; a process killed leaves its row (a few dozen bytes) behind.
     sql: `CREATE TABLE write_marks (writer text PRIMARY KEY, mark bigint NOT NULL);`,
   },
+  {
+    version: 8,
+    name: 'device operations and artifacts',
+    // SQLite's migration 4. op is jsonb: the pg driver hands it back parsed, and NULL (a shell
+    // command) as null. The unique index of uploads leads with sha256 so that it also answers
+    // referencedBlobs. tasks.artifact is a foreign key, whose check at a purge's DELETE reads
+    // tasks_artifact, partial. A createTask naming an upload and a purge of it are ordered by the
+    // upload's row: createTask updates it (used_at) before it inserts the task, and the purge locks
+    // it before it looks for tasks naming it (artifacts.sql.ts).
+    sql: `
+CREATE TABLE artifacts (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  artifact_id text NOT NULL UNIQUE,
+  tenant bigint NOT NULL REFERENCES tenants (id),
+  sha256 text NOT NULL CHECK (length(sha256) = 64),
+  size bigint NOT NULL CHECK (size >= 0),
+  content_type text NOT NULL,
+  created_at bigint NOT NULL,
+  used_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX artifacts_blob ON artifacts (sha256, tenant);
+CREATE INDEX artifacts_used ON artifacts (used_at);
+
+ALTER TABLE tasks ADD COLUMN op jsonb, ADD COLUMN artifact bigint REFERENCES artifacts (id);
+CREATE INDEX tasks_artifact ON tasks (artifact) WHERE artifact IS NOT NULL;
+
+CREATE TABLE job_artifacts (
+  job bigint PRIMARY KEY REFERENCES jobs (id),
+  sha256 text NOT NULL CHECK (length(sha256) = 64),
+  size bigint NOT NULL CHECK (size >= 0),
+  content_type text NOT NULL
+);
+CREATE INDEX job_artifacts_blob ON job_artifacts (sha256);
+`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */

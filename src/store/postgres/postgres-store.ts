@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { LocalChangeFeed } from '../changes.js';
 import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type {
+  Artifact,
   AuditEntry,
   AuditQuery,
   AuditRecord,
@@ -17,6 +18,7 @@ import type {
   CreatedTask,
   Instance,
   InstanceTarget,
+  JobArtifact,
   JobOutput,
   JobResult,
   JobView,
@@ -34,6 +36,7 @@ import type {
   WorkerIdentity,
   WorkerLeases,
 } from '../types.js';
+import { Artifacts } from './artifacts.js';
 import { listAudit, purgeAudit } from './audit.js';
 import { ChangeRelay } from './change-relay.js';
 import { checkUrl, createPool, describeUrl } from './db.js';
@@ -75,6 +78,7 @@ interface Open {
   registry: Registry;
   writes: WriteBatch;
   tasks: Tasks;
+  artifacts: Artifacts;
   horizon: QueueHorizon;
   relay: ChangeRelay;
   leadership: Leadership;
@@ -139,6 +143,7 @@ class PostgresStore implements Store {
         this.#onCommit,
       ),
       tasks: new Tasks(pool),
+      artifacts: new Artifacts(pool),
       horizon: new QueueHorizon(pool, (lastKey) => this.changes.queued(lastKey)),
       relay,
       leadership: new Leadership(connect),
@@ -272,6 +277,28 @@ class PostgresStore implements Store {
 
   async getJobOutput(tenantKey: number, taskId: string, jobId: string): Promise<JobOutput | null> {
     return this.#o().tasks.getJobOutput(tenantKey, taskId, jobId);
+  }
+
+  async getJobArtifact(tenantKey: number, taskId: string, jobId: string): Promise<{ artifact: JobArtifact | null } | null> {
+    return this.#o().tasks.getJobArtifact(tenantKey, taskId, jobId);
+  }
+
+  // --- artifacts ---
+
+  async putArtifact(tenantKey: number, file: { sha256: string; size: number; contentType: string }, now: number): Promise<Artifact & { created: boolean }> {
+    return this.#o().artifacts.put(tenantKey, file, now);
+  }
+
+  async getArtifact(tenantKey: number, artifactId: string): Promise<Artifact | null> {
+    return this.#o().artifacts.get(tenantKey, artifactId);
+  }
+
+  async purgeArtifacts(before: number, batchSize: number): Promise<number> {
+    return this.#o().artifacts.purge(before, batchSize);
+  }
+
+  async referencedBlobs(sha256s: readonly string[]): Promise<Set<string>> {
+    return this.#o().artifacts.referenced(sha256s);
   }
 
   // --- the queue ---

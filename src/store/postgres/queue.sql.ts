@@ -4,7 +4,7 @@
 // moved. Where SQLite runs one statement per job, these take arrays: one round trip per batch.
 
 const QUEUED_COLUMNS = `j.id AS "jobKey", j.job_id AS "jobId", t.id AS "taskKey", t.task_id AS "taskId",
-      t.tenant AS "tenantKey", t.command, t.timeout_ms AS "timeoutMs", i.id AS "instanceKey",
+      t.tenant AS "tenantKey", t.command, t.op, t.timeout_ms AS "timeoutMs", i.id AS "instanceKey",
       i.instance_id AS "instanceId", i.adb_address AS "adbAddress", j.created_at AS "createdAt"`;
 
 const QUEUED_FROM = `jobs j JOIN tasks t ON t.id = j.task
@@ -115,6 +115,11 @@ export const QueueSql = {
   /** $1 firsts, $2 lasts, $3 task keys of the purged tasks */
   purgeOutputs: `DELETE FROM job_outputs o USING unnest($1::bigint[], $2::bigint[]) AS r(first, last)
     WHERE o.job BETWEEN r.first AND r.last`,
+  /** $1 firsts, $2 lasts of the purged tasks */
+  purgeJobArtifacts: `DELETE FROM job_artifacts a USING unnest($1::bigint[], $2::bigint[]) AS r(first, last)
+    WHERE a.job BETWEEN r.first AND r.last`,
+  insertJobArtifacts: `INSERT INTO job_artifacts (job, sha256, size, content_type)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])`,
   purgeJobs: `DELETE FROM jobs j USING unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS r(first, last, task)
     WHERE j.id BETWEEN r.first AND r.last AND j.task = r.task`,
   purgeTasks: 'DELETE FROM tasks WHERE id = ANY($1::bigint[])',

@@ -3,6 +3,7 @@
 // Each returns what it wrote, with the tasks it changed, for the change feed.
 import type pg from 'pg';
 import { canTransition, isFinal, JOB_CODES, JobCode, JobState, jobMessage } from '../../core/index.js';
+import { checkFile } from '../blobs.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { JobResult, QueuedJob } from '../types.js';
 import { inTransaction, type Queryable } from './db.js';
@@ -46,9 +47,11 @@ export async function finishJobs(c: Queryable, results: readonly JobResult[], ta
   // Not running: those a queued job may end with without running (unreachable, cancelled, ...).
   const rest = results.filter((r) => !fromRunning.has(r.jobKey) && canTransition(JobState.Queued, r.state));
   const fromQueued = rest.length > 0 ? await finish(c, rest, JobState.Queued) : new Map<number, number>();
-  const outputs = results.filter((r) => (fromRunning.has(r.jobKey) || fromQueued.has(r.jobKey)) && r.output !== null && r.output.combined.length > 0);
+  const written = (r: JobResult) => fromRunning.has(r.jobKey) || fromQueued.has(r.jobKey);
+  const outputs = results.filter((r) => written(r) && r.output !== null && r.output.combined.length > 0);
   for (const t of fromRunning.values()) tasks.add(t);
   for (const t of fromQueued.values()) tasks.add(t);
+  await insertArtifacts(c, results.filter((r) => r.artifact !== undefined && r.artifact !== null && written(r)));
   if (outputs.length === 0) return;
   // stdout and stderr partition combined: when one is empty the other IS combined, and is stored
   // as NULL ("same as combined") rather than a second copy of up to 1 MiB.
@@ -61,6 +64,13 @@ export async function finishJobs(c: Queryable, results: readonly JobResult[], ta
     stderr.push(err);
   }
   await c.query(QueueSql.insertOutputs, [outputs.map((r) => r.jobKey), stdout, stderr, outputs.map((r) => r.output!.combined)]);
+}
+
+/** The files these jobs produced (their results were written), one statement. */
+async function insertArtifacts(c: Queryable, results: readonly JobResult[]): Promise<void> {
+  if (results.length === 0) return;
+  const files = results.map((r) => r.artifact!);
+  await c.query(QueueSql.insertJobArtifacts, [results.map((r) => r.jobKey), files.map((a) => a.sha256), files.map((a) => a.size), files.map((a) => a.contentType)]);
 }
 
 /** The results written for jobs still in state `from`: job key -> task key. */
@@ -87,6 +97,7 @@ function checkResult(r: JobResult): void {
   if (!isFinal(r.state) || code === undefined || code.state !== r.state) {
     throw new StoreError(StoreErrorCode.InvalidArgument, `job ${r.jobKey}: result ${r.state}/${r.errorCode} is not a final state with its code`);
   }
+  if (r.artifact !== undefined && r.artifact !== null) checkFile(`job ${r.jobKey}: artifact`, r.artifact);
 }
 
 export async function cancelTask(
@@ -116,7 +127,7 @@ export async function interruptRunning(pool: pg.Pool, now: number): Promise<Move
 
 /** Deletes up to batchSize finished tasks created before `before`; returns their keys. */
 export async function purgeTasks(pool: pg.Pool, before: number, batchSize: number): Promise<number[]> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'batchSize must be a positive integer');
+  checkBatchSize(batchSize);
   return inTransaction(pool, async (c) => {
     const victims = (await c.query<{ id: number; jobFirst: number; jobCount: number }>(QueueSql.purgeCandidates, [before, batchSize])).rows;
     if (victims.length === 0) return [];
@@ -124,8 +135,13 @@ export async function purgeTasks(pool: pg.Pool, before: number, batchSize: numbe
     const lasts = victims.map((v) => v.jobFirst + v.jobCount - 1);
     const keys = victims.map((v) => v.id);
     await c.query(QueueSql.purgeOutputs, [firsts, lasts]);
+    await c.query(QueueSql.purgeJobArtifacts, [firsts, lasts]);
     await c.query(QueueSql.purgeJobs, [firsts, lasts, keys]);
     await c.query(QueueSql.purgeTasks, [keys]);
     return keys;
   });
+}
+
+export function checkBatchSize(batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new StoreError(StoreErrorCode.InvalidArgument, 'batchSize must be a positive integer');
 }

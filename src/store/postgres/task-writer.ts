@@ -6,9 +6,11 @@
 // id at once: the second INSERT waits on the unique index for the first to commit, then ON
 // CONFLICT inserts nothing, and the winner, committed by then, is read back and replayed (or, with
 // another body, refused). Within one node the batch's earlier insert is visible to the lookup.
-import { LIMITS, newHexId, newHexIds } from '../../core/index.js';
+import { LIMITS, newHexId, newHexIds, newInstallTaskId } from '../../core/index.js';
+import { artifactIdOf } from '../blobs.js';
 import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type { CreatedJob, CreatedTask, NewTask } from '../types.js';
+import { ArtifactSql } from './artifacts.sql.js';
 import type { Queryable } from './db.js';
 import { JOB_KEY_BLOCK } from './migrations.js';
 import { owned } from './registry.js';
@@ -37,7 +39,17 @@ export async function writeTask(c: Queryable, task: NewTask, now: number): Promi
     throw storeError.instanceNotOwned(task.instanceIds.filter((id) => !have.has(id)));
   }
 
-  const taskId = newHexId();
+  // An upload the task names: resolved (and locked, and its retention restarted) before the task
+  // is written, which a purge holding it first makes NO_ARTIFACT (artifacts.sql.ts).
+  const artifactId = artifactIdOf(task.op);
+  let artifactKey: number | null = null;
+  if (artifactId !== null) {
+    const found = (await c.query<{ id: number }>(ArtifactSql.use, [now, artifactId, task.tenantKey])).rows[0];
+    if (found === undefined) throw storeError.noArtifact(artifactId);
+    artifactKey = found.id;
+  }
+
+  const taskId = task.op?.kind === 'install' ? newInstallTaskId() : newHexId();
   const ids = newHexIds(n);
   const row = (
     await c.query<{ id: number; jobFirst: number }>(TaskSql.insert, [
@@ -51,6 +63,8 @@ export async function writeTask(c: Queryable, task: NewTask, now: number): Promi
       now,
       targets.map((t) => t.instanceKey),
       ids,
+      task.op === undefined ? null : JSON.stringify(task.op),
+      artifactKey,
     ])
   ).rows[0];
   if (row === undefined) {

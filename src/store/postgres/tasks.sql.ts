@@ -1,5 +1,6 @@
 // Tasks as the API reads and writes them. A task's jobs are the key range
 // [job_first, job_first + job_count), one block of job_keys (see migrations.ts).
+import type { TaskOp } from '../../core/index.js';
 
 /** the columns of a JobView */
 const JOB_VIEW = `j.id AS "jobKey", j.job_id AS "jobId", i.instance_id AS "instanceId", j.state,
@@ -8,20 +9,21 @@ const JOB_VIEW = `j.id AS "jobKey", j.job_id AS "jobId", i.instance_id AS "insta
   j.finished_at AS "finishedAt", j.output_bytes AS "outputBytes", j.output_truncated AS "outputTruncated"`;
 
 /** the columns of a TaskRow (below) */
-const TASK_ROW = `id, task_id AS "taskId", tenant, command, kind, timeout_ms AS "timeoutMs",
+const TASK_ROW = `id, task_id AS "taskId", tenant, command, kind, op, timeout_ms AS "timeoutMs",
   created_at AS "createdAt", job_first AS "jobFirst", job_count AS "jobCount"`;
 
 export const TaskSql = {
   /**
    * The task and its jobs in one statement: the task takes a block of job keys (one nextval), its
-   * jobs are one INSERT from arrays ($9 instance keys, $10 job ids, in request order). With a
+   * jobs are one INSERT from arrays ($9 instance keys, $10 job ids, in request order); $11 the
+   * operation's JSON and $12 the upload it names (NULL, NULL for a shell command). With a
    * request id, ON CONFLICT waits for a concurrent insert of the same (tenant, request id) on
    * another connection and then inserts nothing: no row comes back, and the caller reads the
    * winner. (A conflict in the arbiter makes the jobs' INSERT see no task row: it inserts none.)
    */
   insert: `WITH t AS (
-      INSERT INTO tasks (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('job_keys'), cardinality($9::bigint[]))
+      INSERT INTO tasks (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count, op, artifact)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('job_keys'), cardinality($9::bigint[]), $11::jsonb, $12::bigint)
       ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING
       RETURNING id, job_first
     ), j AS (
@@ -68,6 +70,12 @@ export const TaskSql = {
     JOIN jobs j ON j.id BETWEEN t.job_first AND t.job_first + t.job_count - 1
     LEFT JOIN job_outputs o ON o.job = j.id
     WHERE t.task_id = $1 AND t.tenant = $2 AND j.job_id = $3`,
+  /** one job of the tenant's task, with the file it produced (NULLs when none) */
+  jobArtifact: `SELECT a.sha256, a.size, a.content_type AS "contentType"
+    FROM tasks t
+    JOIN jobs j ON j.id BETWEEN t.job_first AND t.job_first + t.job_count - 1
+    LEFT JOIN job_artifacts a ON a.job = j.id
+    WHERE t.task_id = $1 AND t.tenant = $2 AND j.job_id = $3`,
 } as const;
 
 /** A task as byKey and byPublicId read it. */
@@ -77,6 +85,8 @@ export interface TaskRow {
   tenant: number;
   command: string;
   kind: 'async' | 'sync';
+  /** null: a shell command (jsonb, parsed by the driver) */
+  op: TaskOp | null;
   timeoutMs: number;
   createdAt: number;
   jobFirst: number;

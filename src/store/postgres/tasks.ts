@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { JOB_STATES, LIMITS, type JobState } from '../../core/index.js';
 import { cutPage, pageBefore } from '../cursor.js';
 import { storeError } from '../errors.js';
-import type { CreatedJob, CreatedTask, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
+import type { CreatedJob, CreatedTask, JobArtifact, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
 type JobRow = Omit<JobView, 'errorCode'> & { errorCode: string };
@@ -37,6 +37,7 @@ export class Tasks {
       taskId: t.taskId,
       command: t.command,
       kind: t.kind,
+      op: t.op,
       timeoutMs: t.timeoutMs,
       createdAt: t.createdAt,
       jobs: rows.map(toJobView),
@@ -98,7 +99,16 @@ export class Tasks {
     const jobs = (await this.#pool.query<CreatedJob>(TaskSql.createdJobs, [t.jobFirst, t.jobFirst + t.jobCount - 1])).rows;
     return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
   }
+
+  async getJobArtifact(tenantKey: number, taskId: string, jobId: string): Promise<{ artifact: JobArtifact | null } | null> {
+    const row = (await this.#pool.query<NullableArtifact>(TaskSql.jobArtifact, [taskId, tenantKey, jobId])).rows[0];
+    if (row === undefined) return null;
+    return { artifact: row.sha256 === null ? null : (row as JobArtifact) };
+  }
 }
+
+/** a job's artifact, or NULLs (LEFT JOIN) when it has none */
+type NullableArtifact = { [K in keyof JobArtifact]: JobArtifact[K] | null };
 
 function toJobView(r: JobRow): JobView {
   return { ...r, errorCode: r.errorCode as JobView['errorCode'] };

@@ -19,6 +19,8 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { AuditEntry, CommitObserver, CreatedTask, JobResult, NewTask, StoreStats } from '../types.js';
+import { artifactIdOf } from '../blobs.js';
+import { ArtifactSql } from './artifacts.sql.js';
 import { appendAudit } from './audit.js';
 import { finishJobs, markRunning } from './queue.js';
 import { writeTask } from './task-writer.js';
@@ -188,6 +190,8 @@ export class WriteBatch {
       if (tenants.size > 0) await c.query(TxSql.lockTenantsShared, [[...tenants]]);
       const requests = batch.flatMap((r) => (r.kind === 'create' && r.task.requestId !== undefined ? [r.task] : []));
       if (requests.length > 0) await c.query(TxSql.lockRequests, [requests.map((t) => t.tenantKey), requests.map((t) => t.requestId)]);
+      const uses = batch.flatMap((r) => (r.kind === 'create' && artifactIdOf(r.task.op) !== null ? [r.task] : []));
+      if (uses.length > 0) await c.query(ArtifactSql.lockUses, [uses.map((t) => t.tenantKey), uses.map((t) => artifactIdOf(t.op))]);
       const now = this.#clock();
       const audits: AuditRequest[] = [];
       for (const r of batch) {

@@ -14,6 +14,11 @@ const TASK_ROW = `id, task_id AS taskId, tenant, command, kind, op, timeout_ms A
 export const TaskSql = {
   /** job_first is set right after the jobs are inserted, in the same transaction */
   insert: `INSERT INTO tasks
+    (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+  /** insert, for a device operation: its JSON, and the upload it names (NULL: none). A shell
+   * command's insert stays the one above, as the raw ceiling of bench/lib measures it. */
+  insertOp: `INSERT INTO tasks
     (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count, op, artifact)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
   setJobFirst: 'UPDATE tasks SET job_first = ? WHERE id = ?',
