@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import { buildApi } from '../src/api/index.js';
+import { BlobStore } from '../src/artifacts/index.js';
 import { createServiceMetrics } from '../src/cli/metrics.js';
 import { DEFAULT_CONFIG, hashToken, newToken } from '../src/core/index.js';
 import { createSqliteStore } from '../src/store/index.js';
@@ -33,6 +34,7 @@ export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
       tasks: createTaskService(store),
       // Nothing is asked of the monitor: no request is made.
       monitor: { status: () => 0, reboot: async () => {} },
+      blobs: new BlobStore(join(dir, 'artifacts')),
       config: DEFAULT_CONFIG,
       adminTokenHash: hashToken(newToken('adm')),
       metrics,

@@ -14,6 +14,7 @@ import { errorHandler, frameworkErrorHandler, notFoundHandler } from './error-ha
 import { createRateLimiter } from './rate-limit.js';
 import { echoRequestId, genReqId, requireRequestId } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
+import { artifactRoutes } from './routes/artifacts.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
 import { registerOpenApi } from './openapi.js';
@@ -138,6 +139,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await taskRoutes(tenant, deps);
     await eventRoutes(tenant, deps);
     await instanceRoutes(tenant, deps);
+    await artifactRoutes(tenant, deps);
   });
 
   await app.ready();

@@ -6,6 +6,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { ApiError, newRequestId } from '../core/index.js';
 import { genReqId, REQUEST_ID_HEADER } from './request-id.js';
+import { isUploading } from './upload-body.js';
 
 type ParserError = Error & { code?: string; rawPacket?: unknown };
 
@@ -34,6 +35,9 @@ type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 
 export function clientErrorHandler(err: ParserError, socket: HttpSocket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // An upload's body may outlast the whole-request timeout while it keeps moving; its own idle
+  // timeout applies instead (upload-body.ts).
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && isUploading(socket)) return;
   // A request timeout can fire after an answer started (one sent before its body arrived): bytes
   // written now would land inside that answer, so the socket is only closed.
   if (socket.writable && socket._httpMessage?.headersSent !== true) {

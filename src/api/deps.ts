@@ -1,5 +1,6 @@
 // What the API needs from the rest of the process.
 import type { Logger } from 'pino';
+import type { BlobStore } from '../artifacts/index.js';
 import type { Config, InstanceStatus } from '../core/index.js';
 import type { InstanceTarget, Store } from '../store/index.js';
 import type { TaskService } from '../tasks/index.js';
@@ -9,6 +10,8 @@ export interface ApiDeps {
   /** submit, cancel, run-and-wait and watch: the task's life goes through here */
   tasks: TaskService;
   monitor: InstanceHealth;
+  /** the artifact directory (SPEC §10): uploads and fetched packages go in, job artifacts come out */
+  blobs: BlobStore;
   config: Config;
   /** SHA-256 of the operator's admin token */
   adminTokenHash: Buffer;

@@ -24,6 +24,7 @@ const ERROR_STATUSES: Readonly<Record<string, string>> = {
   408: 'The request did not arrive in time; the connection is closed',
   409: 'Conflict: the x-request-id was used for another request, or the instance exists already',
   413: 'Body larger than the route accepts',
+  416: 'The Range asks for bytes past the end of the file; Content-Range says its size',
   429: 'Over the tenant\'s request rate (KOOPHONE.API.1429); Retry-After says when to retry',
   500: 'Internal error (KOOPHONE.API.9999); the server logged it under the request id',
   503: 'The service is shutting down (KOOPHONE.API.1503); retry shortly',
@@ -63,12 +64,35 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'POST /v1/instances/batch-query-status': 'Instance statuses',
   'GET /v1/instances/batch-query': 'The caller\'s instances, paged',
   'POST /v1/instances/reboot': 'Reboot instances',
+  'POST /v1/artifacts': 'Upload a file (the body is the file\'s bytes)',
+  'GET /v1/artifacts/{artifact_id}': 'An uploaded file\'s id, hash, size and type',
+  'GET /v1/instances/tasks/{task_id}/jobs/{job_id}/artifact': 'The file a job produced (pull, screenshot); byte ranges',
   'GET /healthz': 'Liveness',
   'GET /readyz': 'Readiness (the store answers)',
   'GET /metrics': 'Prometheus metrics (text format)',
 };
 
 const SSE_ROUTE = 'GET /v1/instances/tasks/{task_id}/events';
+const UPLOAD_ROUTE = 'POST /v1/artifacts';
+const JOB_ARTIFACT_ROUTE = 'GET /v1/instances/tasks/{task_id}/jobs/{job_id}/artifact';
+/** An upload's body: the file itself, read by the route (no body schema there). */
+const UPLOAD_BODY = {
+  type: 'string',
+  format: 'binary',
+  description: 'The file\'s bytes, streamed; at most the operator\'s artifact limit (2 GiB by default). content-type application/octet-stream, application/vnd.android.package-archive or none',
+};
+const FILE_CONTENT = { schema: { type: 'string', format: 'binary' } };
+/** The job's file: its own content type (a screenshot is image/png, a pulled file application/octet-stream). */
+const JOB_FILE_REPLIES = {
+  200: {
+    description: 'The file, with Content-Length, Accept-Ranges: bytes and its sha256 as the ETag',
+    content: { 'application/octet-stream': FILE_CONTENT, 'image/png': FILE_CONTENT },
+  },
+  206: {
+    description: 'The one byte range the Range header asked for (Content-Range says which); several ranges are answered whole',
+    content: { 'application/octet-stream': FILE_CONTENT, 'image/png': FILE_CONTENT },
+  },
+};
 const SSE_DESCRIPTION =
   'text/event-stream: one `event: job` per job with its current state, then one per state change (`data`: the job ' +
   'as GET task shows it; per job the states only advance); `event: done` with `data: {"task_id": ...}` once every ' +
@@ -81,6 +105,7 @@ function tagOf(url: string): string | null {
   if (url.startsWith(ADMIN_PREFIX)) return 'admin';
   if (url.startsWith('/v1/instances/tasks')) return 'tasks';
   if (url.endsWith('-command')) return 'commands';
+  if (url.startsWith('/v1/artifacts')) return 'artifacts';
   if (url.startsWith(TENANT_PREFIX)) return 'instances';
   return null;
 }
@@ -91,7 +116,8 @@ function errorStatuses(method: string, url: string, schema: RouteSchema): string
   const hasParams = url.includes('{');
   if (url.startsWith(TENANT_PREFIX)) statuses.push('401', '429');
   if (url.startsWith(ADMIN_PREFIX) || url === METRICS_PATH) statuses.push('401');
-  if (schema['body'] !== undefined) statuses.push('413');
+  if (schema['body'] !== undefined || `${method} ${url}` === UPLOAD_ROUTE) statuses.push('413');
+  if (`${method} ${url}` === JOB_ARTIFACT_ROUTE) statuses.push('404', '416');
   if (url.startsWith(ADMIN_PREFIX) && hasParams) statuses.push('404');
   if (method === 'POST' && (url === '/v1/instances/async-command' || url.startsWith('/admin/v1/instances'))) statuses.push('409');
   return [...statuses.sort(), '4XX'];
@@ -120,12 +146,17 @@ export function describeRoute(method: string, fastifyUrl: string, schema: RouteS
   if (url.startsWith(ADMIN_PREFIX)) out['security'] = [{ adminToken: [] }];
   const query = QUERIES[key];
   if (query !== undefined) out['querystring'] = query;
+  if (key === UPLOAD_ROUTE) {
+    out['body'] = UPLOAD_BODY;
+    out['consumes'] = ['application/octet-stream', 'application/vnd.android.package-archive'];
+  }
   if (schema.response !== undefined && '4xx' in schema.response) {
     const { '4xx': _4xx, '5xx': _5xx, ...rest } = schema.response;
     const response: Record<string, unknown> = { ...rest };
     if (key === SSE_ROUTE) {
       response['200'] = { description: SSE_DESCRIPTION, content: { 'text/event-stream': { schema: { type: 'string' } } } };
     }
+    if (key === JOB_ARTIFACT_ROUTE) Object.assign(response, JOB_FILE_REPLIES);
     for (const status of errorStatuses(method, url, schema)) response[status] = errorReply(status);
     out.response = response;
   }

@@ -32,6 +32,11 @@ export class BlobStore {
     this.#tmp = join(dir, 'tmp');
   }
 
+  /** where files being written live until they are complete (tmp/) */
+  get tempDir(): string {
+    return this.#tmp;
+  }
+
   /** Creates the directory (and its tmp/) if missing. */
   async init(): Promise<void> {
     await mkdir(this.#tmp, { recursive: true, mode: 0o700 });
@@ -81,24 +86,21 @@ export class BlobStore {
    * any failure, and a source past maxBytes fails with BlobTooLargeError. */
   async write(source: AsyncIterable<Buffer | Uint8Array>, maxBytes: number): Promise<BlobRef> {
     const writer = this.createWriter(maxBytes);
+    // The writer fails by an 'error' event on a later tick, which may come while no write waits
+    // for it (a chunk past the limit, written when the buffer had room): without a listener of
+    // its own the event would be an uncaught exception. `errored` says it at once.
+    writer.on('error', () => {});
     try {
       for await (const chunk of source) {
-        if (!writer.write(chunk)) await new Promise<void>((resolve, reject) => {
-          const done = (err?: Error): void => {
-            writer.off('drain', done);
-            writer.off('error', done);
-            if (err) reject(err);
-            else resolve();
-          };
-          writer.once('drain', done);
-          writer.once('error', done);
-        });
+        if (!writer.write(chunk) && writer.errored === null) await drained(writer);
+        if (writer.errored !== null) throw writer.errored;
       }
       await new Promise<void>((resolve, reject) => writer.end((err?: Error | null) => (err ? reject(err) : resolve())));
       return await writer.result();
     } catch (err) {
+      const failure = writer.errored ?? err;
       await writer.discard();
-      throw err;
+      throw failure;
     }
   }
 
@@ -125,6 +127,21 @@ export class BlobStore {
     return ref;
   }
 
+}
+
+/** Resolves when the writer can take more, or failed, or closed (the caller then finds out which). */
+function drained(writer: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      writer.off('drain', done);
+      writer.off('error', done);
+      writer.off('close', done);
+      resolve();
+    };
+    writer.on('drain', done);
+    writer.on('error', done);
+    writer.on('close', done);
+  });
 }
 
 /** A Writable into the blob store: hashing as it writes a temporary file. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { hashToken, newToken, type Config } from '../core/index.js';
+import { BlobStore } from '../artifacts/index.js';
 import { FleetPool, loadOrCreateKey, type AdbKey } from '../adb/index.js';
 import { createPostgresStore, createSqliteStore, type CommitObserver, type Store } from '../store/index.js';
 import {
@@ -33,6 +34,8 @@ export interface RunningService {
   port: number;
   config: Config;
   store: Store;
+  /** the artifact directory every process of the deployment shares */
+  blobs: BlobStore;
   /** null: --role api */
   dispatcher: Dispatcher | null;
   /** what the API answers health from (null: --role worker) */
@@ -88,6 +91,17 @@ async function openStore(config: Config, onCommit: CommitObserver): Promise<Stor
   }
 }
 
+/** The artifact directory (uploads, fetched packages, pulled files), created if missing. */
+async function openArtifactDir(config: Config): Promise<BlobStore> {
+  const blobs = new BlobStore(config.artifactDir ?? join(config.dataDir, 'artifacts'));
+  try {
+    await blobs.init();
+  } catch (err) {
+    throw new Error(`ADBFLEET_ARTIFACT_DIR ${blobs.dir}: ${(err as Error).message}`, { cause: err });
+  }
+  return blobs;
+}
+
 /** SPEC §11's roles and zones need a store several processes share. */
 function checkRole(config: Config): void {
   if (config.databaseUrl !== null) return;
@@ -109,6 +123,7 @@ function workerId(): string {
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
   checkRole(config);
   prepareDataDir(config.dataDir);
+  const blobs = await openArtifactDir(config);
   const token = adminToken(config);
   const metrics = createServiceMetrics();
   const store = await openStore(config, metrics.commit);
@@ -135,7 +150,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const monitor = !runsApi ? null : sharedHealth === null ? measuring : createStoredHealth({ store, health: sharedHealth, logger: logger.child({ role: 'health' }) });
   metrics.attach({ store, pool, monitor: monitor ?? measuring ?? { statusCounts: () => [] }, dispatcher: dispatcher ?? { active: 0, held: 0 } });
   // On PostgreSQL one worker at a time purges (store.tryLead).
-  const purger = runsWorker ? createRetentionPurger({ store, config, logger: logger.child({ role: 'retention' }) }) : null;
+  const purger = runsWorker ? createRetentionPurger({ store, config, blobs, logger: logger.child({ role: 'retention' }) }) : null;
   const tasks = createTaskService(store);
   // A worker alone serves the operator's routes only (/healthz, /readyz, /metrics): it has no
   // tenant or admin API, and its health monitor is asked for nothing there.
@@ -145,6 +160,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     store,
     tasks,
     monitor: health,
+    blobs,
     config,
     adminTokenHash: hashToken(token),
     logger: logger.child({ role: runsApi ? 'api' : 'ops' }),
@@ -190,7 +206,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const address = api.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { url: `http://${host}:${port}`, port, config, store, dispatcher, monitor, api, logger, close };
+  return { url: `http://${host}:${port}`, port, config, store, blobs, dispatcher, monitor, api, logger, close };
 }
 
 /**

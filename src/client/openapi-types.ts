@@ -1100,7 +1100,7 @@ export interface paths {
                     /** @description entries whose actor is this tenant */
                     tenant_id?: string;
                     /** @description entries of this action */
-                    action?: "command.submit" | "command.sync" | "task.cancel" | "instance.reboot" | "tenant.create" | "token.issue" | "token.revoke" | "instance.create" | "instance.bulk" | "instance.assign" | "instance.delete";
+                    action?: "command.submit" | "command.sync" | "task.cancel" | "instance.reboot" | "tenant.create" | "token.issue" | "token.revoke" | "instance.create" | "instance.bulk" | "instance.assign" | "instance.delete" | "artifact.upload";
                     /** @description entries of requests with this x-request-id */
                     request_id?: string;
                     /** @description entries at or after this ISO 8601 time (a date alone: its midnight UTC) */
@@ -2391,6 +2391,369 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a file (the body is the file's bytes) */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The file's bytes, streamed; at most the operator's artifact limit (2 GiB by default). content-type application/octet-stream, application/vnd.android.package-archive or none */
+            requestBody: {
+                content: {
+                    "application/octet-stream": string;
+                    "application/vnd.android.package-archive": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error_code: string;
+                            error_msg: string;
+                            data: components["schemas"]["Artifact"];
+                        };
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the route accepts */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/artifacts/{artifact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An uploaded file's id, hash, size and type */
+        get: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path: {
+                    artifact_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error_code: string;
+                            error_msg: string;
+                            data: components["schemas"]["Artifact"];
+                        };
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/tasks/{task_id}/jobs/{job_id}/artifact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The file a job produced (pull, screenshot); byte ranges */
+        get: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path: {
+                    task_id: string;
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file, with Content-Length, Accept-Ranges: bytes and its sha256 as the ETag */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                        "image/png": string;
+                    };
+                };
+                /** @description The one byte range the Range header asked for (Content-Range says which); several ranges are answered whole */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                        "image/png": string;
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description What the path names does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The Range asks for bytes past the end of the file; Content-Range says its size */
+                416: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2485,6 +2848,19 @@ export interface components {
             instance_name: string;
             running_status: number;
             zone: string;
+            created_at: string;
+        };
+        /** Artifact */
+        Artifact: {
+            /** @description 32 lowercase hex characters; the same bytes uploaded again give the same id */
+            artifact_id: string;
+            /** @description SHA-256 of the bytes, lowercase hex */
+            sha256: string;
+            /** @description bytes */
+            size: number;
+            /** @description the upload's content-type (application/octet-stream when it had none) */
+            content_type: string;
+            /** @description when the tenant first uploaded these bytes (ISO 8601 UTC) */
             created_at: string;
         };
     };

@@ -14,6 +14,7 @@ export const AUDIT_ACTIONS = [
   'instance.bulk',
   'instance.assign',
   'instance.delete',
+  'artifact.upload',
   'app.install',
   'app.uninstall',
   'files.push',

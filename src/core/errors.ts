@@ -46,6 +46,15 @@ export const API_ERRORS = {
   BODY_EMPTY: { status: 400, code: BAD_REQUEST, message: 'body: must be a JSON object' },
   BODY_MEDIA_TYPE: { status: 400, code: BAD_REQUEST, message: 'body: content-type must be application/json' },
   BODY_LENGTH_MISMATCH: { status: 400, code: BAD_REQUEST, message: 'body: content-length does not match the body' },
+  // An upload (POST /v1/artifacts): the body is the file, not JSON.
+  ARTIFACT_TOO_LARGE: { status: 413, code: BAD_REQUEST, message: 'body: larger than the artifact limit of {limit} bytes' },
+  ARTIFACT_MEDIA_TYPE: {
+    status: 400,
+    code: BAD_REQUEST,
+    message: 'body: content-type must be application/octet-stream (or application/vnd.android.package-archive, or none)',
+  },
+  /** A Range header past the end of the file; answered with `Content-Range: bytes *\/size`. */
+  RANGE_NOT_SATISFIABLE: { status: 416, code: BAD_REQUEST, message: 'range: not satisfiable for a file of {size} bytes' },
   /** A field (of the body or the query) that breaks a rule; the rule's words come from the schema. */
   INVALID_FIELD: { status: 400, code: BAD_REQUEST, message: '{field}: {rule}' },
   /** The rule comes from adbAddressProblem (validation.ts): which part of the address is wrong. */
@@ -56,6 +65,16 @@ export const API_ERRORS = {
   // What the request names. Missing, malformed and another tenant's answer alike (SPEC §4).
   NO_SUCH_TASK: { status: 400, code: BAD_REQUEST, message: 'task_id {taskId} does not exist', clip: LIMITS.echoedIdChars },
   NO_SUCH_JOB: { status: 400, code: BAD_REQUEST, message: 'job_id {jobId} does not exist', clip: LIMITS.echoedIdChars },
+  /** An artifact_id in a body or a path: missing, another tenant's, malformed or purged (SPEC §10). */
+  NO_SUCH_ARTIFACT: { status: 400, code: BAD_REQUEST, message: 'artifact_id {artifactId} does not exist', clip: LIMITS.echoedIdChars },
+  /** The job exists but made no file: not a pull or screenshot, not finished, or failed. A 404: the
+   * path names a resource that is not there (the task and job are, so this is no "does not exist"). */
+  NO_ARTIFACT_FOR_JOB: {
+    status: 404,
+    code: BAD_REQUEST,
+    message: 'job_id {jobId} has no artifact (only a succeeded pull or screenshot has one)',
+    clip: LIMITS.echoedIdChars,
+  },
   INSTANCE_NOT_FOUND: {
     status: 400,
     code: 'KOOPHONE.API.1001',
@@ -71,7 +90,6 @@ export const API_ERRORS = {
 
   // Device operations (SPEC §10). KooPhone answers an unknown install task (ZGCA...) with 1323.
   NO_SUCH_INSTALL_TASK: { status: 404, code: 'KOOPHONE.API.1323', message: 'task_id {taskId} does not exist', clip: LIMITS.echoedIdChars },
-  NO_SUCH_ARTIFACT: { status: 400, code: BAD_REQUEST, message: 'artifact_id {artifactId} does not exist', clip: LIMITS.echoedIdChars },
   URL_FETCH_DISABLED: {
     status: 400,
     code: BAD_REQUEST,

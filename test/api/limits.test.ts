@@ -63,6 +63,7 @@ const LIMIT_ROWS: Record<keyof typeof LIMITS, [row: string, value: string]> = {
 /** The configurable limits: their defaults are settings, not LIMITS. */
 const SETTING_ROWS: [row: string, value: string][] = [
   ['stored output per job', `${DEFAULT_CONFIG.maxOutputBytes / (1024 * 1024)} MiB (configurable)`],
+  ['artifact: an upload, a fetched package, a pulled file or a screenshot', `${DEFAULT_CONFIG.artifactMaxBytes / 1024 ** 3} GiB (configurable)`],
   [
     'requests per tenant',
     `${DEFAULT_CONFIG.rateLimitPerSecond}/s, burst ${DEFAULT_CONFIG.rateLimitBurst} (configurable; 0 = off)`,

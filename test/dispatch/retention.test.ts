@@ -47,18 +47,18 @@ test('retention purger deletes every finished task and audit entry past retentio
 
     // Retention in the future's favour: everything created up to now is past it.
     const purger = createRetentionPurger({ store: f.store, config: { retentionMs: -60_000 }, batchSize: 500 });
-    assert.deepEqual(await purger.runOnce(), { tasks: 1_150, auditEntries: 1_100 });
+    assert.deepEqual(await purger.runOnce(), { tasks: 1_150, auditEntries: 1_100, artifacts: 0, files: 0, tempFiles: 0 });
     assert.equal(await f.store.getTask(f.tenantKey, finished[0]!), null);
     assert.equal(await f.store.getTask(f.tenantKey, finished.at(-1)!), null);
     assert.ok(await f.store.getTask(f.tenantKey, open.taskId));
-    assert.deepEqual(await purger.runOnce(), { tasks: 0, auditEntries: 0 });
+    assert.deepEqual(await purger.runOnce(), { tasks: 0, auditEntries: 0, artifacts: 0, files: 0, tempFiles: 0 });
     assert.deepEqual((await f.store.listAudit({}, 10, null)).entries.map((e) => e.requestId), ['future']);
 
     // Within retention nothing goes, finished or not.
     await f.store.markRunning([open.jobs[0]!.jobKey], now);
     await f.store.finishJobs([{ ...results[0]!, jobKey: open.jobs[0]!.jobKey }]);
     const keep = createRetentionPurger({ store: f.store, config: { retentionMs: 3_600_000 } });
-    assert.deepEqual(await keep.runOnce(), { tasks: 0, auditEntries: 0 });
+    assert.deepEqual(await keep.runOnce(), { tasks: 0, auditEntries: 0, artifacts: 0, files: 0, tempFiles: 0 });
     assert.ok(await f.store.getTask(f.tenantKey, open.taskId));
   } finally {
     await f.close();

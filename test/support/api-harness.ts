@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi, type ApiMetrics } from '../../src/api/index.js';
+import { BlobStore } from '../../src/artifacts/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { hashToken } from '../../src/core/ids.js';
 import type { InstanceStatus } from '../../src/core/index.js';
@@ -55,6 +56,8 @@ export class SettableMonitor implements HealthMonitor {
 export interface ApiHarness {
   app: FastifyInstance;
   store: Store;
+  /** the artifact directory (in the harness's temp dir unless one was given) */
+  blobs: BlobStore;
   tasks: TaskService;
   feed: FeedRecorder;
   monitor: HealthMonitor;
@@ -89,6 +92,8 @@ export async function startApiHarness(opts: {
   /** a store to use; the harness opens it, and closes it only when closeStore is set */
   store?: Store;
   closeStore?: boolean;
+  /** an artifact directory to use (a worker's in the same test); default one in the temp dir */
+  blobs?: BlobStore;
   sseHeartbeatMs?: number;
   logger?: Logger;
   /** where the built console is (default: dist/console) */
@@ -100,6 +105,8 @@ export async function startApiHarness(opts: {
   const store = opts.store ?? (await createTestStore(dir));
   const closeStore = opts.store === undefined || opts.closeStore === true;
   await store.open();
+  const blobs = opts.blobs ?? new BlobStore(join(dir, 'artifacts'));
+  await blobs.init();
   const tasks = createTaskService(store);
   const feed = new FeedRecorder(store.changes);
   const monitor = opts.monitor ?? new SettableMonitor();
@@ -110,6 +117,7 @@ export async function startApiHarness(opts: {
       store,
       tasks,
       monitor,
+      blobs,
       config,
       adminTokenHash: hashToken(ADMIN_TOKEN),
       logger: opts.logger ?? false,
@@ -132,6 +140,7 @@ export async function startApiHarness(opts: {
   return {
     app,
     store,
+    blobs,
     tasks,
     feed,
     monitor,

@@ -2,6 +2,7 @@
 // and responses (serialized by fast-json-stringify). Exported whole so an OpenAPI document can be
 // built from them.
 export * from './admin.js';
+export * from './artifacts.js';
 export * from './audit.js';
 export * from './commands.js';
 export * from './common.js';
