@@ -139,7 +139,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   // On PostgreSQL every worker leases the instances it runs (one or many workers alike).
   const leases = runsWorker ? store.joinAsWorker({ workerId: workerId(), zones: config.zones, leaseMs: config.leaseMs }) : null;
   const dispatcher = runsWorker
-    ? createDispatcher({ store, pool, config, logger: logger.child({ role: 'worker' }), observer: metrics.worker, leases })
+    ? createDispatcher({ store, pool, config, blobs, logger: logger.child({ role: 'worker' }), observer: metrics.worker, leases })
     : null;
   // Health (SPEC §6): on SQLite the one monitor measures every instance and answers the API. On
   // PostgreSQL a worker measures the instances it holds and stores what it finds; the API answers

@@ -8,6 +8,7 @@
 // With leases (several workers on PostgreSQL, lease-keeper.ts) it runs only the instances it
 // holds: the store reads and starts only their jobs; an instance acquired has the jobs the read
 // cursor already passed read first (catch-up), one lost stops its lane.
+import type { BlobStore } from '../artifacts/index.js';
 import type { Config } from '../core/index.js';
 import type { QueuedJob, Store, WorkerLeases } from '../store/index.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -19,7 +20,10 @@ import type { Dispatcher } from './types.js';
 export interface DispatcherOptions {
   store: Store;
   pool: WorkerPool;
-  config: Pick<Config, 'perInstanceConcurrency' | 'globalConcurrency' | 'retryWindowMs' | 'maxOutputBytes'>;
+  config: Pick<Config, 'perInstanceConcurrency' | 'globalConcurrency' | 'retryWindowMs' | 'maxOutputBytes' | 'artifactMaxBytes'>;
+  /** the artifact directory device operations push from and pull into (SPEC §10); absent or
+   * null: those operations fail 9999 (logged), commands and uninstalls run */
+  blobs?: BlobStore | null;
   logger?: Logger;
   /** told of each job's start and result (metrics) */
   observer?: WorkerObserver;
@@ -76,7 +80,7 @@ class QueueDispatcher implements Dispatcher {
    * round it raced with: they are left to that instance's catch-up, which reads them in order. */
   readonly #held = new Set<number>();
 
-  constructor({ store, pool, config, logger = SILENT_LOGGER, observer = NO_OBSERVER, laneWindow, maxHeldQueued, leases }: DispatcherOptions) {
+  constructor({ store, pool, config, blobs, logger = SILENT_LOGGER, observer = NO_OBSERVER, laneWindow, maxHeldQueued, leases }: DispatcherOptions) {
     this.#store = store;
     this.#leases = leases ?? null;
     this.#keeper =
@@ -110,6 +114,8 @@ class QueueDispatcher implements Dispatcher {
         globalConcurrency,
         retryWindowMs: config.retryWindowMs,
         maxOutputBytes: config.maxOutputBytes,
+        blobs: blobs ?? null,
+        artifactMaxBytes: config.artifactMaxBytes,
         laneWindow: laneWindow ?? DEFAULT_LANE_WINDOW,
         maxHeldQueued: maxHeldQueued ?? DEFAULT_MAX_HELD_QUEUED,
       },

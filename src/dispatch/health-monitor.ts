@@ -12,12 +12,12 @@
 import { InstanceStatus, type Config } from '../core/index.js';
 import type { InstanceTarget, Store, WorkerLeases } from '../store/index.js';
 import { HealthPublisher } from './health-publisher.js';
-import { SILENT_LOGGER, unsubscribe, type Logger, type WorkerPool } from './ports.js';
+import { SILENT_LOGGER, unsubscribe, type Logger, type ConnectionPool } from './ports.js';
 import type { HealthMonitor } from './types.js';
 
 export interface HealthMonitorOptions {
   store: Store;
-  pool: WorkerPool;
+  pool: ConnectionPool;
   /** how often each instance is checked, how long a check waits for adbd, and the pings per second at most */
   config: Pick<Config, 'healthIntervalMs' | 'healthTimeoutMs' | 'healthPingsPerSecond'>;
   logger?: Logger;
@@ -54,7 +54,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
 
 class PoolHealthMonitor implements HealthMonitor {
   readonly #store: Store;
-  readonly #pool: WorkerPool;
+  readonly #pool: ConnectionPool;
   readonly #logger: Logger;
   readonly #intervalMs: number;
   readonly #concurrency: number;

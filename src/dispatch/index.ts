@@ -5,4 +5,4 @@ export { createStoredHealth, type StoredHealthOptions } from './stored-health.js
 export { createHealthMonitor, type HealthMonitorOptions } from './health-monitor.js';
 export { createRetentionPurger, type Purged, type RetentionPurger, type RetentionPurgerOptions } from './retention.js';
 export { executeMsg, utf8Prefix } from './outcome.js';
-export type { Logger, WorkerObserver, WorkerPool, ExecOptions, ExecResult } from './ports.js';
+export type { ConnectionPool, Logger, WorkerObserver, WorkerPool, ExecOptions, ExecResult } from './ports.js';

@@ -1,6 +1,6 @@
 // Turns how an exec ended (a result or an AdbError) into the job's final state and code (SPEC §4).
 import { JOB_CODES, JobCode, jobMessage, LIMITS } from '../core/index.js';
-import type { JobResult } from '../store/index.js';
+import type { JobArtifact, JobResult } from '../store/index.js';
 import { isAdbError, type PartialOutput } from '../adb/index.js';
 import { adbErrorCode, type ExecResult } from './ports.js';
 
@@ -73,6 +73,12 @@ export function completedResult(jobKey: number, r: ExecResult, finishedAt: numbe
     outputTruncated: r.truncated,
     output: { stdout: r.stdout, stderr: r.stderr, combined: r.combined },
   };
+}
+
+/** A device operation that succeeded without a command's output (push, pull, screenshot): no exit
+ * status, execute_msg says what was done, and the file it produced, if any. */
+export function operationResult(jobKey: number, summary: string, finishedAt: number, artifact: JobArtifact | null): JobResult {
+  return { ...result(jobKey, JobCode.Ok, null, finishedAt), executeMsg: executeMsg(Buffer.from(summary, 'utf8')), artifact };
 }
 
 /** The job code for an exec that rejected; null means "not an ADB error" (logged, 9999). */

@@ -1,11 +1,23 @@
-import { isAdbError, type AdbErrorCode, type ExecOptions as AdbExecOptions, type ExecResult } from '../adb/index.js';
+import type { Writable } from 'node:stream';
+import {
+  isAdbError,
+  type AdbErrorCode,
+  type ExecOptions as AdbExecOptions,
+  type ExecResult,
+  type PushOptions,
+  type RawExecOptions,
+  type RawExecResult,
+  type SyncOptions,
+  type SyncStat,
+  type TransferResult,
+} from '../adb/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
 
 // What the worker needs from its neighbours, as structural types: the real AdbPool (src/adb) and a
 // pino logger satisfy them, and the scheduling code does not depend on how either is built.
 
-/** The slice of AdbPool the worker and the health monitor use. */
-export interface WorkerPool {
+/** The slice of the pool the health monitor and the worker's connection logic use. */
+export interface ConnectionPool {
   /** Ensures a live, authenticated connection (no I/O when one is already up). */
   connect(address: string): Promise<unknown>;
   /** Connects if needed and checks that adbd answers (no command runs). */
@@ -19,6 +31,18 @@ export interface WorkerPool {
   reboot(address: string): Promise<unknown>;
   /** The listener gets the address whose connection went away; may return an unsubscribe function. */
   onDisconnect(listener: (address: string) => void): unknown;
+}
+
+/** What the worker uses: connections and commands, and the calls device operations (SPEC §10) need. */
+export interface WorkerPool extends ConnectionPool {
+  /** `exec:CMD` byte for byte into sink (a screenshot); the sink is ended on success only. */
+  execRaw(address: string, command: string, sink: Writable, options: RawExecOptions): Promise<RawExecResult>;
+  /** Streams a local file to the device; a device FAIL rejects with TransferError SYNC_FAILED. */
+  push(address: string, localPath: string, remotePath: string, options: PushOptions): Promise<TransferResult>;
+  /** Streams a device file into a local one, which is removed when the call fails. */
+  pull(address: string, remotePath: string, localPath: string, options: SyncOptions): Promise<TransferResult>;
+  /** mode, size (32 bits: STAT v1) and mtime of a device path; null when there is none. */
+  stat(address: string, remotePath: string, options: SyncOptions): Promise<SyncStat | null>;
 }
 
 /** What the worker always passes: a deadline, the output cap and a way to cancel. */

@@ -9,13 +9,13 @@ import type { Backlog } from './backlog.js';
 import { ConnectQueue } from './connect-queue.js';
 import type { Lane, WorkJob } from './lane.js';
 import { failedResult } from './outcome.js';
-import { adbErrorCode, type Logger, type WorkerPool } from './ports.js';
+import { adbErrorCode, type Logger, type ConnectionPool } from './ports.js';
 
 /** Connects the worker starts at once; more lanes wait their turn (still queued, cancellable). */
 const MAX_CONNECTS_IN_FLIGHT = 256;
 
 export interface ReconnectOptions {
-  pool: WorkerPool;
+  pool: ConnectionPool;
   logger: Logger;
   perInstanceConcurrency: number;
   retryWindowMs: number;

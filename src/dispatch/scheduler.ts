@@ -3,10 +3,12 @@
 // from or where results go (hooks): the dispatcher feeds it from the store's queue, with or
 // without instance leases (dropInstance when one goes). What the lanes hold of the queue is bounded
 // (backlog.ts): the rest stays in the store, noted by key, and is read as the lanes drain.
+import type { BlobStore } from '../artifacts/index.js';
 import { JobCode } from '../core/index.js';
 import type { JobResult, QueuedJob } from '../store/index.js';
 import { Backlog } from './backlog.js';
 import { JobCancel, Lane, workJob, type WorkJob } from './lane.js';
+import { Operations } from './operations.js';
 import { completedResult, execErrorCode, execErrorDetail, failedResult, partialOutput } from './outcome.js';
 import type { Logger, WorkerPool } from './ports.js';
 import { Reconnect } from './reconnect.js';
@@ -18,6 +20,10 @@ export interface SchedulerOptions {
   globalConcurrency: number;
   retryWindowMs: number;
   maxOutputBytes: number;
+  /** where device operations' files are (null: those that move files fail 9999) */
+  blobs: BlobStore | null;
+  /** a pulled file or a screenshot larger than this fails 1008 */
+  artifactMaxBytes: number;
   /** queued jobs one lane holds at most (the rest stay in the store) */
   laneWindow: number;
   /** queued jobs all lanes hold together at most */
@@ -63,6 +69,7 @@ export class Scheduler {
   /** what the lanes hold of the queue (the consumer retries failed refills and stops them) */
   readonly backlog: Backlog;
   readonly #reconnect: Reconnect;
+  readonly #operations: Operations;
   /** this worker's start: no retry window begins before it (jobs queued while no worker ran wait) */
   readonly #startedAt = Date.now();
 
@@ -77,6 +84,7 @@ export class Scheduler {
         refilled: (lane, jobs) => this.#refilled(lane, jobs),
       },
     );
+    this.#operations = new Operations(options);
     this.#reconnect = new Reconnect(options, {
       backlog: this.backlog,
       ready: (lane) => {
@@ -324,6 +332,8 @@ export class Scheduler {
   async #exec(job: WorkJob): Promise<JobResult> {
     job.abort = new JobCancel();
     const lane = this.#lanes.get(job.instanceKey)!;
+    // A device operation (SPEC §10); undefined from a store that predates them is a command too.
+    if (job.op != null) return this.#operations.run(job, job.op, lane.address, job.abort);
     try {
       const r = await this.#o.pool.exec(lane.address, job.command, {
         timeoutMs: job.timeoutMs,

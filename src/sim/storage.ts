@@ -107,6 +107,23 @@ export class DeviceFiles {
     return this.#writer(parent, name, mode);
   }
 
+  /** Unlinks a file (rm), if its directory is writable; a pushed file's bytes are freed. */
+  remove(path: string): Errno | null {
+    const found = lookup(this.#root, path);
+    if ('error' in found) return found.error;
+    if (found.node.dir) return 'EISDIR';
+    const parts = normalize(path).split('/').filter((p) => p !== '');
+    const name = parts.pop()!;
+    let parent = this.#own(this.#root, null, '');
+    for (const part of parts) parent = this.#own(parent.children!.get(part)!, parent, part);
+    if (!allowed(parent, 0o2)) return 'EACCES';
+    const node = parent.children!.get(name)!;
+    parent.children!.delete(name);
+    parent.mtime = Date.now();
+    if (node.blob !== undefined) this.#used -= node.size ?? 0;
+    return null;
+  }
+
   #writer(parent: VNode, name: string, mode: number): FileWriter {
     const pieces: Buffer[] = [];
     let size = 0;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG, InstanceStatus } from '../../src/core/index.js';
-import { createHealthMonitor, type WorkerPool } from '../../src/dispatch/index.js';
+import { createHealthMonitor, type ConnectionPool } from '../../src/dispatch/index.js';
 import { until } from '../support/index.js';
 import { fixture } from './setup.js';
 
@@ -100,10 +100,10 @@ test('health monitor: follows registrations, removals and address changes throug
 });
 
 /** The real pool, with its pings counted per address (and timed). */
-function countingPool(real: WorkerPool): { pool: WorkerPool; pings: Map<string, number>; times: number[] } {
+function countingPool(real: ConnectionPool): { pool: ConnectionPool; pings: Map<string, number>; times: number[] } {
   const pings = new Map<string, number>();
   const times: number[] = [];
-  const pool: WorkerPool = {
+  const pool: ConnectionPool = {
     connect: (address) => real.connect(address),
     ping: (address, timeoutMs) => {
       pings.set(address, (pings.get(address) ?? 0) + 1);
@@ -170,7 +170,7 @@ test('health monitor: checks run with bounded concurrency', async () => {
   // The real pool, observed: how many checks the monitor has in flight at once.
   let inFlight = 0;
   let maxInFlight = 0;
-  const pool: WorkerPool = {
+  const pool: ConnectionPool = {
     connect: (address) => f.pool.connect(address),
     ping: async (address, timeoutMs) => {
       maxInFlight = Math.max(maxInFlight, ++inFlight);

@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdbPool } from '../../src/adb/index.js';
+import { BlobStore } from '../../src/artifacts/index.js';
+import { describeOp, type TaskOp } from '../../src/core/index.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/core/config.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions, type Logger } from '../../src/dispatch/index.js';
 import { startFleet, type Fleet } from '../../src/sim/index.js';
@@ -18,6 +20,8 @@ export interface Fixture {
   fleet: Fleet;
   pool: AdbPool;
   config: Config;
+  /** the artifact directory the dispatcher was given (<dir>/artifacts) */
+  blobs: BlobStore;
   tenantKey: number;
   /** instance ids; ids[i] is fleet.instances[i] */
   ids: string[];
@@ -28,6 +32,8 @@ export interface Fixture {
   events: Map<number, JobView[]>;
   /** creates a task through the task service, and watches it into `events` */
   submit(command: string, instanceIds: readonly string[], timeoutMs?: number): Promise<CreatedTask>;
+  /** creates a device operation's task in the store (as the API does), watched like submit's */
+  submitOp(op: TaskOp, instanceIds: readonly string[], timeoutMs?: number): Promise<CreatedTask>;
   /** submits and waits (generously) until every job is final; returns the store's views */
   run(command: string, instanceIds: readonly string[], timeoutMs?: number): Promise<JobView[]>;
   /** waits (polling the store) until every job is final; returns the jobs as the store has them */
@@ -51,6 +57,8 @@ export interface FixtureOptions {
   dispatcherStore?: (store: Store) => Store;
   /** the dispatcher's windows (its defaults otherwise) */
   windows?: Pick<DispatcherOptions, 'laneWindow' | 'maxHeldQueued'>;
+  /** what pushed files may hold per simulated instance (the fleet's default otherwise) */
+  storageBytes?: number;
 }
 
 export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
@@ -73,6 +81,7 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
       trustedKeys: [testPublicKey()],
       rebootDelayMs: opts.rebootDelayMs ?? 500,
       ...(opts.features ? { features: opts.features } : {}),
+      ...(opts.storageBytes !== undefined ? { storageBytes: opts.storageBytes } : {}),
     });
     cleanups.push(() => fleet.close());
     const config: Config = { ...DEFAULT_CONFIG, retryWindowMs: 1_000, healthIntervalMs: 500, ...opts.config };
@@ -87,14 +96,22 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
       await store.createInstance({ instanceId: id, adbAddress: inst.address, instanceName: id, zone: 'test', tenantId: tenant.tenantId });
     }
 
-    const dispatcher = createDispatcher({ store: opts.dispatcherStore?.(store) ?? store, pool, config, ...opts.windows, ...(opts.logger ? { logger: opts.logger } : {}) });
+    const blobs = new BlobStore(join(dir, 'artifacts'));
+    await blobs.init();
+    const dispatcher = createDispatcher({
+      store: opts.dispatcherStore?.(store) ?? store,
+      pool,
+      config,
+      blobs,
+      ...opts.windows,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
     cleanups.push(() => dispatcher.stop(2_000));
     const tasks = createTaskService(store);
     const events = new Map<number, JobView[]>();
     let tenantKey = -1;
 
-    const submit = async (command: string, instanceIds: readonly string[], timeoutMs = 30_000): Promise<CreatedTask> => {
-      const created = await tasks.submit(tenantKey, { command, instanceIds, timeoutMs });
+    const watched = async (created: CreatedTask): Promise<CreatedTask> => {
       const watch = await tasks.watch(tenantKey, created.taskId, (task) => {
         for (const job of task?.jobs ?? []) {
           const list = events.get(job.jobKey) ?? [];
@@ -104,6 +121,10 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
       if (watch) cleanups.push(async () => watch.close());
       return created;
     };
+    const submit = async (command: string, instanceIds: readonly string[], timeoutMs = 30_000): Promise<CreatedTask> =>
+      watched(await tasks.submit(tenantKey, { command, instanceIds, timeoutMs }));
+    const submitOp = async (op: TaskOp, instanceIds: readonly string[], timeoutMs = 30_000): Promise<CreatedTask> =>
+      watched(await store.createTask({ tenantKey, command: describeOp(op), op, timeoutMs, kind: 'async', instanceIds }));
     const finish = async (task: CreatedTask, waitMs = 60_000): Promise<JobView[]> => {
       let jobs: JobView[] = [];
       await until(
@@ -122,12 +143,14 @@ export async function fixture(opts: FixtureOptions = {}): Promise<Fixture> {
       fleet,
       pool,
       config,
+      blobs,
       tenantKey,
       ids,
       dispatcher,
       tasks,
       events,
       submit,
+      submitOp,
       finish,
       run: async (command, instanceIds, timeoutMs) => finish(await submit(command, instanceIds, timeoutMs)),
       close: cleanup,

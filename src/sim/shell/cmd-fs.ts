@@ -1,6 +1,7 @@
-// ls, cat and df over the virtual filesystem, in toybox's output formats.
+// ls, cat, rm and df over the virtual filesystem, in toybox's output formats.
 import type { DeviceState } from '../device-state.js';
 import { ERRNO_TEXT, allowed, fileBytes, fileSize, lookup, modeString, type VNode } from '../vfs.js';
+import { STRERROR } from '../storage.js';
 import { BufferedProc, type Proc } from './proc.js';
 import { parseFlags, type CommandFn, type CommandResult } from './command.js';
 
@@ -78,6 +79,19 @@ function cat(args: string[], dev: DeviceState): CommandResult | Proc {
   return new BufferedProc(Buffer.concat(out), err, err === '' ? 0 : 1);
 }
 
+/** Files only (no -r): what the worker's clean-up after an install needs. */
+function rm(args: string[], dev: DeviceState): CommandResult {
+  const { flags, rest, bad } = parseFlags(args, 'f');
+  if (bad !== null) return { err: `rm: Unknown option '${bad}' (see "rm --help")\n`, code: 1 };
+  if (rest.length === 0 && !flags.has('f')) return { err: 'rm: Need 1 argument (see "rm --help")\n', code: 1 };
+  let err = '';
+  for (const p of rest) {
+    const e = dev.files.remove(p);
+    if (e !== null && !(e === 'ENOENT' && flags.has('f'))) err += `rm: ${p}: ${STRERROR[e]}\n`;
+  }
+  return { err, code: err === '' ? 0 : 1 };
+}
+
 const MOUNTS: readonly [string, number, number, string][] = [
   ['/dev/block/dm-0', 2013044, 2006972, '/'],
   ['tmpfs', 1986172, 1196, '/dev'],
@@ -99,6 +113,7 @@ const DF =
 export const FS_COMMANDS: Record<string, CommandFn> = {
   ls,
   cat,
+  rm,
   df: (args) => {
     const { bad } = parseFlags(args, 'hkPa');
     return bad !== null ? { err: `df: Unknown option '${bad}' (see "df --help")\n`, code: 1 } : { out: DF };

@@ -1,0 +1,250 @@
+// Device operations (SPEC §10) as the worker runs them: one job's install, uninstall, push, pull or
+// screenshot, with a command's guarantees. One deadline for the whole job (the task's timeout, over
+// every step), the job's cancel switch passed to whichever step runs (a cancelled push stops
+// sending), and the outcome mapped as for commands, plus 1008 for what the device refused or a
+// file past the artifact limit. A failed job leaves no file in the artifact directory's tmp/.
+// Shell commands never come here (scheduler.ts keeps their path).
+import { open, stat, unlink } from 'node:fs/promises';
+import { isTransferError, S_IFMT, S_IFREG, type ExecResult } from '../adb/index.js';
+import { BlobTooLargeError, type BlobStore } from '../artifacts/index.js';
+import { JobCode, jobArtifactType, PACKAGE_NAME, type TaskOp } from '../core/index.js';
+import type { JobResult } from '../store/index.js';
+import { JobCancel, type WorkJob } from './lane.js';
+import { completedResult, execErrorCode, execErrorDetail, failedResult, operationResult, partialOutput } from './outcome.js';
+import type { Logger, WorkerPool } from './ports.js';
+
+export interface OperationsOptions {
+  pool: WorkerPool;
+  /** the artifact directory; null: operations that move files fail 9999 (logged) */
+  blobs: BlobStore | null;
+  /** a pulled file or a screenshot larger than this fails 1008 */
+  artifactMaxBytes: number;
+  /** what pm's output may keep, as a command's */
+  maxOutputBytes: number;
+  logger: Logger;
+}
+
+/** The job as operations need it (a WorkJob is one). */
+export type OperationJob = Pick<WorkJob, 'jobKey' | 'instanceId' | 'timeoutMs' | 'abortReason'>;
+
+/** The best-effort `rm -f` of an installed package's copy gets this long, whatever the job's time. */
+const CLEANUP_MS = 3_000;
+/** How often a pull in progress has its file's size checked against the artifact limit. */
+const PULL_CHECK_MS = 100;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** signature, IHDR's length and type, width, height */
+const PNG_HEAD_BYTES = 24;
+
+/** A file past the artifact limit: 1008. */
+class TooLarge extends Error {
+  constructor(what: string, limit: number) {
+    super(`${what}: larger than the artifact limit of ${limit} bytes`);
+  }
+}
+
+/** Something the device gave that is not what the operation expects: 1008. */
+class NotWhatExpected extends Error {}
+
+export class Operations {
+  readonly #o: OperationsOptions;
+
+  constructor(options: OperationsOptions) {
+    this.#o = options;
+  }
+
+  /** Runs the job's op on the instance at address; never rejects. */
+  async run(job: OperationJob, op: TaskOp, address: string, signal: JobCancel): Promise<JobResult> {
+    const deadline = Date.now() + job.timeoutMs;
+    // At least 1 ms: a step begun with no time left fails TIMEOUT in the ADB layer like any other.
+    const left = (): number => Math.max(1, deadline - Date.now());
+    try {
+      return await this.#run(job, op, address, signal, left);
+    } catch (err) {
+      return this.#failed(job, op, err);
+    }
+  }
+
+  async #run(job: OperationJob, op: TaskOp, address: string, signal: JobCancel, left: () => number): Promise<JobResult> {
+    const { pool, maxOutputBytes } = this.#o;
+    switch (op.kind) {
+      case 'uninstall': {
+        // The store's op was checked at submit; checked again because it becomes a shell word.
+        if (!PACKAGE_NAME.test(op.packageName)) throw new Error(`uninstall: not a package name: ${op.packageName.slice(0, 80)}`);
+        const r = await pool.exec(address, `pm uninstall ${op.packageName}`, { timeoutMs: left(), maxOutputBytes, signal });
+        return completedResult(job.jobKey, r, Date.now());
+      }
+      case 'install': {
+        const blobs = this.#blobs();
+        const remote = `/data/local/tmp/adbfleet-${op.artifact.sha256.slice(0, 16)}.apk`;
+        await pool.push(address, blobs.pathOf(op.artifact.sha256), remote, { mode: 0o644, timeoutMs: left(), signal });
+        let r: ExecResult;
+        try {
+          r = await pool.exec(address, `pm install -r ${remote}`, { timeoutMs: left(), maxOutputBytes, signal });
+        } finally {
+          await this.#removeQuietly(job, address, remote);
+        }
+        return completedResult(job.jobKey, r, Date.now());
+      }
+      case 'push': {
+        const blobs = this.#blobs();
+        const r = await pool.push(address, blobs.pathOf(op.artifact.sha256), op.path, { mode: op.mode, timeoutMs: left(), signal });
+        return operationResult(job.jobKey, `pushed ${r.bytes} bytes to ${op.path}`, Date.now(), null);
+      }
+      case 'pull':
+        return this.#pull(job, op, address, signal, left);
+      case 'screenshot':
+        return this.#screenshot(job, op, address, signal, left);
+      default:
+        throw new Error(`unknown operation ${JSON.stringify((op as { kind?: unknown }).kind)}`);
+    }
+  }
+
+  #blobs(): BlobStore {
+    if (this.#o.blobs === null) throw new Error('this worker was given no artifact directory (DispatcherOptions.blobs)');
+    return this.#o.blobs;
+  }
+
+  /**
+   * Pull into a temporary file of the artifact directory, then adopt it (hashed, moved into place).
+   * A file the device says is past the limit is not pulled at all; one that passes it while it
+   * comes (STAT v1 sizes are 32 bits, and a file may grow) is cut within PULL_CHECK_MS, and the
+   * size is checked again once it is complete.
+   */
+  async #pull(job: OperationJob, op: Extract<TaskOp, { kind: 'pull' }>, address: string, signal: JobCancel, left: () => number): Promise<JobResult> {
+    const blobs = this.#blobs();
+    const max = this.#o.artifactMaxBytes;
+    const what = `pull of ${op.path}`;
+    const st = await this.#o.pool.stat(address, op.path, { timeoutMs: left(), signal });
+    if (st !== null && (st.mode & S_IFMT) === S_IFREG && st.size > max) throw new TooLarge(what, max);
+    const temp = blobs.tempPath();
+    const guard = new SizeGuard(temp, max, signal);
+    let bytes: number;
+    try {
+      bytes = (await this.#o.pool.pull(address, op.path, temp, { timeoutMs: left(), signal: guard.signal })).bytes;
+    } catch (err) {
+      // The pull removed its partial file before it rejected.
+      throw guard.tooLarge ? new TooLarge(what, max) : err;
+    } finally {
+      guard.stop();
+    }
+    try {
+      if (bytes > max) throw new TooLarge(what, max);
+      const ref = await blobs.adopt(temp);
+      return operationResult(job.jobKey, `pulled ${ref.size} bytes from ${op.path}`, Date.now(), { sha256: ref.sha256, size: ref.size, contentType: jobArtifactType(op) });
+    } catch (err) {
+      await unlink(temp).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** `screencap -p` through exec: (raw bytes) straight into the artifact directory; it must be a PNG. */
+  async #screenshot(job: OperationJob, op: TaskOp, address: string, signal: JobCancel, left: () => number): Promise<JobResult> {
+    const max = this.#o.artifactMaxBytes;
+    const writer = this.#blobs().createWriter(max);
+    try {
+      await this.#o.pool.execRaw(address, 'screencap -p', writer, { timeoutMs: left(), signal, maxBytes: max });
+      // The sink is ended (the file closed) once execRaw resolved.
+      const head = await readHead(writer.tempPath, PNG_HEAD_BYTES);
+      if (head.length < PNG_HEAD_BYTES || !head.subarray(0, 8).equals(PNG_SIGNATURE) || head.toString('latin1', 12, 16) !== 'IHDR') {
+        throw new NotWhatExpected(`screencap -p did not give a PNG image (${writer.size} bytes${writer.size === 0 ? '' : `, starting ${head.subarray(0, 8).toString('hex')}`})`);
+      }
+      const ref = await writer.result();
+      const summary = `screenshot ${head.readUInt32BE(16)}x${head.readUInt32BE(20)} PNG, ${ref.size} bytes`;
+      return operationResult(job.jobKey, summary, Date.now(), { sha256: ref.sha256, size: ref.size, contentType: jobArtifactType(op) });
+    } catch (err) {
+      await writer.discard();
+      throw err;
+    }
+  }
+
+  /** The package's copy goes whatever pm said (or did not say): best effort, a failure only logged. */
+  async #removeQuietly(job: OperationJob, address: string, remote: string): Promise<void> {
+    // After a lost connection a reconnect is not worth it: the copy is overwritten by the next install of it.
+    if (!this.#o.pool.isConnected(address)) return;
+    const where = { jobKey: job.jobKey, instanceId: job.instanceId, path: remote };
+    try {
+      const r = await this.#o.pool.exec(address, `rm -f ${remote}`, { timeoutMs: CLEANUP_MS, maxOutputBytes: 4096, signal: new JobCancel() });
+      if (r.exitCode !== null && r.exitCode !== 0) this.#o.logger.warn({ ...where, exitCode: r.exitCode, output: r.combined.toString('utf8') }, 'removing the installed package copy failed');
+    } catch (err) {
+      this.#o.logger.warn({ ...where, err }, 'removing the installed package copy failed');
+    }
+  }
+
+  #failed(job: OperationJob, op: TaskOp, err: unknown): JobResult {
+    const now = Date.now();
+    const limit = this.#o.artifactMaxBytes;
+    if (err instanceof TooLarge || err instanceof NotWhatExpected) return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, err.message);
+    if (isTransferError(err)) {
+      switch (err.code) {
+        case 'SYNC_FAILED':
+          return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, err.detail);
+        case 'OUTPUT_LIMIT':
+          return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, new TooLarge(op.kind, limit).message);
+        case 'LOCAL_IO':
+          // The blob writer's own limit reaches the raw exec as a failed sink.
+          if (err.cause instanceof BlobTooLargeError) return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, new TooLarge(op.kind, limit).message);
+          break;
+      }
+    }
+    let code = execErrorCode(err);
+    if (code === JobCode.Cancelled && job.abortReason === 'stop') code = JobCode.Interrupted;
+    if (code === null) {
+      this.#o.logger.error({ err, jobKey: job.jobKey, instanceId: job.instanceId, op: op.kind }, 'device operation failed unexpectedly');
+      code = JobCode.Internal;
+    }
+    return failedResult(job.jobKey, code, now, partialOutput(err), execErrorDetail(err));
+  }
+}
+
+/** The first n bytes of a file (fewer if it is shorter). */
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * A pull's signal: the job's cancel, and also the file in progress passing the limit (the pull
+ * has no byte limit of its own). Checked every PULL_CHECK_MS by the file's size on disk.
+ */
+export class SizeGuard {
+  readonly signal = new JobCancel();
+  tooLarge = false;
+  readonly #job: JobCancel;
+  readonly #timer: NodeJS.Timeout;
+  readonly #forward = (): void => this.signal.abort();
+  #checking = false;
+
+  constructor(path: string, max: number, job: JobCancel) {
+    this.#job = job;
+    if (job.aborted) this.signal.abort();
+    else job.addEventListener('abort', this.#forward);
+    this.#timer = setInterval(() => {
+      if (this.#checking) return;
+      this.#checking = true;
+      stat(path).then(
+        (s) => {
+          this.#checking = false;
+          if (s.size <= max || this.signal.aborted) return;
+          this.tooLarge = true;
+          this.signal.abort();
+        },
+        // Not there yet, or already removed: nothing to check.
+        () => {
+          this.#checking = false;
+        },
+      );
+    }, PULL_CHECK_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#job.removeEventListener('abort', this.#forward);
+  }
+}
