@@ -21,6 +21,7 @@ import { registerOpenApi } from './openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { operationRoutes } from './routes/operations.js';
 import { taskRoutes } from './routes/tasks.js';
 import { schemaErrorFormatter, type SchemaError } from './schema-errors.js';
 
@@ -140,6 +141,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await eventRoutes(tenant, deps);
     await instanceRoutes(tenant, deps);
     await artifactRoutes(tenant, deps);
+    await operationRoutes(tenant, deps);
   });
 
   await app.ready();

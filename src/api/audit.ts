@@ -97,8 +97,10 @@ function targetsOf(request: FastifyRequest): AuditTargets {
   const body = fieldsOf(request.body);
   const note = request.auditNote ?? {};
   const t: AuditTargets = {};
-  const named = Array.isArray(body['instance_ids'])
-    ? (body['instance_ids'] as unknown[])
+  // KooPhone's app install names its instances instance_id_list.
+  const list = body['instance_ids'] ?? body['instance_id_list'];
+  const named = Array.isArray(list)
+    ? (list as unknown[])
     : Array.isArray(body['instances'])
       ? (body['instances'] as unknown[]).map((e) => fieldsOf(e)['instance_id'])
       : null;

@@ -67,6 +67,11 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'POST /v1/artifacts': 'Upload a file (the body is the file\'s bytes)',
   'GET /v1/artifacts/{artifact_id}': 'An uploaded file\'s id, hash, size and type',
   'GET /v1/instances/tasks/{task_id}/jobs/{job_id}/artifact': 'The file a job produced (pull, screenshot); byte ranges',
+  'POST /v1/instances/app/install': 'Install an APK on instances, from a URL or an uploaded artifact (KooPhone\'s InstallApp)',
+  'POST /v1/instances/app/uninstall': 'Uninstall a package from instances',
+  'POST /v1/instances/files/push': 'Write an uploaded artifact to a path on instances',
+  'POST /v1/instances/files/pull': 'Read a file from instances (each job keeps it as its artifact)',
+  'POST /v1/instances/screenshot': 'Take a screenshot of instances (each job keeps a PNG artifact)',
   'GET /healthz': 'Liveness',
   'GET /readyz': 'Readiness (the store answers)',
   'GET /metrics': 'Prometheus metrics (text format)',
@@ -98,6 +103,17 @@ const SSE_DESCRIPTION =
   'as GET task shows it; per job the states only advance); `event: done` with `data: {"task_id": ...}` once every ' +
   'job is final, and the stream ends. A `: ping` comment is the heartbeat.';
 
+/** The device operations (SPEC §10): each answers a task, idempotent on its x-request-id. */
+const OPERATION_PATHS: ReadonlySet<string> = new Set([
+  '/v1/instances/app/install',
+  '/v1/instances/app/uninstall',
+  '/v1/instances/files/push',
+  '/v1/instances/files/pull',
+  '/v1/instances/screenshot',
+]);
+/** KooPhone's 404 (KOOPHONE.API.1323) for an install task that does not exist. */
+const TASK_PATH = '/v1/instances/tasks/{task_id}';
+
 /** A tag per route family (the reference UI groups by it). */
 function tagOf(url: string): string | null {
   if (url === '/healthz' || url === '/readyz') return 'health';
@@ -106,6 +122,7 @@ function tagOf(url: string): string | null {
   if (url.startsWith('/v1/instances/tasks')) return 'tasks';
   if (url.endsWith('-command')) return 'commands';
   if (url.startsWith('/v1/artifacts')) return 'artifacts';
+  if (OPERATION_PATHS.has(url)) return 'operations';
   if (url.startsWith(TENANT_PREFIX)) return 'instances';
   return null;
 }
@@ -119,7 +136,10 @@ function errorStatuses(method: string, url: string, schema: RouteSchema): string
   if (schema['body'] !== undefined || `${method} ${url}` === UPLOAD_ROUTE) statuses.push('413');
   if (`${method} ${url}` === JOB_ARTIFACT_ROUTE) statuses.push('404', '416');
   if (url.startsWith(ADMIN_PREFIX) && hasParams) statuses.push('404');
-  if (method === 'POST' && (url === '/v1/instances/async-command' || url.startsWith('/admin/v1/instances'))) statuses.push('409');
+  if (method === 'GET' && url === TASK_PATH) statuses.push('404');
+  if (method === 'POST' && (url === '/v1/instances/async-command' || OPERATION_PATHS.has(url) || url.startsWith('/admin/v1/instances'))) {
+    statuses.push('409');
+  }
   return [...statuses.sort(), '4XX'];
 }
 
@@ -139,7 +159,7 @@ export function describeRoute(method: string, fastifyUrl: string, schema: RouteS
   if (summary !== undefined) out['summary'] = summary;
   if (url.startsWith(TENANT_PREFIX)) {
     out['security'] = [{ tenantToken: [] }];
-    const requestId = requestIdSchema('Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer');
+    const requestId = requestIdSchema('Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer');
     // Where the query may carry it instead (batch-query: QUERIES), the header is optional.
     out['headers'] = Type.Object({ [REQUEST_ID_HEADER]: QUERY_ID_PATHS.has(url) ? Type.Optional(requestId) : requestId });
   }

@@ -42,6 +42,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'tasks', description: 'Tasks and their jobs (KooPhone, and extensions)' },
         { name: 'instances', description: 'The caller\'s instances (KooPhone)' },
         { name: 'artifacts', description: 'Files the caller uploads for device operations' },
+        { name: 'operations', description: 'Device operations: app install (KooPhone), uninstall, file push and pull, screenshot' },
         { name: 'admin', description: 'The operator\'s API' },
         { name: 'health', description: 'Liveness and readiness; no token' },
         { name: 'metrics', description: 'Prometheus metrics; the admin token unless the operator opened them' },

@@ -3,15 +3,17 @@ import { ApiError } from '../core/index.js';
 import type { InstanceTarget, Store } from '../store/index.js';
 
 /** The caller's instances in request order, or 400 KOOPHONE.API.1001 naming the others (the same
- * words whether missing or another tenant's). */
+ * words whether missing or another tenant's); `error` names the request's field (KooPhone's app
+ * install calls its list instance_id_list). */
 export async function requireOwned(
   store: Store,
   tenantKey: number,
   instanceIds: readonly string[],
+  error: 'INSTANCE_NOT_FOUND' | 'INSTANCE_LIST_NOT_FOUND' = 'INSTANCE_NOT_FOUND',
 ): Promise<InstanceTarget[]> {
   const owned = await store.ownedInstances(tenantKey, instanceIds);
   const byId = new Map(owned.map((t) => [t.instanceId, t]));
   const missing = instanceIds.filter((id) => !byId.has(id));
-  if (missing.length > 0) throw new ApiError('INSTANCE_NOT_FOUND', { ids: missing });
+  if (missing.length > 0) throw new ApiError(error, { ids: missing });
   return instanceIds.map((id) => byId.get(id) as InstanceTarget);
 }

@@ -1100,7 +1100,7 @@ export interface paths {
                     /** @description entries whose actor is this tenant */
                     tenant_id?: string;
                     /** @description entries of this action */
-                    action?: "command.submit" | "command.sync" | "task.cancel" | "instance.reboot" | "tenant.create" | "token.issue" | "token.revoke" | "instance.create" | "instance.bulk" | "instance.assign" | "instance.delete" | "artifact.upload";
+                    action?: "command.submit" | "command.sync" | "task.cancel" | "instance.reboot" | "tenant.create" | "token.issue" | "token.revoke" | "instance.create" | "instance.bulk" | "instance.assign" | "instance.delete" | "artifact.upload" | "app.install" | "app.uninstall" | "files.push" | "files.pull" | "screenshot";
                     /** @description entries of requests with this x-request-id */
                     request_id?: string;
                     /** @description entries at or after this ISO 8601 time (a date alone: its midnight UTC) */
@@ -1230,7 +1230,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path?: never;
@@ -1369,7 +1369,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path?: never;
@@ -1497,7 +1497,7 @@ export interface paths {
                     cursor?: string;
                 };
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path?: never;
@@ -1606,7 +1606,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path: {
@@ -1642,6 +1642,15 @@ export interface paths {
                 };
                 /** @description Token missing, unknown or revoked (APIGW.0301) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description What the path names does not exist */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1716,7 +1725,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path: {
@@ -1827,7 +1836,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path: {
@@ -1935,7 +1944,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path: {
@@ -2041,7 +2050,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path?: never;
@@ -2172,7 +2181,7 @@ export interface paths {
                     "x-request-id"?: string;
                 };
                 header?: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id"?: string;
                 };
                 path?: never;
@@ -2285,7 +2294,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path?: never;
@@ -2405,7 +2414,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path?: never;
@@ -2524,7 +2533,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path: {
@@ -2632,7 +2641,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description Names the request (echoed on the answer); on async-command, a retry with the same id gets the first answer */
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
                     "x-request-id": string;
                 };
                 path: {
@@ -2754,6 +2763,716 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/instances/app/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Install an APK on instances, from a URL or an uploaded artifact (KooPhone's InstallApp) */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        install_package_url?: string;
+                        artifact_id?: string;
+                        instance_id_list: string[];
+                        file_name?: string;
+                        object_name?: string;
+                        object_version?: string;
+                        object_size?: string | number;
+                        /** @enum {string} */
+                        biz_type?: "apk";
+                        content_type?: string;
+                        content_md5?: string;
+                        /** @enum {string} */
+                        fast_install?: "0" | "1";
+                        /** @default 300 */
+                        timeout_seconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error_code: string;
+                            error_msg: string;
+                            data: {
+                                task_id: string;
+                                cmd_jobs: {
+                                    instance_id: string;
+                                    job_id: string;
+                                }[];
+                                artifact_id: string;
+                                package: components["schemas"]["InstalledPackage"];
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: the x-request-id was used for another request, or the instance exists already */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the route accepts */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/app/uninstall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Uninstall a package from instances */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        package_name: string;
+                        instance_ids: string[];
+                        /** @default 300 */
+                        timeout_seconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error_code: string;
+                            error_msg: string;
+                            data: {
+                                task_id: string;
+                                cmd_jobs: {
+                                    instance_id: string;
+                                    job_id: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: the x-request-id was used for another request, or the instance exists already */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the route accepts */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/files/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write an uploaded artifact to a path on instances */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        artifact_id: string;
+                        path: string;
+                        instance_ids: string[];
+                        /** @default 0644 */
+                        mode?: string;
+                        /** @default 300 */
+                        timeout_seconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error_code: string;
+                            error_msg: string;
+                            data: {
+                                task_id: string;
+                                cmd_jobs: {
+                                    instance_id: string;
+                                    job_id: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: the x-request-id was used for another request, or the instance exists already */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the route accepts */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/files/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read a file from instances (each job keeps it as its artifact) */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        path: string;
+                        instance_ids: string[];
+                        /** @default 300 */
+                        timeout_seconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error_code: string;
+                            error_msg: string;
+                            data: {
+                                task_id: string;
+                                cmd_jobs: {
+                                    instance_id: string;
+                                    job_id: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: the x-request-id was used for another request, or the instance exists already */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the route accepts */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/screenshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take a screenshot of instances (each job keeps a PNG artifact) */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Names the request (echoed on the answer); on async-command and the device operations, a retry with the same id gets the first answer */
+                    "x-request-id": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        instance_ids: string[];
+                        /** @default 300 */
+                        timeout_seconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error_code: string;
+                            error_msg: string;
+                            data: {
+                                task_id: string;
+                                cmd_jobs: {
+                                    instance_id: string;
+                                    job_id: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: the request, a field or what it names (error_msg names it; docs/API.md, API error registry) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Token missing, unknown or revoked (APIGW.0301) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request did not arrive in time; the connection is closed */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: the x-request-id was used for another request, or the instance exists already */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the route accepts */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the tenant's request rate (KOOPHONE.API.1429); Retry-After says when to retry */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error (KOOPHONE.API.9999); the server logged it under the request id */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The service is shutting down (KOOPHONE.API.1503); retry shortly */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Any other refusal (417, 431 ...), in the same envelope */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2862,6 +3581,14 @@ export interface components {
             content_type: string;
             /** @description when the tenant first uploaded these bytes (ISO 8601 UTC) */
             created_at: string;
+        };
+        /** InstalledPackage */
+        InstalledPackage: {
+            name: string;
+            version_code: number | null;
+            version_name: string | null;
+            sha256: string;
+            size: number;
         };
     };
     responses: never;

@@ -15,6 +15,11 @@ export const AUDIT_ACTIONS = [
   'instance.assign',
   'instance.delete',
   'artifact.upload',
+  'app.install',
+  'app.uninstall',
+  'files.push',
+  'files.pull',
+  'screenshot',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

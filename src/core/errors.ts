@@ -80,7 +80,32 @@ export const API_ERRORS = {
     code: 'KOOPHONE.API.1001',
     message: 'instance_ids: these instances do not exist or are not yours: {ids}',
   },
+  /** KooPhone's app install names its instances instance_id_list. */
+  INSTANCE_LIST_NOT_FOUND: {
+    status: 400,
+    code: 'KOOPHONE.API.1001',
+    message: 'instance_id_list: these instances do not exist or are not yours: {ids}',
+  },
   INSTANCE_NOT_RUNNING: { status: 400, code: 'KOOPHONE.API.5005', message: 'instance_ids: instances are not running: {ids}' },
+
+  // Device operations (SPEC §10). KooPhone answers an unknown install task (ZGCA...) with 1323.
+  NO_SUCH_INSTALL_TASK: { status: 404, code: 'KOOPHONE.API.1323', message: 'task_id {taskId} does not exist', clip: LIMITS.echoedIdChars },
+  URL_FETCH_DISABLED: {
+    status: 400,
+    code: BAD_REQUEST,
+    message: 'install_package_url: the operator has not allowed fetching URLs; upload the APK (POST /v1/artifacts) and give artifact_id instead',
+  },
+  /** The reason is the fetcher's, in words the tenant can act on (src/artifacts: FetchError). */
+  PACKAGE_FETCH_FAILED: { status: 400, code: BAD_REQUEST, message: 'install_package_url: could not be fetched: {reason}' },
+  /** The field is install_package_url or artifact_id; the reason is the APK reader's. */
+  NOT_AN_APK: { status: 400, code: BAD_REQUEST, message: '{field}: is not an APK: {reason}' },
+  CONTENT_MD5_MISMATCH: { status: 400, code: BAD_REQUEST, message: 'content_md5: does not match the package, whose MD5 is {md5}' },
+  PACKAGE_NAME_MISMATCH: {
+    status: 400,
+    code: BAD_REQUEST,
+    message: 'object_name: {given} is not the package the APK holds ({actual})',
+    clip: LIMITS.echoedPathChars,
+  },
 
   // Admin API (SPEC §8): 404 for what the path names, 409 for a duplicate.
   UNKNOWN_TENANT: { status: 400, code: BAD_REQUEST, message: 'tenant_id {tenantId} does not exist' },

@@ -335,6 +335,12 @@ export interface Store {
    * thrown when it differs; both before ownership is checked. Throws INSTANCE_NOT_OWNED (with
    * the ids) and INVALID_ARGUMENT (no instances). */
   createTask(task: NewTask): Promise<CreatedTask>;
+  /** What createTask would answer for this request id now, without writing: the tenant's task
+   * of this request id within the idempotency window (replayed: true) when its requestHash
+   * matches, IDEMPOTENCY_CONFLICT when it differs, null when there is none. For a caller with
+   * costly work before createTask (fetching an install package) that a replay must not repeat;
+   * createTask still decides, in its transaction. */
+  findRequest(tenantKey: number, requestId: string, requestHash: string): Promise<CreatedTask | null>;
   getTask(tenantKey: number, taskId: string): Promise<TaskView | null>;
   /** A watcher's re-read of a task (by key) it has read before: the jobs from fromJobKey on whose
    * state is past the one it saw, in key order. `seen[i]` is what it saw of job fromJobKey + i:

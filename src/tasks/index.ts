@@ -2,6 +2,8 @@
 export {
   createTaskService,
   type CommandInput,
+  type OpInput,
+  type OpRequest,
   type TaskService,
   type TaskWatch,
 } from './service.js';

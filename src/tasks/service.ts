@@ -3,7 +3,7 @@
 // Between them, this submits, cancels, runs-and-waits and watches, with the store's change feed
 // as the only signal: nothing here talks to the worker, so the worker may live in another process.
 import { createHash } from 'node:crypto';
-import { isFinal, LIMITS } from '../core/index.js';
+import { describeOp, isFinal, LIMITS, type OpKind, type TaskOp } from '../core/index.js';
 import type { CreatedTask, Store, TaskKind, TaskView } from '../store/index.js';
 import { TaskReader } from './task-reader.js';
 
@@ -13,6 +13,23 @@ export interface CommandInput {
   /** in request order; the store checks they are the tenant's */
   instanceIds: readonly string[];
   timeoutMs: number;
+}
+
+/** A device operation (SPEC §10) for some of the tenant's instances, as the API accepted it. */
+export interface OpInput {
+  op: TaskOp;
+  /** in request order; the store checks they are the tenant's */
+  instanceIds: readonly string[];
+  timeoutMs: number;
+}
+
+/** An operation request's idempotency (SPEC §3, as async-command's). */
+export interface OpRequest {
+  requestId: string;
+  /** the request body normalized (defaults applied, unknown fields left out): two requests are
+   * "the same" when these serialize alike. Not the op: an install's op holds what the fetched
+   * package turned out to be, which a retry must not need to fetch again to compare. */
+  body: unknown;
 }
 
 /** A live view of one task: the listener gets the task after every committed change. */
@@ -27,6 +44,13 @@ export interface TaskService {
    * requestId, a repeat of the same request within the idempotency window returns the first task
    * (replayed: true); the same id with another body is a StoreError IDEMPOTENCY_CONFLICT. */
   submit(tenantKey: number, input: CommandInput, requestId?: string): Promise<CreatedTask>;
+  /** A device operation's task (its command is describeOp's words), idempotent as submit is. */
+  submitOp(tenantKey: number, input: OpInput, request?: OpRequest): Promise<CreatedTask>;
+  /** The task an earlier request of this kind with this id and body created within the
+   * idempotency window (replayed: true), or null; a StoreError IDEMPOTENCY_CONFLICT for the same
+   * id with another body. Writes nothing: it lets a route skip costly work (fetching a package)
+   * a replay does not need. */
+  findReplay(tenantKey: number, kind: OpKind, request: OpRequest): Promise<CreatedTask | null>;
   /** sync-command: submits, then waits until every job is final or the command's timeout (plus
    * a grace for the results to be stored) has passed; returns the task as stored then. */
   run(tenantKey: number, input: CommandInput): Promise<TaskView>;
@@ -50,6 +74,12 @@ function requestHash(input: CommandInput): string {
   return createHash('sha256').update(JSON.stringify([input.command, input.instanceIds, input.timeoutMs / 1000])).digest('hex');
 }
 
+/** An operation's: its kind and its normalized body (an object, where a command's is an array,
+ * so neither can pass for the other). */
+function opRequestHash(kind: OpKind, body: unknown): string {
+  return createHash('sha256').update(JSON.stringify({ op: kind, body })).digest('hex');
+}
+
 class StoreTaskService implements TaskService {
   readonly #store: Store;
   readonly #clock: () => number;
@@ -63,6 +93,22 @@ class StoreTaskService implements TaskService {
 
   submit(tenantKey: number, input: CommandInput, requestId?: string): Promise<CreatedTask> {
     return this.#create(tenantKey, input, 'async', requestId);
+  }
+
+  submitOp(tenantKey: number, input: OpInput, request?: OpRequest): Promise<CreatedTask> {
+    return this.#store.createTask({
+      tenantKey,
+      command: describeOp(input.op),
+      op: input.op,
+      timeoutMs: input.timeoutMs,
+      kind: 'async',
+      instanceIds: input.instanceIds,
+      ...(request !== undefined ? { requestId: request.requestId, requestHash: opRequestHash(input.op.kind, request.body) } : {}),
+    });
+  }
+
+  findReplay(tenantKey: number, kind: OpKind, request: OpRequest): Promise<CreatedTask | null> {
+    return this.#store.findRequest(tenantKey, request.requestId, opRequestHash(kind, request.body));
   }
 
   async run(tenantKey: number, input: CommandInput): Promise<TaskView> {

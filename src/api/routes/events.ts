@@ -4,7 +4,7 @@
 // stream of one task shares its watch and its serialized events (task-events.ts).
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { ApiError, HEX_ID, LIMITS } from '../../core/index.js';
+import { ApiError, LIMITS, TASK_ID } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { EVENTS } from '../schemas/index.js';
@@ -18,7 +18,7 @@ export async function eventRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.withTypeProvider<TypeBoxTypeProvider>().get('/v1/instances/tasks/:task_id/events', { schema: EVENTS }, async (request, reply) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
-    if (!HEX_ID.test(taskId) || !(await hub.stream(tenantKey, taskId, reply, request.id))) {
+    if (!TASK_ID.test(taskId) || !(await hub.stream(tenantKey, taskId, reply, request.id))) {
       throw new ApiError('NO_SUCH_TASK', { taskId });
     }
   });

@@ -1,7 +1,7 @@
 // SPEC §4 and §7: a task's jobs, the task list, one job's full output, cancel.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { ApiError, HEX_ID, LIMITS, parseQueryInt } from '../../core/index.js';
+import { ApiError, HEX_ID, INSTALL_TASK_PREFIX, LIMITS, parseQueryInt, TASK_ID } from '../../core/index.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { CANCEL, JOB_OUTPUT, TASK, TASK_LIST } from '../schemas/index.js';
@@ -23,8 +23,12 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   api.get('/v1/instances/tasks/:task_id', { schema: TASK }, async (request) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
-    const task = HEX_ID.test(taskId) ? await store.getTask(tenantKey, taskId) : null;
-    if (task === null) throw new ApiError('NO_SUCH_TASK', { taskId });
+    const task = TASK_ID.test(taskId) ? await store.getTask(tenantKey, taskId) : null;
+    if (task === null) {
+      // KooPhone's GetTask answers an unknown install task (its ids are ZGCA...) with 1323, a 404.
+      if (TASK_ID.test(taskId) && taskId.startsWith(INSTALL_TASK_PREFIX)) throw new ApiError('NO_SUCH_INSTALL_TASK', { taskId });
+      throw new ApiError('NO_SUCH_TASK', { taskId });
+    }
     return ok({ jobs: task.jobs.map(jobJson) });
   });
 
@@ -34,7 +38,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (request) => {
       const { tenantKey } = principalOf(request);
       const { task_id: taskId, job_id: jobId } = request.params;
-      if (!HEX_ID.test(taskId)) throw new ApiError('NO_SUCH_TASK', { taskId });
+      if (!TASK_ID.test(taskId)) throw new ApiError('NO_SUCH_TASK', { taskId });
       const out = HEX_ID.test(jobId) ? await store.getJobOutput(tenantKey, taskId, jobId) : null;
       if (out === null) {
         // Tell a missing task from a missing job only within the caller's own tasks.
@@ -48,7 +52,7 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   api.post('/v1/instances/tasks/:task_id/cancel', { schema: CANCEL, config: { audit: 'task.cancel' } }, async (request) => {
     const { tenantKey } = principalOf(request);
     const taskId = request.params.task_id;
-    const task = HEX_ID.test(taskId) ? await tasks.cancel(tenantKey, taskId) : null;
+    const task = TASK_ID.test(taskId) ? await tasks.cancel(tenantKey, taskId) : null;
     if (task === null) throw new ApiError('NO_SUCH_TASK', { taskId });
     return ok({ jobs: task.jobs.map(jobJson) });
   });

@@ -9,4 +9,5 @@ export * from './common.js';
 export * from './health.js';
 export * from './instances.js';
 export * from './metrics.js';
+export * from './operations.js';
 export * from './tasks.js';

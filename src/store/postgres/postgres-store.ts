@@ -263,6 +263,10 @@ class PostgresStore implements Store {
     return this.#o().tasks.getTask(tenantKey, taskId);
   }
 
+  async findRequest(tenantKey: number, requestId: string, requestHash: string): Promise<CreatedTask | null> {
+    return this.#o().tasks.findRequest(tenantKey, requestId, requestHash, this.#clock());
+  }
+
   async advancedJobs(taskKey: number, fromJobKey: number, seen: string): Promise<JobView[] | null> {
     return this.#o().tasks.advancedJobs(taskKey, fromJobKey, seen);
   }

@@ -2,9 +2,10 @@
 // page (their state counts in one query per page), one job's output. (createTask writes through
 // task-writer.ts, inside the shared write batch of write-batch.ts.)
 import type pg from 'pg';
-import { JOB_STATES, type JobState } from '../../core/index.js';
+import { JOB_STATES, LIMITS, type JobState } from '../../core/index.js';
 import { cutPage, pageBefore } from '../cursor.js';
-import type { JobArtifact, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
+import { storeError } from '../errors.js';
+import type { CreatedJob, CreatedTask, JobArtifact, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
 type JobRow = Omit<JobView, 'errorCode'> & { errorCode: string };
@@ -84,6 +85,19 @@ export class Tasks {
       outputBytes: row.outputBytes,
       outputTruncated: row.outputTruncated,
     };
+  }
+
+  /** createTask's idempotency lookup (task-writer.ts), read only. */
+  async findRequest(tenantKey: number, requestId: string, requestHash: string, now: number): Promise<CreatedTask | null> {
+    type Prev = { id: number; requestHash: string | null; createdAt: number };
+    const prev = (await this.#pool.query<Prev>(TaskSql.byRequest, [tenantKey, requestId])).rows[0];
+    if (prev === undefined || prev.createdAt < now - LIMITS.idempotencyWindowMs) return null;
+    if ((prev.requestHash ?? '') !== requestHash) throw storeError.idempotencyConflict(requestId);
+    const t = (await this.#pool.query<TaskRow>(TaskSql.byKey, [prev.id])).rows[0];
+    // Purged between the two reads: as if there had been none.
+    if (t === undefined) return null;
+    const jobs = (await this.#pool.query<CreatedJob>(TaskSql.createdJobs, [t.jobFirst, t.jobFirst + t.jobCount - 1])).rows;
+    return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
   }
 
   async getJobArtifact(tenantKey: number, taskId: string, jobId: string): Promise<{ artifact: JobArtifact | null } | null> {

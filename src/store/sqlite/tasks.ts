@@ -1,7 +1,8 @@
 // Tasks as the API reads them: one task with its jobs, a tenant's tasks page by page, one job's
 // output. (createTask writes through task-writer.ts, inside the shared write batch of write-batch.ts.)
-import { JOB_STATES, type JobState, type TaskOp } from '../../core/index.js';
-import type { JobArtifact, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
+import { JOB_STATES, LIMITS, type JobState, type TaskOp } from '../../core/index.js';
+import { storeError } from '../errors.js';
+import type { CreatedJob, CreatedTask, JobArtifact, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
 import { cutPage, pageBefore } from '../cursor.js';
 import type { StatementCache } from './db.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
@@ -79,6 +80,17 @@ export class Tasks {
       outputBytes: row.outputBytes,
       outputTruncated: row.outputTruncated === 1,
     };
+  }
+
+  /** createTask's idempotency lookup (task-writer.ts), read only. */
+  findRequest(tenantKey: number, requestId: string, requestHash: string, now: number): CreatedTask | null {
+    const s = this.#stmts;
+    const prev = s.get(TaskSql.byRequest).get(tenantKey, requestId) as { id: number; requestHash: string | null; createdAt: number } | undefined;
+    if (prev === undefined || prev.createdAt < now - LIMITS.idempotencyWindowMs) return null;
+    if ((prev.requestHash ?? '') !== requestHash) throw storeError.idempotencyConflict(requestId);
+    const t = s.get(TaskSql.byKey).get(prev.id) as TaskRow;
+    const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
+    return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
   }
 
   getJobArtifact(tenantKey: number, taskId: string, jobId: string): { artifact: JobArtifact | null } | null {
