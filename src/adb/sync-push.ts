@@ -1,9 +1,9 @@
 // Push: SEND `path,mode`, the file as DATA pieces, DONE with its mtime, then the device's OKAY or
 // FAIL (SYNC.TXT). The file is streamed from disk: each WRTE payload (up to the device's max, 1 MiB)
 // is filled by one readv straight into its DATA pieces' places. Payloads travel while the device's
-// window lets them (one without delayed_ack, up to MAX_BUFFERS with it) and one more waits behind
-// them; a payload's buffer is read into again once the device acknowledged it: memory stays at a
-// few payload buffers, reused, whatever the file's size.
+// window and the buffers a push may have let them (one without delayed_ack, several with it, one
+// more read into behind them); a payload's buffer is read into again once the device acknowledged
+// it: memory stays at a few payload buffers, reused, whatever the file's size.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
@@ -11,10 +11,16 @@ import { TransferError } from './errors.js';
 import { MAX_PAYLOAD, S_IFREG, SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncHeader, syncRequest, type SyncShape } from './wire/index.js';
 
 /**
- * Payload buffers a push may have in flight or waiting: without delayed_ack two are ever used
- * (one in flight, one behind it); with it this bounds a push's memory and what it has in flight.
+ * Payload buffers (1 MiB each with today's adbd) a push may have in flight or waiting. Every push
+ * has one of its own. More keep a long link busy (in flight at once, with delayed_ack, or one read
+ * into while the last travels): those come from SHARED_EXTRA, which all the process's pushes
+ * share. One push alone gets 1 + SHARED_EXTRA; a hundred at once hold one each and SHARED_EXTRA
+ * besides, so memory stays bounded whatever their number (ten 200 MiB pushes at once, the service
+ * under 150 MiB: test/e2e/big-push.test.ts).
  */
-const MAX_BUFFERS = 8;
+const OWN_BUFFERS = 1;
+const SHARED_EXTRA = 4;
+let extraInUse = 0;
 
 export interface PushOptions extends SyncOptions {
   /** permission bits on the device (default: the local file's) */
@@ -63,7 +69,7 @@ class PushCall extends SyncCall<TransferResult> {
   readonly #payloadSize: number;
   #position = 0;
   /**
-   * The payload buffers, made as needed up to MAX_BUFFERS and reused: a buffer is free once the
+   * The payload buffers, made as needed (OWN_BUFFERS, then shared ones) and reused: a buffer is free once the
    * device acknowledged the bytes up to its payload's end (#ends[i], in #written's count; 0 for
    * one never sent). No allocation per MiB, no garbage.
    */
@@ -118,7 +124,10 @@ class PushCall extends SyncCall<TransferResult> {
   #freeBuffer(unacknowledged: number): number {
     const acknowledged = this.#written - unacknowledged;
     for (let i = 0; i < this.#buffers.length; i++) if (this.#ends[i]! <= acknowledged) return i;
-    if (this.#buffers.length === MAX_BUFFERS) return -1;
+    if (this.#buffers.length >= OWN_BUFFERS) {
+      if (extraInUse >= SHARED_EXTRA) return -1;
+      extraInUse++;
+    }
     this.#buffers.push(Buffer.allocUnsafe(this.#payloadSize));
     this.#ends.push(0);
     return this.#buffers.length - 1;
@@ -178,6 +187,10 @@ class PushCall extends SyncCall<TransferResult> {
     // A read in flight closes the file when it lands: closing under it would race it.
     if (this.#fileClosed || this.#reading) return;
     this.#fileClosed = true;
+    // The call is over (answered, failed or cancelled) and no read uses a buffer: the shared ones go back.
+    extraInUse -= Math.max(0, this.#buffers.length - OWN_BUFFERS);
+    this.#buffers.length = 0;
+    this.#ends.length = 0;
     this.#fh.close().catch(() => {});
   }
 }

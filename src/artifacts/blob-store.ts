@@ -10,6 +10,7 @@ import { mkdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { BlobRef } from '../core/index.js';
+import { Scavenger } from './scavenge.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -91,7 +92,9 @@ export class BlobStore {
     // its own the event would be an uncaught exception. `errored` says it at once.
     writer.on('error', () => {});
     try {
+      const scavenger = new Scavenger();
       for await (const chunk of source) {
+        scavenger.passed(chunk.length);
         if (!writer.write(chunk) && writer.errored === null) await drained(writer);
         if (writer.errored !== null) throw writer.errored;
       }

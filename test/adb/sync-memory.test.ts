@@ -1,7 +1,7 @@
 // A file much bigger than any buffer goes both ways without sitting whole in our memory: the
 // simulator runs in its own process (its copy of the file is not ours), and this process's
-// off-heap memory (Buffers) is sampled through a 64 MiB push and pull. Push holds at most its eight
-// 1 MiB payload buffers (two without delayed_ack); pull at most its 8 MiB disk queue plus what the
+// off-heap memory (Buffers) is sampled through a 64 MiB push and pull. Push holds at most five 1 MiB
+// payload buffers (one of its own, four shared by every push); pull at most its 8 MiB disk queue plus what the
 // device may send past it (our delayed_ack grant) and the pieces not yet written. Samples are taken
 // after a full GC: what a transfer has let go of (64 MiB of socket chunks pass through a pull) is
 // not held, and counting it made the test fail whenever the GC happened to run late.
@@ -81,4 +81,20 @@ test('a 64 MiB push and pull keep well under half the file in memory, and the by
   assert.equal(await sha256Of(back), hash.digest('hex'));
   assert.ok(pushed < SIZE / 2, `push grew Buffers by ${(pushed / MiB).toFixed(1)} MiB`);
   assert.ok(pulled < SIZE / 2, `pull grew Buffers by ${(pulled / MiB).toFixed(1)} MiB`);
+});
+
+test('ten pushes at once hold one payload buffer each and share four more: memory stays bounded by that, not by the number of pushes', async () => {
+  const src = join(dir, 'src16');
+  const fh = await open(src, 'w');
+  for (let i = 0; i < 16; i++) await fh.write(randomBytes(MiB));
+  await fh.close();
+  const addr = sim!.addresses[0]!;
+  await pool!.connect(addr);
+  const grown = await peakGrowth(() =>
+    Promise.all(Array.from({ length: 10 }, (_, i) => pool!.push(addr, src, `/data/local/tmp/many-${i}`, { timeoutMs: 120_000 }))),
+  );
+  // 10 + 4 payload buffers of 1 MiB, and a few MiB of socket chunks and sync frames besides.
+  assert.ok(grown < 24 * MiB, `ten pushes grew Buffers by ${(grown / MiB).toFixed(1)} MiB`);
+  const listing = await pool!.exec(addr, 'ls -l /data/local/tmp', { timeoutMs: 10_000, maxOutputBytes: 65536 });
+  assert.equal(listing.stdout.toString().split('\n').filter((l) => / 16777216 .* many-\d$/.test(l)).length, 10, listing.stdout.toString());
 });

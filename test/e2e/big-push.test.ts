@@ -71,7 +71,7 @@ test('a 200 MiB push to 10 instances: every copy has the right sha256, the servi
   const adminToken = `adm_${randomUUID()}`;
   const sim = await startSimProcess(INSTANCES);
   const service = await startServeProcess(
-    { ADBFLEET_DATA: dataDir, ADBFLEET_ADMIN_TOKEN: adminToken, ADBFLEET_RATE_LIMIT: '0', ADBFLEET_LOG_LEVEL: 'warn' },
+    { ADBFLEET_DATA: dataDir, ADBFLEET_ADMIN_TOKEN: adminToken, ADBFLEET_RATE_LIMIT: '0', ADBFLEET_LOG_LEVEL: 'info' },
     [],
     COMPILED_ENTRY,
   );
@@ -93,6 +93,7 @@ test('a 200 MiB push to 10 instances: every copy has the right sha256, the servi
     const before = rssOf(pid);
 
     const up = await upload(service.url, token);
+    console.log(`# after upload: peak ${(peak / MIB).toFixed(1)} MiB, now ${(rssOf(pid) / MIB).toFixed(1)}`);
     assert.equal(up.status, 200, JSON.stringify(up.body));
     assert.equal(up.body.data.sha256, up.sha256);
     assert.equal(up.body.data.size, SIZE);
