@@ -2,7 +2,7 @@
 // run, on the same simulated instances (the simulator in its own process, the service compiled in
 // another):
 //   screenshot  one screenshot task for --instances instances (submit -> every job final, then each
-//               PNG read back through GET .../artifact) vs `adb exec-out screencap -p` per instance,
+//               PNG read back through GET .../artifact, 8 at a time) vs `adb exec-out screencap -p` per instance,
 //               16 processes at a time, through one adb server that has every instance connected;
 //   push        a --push-mib file uploaded (POST /v1/artifacts) and pushed to --push-instances
 //               instances by one task vs `adb push` of the same file to each, all at once;
@@ -51,6 +51,8 @@ interface Row {
   msPerInstance: number;
   /** the service's CPU (ours) or the adb server's and clients' (Debian), per instance, ms */
   cpuMsPerInstance: number;
+  /** the simulator's CPU per instance, ms: the devices' share, the same work for both clients */
+  simCpuMsPerInstance: number;
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -161,19 +163,23 @@ async function main(): Promise<void> {
     }
     for (const a of sim.addresses) await server.connect(a);
     const svcPid = svc.child.proc.pid!;
+    const simPid = sim.child.proc.pid!;
 
     const measure = async (op: string, client: string, n: number, once: () => Promise<number>, cpu: () => number): Promise<void> => {
       await once();
       const times: number[] = [];
       let bytes = 0;
       const c0 = cpu();
+      const s0 = cpuMs(simPid);
       for (let r = 0; r < ROUNDS; r++) {
         const t0 = performance.now();
         bytes = await once();
         times.push((performance.now() - t0) / 1000);
       }
       const seconds = median(times);
-      rows.push({ op, client, seconds, rounds: times, bytes, msPerInstance: (seconds * 1000) / n, cpuMsPerInstance: (cpu() - c0) / ROUNDS / n });
+      rows.push({ op, client, seconds, rounds: times, bytes, msPerInstance: (seconds * 1000) / n, cpuMsPerInstance: (cpu() - c0) / ROUNDS / n,
+        simCpuMsPerInstance: (cpuMs(simPid) - s0) / ROUNDS / n,
+      });
     };
 
     // Screenshots.
@@ -183,8 +189,17 @@ async function main(): Promise<void> {
       INSTANCES,
       async () => {
         const { taskId, jobs } = await runTask(svc, '/v1/instances/screenshot', { instance_ids: ids });
+        // Read back as a client would, a few at a time (adb's side writes each PNG as it comes).
         let bytes = 0;
-        for (const j of jobs) bytes += await readArtifact(svc, taskId, j.job_id);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (next < jobs.length) {
+              const n = await readArtifact(svc, taskId, jobs[next++]!.job_id);
+              bytes += n;
+            }
+          }),
+        );
         return bytes;
       },
       () => cpuMs(svcPid),
@@ -253,7 +268,7 @@ async function main(): Promise<void> {
   const theirs = (op: string): Row | undefined => rows.find((r) => r.op === op && r.client !== 'adbfleet');
   printTable(
     `Device operations, median of ${ROUNDS} rounds (${INSTANCES} instances; push: ${PUSH_MIB} MiB to ${PUSH_INSTANCES}); ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`,
-    ['client', 'seconds', 'ms/instance', 'MiB moved', 'MiB/s', 'CPU ms/instance', 'speed vs adb'],
+    ['client', 'seconds', 'ms/instance', 'MiB moved', 'MiB/s', 'client CPU ms/instance', 'simulator CPU ms/instance', 'speed vs adb'],
     rows.map((r) => {
       const other = r.client === 'adbfleet' ? theirs(r.op) : undefined;
       return [
@@ -264,6 +279,7 @@ async function main(): Promise<void> {
         num(r.bytes / MiB, 1),
         num(r.bytes / MiB / r.seconds, 1),
         num(r.cpuMsPerInstance, 2),
+        num(r.simCpuMsPerInstance, 2),
         other ? `${(other.seconds / r.seconds).toFixed(2)}x` : null,
       ] as const;
     }),
