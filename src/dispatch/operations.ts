@@ -10,7 +10,7 @@ import { BlobTooLargeError, type BlobStore } from '../artifacts/index.js';
 import { JobCode, jobArtifactType, PACKAGE_NAME, type TaskOp } from '../core/index.js';
 import type { JobResult } from '../store/index.js';
 import { JobCancel, type WorkJob } from './lane.js';
-import { completedResult, execErrorCode, execErrorDetail, failedResult, operationResult, partialOutput } from './outcome.js';
+import { completedResult, execErrorCode, execErrorDetail, executeMsg, failedResult, operationResult, partialOutput } from './outcome.js';
 import type { Logger, WorkerPool } from './ports.js';
 
 export interface OperationsOptions {
@@ -40,6 +40,14 @@ class TooLarge extends Error {
   constructor(what: string, limit: number) {
     super(`${what}: larger than the artifact limit of ${limit} bytes`);
   }
+}
+
+/** 1008, its reason in execute_msg as well as error_msg: a KooPhone client reads execute_msg to
+ * learn what happened on the device, and a file operation prints nothing else. */
+function refused(jobKey: number, finishedAt: number, detail: string): JobResult {
+  const r = failedResult(jobKey, JobCode.DeviceRefused, finishedAt, null, detail);
+  r.executeMsg = executeMsg(Buffer.from(detail, 'utf8'));
+  return r;
 }
 
 /** Something the device gave that is not what the operation expects: 1008. */
@@ -173,16 +181,16 @@ export class Operations {
   #failed(job: OperationJob, op: TaskOp, err: unknown): JobResult {
     const now = Date.now();
     const limit = this.#o.artifactMaxBytes;
-    if (err instanceof TooLarge || err instanceof NotWhatExpected) return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, err.message);
+    if (err instanceof TooLarge || err instanceof NotWhatExpected) return refused(job.jobKey, now, err.message);
     if (isTransferError(err)) {
       switch (err.code) {
         case 'SYNC_FAILED':
-          return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, err.detail);
+          return refused(job.jobKey, now, err.detail);
         case 'OUTPUT_LIMIT':
-          return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, new TooLarge(op.kind, limit).message);
+          return refused(job.jobKey, now, new TooLarge(op.kind, limit).message);
         case 'LOCAL_IO':
           // The blob writer's own limit reaches the raw exec as a failed sink.
-          if (err.cause instanceof BlobTooLargeError) return failedResult(job.jobKey, JobCode.DeviceRefused, now, null, new TooLarge(op.kind, limit).message);
+          if (err.cause instanceof BlobTooLargeError) return refused(job.jobKey, now, new TooLarge(op.kind, limit).message);
           break;
       }
     }

@@ -53,6 +53,8 @@ test('a pull of a missing file is 1008 with the device message, and leaves no te
   const r = await b.run({ kind: 'pull', path: '/sdcard/no-such-file' }, 0);
   assert.equal(r.errorCode, 'KOOPHONE.JOB.1008');
   assert.equal(r.errorMsg, `${FAILED}pull of /sdcard/no-such-file: open failed: No such file or directory`);
+  // execute_msg says it too: KooPhone clients read what happened on the device there.
+  assert.equal(r.executeMsg, 'pull of /sdcard/no-such-file: open failed: No such file or directory');
   assert.ok(r.artifact == null);
   assert.deepEqual(await b.tmpFiles(), []);
 });
