@@ -60,6 +60,16 @@ const mutatedBody = fc.record(
     command: fc.oneof(fc.string({ maxLength: 1100 }), fc.constantFrom('ls', 'ls -l /system', '   ', 'a'.repeat(1025)), fc.anything()),
     instance_ids: fc.oneof(fc.array(ids, { maxLength: 120 }), fc.anything()),
     timeout_seconds: fc.oneof(fc.integer({ min: -10, max: 30_000 }), fc.double(), fc.anything()),
+    // Device operations' fields (SPEC §10).
+    instance_id_list: fc.oneof(fc.array(ids, { maxLength: 120 }), fc.anything()),
+    install_package_url: fc.oneof(fc.constantFrom('http://example.com/a.apk', 'ftp://x/a', 'http://', `https://h/${'a'.repeat(2000)}`), fc.string({ maxLength: 60 }), fc.anything()),
+    artifact_id: fc.oneof(fc.stringMatching(/^[0-9a-f]{32}$/), fc.string({ maxLength: 40 }), fc.anything()),
+    path: fc.oneof(fc.constantFrom('/sdcard/a', '/a/../b', 'rel', '/a\u0000b', `/${'p'.repeat(1100)}`), fc.string({ maxLength: 60 }), fc.anything()),
+    mode: fc.oneof(fc.constantFrom('0644', '755', '9999', '', '0o644'), fc.integer(), fc.anything()),
+    package_name: fc.oneof(fc.constantFrom('com.example.app', 'nodots', '1com.x', 'a.b'), fc.string({ maxLength: 300 }), fc.anything()),
+    content_md5: fc.oneof(fc.stringMatching(/^[0-9a-fA-F]{32}$/), fc.string({ maxLength: 40 }), fc.anything()),
+    fast_install: fc.oneof(fc.constantFrom('0', '1', 0, true), fc.anything()),
+    object_size: fc.oneof(fc.string({ maxLength: 70 }), fc.integer(), fc.anything()),
     extra: fc.anything(),
   },
   { requiredKeys: [] },
@@ -70,6 +80,11 @@ const paths = fc.constantFrom(
   '/v1/instances/sync-command',
   '/v1/instances/batch-query-status',
   '/v1/instances/reboot',
+  '/v1/instances/app/install',
+  '/v1/instances/app/uninstall',
+  '/v1/instances/files/push',
+  '/v1/instances/files/pull',
+  '/v1/instances/screenshot',
 );
 
 test('fuzz: random and mutated JSON bodies on every POST endpoint', async () => {
@@ -91,7 +106,7 @@ test('fuzz: raw bytes, content types and tokens', async () => {
     headerValue,
   );
   await fc.assert(
-    fc.asyncProperty(paths, fc.uint8Array({ maxLength: 300 }), contentType, fc.option(headerValue, { nil: undefined }), fc.boolean(), async (url, bytes, ct, tok, validId) => {
+    fc.asyncProperty(fc.oneof(paths, fc.constant('/v1/artifacts')), fc.uint8Array({ maxLength: 300 }), contentType, fc.option(headerValue, { nil: undefined }), fc.boolean(), async (url, bytes, ct, tok, validId) => {
       const headers: Record<string, string> = { 'x-request-id': validId ? 'fz' : '' };
       if (ct !== '') headers['content-type'] = ct;
       headers['x-auth-token'] = tok ?? token;
@@ -113,13 +128,19 @@ test('fuzz: GET paths and query strings', async () => {
     fc.oneof(fc.string({ maxLength: 20 }), fc.integer({ min: -5, max: 200 }).map(String)),
   );
   const urls = fc.tuple(
-    fc.constantFrom('/v1/instances/tasks/', '/v1/instances/batch-query', '/v1/instances/tasks', '/v1/instances/tasks/X/jobs/'),
+    fc.constantFrom('/v1/instances/tasks/', '/v1/instances/batch-query', '/v1/instances/tasks', '/v1/instances/tasks/X/jobs/', '/v1/instances/tasks/X/jobs/Y', '/v1/artifacts/'),
     segment,
     segment,
     query,
   ).map(([base, s1, s2, q]) => {
     const qs = new URLSearchParams(q as Record<string, string>).toString();
-    const path = base.endsWith('/') ? (base.includes('/X/') ? `${base.replace('X', s1)}${s2}/output` : `${base}${s1}`) : base;
+    const path = base.endsWith('/')
+      ? base.includes('/X/')
+        ? `${base.replace('X', s1)}${s2}/output`
+        : `${base}${s1}`
+      : base.endsWith('/Y')
+        ? `${base.replace('X', s1).replace('Y', s2)}/artifact`
+        : base;
     return `${path}?${qs}`;
   });
   await fc.assert(
