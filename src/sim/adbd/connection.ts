@@ -289,6 +289,7 @@ export class AdbdConnection {
         return dev.fault;
       },
       drop: () => this.shutdown('disconnected', 'end'),
+      journal: (what) => dev.journalStore.start(dev.serial, what, 'sync', remoteId, this.id),
     });
     const s: Stream = { localId, remoteId, proc, v2: false, window, burstPending: false, entry: null, stdin: null };
     this.#streams.set(localId, s);

@@ -21,7 +21,8 @@ import {
 import { STRERROR, type DeviceFiles, type Errno, type FileWriter } from '../storage.js';
 import { EOF, WAIT, type Proc, type ReadResult } from '../shell/proc.js';
 import { fileBytes } from '../vfs.js';
-import type { Fault } from '../types.js';
+import { Journal } from '../journal.js';
+import type { Fault, JournalEntry } from '../types.js';
 
 const PATH_SHAPE: SyncShape = { headerSize: SYNC_HEADER_SIZE, lengthAt: 4, streamed: false, maxLength: SYNC_PATH_MAX };
 const DATA_SHAPE: SyncShape = { headerSize: SYNC_HEADER_SIZE, lengthAt: 4, streamed: true, maxLength: SYNC_DATA_MAX };
@@ -35,6 +36,9 @@ export interface SyncDevice {
   readonly fault: Fault | null;
   /** a transfer-drop fault: the connection goes away now */
   drop(): void;
+  /** Journals a file transfer as it starts (`SEND path` or `RECV path`), as a command is: a test
+   * proves from the journal that a push ran once. */
+  journal(what: string): JournalEntry;
 }
 
 interface Recv {
@@ -64,6 +68,8 @@ export class SyncProc implements Proc {
   #ending = false;
   /** file bytes moved either way, for the transfer faults */
   #moved = 0;
+  /** the transfer under way, journaled: ends 'exit' 0 when done, 1 when refused, 'closed' when cut */
+  #entry: JournalEntry | null = null;
 
   constructor(dev: SyncDevice) {
     this.#dev = dev;
@@ -96,6 +102,7 @@ export class SyncProc implements Proc {
   }
 
   kill(): void {
+    this.#end('closed', null);
     this.#writer?.abort();
     this.#writer = null;
     this.#recv = null;
@@ -139,8 +146,10 @@ export class SyncProc implements Proc {
         return this.#answer(SYNC_LIST_DONE);
       }
       case SyncId.RECV:
+        this.#entry = this.#dev.journal(`RECV ${path}`);
         return this.#startRecv(path);
       case SyncId.SEND:
+        this.#entry = this.#dev.journal(`SEND ${path.slice(0, Math.max(0, path.lastIndexOf(',')))}`);
         return this.#startSend(path);
       case SyncId.QUIT:
         this.#ending = true;
@@ -177,11 +186,13 @@ export class SyncProc implements Proc {
     }
     this.#writer!.commit(mtime * 1000);
     this.#writer = null;
+    this.#end('exit', 0);
     this.#answer(syncHeader(SyncId.OKAY, 0));
   }
 
   /** FAIL now; the rest of the host's DATA is read and dropped, and DONE ends the session. */
   #failSend(message: string): void {
+    this.#end('exit', 1);
     this.#writer?.abort();
     this.#writer = null;
     this.#discarding = true;
@@ -201,6 +212,7 @@ export class SyncProc implements Proc {
     if (r.frameLeft === 0) {
       if (r.left === 0) {
         this.#recv = null;
+        this.#end('exit', 0);
         this.#out.push(syncHeader(SyncId.DONE, 0));
         return this.read(max);
       }
@@ -241,6 +253,11 @@ export class SyncProc implements Proc {
     return 'drop';
   }
 
+  #end(how: 'exit' | 'closed', exitCode: number | null): void {
+    Journal.finish(this.#entry, how, exitCode);
+    this.#entry = null;
+  }
+
   #answer(b: Buffer): void {
     this.#out.push(b);
     this.wake();
@@ -251,6 +268,7 @@ export class SyncProc implements Proc {
    * is no waking: the connection's pump is the caller, and a nested pump would send out of order.
    */
   #fatal(message: string, wake = true): void {
+    this.#end('exit', 1);
     this.#out.push(syncRequest(SyncId.FAIL, message));
     this.#ending = true;
     if (wake) this.wake();
