@@ -3081,7 +3081,7 @@ export interface paths {
                         path: string;
                         instance_ids: string[];
                         /** @default 0644 */
-                        mode?: string;
+                        mode?: string | number;
                         /** @default 300 */
                         timeout_seconds?: number;
                     };

@@ -26,7 +26,7 @@ export const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
   // Device operations (SPEC §10): KooPhone's install names its list instance_id_list.
   instance_id_list: INSTANCE_ID_RULE,
   package_name: 'must be an Android package name: two or more parts joined by dots, each a letter then letters, digits or _',
-  mode: 'must be 3 or 4 octal digits as a string, e.g. "0644"',
+  mode: 'must be permission bits: 3 or 4 octal digits in a string ("0644") or an integer from 0 to 4095 (420 is 0644)',
 };
 
 /** A query parameter that must be an integer in [min, max]; undefined gives the default.

@@ -142,7 +142,10 @@ const invalid: Record<keyof typeof ROUTES, Case[]> = {
     { name: 'artifact_id missing', body: { path: '/sdcard/x', instance_ids: ['a1'] }, field: 'artifact_id' },
     { name: 'artifact_id null', body: { ...valid.push, artifact_id: null }, field: 'artifact_id' },
     ...pathCases(valid.push),
-    { name: 'mode a number', body: { ...valid.push, mode: 644 }, field: 'mode' },
+    { name: 'mode a number past 0o7777', body: { ...valid.push, mode: 4096 }, field: 'mode' },
+    { name: 'mode a negative number', body: { ...valid.push, mode: -1 }, field: 'mode' },
+    { name: 'mode not an integer', body: { ...valid.push, mode: 420.5 }, field: 'mode' },
+    { name: 'mode a boolean', body: { ...valid.push, mode: true }, field: 'mode' },
     { name: 'mode not octal', body: { ...valid.push, mode: '0988' }, field: 'mode' },
     { name: 'mode 5 digits', body: { ...valid.push, mode: '10644' }, field: 'mode' },
     { name: 'mode 2 digits', body: { ...valid.push, mode: '44' }, field: 'mode' },
@@ -177,8 +180,9 @@ test('the rules say what is wrong: path, package_name, mode, content_md5, the UR
   assert.equal(await said('pull', { ...valid.pull, path: '/a/../b' }), 'path: must not contain a .. segment');
   assert.equal(await said('pull', { ...valid.pull, path: LONG_PATH }), 'path: must be at most 1024 bytes');
   assert.match(await said('uninstall', { ...valid.uninstall, package_name: 'x' }), /^package_name: must be an Android package name/);
-  assert.equal(await said('push', { ...valid.push, mode: 644 }), 'mode: must be a string');
-  assert.equal(await said('push', { ...valid.push, mode: '999' }), 'mode: must be 3 or 4 octal digits as a string, e.g. "0644"');
+  const modeRule = 'mode: must be permission bits: 3 or 4 octal digits in a string ("0644") or an integer from 0 to 4095 (420 is 0644)';
+  assert.equal(await said('push', { ...valid.push, mode: 4096 }), modeRule);
+  assert.equal(await said('push', { ...valid.push, mode: '999' }), modeRule);
   assert.match(await said('install', { ...valid.install, content_md5: 'x' }), /^content_md5: must be an MD5 digest: 32 hex digits or 24 characters of base64$/);
   assert.equal(await said('install', { ...valid.install, install_package_url: 'ftp://h/a.apk' }), 'install_package_url: must be an http or https URL');
   assert.equal(await said('install', { instance_id_list: ['a1'] }), 'install_package_url: is required (or artifact_id, an uploaded APK)');
@@ -252,6 +256,9 @@ test('push: the tenant\'s uploaded artifact, mode as octal digits (default 0644)
   assert.equal((await queuedOp(exec.task_id) as { mode: number }).mode, 0o755);
   const setuid = accepted(await h.call(tokenA, 'POST', ROUTES.push, { artifact_id: artifactId, path: '/data/local/tmp/s', mode: '4750', instance_ids: ['a2'] }));
   assert.equal((await queuedOp(setuid.task_id) as { mode: number }).mode, 0o4750);
+  // An integer is the bits themselves: what 0o755 in a client's code becomes in JSON.
+  const bits = accepted(await h.call(tokenA, 'POST', ROUTES.push, { artifact_id: artifactId, path: '/data/local/tmp/b', mode: 0o755, instance_ids: ['a2'] }));
+  assert.equal((await queuedOp(bits.task_id) as { mode: number }).mode, 0o755);
 });
 
 test('push and install: an unknown, malformed or another tenant\'s artifact_id -> 400 NO_SUCH_ARTIFACT, nothing created', async () => {

@@ -10,7 +10,7 @@
 // purged since).
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, devicePathProblem, HEX_ID, type ArtifactUse, type TaskOp } from '../../core/index.js';
+import { ApiError, devicePathProblem, HEX_ID, PATTERN_MESSAGES, type ArtifactUse, type TaskOp } from '../../core/index.js';
 import { StoreError, StoreErrorCode, type CreatedTask } from '../../store/index.js';
 import type { OpInput, OpRequest } from '../../tasks/index.js';
 import { noteAudit } from '../audit.js';
@@ -36,6 +36,16 @@ function createdJson(created: CreatedTask): { task_id: string; cmd_jobs: { insta
 
 function packageJson(op: InstallOp): InstalledPackageJson {
   return { name: op.packageName, version_code: op.versionCode, version_name: op.versionName, sha256: op.artifact.sha256, size: op.artifact.size };
+}
+
+const OCTAL_MODE = /^[0-7]{3,4}$/;
+const MAX_MODE = 0o7777;
+
+/** push's mode as permission bits: "0644" (octal digits) or 420 (the bits). */
+function fileMode(mode: string | number): number {
+  if (typeof mode === 'number' && mode >= 0 && mode <= MAX_MODE) return mode;
+  if (typeof mode === 'string' && OCTAL_MODE.test(mode)) return parseInt(mode, 8);
+  throw new ApiError('INVALID_FIELD', { field: 'mode', rule: PATTERN_MESSAGES['mode']! });
 }
 
 function requirePath(path: string): void {
@@ -145,7 +155,8 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const { tenantKey } = principalOf(request);
     const { artifact_id: artifactId, path, instance_ids, mode, timeout_seconds } = request.body;
     requirePath(path);
-    const idem: OpRequest = { requestId: request.id, body: { artifact_id: artifactId, path, instance_ids, mode: parseInt(mode, 8), timeout_seconds } };
+    const bits = fileMode(mode);
+    const idem: OpRequest = { requestId: request.id, body: { artifact_id: artifactId, path, instance_ids, mode: bits, timeout_seconds } };
     const earlier = await tasks.findReplay(tenantKey, 'push', idem);
     if (earlier !== null) {
       noted(request, OPERATION_ROUTES.push, earlier);
@@ -155,7 +166,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const found = HEX_ID.test(artifactId) ? await store.getArtifact(tenantKey, artifactId) : null;
     if (found === null) throw new ApiError('NO_SUCH_ARTIFACT', { artifactId });
     const artifact: ArtifactUse = { artifactId: found.artifactId, sha256: found.sha256, size: found.size };
-    const op: TaskOp = { kind: 'push', artifact, path, mode: parseInt(mode, 8) };
+    const op: TaskOp = { kind: 'push', artifact, path, mode: bits };
     const input: OpInput = { op, instanceIds: instance_ids, timeoutMs: timeout_seconds * 1000 };
     const created = await orNoSuchArtifact(artifactId, tasks.submitOp(tenantKey, input, idem));
     noted(request, OPERATION_ROUTES.push, created);

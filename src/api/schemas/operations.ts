@@ -53,9 +53,9 @@ export const UninstallBody = withDefaults(
 );
 export type UninstallRequest = Static<typeof UninstallBody>;
 
-/** A file mode as octal digits in a string: JSON has no octal numbers, and 644 as a number is
- * 0o1204, not what anyone writing it means. */
-export const FILE_MODE = '^[0-7]{3,4}$';
+/** A file mode: octal digits in a string ("0644"), or the permission bits as an integer (420, what
+ * a client's 0o644 becomes in JSON, as Kubernetes takes modes). The route checks either form
+ * (fileMode in routes/operations.ts) so its message names both. */
 export const DEFAULT_FILE_MODE = '0644';
 
 export const PushBody = withDefaults(
@@ -64,7 +64,7 @@ export const PushBody = withDefaults(
     // The rule is devicePathProblem's (core/operations.ts), checked by the route for its words.
     path: Type.String(),
     instance_ids: InstanceIds,
-    mode: Type.String({ pattern: FILE_MODE, default: DEFAULT_FILE_MODE }),
+    mode: Type.Union([Type.String(), Type.Integer()], { default: DEFAULT_FILE_MODE }),
     timeout_seconds: TimeoutSeconds,
   }),
   ['artifact_id', 'path', 'instance_ids'],
