@@ -1,6 +1,6 @@
 // What the tenant commands print on stdout: tables for people, the API's JSON with --json, and
 // the exit code a set of jobs earns.
-import type { InstanceRow, Job, RunCommandResult, TaskPage } from '../../client/index.js';
+import type { InstanceRow, Job, TaskPage } from '../../client/index.js';
 import { statusName } from '../../core/index.js';
 import { EXIT } from './connection.js';
 import type { TaskResult } from './follow.js';
@@ -44,7 +44,7 @@ export function printJobs(tasks: readonly TaskResult[], json: boolean, asApi: 'j
 }
 
 /** A run that was not waited for: its tasks and each job's id, or the API's answers with --json. */
-export function printSubmitted(tasks: readonly RunCommandResult[], json: boolean): void {
+export function printSubmitted(tasks: readonly { task_id: string; cmd_jobs: { instance_id: string; job_id: string }[] }[], json: boolean): void {
   if (json) {
     printJson({ tasks });
     return;
