@@ -3,6 +3,7 @@
 import type { InstanceRow, Job, TaskPage } from '../../client/index.js';
 import { statusName } from '../../core/index.js';
 import { EXIT } from './connection.js';
+import type { SavedFile } from './files.js';
 import type { TaskResult } from './follow.js';
 import { columns, firstLine, printable, widthOf } from './text.js';
 
@@ -38,6 +39,24 @@ export function printJobs(tasks: readonly TaskResult[], json: boolean, asApi: 'j
   } else {
     const rows = all.map((j) => [printable(j.instance_id), j.state, j.exit_code === null ? '-' : String(j.exit_code), firstLine(j.execute_msg)]);
     print(columns([['INSTANCE', 'STATE', 'EXIT', 'OUTPUT'], ...rows], widthOf(process.stdout)));
+    print(`${summary(all)} (task ${tasks.map((t) => t.task_id).join(', ')})`);
+  }
+  return exitCodeOf(all);
+}
+
+/** Jobs that leave a file (pull, screenshot): where each was saved, or why its job failed. */
+export function printSaved(tasks: readonly TaskResult[], saved: readonly SavedFile[], json: boolean): number {
+  const all = tasks.flatMap((t) => t.jobs);
+  if (json) {
+    printJson({ tasks, files: saved });
+  } else {
+    const byJob = new Map(saved.map((f) => [f.job_id, f]));
+    const rows = all.map((j) => {
+      const f = byJob.get(j.job_id);
+      return [printable(j.instance_id), j.state, f === undefined ? '-' : String(f.bytes), f === undefined ? firstLine(j.execute_msg) : printable(f.path)];
+    });
+    // Not cut to the terminal: a path is only useful whole.
+    print(columns([['INSTANCE', 'STATE', 'BYTES', 'FILE'], ...rows], Number.POSITIVE_INFINITY));
     print(`${summary(all)} (task ${tasks.map((t) => t.task_id).join(', ')})`);
   }
   return exitCodeOf(all);
