@@ -86,7 +86,9 @@ test('push a file, pull it back: DIR/<instance>/<name>, byte-identical', async (
 });
 
 test('pull of a missing file: that job fails, the others are saved, exit 1', async () => {
-  await cli('push', join(dir, 'payload.bin'), '/sdcard/only-one.bin', '--instances', 'e2e-1', '--wait');
+  const local = join(dir, 'only-one.bin');
+  await writeFile(local, 'one instance has it\n');
+  assert.equal((await cli('push', local, '/sdcard/only-one.bin', '--instances', 'e2e-1', '--wait')).code, 0);
   const out = join(dir, 'partial');
   const r = await cli('pull', '/sdcard/only-one.bin', '--instances', 'e2e-0,e2e-1', '--out', out, '--json');
   assert.equal(r.code, 1, r.stderr);
@@ -94,6 +96,10 @@ test('pull of a missing file: that job fails, the others are saved, exit 1', asy
   assert.deepEqual(tasks[0]!.jobs.map((j) => j.state), ['failed', 'succeeded']);
   assert.deepEqual(files.map((f) => [f.instance_id, f.path]), [['e2e-1', join(out, 'e2e-1', 'only-one.bin')]]);
   assert.deepEqual(await readdir(out), ['e2e-1']);
+
+  const text = await cli('pull', '/sdcard/only-one.bin', '--instances', 'e2e-0', '--out', out);
+  assert.equal(text.code, 1, text.stderr);
+  assert.match(text.stdout, /^e2e-0\s+failed\s+-\s+\S.*only-one\.bin/m, 'a failed job shows why');
 });
 
 test('screenshot --all: a PNG per instance in --out', async () => {
@@ -109,6 +115,7 @@ test('screenshot --all: a PNG per instance in --out', async () => {
 });
 
 test('refusals: one line, exit 2, naming the field, the file or the option', async () => {
+  await writeFile(join(dir, 'payload.bin'), 'x');
   assertRefused(await cli('pull', '/sdcard/../etc/hosts', '--instances', 'e2e-0'), /path: must not contain a \.\. segment/);
   assertRefused(await cli('push', join(dir, 'payload.bin'), 'relative/path', '--instances', 'e2e-0'), /path: /);
   assertRefused(await cli('uninstall', 'not a package', '--instances', 'e2e-0'), /package_name/);

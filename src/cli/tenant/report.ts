@@ -44,7 +44,8 @@ export function printJobs(tasks: readonly TaskResult[], json: boolean, asApi: 'j
   return exitCodeOf(all);
 }
 
-/** Jobs that leave a file (pull, screenshot): where each was saved, or why its job failed. */
+/** Jobs that leave a file (pull, screenshot): where each was saved, or why its job failed (a
+ * file operation's reason is its error_msg: it has no output). */
 export function printSaved(tasks: readonly TaskResult[], saved: readonly SavedFile[], json: boolean): number {
   const all = tasks.flatMap((t) => t.jobs);
   if (json) {
@@ -53,7 +54,7 @@ export function printSaved(tasks: readonly TaskResult[], saved: readonly SavedFi
     const byJob = new Map(saved.map((f) => [f.job_id, f]));
     const rows = all.map((j) => {
       const f = byJob.get(j.job_id);
-      return [printable(j.instance_id), j.state, f === undefined ? '-' : String(f.bytes), f === undefined ? firstLine(j.execute_msg) : printable(f.path)];
+      return [printable(j.instance_id), j.state, f === undefined ? '-' : String(f.bytes), f === undefined ? firstLine(j.execute_msg === '' ? j.error_msg : j.execute_msg) : printable(f.path)];
     });
     // Not cut to the terminal: a path is only useful whole.
     print(columns([['INSTANCE', 'STATE', 'BYTES', 'FILE'], ...rows], Number.POSITIVE_INFINITY));
