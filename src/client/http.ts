@@ -13,11 +13,18 @@ export interface ClientOptions {
 
 export type QueryValue = string | number | undefined;
 
+/** A file's bytes for an upload: whole (Blob, Uint8Array) or streamed (a ReadableStream, or any
+ * async iterable of chunks, e.g. a Node stream), so a large file is never held in memory. */
+export type UploadBody = Blob | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
 export interface Call {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   query?: Readonly<Record<string, QueryValue>>;
+  /** sent as JSON */
   body?: unknown;
+  /** sent as they are, instead of `body` */
+  bytes?: { body: UploadBody; contentType: string };
   requestId?: string;
   signal?: AbortSignal;
   accept?: string;
@@ -56,12 +63,14 @@ export class Transport {
     const url = this.#url(call.path, call.query);
     const headers: Record<string, string> = { ...this.#auth, 'x-request-id': requestId, accept: call.accept ?? 'application/json' };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (call.bytes !== undefined) headers['content-type'] = call.bytes.contentType;
     let response: Response;
     try {
       response = await this.#fetch(url, {
         method: call.method,
         headers,
         ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+        ...(call.bytes === undefined ? {} : bodyInit(call.bytes.body)),
         ...(call.signal === undefined ? {} : { signal: call.signal }),
       });
     } catch (err) {
@@ -87,6 +96,25 @@ export class Transport {
     if (code !== '' && code !== '0') throw refused(call, response.status, body, requestId);
     return body;
   }
+}
+
+/** fetch's body for an upload. A stream needs `duplex: 'half'` (fetch refuses one without it);
+ * an async iterable becomes a ReadableStream, the one streaming body browsers take too. */
+function bodyInit(body: UploadBody): { body: Blob | Uint8Array | ReadableStream<Uint8Array>; duplex?: 'half' } {
+  if (body instanceof Blob || body instanceof Uint8Array) return { body };
+  if (body instanceof ReadableStream) return { body, duplex: 'half' };
+  const it = body[Symbol.asyncIterator]();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      const next = await it.next();
+      if (next.done === true) ctl.close();
+      else ctl.enqueue(next.value);
+    },
+    async cancel(reason) {
+      await it.return?.(reason);
+    },
+  });
+  return { body: stream, duplex: 'half' };
 }
 
 /** JSON when it parses, the text otherwise ("" for none). */

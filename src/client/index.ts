@@ -3,10 +3,12 @@
 // from the OpenAPI document (openapi-types.ts, `npm run gen:openapi`).
 export { createAdminClient, type AdminClient } from './admin.js';
 export { AdbfleetError } from './errors.js';
-export type { ClientOptions } from './http.js';
+export type { ClientOptions, UploadBody } from './http.js';
+export type { Idempotent, JobFile, OperationsClient } from './operations.js';
 export { createClient, type TenantClient } from './tenant.js';
 export type {
   AdminInstance,
+  Artifact,
   AuditEntry,
   AuditPage,
   AuditQuery,
@@ -15,14 +17,22 @@ export type {
   InstanceEntry,
   InstancePage,
   InstanceRow,
+  InstallRequest,
+  InstallResult,
+  InstalledPackage,
   InstanceStatusRow,
   Job,
   JobOutput,
+  OperationResult,
+  PullFileRequest,
+  PushFileRequest,
   RunCommandResult,
+  ScreenshotRequest,
   SyncCommandResult,
   TaskJobs,
   TaskPage,
   TaskSummary,
   Tenant,
+  UninstallRequest,
 } from './types.js';
 export type { components, paths } from './openapi-types.js';

@@ -1,6 +1,7 @@
 // The tenant API (KooPhone's instance API and adbfleet's task extensions), one method a route.
 import { AdbfleetError } from './errors.js';
 import { Transport, type Call, type ClientOptions } from './http.js';
+import { operationsClient, type OperationsClient } from './operations.js';
 import { readSse, SseIdleError } from './sse.js';
 import type {
   CommandRequest,
@@ -18,7 +19,8 @@ import type {
   TaskPage,
 } from './types.js';
 
-export interface TenantClient {
+/** The task routes, the instances, and the device operations (OperationsClient). */
+export interface TenantClient extends OperationsClient {
   /** POST async-command; a retry with the same requestId gets the first answer (SPEC §3). */
   runCommand(req: CommandRequest, opts?: { requestId?: string }): Promise<RunCommandResult>;
   syncCommand(req: SyncCommandRequest): Promise<SyncCommandResult>;
@@ -86,6 +88,7 @@ export function createClient(opts: ClientOptions): TenantClient {
     getJobOutput: (taskId, jobId) => data({ method: 'GET', path: `${task(taskId)}/jobs/${encodeURIComponent(jobId)}/output` }),
     cancelTask: (taskId) => data({ method: 'POST', path: `${task(taskId)}/cancel` }),
     taskEvents,
+    ...operationsClient(t, data, task),
     listInstances,
     async allInstances() {
       const all: InstanceRow[] = [];

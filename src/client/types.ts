@@ -48,3 +48,15 @@ export type AuditQuery = Query<'/admin/v1/audit', 'get'>;
 /** A page of the audit log, newest first; `next_cursor` is null on the last. */
 export type AuditPage = Answer<'/admin/v1/audit', 'get'>;
 export type AuditEntry = AuditPage['entries'][number];
+
+export type Artifact = Schemas['Artifact'];
+export type InstalledPackage = Schemas['InstalledPackage'];
+export type InstallRequest = RequestBody<'/v1/instances/app/install', 'post'>;
+/** The task, and the artifact and package it installs. */
+export type InstallResult = Data<'/v1/instances/app/install', 'post'>;
+export type UninstallRequest = RequestBody<'/v1/instances/app/uninstall', 'post'>;
+export type PushFileRequest = RequestBody<'/v1/instances/files/push', 'post'>;
+export type PullFileRequest = RequestBody<'/v1/instances/files/pull', 'post'>;
+export type ScreenshotRequest = RequestBody<'/v1/instances/screenshot', 'post'>;
+/** uninstall, push, pull and screenshot answer as async-command does. */
+export type OperationResult = Data<'/v1/instances/files/push', 'post'>;

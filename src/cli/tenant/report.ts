@@ -1,8 +1,9 @@
 // What the tenant commands print on stdout: tables for people, the API's JSON with --json, and
 // the exit code a set of jobs earns.
-import type { InstanceRow, Job, RunCommandResult, TaskPage } from '../../client/index.js';
+import type { InstanceRow, Job, TaskPage } from '../../client/index.js';
 import { statusName } from '../../core/index.js';
 import { EXIT } from './connection.js';
+import type { SavedFile } from './files.js';
 import type { TaskResult } from './follow.js';
 import { columns, firstLine, printable, widthOf } from './text.js';
 
@@ -43,8 +44,27 @@ export function printJobs(tasks: readonly TaskResult[], json: boolean, asApi: 'j
   return exitCodeOf(all);
 }
 
+/** Jobs that leave a file (pull, screenshot): where each was saved, or why its job failed (a
+ * file operation's reason is its error_msg: it has no output). */
+export function printSaved(tasks: readonly TaskResult[], saved: readonly SavedFile[], json: boolean): number {
+  const all = tasks.flatMap((t) => t.jobs);
+  if (json) {
+    printJson({ tasks, files: saved });
+  } else {
+    const byJob = new Map(saved.map((f) => [f.job_id, f]));
+    const rows = all.map((j) => {
+      const f = byJob.get(j.job_id);
+      return [printable(j.instance_id), j.state, f === undefined ? '-' : String(f.bytes), f === undefined ? firstLine(j.execute_msg === '' ? j.error_msg : j.execute_msg) : printable(f.path)];
+    });
+    // Not cut to the terminal: a path is only useful whole.
+    print(columns([['INSTANCE', 'STATE', 'BYTES', 'FILE'], ...rows], Number.POSITIVE_INFINITY));
+    print(`${summary(all)} (task ${tasks.map((t) => t.task_id).join(', ')})`);
+  }
+  return exitCodeOf(all);
+}
+
 /** A run that was not waited for: its tasks and each job's id, or the API's answers with --json. */
-export function printSubmitted(tasks: readonly RunCommandResult[], json: boolean): void {
+export function printSubmitted(tasks: readonly { task_id: string; cmd_jobs: { instance_id: string; job_id: string }[] }[], json: boolean): void {
   if (json) {
     printJson({ tasks });
     return;
