@@ -25,7 +25,7 @@ export interface OperationsOptions {
 }
 
 /** The job as operations need it (a WorkJob is one). */
-export type OperationJob = Pick<WorkJob, 'jobKey' | 'instanceId' | 'timeoutMs' | 'abortReason'>;
+export type OperationJob = Pick<WorkJob, 'jobKey' | 'jobId' | 'instanceId' | 'timeoutMs' | 'abortReason'>;
 
 /** The best-effort `rm -f` of an installed package's copy gets this long, whatever the job's time. */
 const CLEANUP_MS = 3_000;
@@ -83,7 +83,9 @@ export class Operations {
       }
       case 'install': {
         const blobs = this.#blobs();
-        const remote = `/data/local/tmp/adbfleet-${op.artifact.sha256.slice(0, 16)}.apk`;
+        // Named by the job: two installs of one APK on one instance at once (a concurrency above
+        // one) must not remove each other's copy.
+        const remote = `/data/local/tmp/adbfleet-${job.jobId}.apk`;
         await pool.push(address, blobs.pathOf(op.artifact.sha256), remote, { mode: 0o644, timeoutMs: left(), signal });
         let r: ExecResult;
         try {

@@ -95,7 +95,7 @@ test('a screencap that does not print a PNG is 1008, with no artifact and no tem
         : (Reflect.get(target, prop, target) as unknown),
   }) as WorkerPool;
   const ops = new Operations({ pool, blobs: b.blobs, artifactMaxBytes: MiB, maxOutputBytes: MAX_OUTPUT_BYTES, logger: b.logger });
-  const r = await ops.run({ jobKey: 1, instanceId: 'i0', timeoutMs: 10_000, abortReason: null }, { kind: 'screenshot' }, b.fleet.instances[0]!.address, new JobCancel());
+  const r = await ops.run({ jobKey: 1, jobId: 'f'.repeat(32), instanceId: 'i0', timeoutMs: 10_000, abortReason: null }, { kind: 'screenshot' }, b.fleet.instances[0]!.address, new JobCancel());
   assert.equal(r.errorCode, 'KOOPHONE.JOB.1008');
   assert.match(r.errorMsg, /^the file operation failed: screencap -p did not give a PNG image \(22 bytes, starting /);
   assert.ok(r.artifact == null);

@@ -67,7 +67,7 @@ export async function opsBench(fleetOpts: Partial<FleetOptions> = {}, poolOpts: 
     logger,
     run: (op, i, opts = {}) => {
       const ops = new Operations({ pool, blobs, artifactMaxBytes: opts.artifactMaxBytes ?? 64 * MiB, maxOutputBytes: MAX_OUTPUT_BYTES, logger });
-      const job = { jobKey: ++jobKeys, instanceId: `i${i}`, timeoutMs: opts.timeoutMs ?? 30_000, abortReason: opts.abortReason ?? null };
+      const job = { jobKey: ++jobKeys, jobId: `job${jobKeys}`.padEnd(32, '0'), instanceId: `i${i}`, timeoutMs: opts.timeoutMs ?? 30_000, abortReason: opts.abortReason ?? null };
       const cancel = opts.cancel ?? new JobCancel();
       // The scheduler sets abortReason before it aborts: read it when the result is mapped.
       if (opts.cancel) opts.cancel.addEventListener('abort', () => (job.abortReason ??= 'cancel'));
