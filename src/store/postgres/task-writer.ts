@@ -31,21 +31,22 @@ export async function insertOwned(c: Queryable, task: NewTask, now: number): Pro
   if (n === 0 || n > JOB_KEY_BLOCK || artifactIdOf(task.op) !== null) return null;
   const taskId = task.op?.kind === 'install' ? newInstallTaskId() : newHexId();
   const ids = newHexIds(n);
-  const row = (
-    await c.query<{ id: number; jobFirst: number }>(TaskSql.insertOwned, [
-      taskId,
-      task.tenantKey,
-      task.command,
-      task.kind,
-      task.timeoutMs,
-      task.requestId ?? null,
-      task.requestHash ?? null,
-      now,
-      task.instanceIds,
-      ids,
-      task.op === undefined ? null : JSON.stringify(task.op),
-    ])
-  ).rows[0];
+  const values = [
+    taskId,
+    task.tenantKey,
+    task.command,
+    task.kind,
+    task.timeoutMs,
+    task.requestId ?? null,
+    task.requestHash ?? null,
+    now,
+    task.instanceIds,
+    ids,
+    task.op === undefined ? null : JSON.stringify(task.op),
+  ];
+  // Named: prepared once per connection, then neither parsed nor planned again (the statement is
+  // the largest the batch sends, and sent for nearly every task).
+  const row = (await c.query<{ id: number; jobFirst: number }>({ name: 'tasks-insert-owned', text: TaskSql.insertOwned, values })).rows[0];
   if (row === undefined) return null;
   const jobs: CreatedJob[] = task.instanceIds.map((instanceId, i) => ({ jobKey: row.jobFirst + i, jobId: ids[i] as string, instanceId }));
   const created: CreatedTask = { taskKey: row.id, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false };
