@@ -46,6 +46,9 @@ const OUTCOME_RETRY_CAP_MS = 1_000;
 
 type Reject = (err: unknown) => void;
 
+/** A statement every batch sends, prepared once per connection (see task-writer.ts insertOwned). */
+const named = (name: string, text: string, values: unknown[]): pg.QueryConfig => ({ name, text, values });
+
 type Request =
   | { kind: 'create'; task: NewTask; rows: number; resolve: (value: CreatedTask) => void; reject: Reject }
   | {
@@ -195,12 +198,14 @@ export class WriteBatch {
         rowsWritten = 0;
         await c.query(TxSql.begin);
         const mark = ++this.#marks;
-        tx = { mark, ...(await c.query<Omit<Transaction, 'mark'>>(TxSql.assignXid, [this.#writer, mark])).rows[0]! };
+        tx = { mark, ...(await c.query<Omit<Transaction, 'mark'>>(named('tx-assign-xid', TxSql.assignXid, [this.#writer, mark]))).rows[0]! };
         const tenants = new Set<number>();
         for (const r of batch) if (r.kind === 'create') tenants.add(r.task.tenantKey);
-        if (tenants.size > 0) await c.query(TxSql.lockTenantsShared, [[...tenants]]);
+        if (tenants.size > 0) await c.query(named('tx-lock-tenants-shared', TxSql.lockTenantsShared, [[...tenants]]));
         const requests = batch.flatMap((r) => (r.kind === 'create' && r.task.requestId !== undefined ? [r.task] : []));
-        if (requests.length > 0) await c.query(TxSql.lockRequests, [requests.map((t) => t.tenantKey), requests.map((t) => t.requestId)]);
+        if (requests.length > 0) {
+          await c.query(named('tx-lock-requests', TxSql.lockRequests, [requests.map((t) => t.tenantKey), requests.map((t) => t.requestId)]));
+        }
         const uses = batch.flatMap((r) => (r.kind === 'create' && artifactIdOf(r.task.op) !== null ? [r.task] : []));
         if (uses.length > 0) await c.query(ArtifactSql.lockUses, [uses.map((t) => t.tenantKey), uses.map((t) => artifactIdOf(t.op))]);
         const now = this.#clock();
