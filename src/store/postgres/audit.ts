@@ -26,7 +26,7 @@ interface AuditRow {
 
 /** Entries in append order, one statement, in the caller's transaction (the write batch's). */
 export async function appendAudit(c: Queryable, entries: readonly AuditEntry[]): Promise<void> {
-  await c.query(AuditSql.insert, [
+  const values = [
     entries.map((e) => e.at),
     entries.map((e) => e.actor),
     entries.map((e) => e.tokenPrefix),
@@ -38,7 +38,9 @@ export async function appendAudit(c: Queryable, entries: readonly AuditEntry[]):
     entries.map((e) => e.outcome.errorCode),
     entries.map((e) => e.outcome.taskId),
     entries.map((e) => e.outcome.replayed),
-  ]);
+  ];
+  // Named (prepared once per connection, see task-writer.ts): one in nearly every batch.
+  await c.query({ name: 'audit-insert', text: AuditSql.insert, values });
 }
 
 export async function listAudit(

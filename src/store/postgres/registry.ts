@@ -58,7 +58,8 @@ export class Registry {
   }
 
   async findToken(tokenHash: Buffer): Promise<(Principal & { tokenHash: Buffer }) | null> {
-    return (await this.#pool.query<Principal & { tokenHash: Buffer }>(TokenSql.findLive, [tokenHash])).rows[0] ?? null;
+    // Named (prepared once per connection, see task-writer.ts): read for every tenant request.
+    return (await this.#pool.query<Principal & { tokenHash: Buffer }>({ name: 'tokens-find-live', text: TokenSql.findLive, values: [tokenHash] })).rows[0] ?? null;
   }
 
   // --- instances ---
@@ -210,7 +211,9 @@ export class Registry {
 
 /** The tenant's live instances among ids, in the order asked (one indexed query). */
 export async function owned(c: Queryable, tenantKey: number, instanceIds: readonly string[]): Promise<InstanceTarget[]> {
-  return inOrder(instanceIds, (await c.query<InstanceTarget>(InstanceSql.ownedOf, [tenantKey, instanceIds])).rows);
+  // Named (prepared once per connection, see task-writer.ts): read for every submit.
+  const q = { name: 'instances-owned-of', text: InstanceSql.ownedOf, values: [tenantKey, instanceIds] };
+  return inOrder(instanceIds, (await c.query<InstanceTarget>(q)).rows);
 }
 
 function inOrder(instanceIds: readonly string[], rows: InstanceTarget[]): InstanceTarget[] {

@@ -1,6 +1,8 @@
-// createTask's writes on PostgreSQL, inside the shared write batch's transaction (write-batch.ts)
-// and the request's SAVEPOINT: the idempotency lookup, the ownership check (one indexed query,
-// under the tenant's lock the batch took), then the task and its jobs in one statement.
+// createTask's writes on PostgreSQL, inside the shared write batch's transaction (write-batch.ts).
+// The common submit is one statement (insertOwned: ownership, request id and the insert, under the
+// tenant's lock the batch took), with no SAVEPOINT: it writes all or nothing and fails only if the
+// database does. Anything else takes writeTask, in the request's SAVEPOINT: the idempotency
+// lookup, the ownership check (one indexed query), then the task and its jobs in one statement.
 //
 // Idempotency across processes: UNIQUE (tenant, request_id). Two nodes inserting the same request
 // id at once: the second INSERT waits on the unique index for the first to commit, then ON
@@ -17,6 +19,39 @@ import { owned } from './registry.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
 type Prev = { id: number; requestHash: string | null; createdAt: number };
+
+/**
+ * The common submit, one statement that cannot fail for the caller's reason (TaskSql.insertOwned):
+ * the task and its jobs when all its instances are the tenant's and its request id is unused.
+ * Null when it wrote nothing: anything else (a replay, a conflict, instances not owned, an expired
+ * request id, an upload, a lost ON CONFLICT race, a bad size) is writeTask's, run after it.
+ */
+export async function insertOwned(c: Queryable, task: NewTask, now: number): Promise<[CreatedTask, number] | null> {
+  const n = task.instanceIds.length;
+  if (n === 0 || n > JOB_KEY_BLOCK || artifactIdOf(task.op) !== null) return null;
+  const taskId = task.op?.kind === 'install' ? newInstallTaskId() : newHexId();
+  const ids = newHexIds(n);
+  const values = [
+    taskId,
+    task.tenantKey,
+    task.command,
+    task.kind,
+    task.timeoutMs,
+    task.requestId ?? null,
+    task.requestHash ?? null,
+    now,
+    task.instanceIds,
+    ids,
+    task.op === undefined ? null : JSON.stringify(task.op),
+  ];
+  // Named: prepared once per connection, then neither parsed nor planned again (the statement is
+  // the largest the batch sends, and sent for nearly every task).
+  const row = (await c.query<{ id: number; jobFirst: number }>({ name: 'tasks-insert-owned', text: TaskSql.insertOwned, values })).rows[0];
+  if (row === undefined) return null;
+  const jobs: CreatedJob[] = task.instanceIds.map((instanceId, i) => ({ jobKey: row.jobFirst + i, jobId: ids[i] as string, instanceId }));
+  const created: CreatedTask = { taskKey: row.id, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false };
+  return [created, row.jobFirst + n - 1];
+}
 
 /** Writes one task; returns it, and the last job key it queued (null: a replay). */
 export async function writeTask(c: Queryable, task: NewTask, now: number): Promise<[CreatedTask, number | null]> {

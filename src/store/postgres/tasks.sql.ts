@@ -32,6 +32,34 @@ export const TaskSql = {
       FROM t, unnest($9::bigint[], $10::text[]) WITH ORDINALITY AS u(instance, job_id, n)
     )
     SELECT id, job_first AS "jobFirst" FROM t`,
+  /**
+   * The common submit in one statement (task-writer.ts insertOwned): the task and its jobs, only
+   * when every instance id ($9, in request order, job ids $10) is the tenant's ($2) and live, and
+   * no task of the tenant holds the request id ($6, NULL for none); no upload ($11 the operation's
+   * JSON or NULL). Otherwise nothing is written and no row comes back, nor when ON CONFLICT met a
+   * concurrent insert of the same request id (as insert above): the caller then takes the full
+   * path (writeTask), which tells these cases apart and names what is wrong.
+   */
+  insertOwned: `WITH u AS (
+      SELECT u.n, u.job_id, i.id AS instance
+      FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS u(instance_id, job_id, n)
+      LEFT JOIN instances i ON i.tenant = $2::bigint AND i.instance_id = u.instance_id AND i.deleted_at IS NULL
+    ), ok AS (
+      SELECT count(u.instance) = cardinality($9::text[])
+        AND NOT EXISTS (SELECT 1 FROM tasks WHERE $6::text IS NOT NULL AND tenant = $2::bigint AND request_id = $6::text) AS go
+      FROM u
+    ), t AS (
+      INSERT INTO tasks (task_id, tenant, command, kind, timeout_ms, request_id, request_hash, created_at, job_first, job_count, op)
+      SELECT $1::text, $2::bigint, $3::text, $4::text, $5::bigint, $6::text, $7::text, $8::bigint, nextval('job_keys'), cardinality($9::text[]), $11::jsonb
+      FROM ok WHERE ok.go
+      ON CONFLICT (tenant, request_id) WHERE request_id IS NOT NULL DO NOTHING
+      RETURNING id, job_first
+    ), j AS (
+      INSERT INTO jobs (id, task, instance, job_id, created_at)
+      SELECT t.job_first + u.n - 1, t.id, u.instance, u.job_id, $8::bigint
+      FROM t, u
+    )
+    SELECT id, job_first AS "jobFirst" FROM t`,
   /** idempotency: the tenant's task carrying a request id */
   byRequest: `SELECT id, request_hash AS "requestHash", created_at AS "createdAt"
     FROM tasks WHERE tenant = $1 AND request_id = $2`,
