@@ -100,8 +100,11 @@ export class Transport {
 
 /** fetch's body for an upload. A stream needs `duplex: 'half'` (fetch refuses one without it);
  * an async iterable becomes a ReadableStream, the one streaming body browsers take too. */
-function bodyInit(body: UploadBody): { body: Blob | Uint8Array | ReadableStream<Uint8Array>; duplex?: 'half' } {
-  if (body instanceof Blob || body instanceof Uint8Array) return { body };
+function bodyInit(body: UploadBody): { body: Blob | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>; duplex?: 'half' } {
+  if (body instanceof Blob) return { body };
+  // The DOM's BodyInit takes bytes over an ArrayBuffer (not a SharedArrayBuffer, which fetch
+  // refuses at run time anyway): said so to the compiler, nothing converted.
+  if (body instanceof Uint8Array) return { body: body as Uint8Array<ArrayBuffer> };
   if (body instanceof ReadableStream) return { body, duplex: 'half' };
   const it = body[Symbol.asyncIterator]();
   const stream = new ReadableStream<Uint8Array>({
