@@ -52,6 +52,13 @@ function hostOf(url: URL): string {
   return url.hostname.toLowerCase();
 }
 
+/** An entry names a host (any port) or a host and port ("host:8080", "[::1]:8080"). */
+function allowed(url: URL, allowlist: readonly string[]): boolean {
+  const host = hostOf(url);
+  const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
+  return allowlist.includes(host) || allowlist.includes(`${host}:${port}`);
+}
+
 /** The URL, or why it is not one that may be fetched. */
 function checkUrl(raw: string, allowlist: readonly string[], redirected: boolean): URL {
   let url: URL;
@@ -66,7 +73,7 @@ function checkUrl(raw: string, allowlist: readonly string[], redirected: boolean
   if (url.username !== '' || url.password !== '') throw new FetchError('must not carry a user name or password');
   const host = hostOf(url);
   if (allowlist.length === 0) throw new FetchError('the operator has not allowed fetching URLs (the allow-list is empty)');
-  if (!allowlist.includes(host)) {
+  if (!allowed(url, allowlist)) {
     throw new FetchError(`${redirected ? 'redirected to host' : 'host'} ${host.slice(0, 255)}${redirected ? ', which' : ''} is not in the allow-list`);
   }
   return url;

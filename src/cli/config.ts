@@ -82,13 +82,16 @@ const zoneList = (variable: string): Setting => ({
   show: (value) => (value === null ? 'every zone' : (value as string[]).join(',')),
 });
 
-/** Host names or IP literals, comma-separated (blanks ignored, lowercased); empty allows none. */
+/** Host names or IP literals, each alone (any port) or with a port, comma-separated (blanks ignored,
+ * lowercased); empty allows none. */
 const hostList = (variable: string): Setting => ({
   variable,
   parse: (raw, name) => {
     const hosts = [...new Set(raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))];
-    const bad = hosts.find((h) => !/^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\])$/.test(h));
-    if (bad !== undefined) throw new Error(`${name} must be host names separated by commas, like packages.example.com,10.0.0.5, got "${bad}"`);
+    const bad = hosts.find((h) => !/^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/.test(h));
+    if (bad !== undefined) {
+      throw new Error(`${name} must be host names (each with a port, or any port) separated by commas, like packages.example.com,10.0.0.5:8080, got "${bad}"`);
+    }
     return hosts;
   },
   show: (value) => ((value as string[]).length === 0 ? 'none (no URL is fetched)' : (value as string[]).join(',')),

@@ -63,7 +63,7 @@ export interface Config {
   artifactDir: string | null;
   /** the largest artifact: an upload, a fetched package, a pulled file or a screenshot (bytes) */
   artifactMaxBytes: number;
-  /** hosts install_package_url may name (exact names or IP literals); empty: no URL is fetched */
+  /** hosts install_package_url may name (exact names or IP literals, each with a port or for any port); empty: no URL is fetched */
   urlAllowlist: string[];
   /** how long fetching install_package_url may take, whole */
   urlFetchTimeoutMs: number;

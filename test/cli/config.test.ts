@@ -43,6 +43,12 @@ test('variables set values in their units; flags win', () => {
   assert.equal(c.sqliteSynchronous, 'NORMAL');
   assert.equal(loadConfig({ ADBFLEET_METRICS_PUBLIC: 'true' }).metricsPublic, true);
   assert.equal(loadConfig({ ADBFLEET_METRICS_PUBLIC: 'false' }).metricsPublic, false);
+  // Hosts alone or with a port, lowercased, blanks and repeats dropped.
+  assert.deepEqual(loadConfig({ ADBFLEET_URL_ALLOWLIST: ' Pkg.Example.com, 10.0.0.5:8080,[fd00::5]:443,,pkg.example.com ' }).urlAllowlist, [
+    'pkg.example.com',
+    '10.0.0.5:8080',
+    '[fd00::5]:443',
+  ]);
 });
 
 for (const [name, raw] of [
@@ -57,6 +63,8 @@ for (const [name, raw] of [
   ['ADBFLEET_SQLITE_SYNCHRONOUS', 'OFF'],
   ['ADBFLEET_LOG_LEVEL', 'verbose'],
   ['ADBFLEET_METRICS_PUBLIC', 'yes'],
+  ['ADBFLEET_URL_ALLOWLIST', 'http://pkg.example.com'],
+  ['ADBFLEET_URL_ALLOWLIST', 'pkg.example.com:port'],
 ] as const) {
   test(`${name}=${raw} is refused, naming the variable`, () => {
     assert.throws(() => loadConfig({ [name]: raw }), (e: Error) => e.message.startsWith(name) && e.message.includes(raw));
