@@ -40,6 +40,9 @@ function fromStoreError(err: StoreError, request: FastifyRequest): ApiError | nu
     case StoreErrorCode.InstanceNotOwned:
       // createTask checks ownership in its transaction (routes/commands.ts).
       return new ApiError('INSTANCE_NOT_FOUND', { ids: err.instanceIds });
+    case StoreErrorCode.NoArtifact:
+      // createTask found the upload purged after the route's check: as if it had never been there.
+      return new ApiError('NO_SUCH_ARTIFACT', { artifactId: err.artifactId ?? '' });
     case StoreErrorCode.IdempotencyConflict:
       return new ApiError('IDEMPOTENCY_CONFLICT');
     case StoreErrorCode.InvalidCursor:

@@ -3,6 +3,7 @@
 // timeouts, cancel and at-most-once rule as commands. The store keeps the operation with the task
 // (JSON); the worker reads it back with each queued job.
 import { randomBytes } from 'node:crypto';
+import { newHexId } from './ids.js';
 import { LIMITS } from './limits.js';
 
 /** A file the service holds (an upload, a fetched package), named by its content. */
@@ -62,6 +63,11 @@ export const INSTALL_TASK_PREFIX = 'ZGCA';
 export function newInstallTaskId(): string {
   return INSTALL_TASK_PREFIX + randomBytes(14).toString('hex');
 }
+/** A new task's id: an install's is KooPhone's ZGCA form, every other task's 32 hex. */
+export function newTaskId(op: TaskOp | null | undefined): string {
+  return op?.kind === 'install' ? newInstallTaskId() : newHexId();
+}
+
 /** Every task id the API hands out: a command's (32 hex) or an install's. */
 export const TASK_ID = /^(?:[0-9a-f]{32}|ZGCA[0-9a-f]{28})$/;
 

@@ -32,12 +32,15 @@ export class StoreError extends Error {
   readonly tenantId: string | null;
   /** the instances at fault (NoInstance: one; InstanceExists, InstanceNotOwned: each), else empty */
   readonly instanceIds: readonly string[];
-  constructor(code: StoreErrorCode, message: string, about: { tenantId?: string; instanceIds?: readonly string[] } = {}) {
+  /** the artifact at fault (NoArtifact), else null */
+  readonly artifactId: string | null;
+  constructor(code: StoreErrorCode, message: string, about: { tenantId?: string; instanceIds?: readonly string[]; artifactId?: string } = {}) {
     super(message);
     this.name = 'StoreError';
     this.code = code;
     this.tenantId = about.tenantId ?? null;
     this.instanceIds = about.instanceIds ?? [];
+    this.artifactId = about.artifactId ?? null;
   }
 }
 
@@ -54,6 +57,6 @@ export const storeError = {
     new StoreError(StoreErrorCode.InstanceNotOwned, `instances missing or not the tenant's: ${instanceIds.join(', ')}`, { instanceIds }),
   idempotencyConflict: (requestId: string) =>
     new StoreError(StoreErrorCode.IdempotencyConflict, `request id ${requestId} was used for another request`),
-  noArtifact: (artifactId: string) => new StoreError(StoreErrorCode.NoArtifact, `artifact ${artifactId} does not exist`),
+  noArtifact: (artifactId: string) => new StoreError(StoreErrorCode.NoArtifact, `artifact ${artifactId} does not exist`, { artifactId }),
   closed: () => new StoreError(StoreErrorCode.Closed, 'store is not open'),
 };

@@ -53,17 +53,6 @@ function requirePath(path: string): void {
   if (problem !== null) throw new ApiError('INVALID_FIELD', { field: 'path', rule: problem });
 }
 
-/** createTask's NO_ARTIFACT (the artifact was purged after the route found it) is the caller's
- * unknown artifact_id, as if it had never been there. */
-async function orNoSuchArtifact<T>(artifactId: string, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof StoreError && err.code === StoreErrorCode.NoArtifact) throw new ApiError('NO_SUCH_ARTIFACT', { artifactId });
-    throw err;
-  }
-}
-
 /** createTask's ownership refusal of an install (an instance unassigned since the route's check)
  * names the list by KooPhone's name for it, instance_id_list. */
 async function asInstanceList<T>(work: Promise<T>): Promise<T> {
@@ -135,7 +124,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     await requireOwned(store, tenantKey, body.instance_id_list, 'INSTANCE_LIST_NOT_FOUND');
     const op = await installOp(deps, tenantKey, source);
     const input: OpInput = { op, instanceIds: body.instance_id_list, timeoutMs: body.timeout_seconds * 1000 };
-    const created = await asInstanceList(orNoSuchArtifact(op.artifact.artifactId, tasks.submitOp(tenantKey, input, idem)));
+    const created = await asInstanceList(tasks.submitOp(tenantKey, input, idem));
     // A concurrent request of the same id got there first: its task is the answer, and this fetch was for nothing.
     return answer(created, created.replayed ? await opOf(tenantKey, created) : op);
   });
@@ -168,7 +157,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const artifact: ArtifactUse = { artifactId: found.artifactId, sha256: found.sha256, size: found.size };
     const op: TaskOp = { kind: 'push', artifact, path, mode: bits };
     const input: OpInput = { op, instanceIds: instance_ids, timeoutMs: timeout_seconds * 1000 };
-    const created = await orNoSuchArtifact(artifactId, tasks.submitOp(tenantKey, input, idem));
+    const created = await tasks.submitOp(tenantKey, input, idem);
     noted(request, OPERATION_ROUTES.push, created);
     return ok(createdJson(created));
   });

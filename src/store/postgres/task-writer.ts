@@ -8,7 +8,7 @@
 // id at once: the second INSERT waits on the unique index for the first to commit, then ON
 // CONFLICT inserts nothing, and the winner, committed by then, is read back and replayed (or, with
 // another body, refused). Within one node the batch's earlier insert is visible to the lookup.
-import { LIMITS, newHexId, newHexIds, newInstallTaskId } from '../../core/index.js';
+import { LIMITS, newHexIds, newTaskId } from '../../core/index.js';
 import { artifactIdOf } from '../blobs.js';
 import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type { CreatedJob, CreatedTask, NewTask } from '../types.js';
@@ -29,7 +29,7 @@ type Prev = { id: number; requestHash: string | null; createdAt: number };
 export async function insertOwned(c: Queryable, task: NewTask, now: number): Promise<[CreatedTask, number] | null> {
   const n = task.instanceIds.length;
   if (n === 0 || n > JOB_KEY_BLOCK || artifactIdOf(task.op) !== null) return null;
-  const taskId = task.op?.kind === 'install' ? newInstallTaskId() : newHexId();
+  const taskId = newTaskId(task.op);
   const ids = newHexIds(n);
   const values = [
     taskId,
@@ -48,9 +48,21 @@ export async function insertOwned(c: Queryable, task: NewTask, now: number): Pro
   // the largest the batch sends, and sent for nearly every task).
   const row = (await c.query<{ id: number; jobFirst: number }>({ name: 'tasks-insert-owned', text: TaskSql.insertOwned, values })).rows[0];
   if (row === undefined) return null;
-  const jobs: CreatedJob[] = task.instanceIds.map((instanceId, i) => ({ jobKey: row.jobFirst + i, jobId: ids[i] as string, instanceId }));
+  return written(task, taskId, ids, task.instanceIds, row, now);
+}
+
+/** The task as written: its jobs' keys follow job_first in request order. Returns it and its last job key. */
+function written(
+  task: NewTask,
+  taskId: string,
+  ids: readonly string[],
+  instanceIds: readonly string[],
+  row: { id: number; jobFirst: number },
+  now: number,
+): [CreatedTask, number] {
+  const jobs: CreatedJob[] = instanceIds.map((instanceId, i) => ({ jobKey: row.jobFirst + i, jobId: ids[i] as string, instanceId }));
   const created: CreatedTask = { taskKey: row.id, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false };
-  return [created, row.jobFirst + n - 1];
+  return [created, row.jobFirst + instanceIds.length - 1];
 }
 
 /** Writes one task; returns it, and the last job key it queued (null: a replay). */
@@ -84,7 +96,7 @@ export async function writeTask(c: Queryable, task: NewTask, now: number): Promi
     artifactKey = found.id;
   }
 
-  const taskId = task.op?.kind === 'install' ? newInstallTaskId() : newHexId();
+  const taskId = newTaskId(task.op);
   const ids = newHexIds(n);
   const row = (
     await c.query<{ id: number; jobFirst: number }>(TaskSql.insert, [
@@ -108,9 +120,7 @@ export async function writeTask(c: Queryable, task: NewTask, now: number): Promi
     if (winner === undefined) throw new Error(`request id ${task.requestId ?? ''}: conflicting task not found after the insert yielded`);
     return [await replay(c, task, winner), null];
   }
-  const jobs: CreatedJob[] = targets.map((t, i) => ({ jobKey: row.jobFirst + i, jobId: ids[i] as string, instanceId: t.instanceId }));
-  const created: CreatedTask = { taskKey: row.id, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false };
-  return [created, row.jobFirst + n - 1];
+  return written(task, taskId, ids, task.instanceIds, row, now);
 }
 
 async function replay(c: Queryable, task: NewTask, prev: Prev): Promise<CreatedTask> {

@@ -2,7 +2,7 @@
 // and ownership checks. It runs inside the shared write batch (write-batch.ts), which owns the
 // transaction, the SAVEPOINT that lets a failing request roll back alone, and the commit.
 import type Database from 'better-sqlite3';
-import { LIMITS, newHexId, newHexIds, newInstallTaskId, type TaskOp } from '../../core/index.js';
+import { LIMITS, newHexIds, newTaskId, type TaskOp } from '../../core/index.js';
 import { artifactIdOf } from '../blobs.js';
 import { StoreError, StoreErrorCode, storeError } from '../errors.js';
 import type { CreatedJob, CreatedTask, InstanceTarget, NewTask, QueuedJob } from '../types.js';
@@ -67,7 +67,7 @@ export class TaskWriter {
       }
     }
 
-    const taskId = op?.kind === 'install' ? newInstallTaskId() : newHexId();
+    const taskId = newTaskId(op);
     const requestId = task.requestId ?? null;
     const requestHash = task.requestHash ?? null;
     const inserted =
