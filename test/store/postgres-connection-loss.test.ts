@@ -3,19 +3,15 @@
 // next calls open new connections.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
-import { createPostgresStore, type Store } from '../../src/store/index.js';
 import { until } from '../support/index.js';
 import { commitCutter, type CommitCutter } from '../support/commit-cutter.js';
-import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
+import { freshPostgres, PgOpened, postgresSkipReason } from '../support/postgres.js';
 import { newTask, succeeded, tenantWithInstances } from './conformance/fixtures.js';
 
-const opened: Store[] = [];
-const clients: pg.Client[] = [];
+const pgs = new PgOpened();
 const cutters: CommitCutter[] = [];
 after(async () => {
-  for (const s of opened) await s.close().catch(() => {});
-  for (const c of clients) await c.end().catch(() => {});
+  await pgs.close();
   for (const c of cutters) c.close();
 });
 
@@ -25,19 +21,7 @@ async function cutterTo(url: string): Promise<CommitCutter> {
   return c;
 }
 
-async function openAt(at: PostgresSchema): Promise<Store> {
-  const store = createPostgresStore({ url: at.url, schema: at.schema });
-  await store.open();
-  opened.push(store);
-  return store;
-}
 
-async function rawClient(at: PostgresSchema): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
-  await c.connect();
-  clients.push(c);
-  return c;
-}
 
 /** Backends of this database other than the caller's that wait on a lock. */
 const WAITING = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'";
@@ -45,11 +29,11 @@ const WAITING = "SELECT pid FROM pg_stat_activity WHERE datname = current_databa
 describe('PostgreSQL store: connections lost', { skip: postgresSkipReason ?? false }, () => {
   test('the write batch loses its connection mid-transaction: its writes fail, nothing of them is stored, the next batch is', async () => {
     const at = await freshPostgres();
-    const store = await openAt(at);
+    const store = await pgs.store(at);
     const f = await tenantWithInstances(store, 2);
     // The batch takes its tenants' locks shared: held exclusive here, the batch waits on it with
     // its pooled connection checked out and its transaction open.
-    const holder = await rawClient(at);
+    const holder = await pgs.client(at);
     await holder.query('BEGIN');
     await holder.query('SELECT pg_advisory_xact_lock(20542, $1::int)', [f.tenantKey]);
     const lost = store.createTask(newTask(f, { command: 'echo lost' }));
@@ -70,7 +54,7 @@ describe('PostgreSQL store: connections lost', { skip: postgresSkipReason ?? fal
   test('a COMMIT cut off after it took effect: the batch asks the server and reports it committed (a task, a start, a result)', async () => {
     const at = await freshPostgres();
     const cutter = await cutterTo(at.url);
-    const store = await openAt({ url: cutter.url, schema: at.schema });
+    const store = await pgs.store({ url: cutter.url, schema: at.schema });
     const f = await tenantWithInstances(store, 2);
 
     cutter.arm('after');
@@ -93,14 +77,14 @@ describe('PostgreSQL store: connections lost', { skip: postgresSkipReason ?? fal
   test('a COMMIT lost on the way, its backend left in the transaction: the batch ends that backend and fails, it does not hang', async () => {
     const at = await freshPostgres();
     const cutter = await cutterTo(at.url);
-    const store = await openAt({ url: cutter.url, schema: at.schema });
+    const store = await pgs.store({ url: cutter.url, schema: at.schema });
     const f = await tenantWithInstances(store, 1);
     cutter.arm('lost');
     await assert.rejects(store.createTask(newTask(f, { command: 'echo lost' })), /Connection terminated/);
     assert.equal(cutter.cuts(), 1);
     assert.deepEqual((await store.listTasks(f.tenantKey, 10, null)).tasks, []);
     // Left open, that transaction would hold back the queue's read horizon (queue-horizon.ts).
-    const raw = await rawClient(at);
+    const raw = await pgs.client(at);
     await until('the backend ended', async () => (await raw.query("SELECT 1 FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")).rowCount === 0);
     const kept = await store.createTask(newTask(f, { command: 'echo kept' }));
     assert.deepEqual((await store.listTasks(f.tenantKey, 10, null)).tasks.map((t) => t.taskId), [kept.taskId]);

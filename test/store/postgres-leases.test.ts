@@ -2,37 +2,20 @@
 // are several workers. Rounds are given their `now`, so a lease lapses without waiting for it.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
-import { createPostgresStore, type QueuedJob, type Store, type WorkerLeases } from '../../src/store/index.js';
+import { type QueuedJob, type Store, type WorkerLeases } from '../../src/store/index.js';
 import { until } from '../support/index.js';
-import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
+import { freshPostgres, PgOpened, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
 import { newTask, succeeded, tenantWithInstances, type Fixture } from './conformance/fixtures.js';
 
 const LEASE_MS = 10_000;
-const opened: Store[] = [];
-const clients: pg.Client[] = [];
-after(async () => {
-  for (const s of opened) await s.close();
-  for (const c of clients) await c.end();
-});
+const pgs = new PgOpened();
+after(() => pgs.close());
 
-async function node(at: PostgresSchema): Promise<Store> {
-  const store = createPostgresStore({ url: at.url, schema: at.schema });
-  await store.open();
-  opened.push(store);
-  return store;
-}
 
-async function rawClient(at: PostgresSchema): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
-  await c.connect();
-  clients.push(c);
-  return c;
-}
 
 /** A worker: its own store on the schema, joined with these zones. */
 async function worker(at: PostgresSchema, name: string, zones: string[] | null = null): Promise<{ store: Store; leases: WorkerLeases }> {
-  const store = await node(at);
+  const store = await pgs.store(at);
   const leases = store.joinAsWorker({ workerId: name, zones, leaseMs: LEASE_MS });
   assert.ok(leases !== null);
   return { store, leases };
@@ -58,14 +41,14 @@ function disjoint(...sets: number[][]): boolean {
 describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () => {
   test('a store joins as a worker once', async () => {
     const at = await freshPostgres();
-    const s = await node(at);
+    const s = await pgs.store(at);
     s.joinAsWorker({ workerId: 'w', zones: null, leaseMs: LEASE_MS });
     assert.throws(() => s.joinAsWorker({ workerId: 'w2', zones: null, leaseMs: LEASE_MS }), /already joined as worker w/);
   });
 
   test('two workers share the instances of their zone: fair shares, disjoint, all covered', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 5);
     const keys = await instanceKeys(admin, f);
     const a = await worker(at, 'a');
@@ -91,7 +74,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('a worker reads and starts only the jobs of the instances it holds', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 4);
     const a = await worker(at, 'a');
     const b = await worker(at, 'b');
@@ -113,7 +96,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('a lapsed lease: the running jobs of its instance fail 1006 once, its queued jobs go to the next holder', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const now = Date.now();
     const a = await worker(at, 'a');
@@ -149,7 +132,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('a lapsed lease nobody took back is still the worker\'s; one taken back and claimed again is a new lease', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 1);
     const a = await worker(at, 'a');
     const now = Date.now();
@@ -171,7 +154,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('after a gap in its rounds (the database out of reach) a worker rescues nothing for a lease: the others renew theirs first', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const [a, b] = [await worker(at, 'a'), await worker(at, 'b')];
     const now = Date.now();
@@ -203,7 +186,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('a worker with zones claims only instances of those zones; the others stay free for theirs', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const t = await admin.createTenant('zones');
     for (const [i, zone] of ['a', 'a', 'b', 'b', 'b'].entries()) {
       await admin.createInstance({ instanceId: `z${i}`, adbAddress: `127.0.0.1:${6000 + i}`, instanceName: 'n', zone, tenantId: t.tenantId });
@@ -232,7 +215,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('workers with overlapping zone sets hold every instance between them, shared zone by zone', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const t = await admin.createTenant('overlap');
     const zones = [...Array<string>(10).fill('a'), 'b', 'b'];
     for (const [i, zone] of zones.entries()) {
@@ -253,7 +236,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('forfeit gives the leases up locally; the next round reports those still held as acquired', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     await tenantWithInstances(admin, 2);
     const a = await worker(at, 'a');
     const now = Date.now();
@@ -266,7 +249,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('queuedJobsOf: the held instances\' queued jobs in a key range, oldest first', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const a = await worker(at, 'a');
     const held = (await a.leases.round(Date.now())).held;
@@ -282,7 +265,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test("readQueue: a worker's cursor moves past the other workers' jobs it skipped", async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const a = await worker(at, 'a');
     // b has joined but holds nothing (it has not run a round): every job is a's.
@@ -300,7 +283,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('health: the holder stores what it measures, any node reads it; a reboot asked is taken once by the holder', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const keys = await instanceKeys(admin, f);
     const a = await worker(at, 'a');
@@ -335,7 +318,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('cancelRequested: a running job whose task was cancelled on another node says so', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const a = await worker(at, 'a');
     await a.leases.round(Date.now());
@@ -351,7 +334,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('leave frees every lease at once; orphaned running jobs fail 1006 when their instance is claimed', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const a = await worker(at, 'a');
     const now = Date.now();
@@ -369,14 +352,14 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('a batch of starts waiting on a lock holds up neither the round nor a health update (they deadlocked)', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 2);
     const w = await worker(at, 'w');
     await w.leases.round(Date.now());
     const t = await admin.createTask(newTask(f));
     const keys = t.jobs.map((j) => j.jobKey);
     // The starts lock both instance rows, then wait on the second job's row, held here.
-    const holder = await rawClient(at);
+    const holder = await pgs.client(at);
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [keys[1]]);
     const starting = w.store.markRunning(keys, Date.now());
@@ -396,7 +379,7 @@ describe('PostgreSQL worker leases', { skip: postgresSkipReason ?? false }, () =
 
   test('many rounds of three workers at once never give an instance two holders', async () => {
     const at = await freshPostgres();
-    const admin = await node(at);
+    const admin = await pgs.store(at);
     const f = await tenantWithInstances(admin, 10);
     const keys = await instanceKeys(admin, f);
     const ws = [await worker(at, 'a'), await worker(at, 'b'), await worker(at, 'c')];

@@ -2,25 +2,17 @@
 // Store objects on one schema are two API nodes drawing on one bucket per tenant.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { createPostgresStore, createSqliteStore, type Store } from '../../src/store/index.js';
-import { freshPostgres, postgresSkipReason, type PostgresSchema } from '../support/postgres.js';
+import { createSqliteStore } from '../../src/store/index.js';
+import { freshPostgres, PgOpened, postgresSkipReason } from '../support/postgres.js';
 
-const opened: Store[] = [];
-after(async () => {
-  for (const s of opened) await s.close();
-});
+const pgs = new PgOpened();
+after(() => pgs.close());
 
-async function node(at: PostgresSchema): Promise<Store> {
-  const store = createPostgresStore({ url: at.url, schema: at.schema });
-  await store.open();
-  opened.push(store);
-  return store;
-}
 
 describe('PostgreSQL shared rate limit', { skip: postgresSkipReason ?? false }, () => {
   test('two nodes draw on one bucket per tenant: the burst once between them, then the rate', async () => {
     const at = await freshPostgres();
-    const [a, b] = [(await node(at)).sharedRateLimiter(1, 3)!, (await node(at)).sharedRateLimiter(1, 3)!];
+    const [a, b] = [(await pgs.store(at)).sharedRateLimiter(1, 3)!, (await pgs.store(at)).sharedRateLimiter(1, 3)!];
     const began = Date.now();
     const waits: number[] = [];
     for (let i = 0; i < 8; i++) waits.push(await (i % 2 === 0 ? a : b).take(7));
@@ -35,7 +27,7 @@ describe('PostgreSQL shared rate limit', { skip: postgresSkipReason ?? false }, 
 
   test('a limit of 0 is off; SQLite shares nothing (its process owns the API)', async () => {
     const at = await freshPostgres();
-    const off = (await node(at)).sharedRateLimiter(0, 0)!;
+    const off = (await pgs.store(at)).sharedRateLimiter(0, 0)!;
     for (let i = 0; i < 5; i++) assert.equal(await off.take(1), 0);
     const sqlite = createSqliteStore({ path: ':memory:' });
     await sqlite.open();

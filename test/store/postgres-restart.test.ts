@@ -2,36 +2,19 @@
 // process's own cluster): what the store had seen before must still hold after.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
-import { createPostgresStore, type Store } from '../../src/store/index.js';
 import { until } from '../support/index.js';
 import { commitCutter, type CommitCutter } from '../support/commit-cutter.js';
-import { freshPostgres, postgresSkipReason, restartCluster, type PostgresSchema } from '../support/postgres.js';
+import { freshPostgres, PgOpened, postgresSkipReason, restartCluster, type PostgresSchema } from '../support/postgres.js';
 import { newTask, tenantWithInstances } from './conformance/fixtures.js';
 
-const opened: Store[] = [];
-const clients: pg.Client[] = [];
+const pgs = new PgOpened();
 const cutters: CommitCutter[] = [];
 after(async () => {
-  for (const s of opened) await s.close().catch(() => {});
-  for (const c of clients) await c.end().catch(() => {});
+  await pgs.close();
   for (const c of cutters) c.close();
 });
 
-async function openAt(at: PostgresSchema): Promise<Store> {
-  const store = createPostgresStore({ url: at.url, schema: at.schema });
-  await store.open();
-  opened.push(store);
-  return store;
-}
 
-async function rawClient(at: PostgresSchema): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
-  c.on('error', () => {}); // ended by a crash
-  await c.connect();
-  clients.push(c);
-  return c;
-}
 
 /** WAL that no commit flushed stays in memory until a crash loses it (the WAL writer and the
  * background writer would write it out within a fraction of a second). For this process's cluster. */
@@ -39,7 +22,7 @@ let walHeld = false;
 async function holdWal(at: PostgresSchema): Promise<void> {
   if (walHeld) return;
   walHeld = true;
-  const c = await rawClient(at);
+  const c = await pgs.client(at, { crashes: true });
   await c.query("ALTER SYSTEM SET wal_writer_delay = '10s'");
   await c.query('ALTER SYSTEM SET bgwriter_lru_maxpages = 0');
   await c.query('SELECT pg_reload_conf()');
@@ -48,9 +31,9 @@ async function holdWal(at: PostgresSchema): Promise<void> {
 describe('PostgreSQL store: the server crashes', { skip: postgresSkipReason ?? false }, () => {
   test("job keys a crash hands out again: a leased reader's cursor never passes them, their jobs are read", async () => {
     const at = await freshPostgres();
-    const raw = () => rawClient(at);
+    const raw = () => pgs.client(at, { crashes: true });
     await holdWal(at);
-    const store = await openAt(at);
+    const store = await pgs.store(at);
     const f = await tenantWithInstances(store, 1);
     const leases = store.joinAsWorker({ workerId: 'w', zones: null, leaseMs: 600_000 });
     assert.ok(leases !== null);
@@ -99,7 +82,7 @@ describe('PostgreSQL store: the server crashes', { skip: postgresSkipReason ?? f
     await holdWal(at);
     const cutter = await commitCutter(at.url);
     cutters.push(cutter);
-    const store = await openAt({ url: cutter.url, schema: at.schema });
+    const store = await pgs.store({ url: cutter.url, schema: at.schema });
     const f = await tenantWithInstances(store, 1);
     // The submit's COMMIT never reaches the server, which the store cannot reach until it restarted.
     cutter.arm('down');
@@ -108,7 +91,7 @@ describe('PostgreSQL store: the server crashes', { skip: postgresSkipReason ?? f
     await until('the COMMIT cut off', () => cutter.cuts() === 1);
     await restartCluster();
     // Transactions after the restart take the ids the lost ones had (their WAL never reached disk).
-    const other = await rawClient(at);
+    const other = await pgs.client(at, { crashes: true });
     for (let i = 0; i < 20; i++) await other.query("UPDATE store_meta SET value = value WHERE key = 'id'");
     cutter.up();
     await assert.rejects(lost, /Connection terminated/);

@@ -4,22 +4,14 @@
 // that one fails alone and the others commit.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { createPostgresStore, type StoreError, type Store } from '../../src/store/index.js';
-import { freshPostgres, postgresSkipReason } from '../support/postgres.js';
+import { type StoreError, type Store } from '../../src/store/index.js';
+import { freshPostgres, PgOpened, postgresSkipReason } from '../support/postgres.js';
 import { newTask, tenantWithInstances } from './conformance/fixtures.js';
 
-const opened: Store[] = [];
-after(async () => {
-  for (const s of opened) await s.close();
-});
+const pgs = new PgOpened();
+after(() => pgs.close());
+const open = async (): Promise<Store> => pgs.store(await freshPostgres());
 
-async function open(): Promise<Store> {
-  const at = await freshPostgres();
-  const store = createPostgresStore({ url: at.url, schema: at.schema });
-  await store.open();
-  opened.push(store);
-  return store;
-}
 
 describe('PostgreSQL write batch', { skip: postgresSkipReason ?? false }, () => {
   test('a submit the database refuses fails alone: the others of its batch commit, with all their jobs', async () => {

@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { createPostgresStore, type Store } from '../../src/store/index.js';
 
 export interface PostgresSchema {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
@@ -158,4 +159,35 @@ export async function restartCluster(): Promise<void> {
       err === null ? resolve() : reject(new Error(`pg_ctl restart -m immediate failed: ${err.message} ${stderr || stdout}`)),
     ),
   );
+}
+
+/**
+ * What a test file opens on its schemas: stores (each one a "node": its own pool and LISTEN
+ * connection) and raw connections with the schema on their search_path, all closed by close()
+ * in the file's `after`.
+ */
+export class PgOpened {
+  readonly #stores: Store[] = [];
+  readonly #clients: pg.Client[] = [];
+
+  async store(at: PostgresSchema): Promise<Store> {
+    const store = createPostgresStore({ url: at.url, schema: at.schema });
+    await store.open();
+    this.#stores.push(store);
+    return store;
+  }
+
+  /** `crashes`: the test crashes the server under it, which ends the connection with an error event. */
+  async client(at: PostgresSchema, opts: { crashes?: boolean } = {}): Promise<pg.Client> {
+    const c = new pg.Client({ connectionString: at.url, options: `-c search_path=${at.schema}` });
+    if (opts.crashes === true) c.on('error', () => {});
+    await c.connect();
+    this.#clients.push(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#stores) await s.close().catch(() => {});
+    for (const c of this.#clients) await c.end().catch(() => {});
+  }
 }
