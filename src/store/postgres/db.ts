@@ -15,6 +15,13 @@ const types = {
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
+/**
+ * A statement sent often (every batch of starts, results or submits, every queue read): named, so
+ * each connection parses and plans it once (after five runs the server may keep a generic plan)
+ * instead of at every call. Planning the worker's statements cost as much as running them.
+ */
+export const named = (name: string, text: string, values: unknown[]): pg.QueryConfig => ({ name, text, values });
+
 export interface PoolOptions {
   url: string;
   schema: string;

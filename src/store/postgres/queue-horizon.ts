@@ -35,6 +35,7 @@
 // holds back the hand-out of new jobs until it ends. Set idle_in_transaction_session_timeout.
 import type pg from 'pg';
 import type { QueuedJob } from '../types.js';
+import { named } from './db.js';
 import { QueueSql } from './queue.sql.js';
 
 /** How long one read waits for the horizon to pass the keys committed when it started. */
@@ -74,14 +75,24 @@ export class QueueHorizon {
    * the others' backlog again at every read.
    */
   async read(afterJobKey: number, limit: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; scannedTo: number }> {
-    const { lastKey: last, bound } = (await this.#pool.query<{ lastKey: number; bound: number }>(QueueSql.lastKey)).rows[0]!;
+    const { lastKey: last, bound } = (await this.#pool.query<{ lastKey: number; bound: number }>(named('queue-last-key', QueueSql.lastKey, []))).rows[0]!;
     const deadline = Date.now() + WAIT_MS;
     let pause = 1;
+    // Each read goes on from where the previous one's page ended (a short page holds every job up
+    // to its horizon), so a job is read once however many times the horizon is waited for; a
+    // full page ends the wait, as nothing past it would be handed out anyway.
+    const jobs: QueuedJob[] = [];
+    let scannedTo = afterJobKey;
     for (;;) {
-      const { jobs, horizon } = await this.#read(afterJobKey, limit, last, bound, leaseOwner);
+      const page = await this.#read(scannedTo, limit - jobs.length, last, bound, leaseOwner);
+      for (const j of page.jobs) jobs.push(j);
+      if (jobs.length >= limit) {
+        this.#scheduleRecheck(last);
+        return { jobs, scannedTo: jobs.at(-1)!.jobKey };
+      }
+      scannedTo = Math.max(scannedTo, page.horizon);
       if (this.#safe >= last || Date.now() >= deadline) {
         this.#scheduleRecheck(last);
-        const scannedTo = jobs.length < limit ? Math.max(afterJobKey, horizon) : jobs.at(-1)!.jobKey;
         return { jobs, scannedTo };
       }
       await new Promise((r) => setTimeout(r, pause));
@@ -98,7 +109,7 @@ export class QueueHorizon {
   async #read(afterJobKey: number, limit: number, last: number, bound: number, leaseOwner: string | null): Promise<{ jobs: QueuedJob[]; horizon: number }> {
     const keys = [this.#safe, ...this.#checkpoints.map((c) => c.key), last];
     const bounds = [0, ...this.#checkpoints.map((c) => c.bound), bound];
-    const rows = (await this.#pool.query<Row>(QueueSql.queued, [afterJobKey, limit, keys, bounds, leaseOwner])).rows;
+    const rows = (await this.#pool.query<Row>(named('queue-queued', QueueSql.queued, [afterJobKey, limit, keys, bounds, leaseOwner]))).rows;
     const head = rows[0]!;
     this.#safe = Math.max(this.#safe, head.horizon);
     this.#checkpoints = this.#checkpoints.filter((c) => c.bound > head.xmin && c.key > this.#safe);

@@ -6,7 +6,7 @@ import { canTransition, isFinal, JOB_CODES, JobCode, JobState, jobMessage } from
 import { checkFile } from '../blobs.js';
 import { StoreError, StoreErrorCode } from '../errors.js';
 import type { JobResult, QueuedJob } from '../types.js';
-import { inTransaction, type Queryable } from './db.js';
+import { inTransaction, named, type Queryable } from './db.js';
 import { QueueSql } from './queue.sql.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
@@ -17,7 +17,7 @@ type Moved = { id: number; task: number };
 /** The jobs among these keys still queued, in key order: one primary-key probe each. */
 export async function queuedJobsIn(pool: pg.Pool, jobKeys: readonly number[]): Promise<QueuedJob[]> {
   if (jobKeys.length === 0) return [];
-  return (await pool.query<QueuedJob>(QueueSql.queuedIn, [jobKeys])).rows;
+  return (await pool.query<QueuedJob>(named('queue-queued-in', QueueSql.queuedIn, [jobKeys]))).rows;
 }
 
 /** queued -> running, one statement; the keys that moved, in the order asked. With a lease owner,
@@ -30,7 +30,8 @@ export async function markRunning(
   tasks: Set<number>,
 ): Promise<number[]> {
   const rows = (
-    await (leaseOwner === null ? c.query<Moved>(QueueSql.markRunning, [jobKeys, now]) : c.query<Moved>(QueueSql.markRunningLeased, [jobKeys, now, leaseOwner]))
+    await (leaseOwner === null ? c.query<Moved>(named('queue-mark-running', QueueSql.markRunning, [jobKeys, now]))
+        : c.query<Moved>(named('queue-mark-running-leased', QueueSql.markRunningLeased, [jobKeys, now, leaseOwner])))
   ).rows;
   const moved = new Set<number>();
   for (const r of rows) {
@@ -63,7 +64,7 @@ export async function finishJobs(c: Queryable, results: readonly JobResult[], ta
     stdout.push(out);
     stderr.push(err);
   }
-  await c.query(QueueSql.insertOutputs, [outputs.map((r) => r.jobKey), stdout, stderr, outputs.map((r) => r.output!.combined)]);
+  await c.query(named('queue-insert-outputs', QueueSql.insertOutputs, [outputs.map((r) => r.jobKey), stdout, stderr, outputs.map((r) => r.output!.combined)]));
 }
 
 /** The files these jobs produced (their results were written), one statement. */
@@ -76,7 +77,8 @@ async function insertArtifacts(c: Queryable, results: readonly JobResult[]): Pro
 /** The results written for jobs still in state `from`: job key -> task key. */
 async function finish(c: Queryable, results: readonly JobResult[], from: JobState): Promise<Map<number, number>> {
   const rows = (
-    await c.query<Moved>(QueueSql.finish, [
+    await c.query<Moved>(
+      named('queue-finish', QueueSql.finish, [
       results.map((r) => r.jobKey),
       results.map((r) => r.state),
       results.map((r) => r.errorCode),
@@ -87,7 +89,8 @@ async function finish(c: Queryable, results: readonly JobResult[], from: JobStat
       results.map((r) => r.outputTruncated),
       results.map((r) => r.finishedAt),
       from,
-    ])
+    ]),
+    )
   ).rows;
   return new Map(rows.map((r) => [r.id, r.task]));
 }

@@ -26,6 +26,7 @@ import type { AuditEntry, CommitObserver, CreatedTask, JobResult, NewTask, Store
 import { artifactIdOf } from '../blobs.js';
 import { ArtifactSql } from './artifacts.sql.js';
 import { appendAudit } from './audit.js';
+import { named } from './db.js';
 import { finishJobs, markRunning } from './queue.js';
 import { insertOwned, writeTask } from './task-writer.js';
 import { TxSql } from './tx.sql.js';
@@ -45,9 +46,6 @@ const OUTCOME_RETRY_MS = 50;
 const OUTCOME_RETRY_CAP_MS = 1_000;
 
 type Reject = (err: unknown) => void;
-
-/** A statement every batch sends, prepared once per connection (see task-writer.ts insertOwned). */
-const named = (name: string, text: string, values: unknown[]): pg.QueryConfig => ({ name, text, values });
 
 type Request =
   | { kind: 'create'; task: NewTask; rows: number; resolve: (value: CreatedTask) => void; reject: Reject }
