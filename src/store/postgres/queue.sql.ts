@@ -69,16 +69,23 @@ export const QueueSql = {
   queuedOf: `SELECT ${QUEUED_COLUMNS} FROM ${QUEUED_FROM}
     WHERE j.state = 'queued' AND j.instance = ANY($1::bigint[]) AND j.id > $2 AND j.id <= $3
     ORDER BY j.id LIMIT $4`,
-  /** final results from arrays, for the jobs still in state $11 (running, then queued for those allowed) */
-  finish: `UPDATE jobs j SET state = r.state, error_code = r.error_code, error_msg = r.error_msg,
-      exit_code = r.exit_code, execute_msg = r.execute_msg, output_bytes = r.output_bytes,
-      output_truncated = r.output_truncated, finished_at = r.finished_at
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bigint[], $8::boolean[], $9::bigint[])
-      AS r(id, state, error_code, error_msg, exit_code, execute_msg, output_bytes, output_truncated, finished_at)
-    WHERE j.id = r.id AND j.state = $10
-    RETURNING j.id, j.task`,
-  insertOutputs: `INSERT INTO job_outputs (job, stdout, stderr, combined)
-    SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[])`,
+  /** Final results from arrays ($1-$9) for the jobs still in state $10 (running, then queued for
+   * those allowed), and the outputs ($11-$14) of those it wrote: one statement, one round trip. */
+  finish: `WITH f AS (
+      UPDATE jobs j SET state = r.state, error_code = r.error_code, error_msg = r.error_msg,
+        exit_code = r.exit_code, execute_msg = r.execute_msg, output_bytes = r.output_bytes,
+        output_truncated = r.output_truncated, finished_at = r.finished_at
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bigint[], $8::boolean[], $9::bigint[])
+        AS r(id, state, error_code, error_msg, exit_code, execute_msg, output_bytes, output_truncated, finished_at)
+      WHERE j.id = r.id AND j.state = $10
+      RETURNING j.id, j.task
+    ), o AS (
+      INSERT INTO job_outputs (job, stdout, stderr, combined)
+      SELECT u.job, u.stdout, u.stderr, u.combined
+      FROM unnest($11::bigint[], $12::bytea[], $13::bytea[], $14::bytea[]) AS u(job, stdout, stderr, combined)
+      WHERE u.job IN (SELECT id FROM f)
+    )
+    SELECT id, task FROM f`,
   /** a task's queued jobs -> cancelled (KOOPHONE.JOB.1004) */
   cancelQueued: `UPDATE jobs SET state = 'cancelled', error_code = 'KOOPHONE.JOB.1004',
       error_msg = 'cancelled', finished_at = $1

@@ -49,11 +49,22 @@ export async function finishJobs(c: Queryable, results: readonly JobResult[], ta
   const rest = results.filter((r) => !fromRunning.has(r.jobKey) && canTransition(JobState.Queued, r.state));
   const fromQueued = rest.length > 0 ? await finish(c, rest, JobState.Queued) : new Map<number, number>();
   const written = (r: JobResult) => fromRunning.has(r.jobKey) || fromQueued.has(r.jobKey);
-  const outputs = results.filter((r) => written(r) && r.output !== null && r.output.combined.length > 0);
   for (const t of fromRunning.values()) tasks.add(t);
   for (const t of fromQueued.values()) tasks.add(t);
   await insertArtifacts(c, results.filter((r) => r.artifact !== undefined && r.artifact !== null && written(r)));
-  if (outputs.length === 0) return;
+}
+
+/** The files these jobs produced (their results were written), one statement. */
+async function insertArtifacts(c: Queryable, results: readonly JobResult[]): Promise<void> {
+  if (results.length === 0) return;
+  const files = results.map((r) => r.artifact!);
+  await c.query(QueueSql.insertJobArtifacts, [results.map((r) => r.jobKey), files.map((a) => a.sha256), files.map((a) => a.size), files.map((a) => a.contentType)]);
+}
+
+/** The results, and the outputs of those written, for jobs still in state `from`, in one
+ * statement: job key -> task key of each written. */
+async function finish(c: Queryable, results: readonly JobResult[], from: JobState): Promise<Map<number, number>> {
+  const outputs = results.filter((r) => r.output !== null && r.output.combined.length > 0);
   // stdout and stderr partition combined: when one is empty the other IS combined, and is stored
   // as NULL ("same as combined") rather than a second copy of up to 1 MiB.
   const stdout: Array<Buffer | null> = [];
@@ -64,34 +75,23 @@ export async function finishJobs(c: Queryable, results: readonly JobResult[], ta
     stdout.push(out);
     stderr.push(err);
   }
-  await c.query(named('queue-insert-outputs', QueueSql.insertOutputs, [outputs.map((r) => r.jobKey), stdout, stderr, outputs.map((r) => r.output!.combined)]));
-}
-
-/** The files these jobs produced (their results were written), one statement. */
-async function insertArtifacts(c: Queryable, results: readonly JobResult[]): Promise<void> {
-  if (results.length === 0) return;
-  const files = results.map((r) => r.artifact!);
-  await c.query(QueueSql.insertJobArtifacts, [results.map((r) => r.jobKey), files.map((a) => a.sha256), files.map((a) => a.size), files.map((a) => a.contentType)]);
-}
-
-/** The results written for jobs still in state `from`: job key -> task key. */
-async function finish(c: Queryable, results: readonly JobResult[], from: JobState): Promise<Map<number, number>> {
-  const rows = (
-    await c.query<Moved>(
-      named('queue-finish', QueueSql.finish, [
-      results.map((r) => r.jobKey),
-      results.map((r) => r.state),
-      results.map((r) => r.errorCode),
-      results.map((r) => r.errorMsg),
-      results.map((r) => r.exitCode),
-      results.map((r) => r.executeMsg),
-      results.map((r) => r.outputBytes),
-      results.map((r) => r.outputTruncated),
-      results.map((r) => r.finishedAt),
-      from,
-    ]),
-    )
-  ).rows;
+  const values = [
+    results.map((r) => r.jobKey),
+    results.map((r) => r.state),
+    results.map((r) => r.errorCode),
+    results.map((r) => r.errorMsg),
+    results.map((r) => r.exitCode),
+    results.map((r) => r.executeMsg),
+    results.map((r) => r.outputBytes),
+    results.map((r) => r.outputTruncated),
+    results.map((r) => r.finishedAt),
+    from,
+    outputs.map((r) => r.jobKey),
+    stdout,
+    stderr,
+    outputs.map((r) => r.output!.combined),
+  ];
+  const rows = (await c.query<Moved>(named('queue-finish', QueueSql.finish, values))).rows;
   return new Map(rows.map((r) => [r.id, r.task]));
 }
 
