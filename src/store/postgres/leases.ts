@@ -23,7 +23,7 @@
 import type pg from 'pg';
 import { jobMessage, JobCode, type InstanceStatus } from '../../core/index.js';
 import type { LeaseRound, QueuedJob, WorkerIdentity, WorkerLeases } from '../types.js';
-import { inTransaction, named } from './db.js';
+import { inTransaction } from './db.js';
 import { HealthSql } from './health.sql.js';
 import { LeaseSql } from './leases.sql.js';
 import type { QueueHorizon } from './queue-horizon.js';
@@ -114,7 +114,9 @@ export class Leases implements WorkerLeases {
 
   async queuedJobsOf(instanceKeys: readonly number[], afterJobKey: number, upToJobKey: number, limit: number): Promise<QueuedJob[]> {
     if (instanceKeys.length === 0 || upToJobKey <= afterJobKey) return [];
-    return (await this.#pool.query<QueuedJob>(named('queue-queued-of', QueueSql.queuedOf, [instanceKeys, afterJobKey, upToJobKey, limit]))).rows;
+    // Not named: a generic plan, blind to how wide the key range is, reads every queued job in it
+    // and sorts them, where the plan for the actual range walks jobs_queued in order and stops.
+    return (await this.#pool.query<QueuedJob>(QueueSql.queuedOf, [instanceKeys, afterJobKey, upToJobKey, limit])).rows;
   }
 
   forfeit(): number[] {
