@@ -253,6 +253,15 @@ CREATE TABLE job_artifacts (
 CREATE INDEX job_artifacts_blob ON job_artifacts (sha256);
 `,
   },
+  {
+    version: 9,
+    name: 'rate limit blocks',
+    // An API node takes its tenants' tokens in blocks (rate-limit.ts): how many the last take got,
+    // which the statement's RETURNING cannot compute from the row's new value alone. A constant
+    // default: adding the column does not rewrite the table, and nodes of the version before keep
+    // working beside the new ones during a rolling upgrade.
+    sql: `ALTER TABLE rate_buckets ADD COLUMN taken integer NOT NULL DEFAULT 1;`,
+  },
 ];
 
 /** Schema names the store accepts: plain identifiers, so they are never quoted or escaped. */
