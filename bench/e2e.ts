@@ -13,12 +13,22 @@
 // 100 + complete from 1 and 2 consumers (lib/pgboss.ts), both over rounds of this run's work
 // (tasks x 100 jobs queued, then drained); the service's jobs/s is reported as a share of the
 // ceiling with as many claimers as it has workers, and against pg-boss with as many consumers.
+// On PostgreSQL, after our run: pg-boss doing the same work end to end (lib/pgboss-e2e.ts), on the
+// same cluster, simulator and instances: --api-nodes producer processes insert the same tasks (a
+// boss.insert of 100 jobs { command, instance address } per task, --clients inserts in flight in
+// all), --workers consumer processes (started first, idle) fetch 100 at a time in
+// --boss-fetch-loops loops each, run each job's `echo hello` on its instance through our AdbPool
+// (one command per instance at a time) and complete each batch with the jobs' outputs; one job per
+// instance first as warm-up, then timed from the first insert to the last completion, with the CPU
+// per job of the producers, consumers, simulator and PostgreSQL server. Ours / that is reported
+// beside the raw rows above, which stay as they were.
 // Idle dispatch latency (created -> running, from the task view): --idle single-instance tasks,
 // one at a time, each submitted once the previous one has finished.
 // With --sse K a second window of the same work runs with K event streams per task (SPEC §7), and
 // the service CPU they add is reported per event.
 // Usage: node --import tsx bench/e2e.ts [--store both|sqlite|postgres] [--instances 1000] [--tasks 100]
 //   [--clients 8] [--synchronous FULL|NORMAL] [--sse 0] [--idle 200] [--api-nodes 2] [--workers 2]
+//   [--boss-fetch-loops 1]
 // Prints a table and writes bench/results/e2e.json (one section per store).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -30,6 +40,7 @@ import { fleetRunner, sseCost, type SseCost } from './lib/e2e-run.js';
 import { measureClaimCeilings, type ClaimCeiling } from './lib/pg-ceiling.js';
 import { pgCluster, type PgCluster } from './lib/pg-cluster.js';
 import { measureBossConsume, type BossConsume } from './lib/pgboss.js';
+import { BOSS_ROLE_NAMES, measureBossSameWork, type BossRole, type BossSameWork } from './lib/pgboss-e2e.js';
 import { ms, num, pctOf, printTable, type Cell } from './lib/table.js';
 
 const { values } = parseArgs({
@@ -43,6 +54,7 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '200' },
     'api-nodes': { type: 'string', default: '2' },
     workers: { type: 'string', default: '2' },
+    'boss-fetch-loops': { type: 'string', default: '1' },
   },
 });
 const INSTANCES = Number(values.instances);
@@ -54,6 +66,8 @@ const SSE = Number(values.sse);
 const IDLE = Number(values.idle);
 const API_NODES = Number(values['api-nodes']);
 const WORKERS = Number(values.workers);
+/** fetch loops in each pg-boss consumer (1: one fetch, run, complete after another, as pg-boss's work() does) */
+const BOSS_FETCH_LOOPS = Number(values['boss-fetch-loops']);
 const STORES: StoreKind[] = values.store === 'both' ? ['sqlite', 'postgres'] : [values.store as StoreKind];
 if (!STORES.every((s) => s === 'sqlite' || s === 'postgres')) throw new Error(`--store must be sqlite, postgres or both, got "${values.store}"`);
 /** the claimers and consumers the raw ceiling and pg-boss are measured with (the issue's 1 and 2, and the workers') */
@@ -76,10 +90,44 @@ interface StoreRun {
   /** PostgreSQL: claim + finish, 1 and 2 claimers, and the share of the one with as many claimers as workers */
   claimCeiling: { runs: ClaimCeiling[]; shareOfCeiling: number } | null;
   pgBoss: { runs: BossConsume[]; oursOverPgBoss: number } | null;
+  /** PostgreSQL: pg-boss doing this run's work end to end (lib/pgboss-e2e.ts), ours / its jobs/s, what
+   * the machine allows it (cores / its processes' CPU per job) and ours / that as we are measured */
+  pgBossSameWork: { run: BossSameWork; oursOverPgBoss: number; machineAllowsJobsPerSecond: number; oursOverPgBossByMachine: number } | null;
   sse: SseCost | null;
 }
 
-async function runStore(store: StoreKind, sim: Awaited<ReturnType<typeof startSimProcess>>): Promise<StoreRun> {
+type Sim = Awaited<ReturnType<typeof startSimProcess>>;
+
+async function runStore(store: StoreKind, sim: Sim): Promise<StoreRun> {
+  const ours = await runOurs(store, sim);
+  if (store !== 'postgres') return { ...ours, pgBossSameWork: null };
+  // After ours, whose processes are stopped: the machine, the simulator and its instances are
+  // pg-boss's as they were ours.
+  const run = await measureBossSameWork(await pgCluster(), {
+    addresses: sim.addresses,
+    simulatorPid: sim.child.proc.pid!,
+    tasks: TASKS,
+    perTask: PER_TASK,
+    clients: CLIENTS,
+    producers: API_NODES,
+    consumers: WORKERS,
+    fetchLoops: BOSS_FETCH_LOOPS,
+  });
+  // Others' load on a shared machine moves both jobs/s a lot between the two windows; the CPU per
+  // job moves less, so what the machine allows each is compared too.
+  const allows = (cpus().length * 1000) / Object.values(run.cpuMsPerJob).reduce((a, b) => a + b, 0);
+  return {
+    ...ours,
+    pgBossSameWork: {
+      run,
+      oursOverPgBoss: ours.jobsPerSecond / run.jobsPerSecond,
+      machineAllowsJobsPerSecond: allows,
+      oursOverPgBossByMachine: ours.machineAllowsJobsPerSecond / allows,
+    },
+  };
+}
+
+async function runOurs(store: StoreKind, sim: Sim): Promise<Omit<StoreRun, 'pgBossSameWork'>> {
   let cluster: PgCluster | undefined;
   let ceilings: ClaimCeiling[] = [];
   let boss: BossConsume[] = [];
@@ -160,6 +208,20 @@ function print(runs: StoreRun[], loadAtStart: number[]): void {
     [`**share of the raw ceiling** (${WORKERS} claimers)`, ...each((r) => (r.claimCeiling === null ? null : `**${pctOf(r.claimCeiling.shareOfCeiling)}** (target >= 60%)`))],
     ['pg-boss fetch 100 + complete, jobs/s (consumers)', ...each((r) => r.pgBoss?.runs.map((b) => `${num(b.jobsPerSecond)} (${b.consumers})`).join(' / ') ?? null)],
     [`**ours / pg-boss** (${WORKERS} consumers)`, ...each((r) => (r.pgBoss === null ? null : `**${r.pgBoss.oursOverPgBoss.toFixed(2)}x** (target >= 1)`))],
+    [
+      `pg-boss same work end to end, jobs/s (${API_NODES} producer processes, ${CLIENTS} inserts of 100 in flight; ${WORKERS} consumer processes, ${BOSS_FETCH_LOOPS} fetch 100 loop(s) each, echo hello over ADB, complete with output)`,
+      ...each((r) => (r.pgBossSameWork === null ? null : `${num(r.pgBossSameWork.run.jobsPerSecond)} (${r.pgBossSameWork.run.succeeded} of ${r.pgBossSameWork.run.jobs} exit 0, ${r.pgBossSameWork.run.seconds.toFixed(2)} s)`)),
+    ],
+    ['**ours / pg-boss same work**', ...each((r) => (r.pgBossSameWork === null ? null : `**${r.pgBossSameWork.oursOverPgBoss.toFixed(2)}x** (target >= 1)`))],
+    ...(Object.keys(BOSS_ROLE_NAMES) as BossRole[]).map((role): [string, ...Cell[]] => [
+      `pg-boss same work, CPU per job: ${BOSS_ROLE_NAMES[role]}`,
+      ...each((r) => (r.pgBossSameWork === null ? null : ms(r.pgBossSameWork.run.cpuMsPerJob[role]))),
+    ]),
+    ['pg-boss same work, CPU per job, every process', ...each((r) => (r.pgBossSameWork === null ? null : ms(Object.values(r.pgBossSameWork.run.cpuMsPerJob).reduce((a, b) => a + b, 0))))],
+    [
+      `pg-boss same work: the machine allows (${cpus().length} cores / CPU per job of its processes); ours / that, by the same measure of ours`,
+      ...each((r) => (r.pgBossSameWork === null ? null : `${num(r.pgBossSameWork.machineAllowsJobsPerSecond)} jobs/s; ${r.pgBossSameWork.oursOverPgBossByMachine.toFixed(2)}x`)),
+    ],
     [`the machine allows (${cpus().length} cores / CPU per job of every process)`, ...each((r) => `${num(r.machineAllowsJobsPerSecond)} jobs/s`)],
     ['**share of the machine**', ...each((r) => `**${pctOf(r.shareOfMachine)}**`)],
     ['submit latency p50 / p99 / max', ...each((r) => `${r.submitLatencyMs.p50.toFixed(1)} / ${r.submitLatencyMs.p99.toFixed(1)} / ${r.submitLatencyMs.max?.toFixed(1)} ms`)],
@@ -195,7 +257,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg(), node: process.version },
     postgresServer: cluster === null ? null : { version: cluster.version, settings: cluster.settings },
-    params: { instances: INSTANCES, tasks: TASKS, perTask: PER_TASK, clients: CLIENTS, synchronous: values.synchronous, idle: IDLE, apiNodes: API_NODES, workers: WORKERS },
+    params: { instances: INSTANCES, tasks: TASKS, perTask: PER_TASK, clients: CLIENTS, synchronous: values.synchronous, idle: IDLE, apiNodes: API_NODES, workers: WORKERS, bossFetchLoops: BOSS_FETCH_LOOPS },
     ...Object.fromEntries(runs.map((r) => [r.store, r])),
   };
   mkdirSync('bench/results', { recursive: true });
