@@ -78,8 +78,8 @@ class SocketTransport implements Transport {
   /** sharedRead: conn copies what it keeps of a chunk (see READ_BUFFER) */
   open(host: string, port: number, conn: Receiver, sharedRead: boolean): void {
     if (this.#closed) return;
-    const onread = { buffer: READ_BUFFER, callback: (n: number) => (conn.receive(READ_BUFFER.subarray(0, n)), true) };
-    const socket = netConnect(sharedRead ? { host, port, onread } : { host, port });
+    const onread = sharedRead ? { buffer: READ_BUFFER, callback: (n: number) => (conn.receive(READ_BUFFER.subarray(0, n)), true) } : undefined;
+    const socket = netConnect({ host, port, onread });
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
