@@ -83,8 +83,8 @@ class RawExec implements StreamHandler {
     if (max !== undefined && this.#bytes > max) {
       return this.#fail(new TransferError('OUTPUT_LIMIT', this.#target.address, `exec ${this.#command}: more than ${max} bytes of output`));
     }
-    // A view handed on without a copy: the packet decoder never reuses a payload's memory.
-    if (!this.#sink.write(data)) this.#stream?.pause();
+    // A copy: data is a view into a read buffer the next read reuses, and the sink keeps it.
+    if (!this.#sink.write(Buffer.from(data))) this.#stream?.pause();
   }
 
   onClose(err: AdbError | null): void {

@@ -159,7 +159,8 @@ class Exec implements StreamHandler {
     this.#total += data.length;
     const room = this.#max - this.#kept;
     if (room <= 0 || data.length === 0) return;
-    const piece = data.length <= room ? data : data.subarray(0, room);
+    // A copy: data is a view into a read buffer the next read reuses.
+    const piece = Buffer.from(data.length <= room ? data : data.subarray(0, room));
     this.#pieces.push(piece);
     this.#fds.push(fd);
     this.#kept += piece.length;

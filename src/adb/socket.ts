@@ -42,7 +42,7 @@ export function startConnection(address: string, opts: ConnectOptions): AdbConne
     conn.transportClosed(new Error(`not a host:port address: ${JSON.stringify(address)}`));
     return conn;
   }
-  transport.open(target.host, target.port, conn);
+  transport.open(target.host, target.port, conn, true);
   return conn;
 }
 
@@ -50,7 +50,7 @@ export function startConnection(address: string, opts: ConnectOptions): AdbConne
 export function openServerSocket(server: HostPort, smart: SmartSocket): void {
   const transport = new SocketTransport();
   smart.start(transport);
-  transport.open(server.host, server.port, smart);
+  transport.open(server.host, server.port, smart, false);
 }
 
 /** Where a socket's bytes and its end go. */
@@ -61,20 +61,30 @@ interface Receiver {
   transportDrained?(): void;
 }
 
+/**
+ * One buffer every adbd connection of the process reads into, instead of a fresh 64 KiB Buffer
+ * per read: reads take up to a MiB (fewer syscalls) and leave no garbage. Read callbacks run one
+ * at a time; what must outlive one is copied by whoever keeps it (an exec's output, a pull's
+ * write buffers, a raw exec's sink). A smart socket keeps 'data' (its replies are held as they come).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(1024 * 1024);
+
 class SocketTransport implements Transport {
   #socket: Socket | null = null;
   #closed = false;
   #corked = false;
   #pending: Buffer[] | null = null;
 
-  open(host: string, port: number, conn: Receiver): void {
+  /** sharedRead: conn copies what it keeps of a chunk (see READ_BUFFER) */
+  open(host: string, port: number, conn: Receiver, sharedRead: boolean): void {
     if (this.#closed) return;
-    const socket = netConnect({ host, port });
+    const onread = sharedRead ? { buffer: READ_BUFFER, callback: (n: number) => (conn.receive(READ_BUFFER.subarray(0, n)), true) } : undefined;
+    const socket = netConnect({ host, port, onread });
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     let error: Error | undefined;
-    socket.on('data', (chunk: Buffer) => conn.receive(chunk));
+    if (!sharedRead) socket.on('data', (chunk: Buffer) => conn.receive(chunk));
     if (conn.transportDrained !== undefined) socket.on('drain', () => conn.transportDrained?.());
     socket.on('error', (e) => (error = e));
     socket.on('close', () => {

@@ -10,7 +10,8 @@ export interface StreamHandler {
   onOpen(): void;
   /**
    * WRTE payload bytes, in order: a whole payload or a piece of one (a big WRTE is handed on as
-   * its bytes arrive). A view into a receive buffer that is never reused: keeping it pins that buffer.
+   * its bytes arrive). A view into the read buffer, valid only during the call (socket.ts: the
+   * next read reuses it): copy what is kept.
    */
   onData(data: Buffer): void;
   /** the stream ended: null when the device closed it, an error when it refused it or the connection died */

@@ -1,10 +1,12 @@
-// Pull: RECV path, then the device's DATA pieces until DONE, or a FAIL (SYNC.TXT). The pieces go
-// to disk as they come, gathered into one writev per turn of the disk: while one write is on its
-// way the next pieces queue, and the next write takes them all. Past HIGH_WATER_MARK queued the
-// stream is paused (its OKAYs withheld), so the device sends nothing more until the disk has
-// caught up: memory stays at the mark plus one WRTE payload. A failed pull removes its partial file.
+// Pull: RECV path, then the device's DATA pieces until DONE, or a FAIL (SYNC.TXT). The pieces are
+// copied as they come into write buffers of WRITE_BUFFER bytes (the pieces are views into a read
+// buffer the next read reuses), and go to disk gathered into one writev per turn of the disk:
+// while one write is on its way the next pieces fill buffers, and the next write takes them all;
+// written buffers are filled again. Past HIGH_WATER_MARK queued the stream is paused (its OKAYs
+// withheld), so the device sends nothing more until the disk has caught up: memory stays at the
+// mark plus one window. A failed pull removes its partial file.
 
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
 import type { AdbError } from './errors.js';
 import type { TransferResult } from './sync-push.js';
@@ -15,6 +17,9 @@ const DATA_SHAPE: SyncShape = { headerSize: SYNC_HEADER_SIZE, lengthAt: 4, strea
 const HIGH_WATER_MARK = 8 * 1024 * 1024;
 /** writev takes at most IOV_MAX (1024 on Linux) buffers a call */
 const MAX_IOV = 1024;
+/** what the pieces are copied into; written buffers are reused, up to MAX_FREE of them kept */
+const WRITE_BUFFER = 1024 * 1024;
+const MAX_FREE = HIGH_WATER_MARK / WRITE_BUFFER + 2;
 
 export function pullOn(target: SyncTarget, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
   return new PullCall(target, remotePath, localPath, opts).run();
@@ -25,8 +30,16 @@ class PullCall extends SyncCall<TransferResult> {
   readonly #localPath: string;
   #fh: FileHandle | null = null;
   #opening: Promise<void> | null = null;
+  /** filled write buffers (views of their filled part) waiting for the disk */
   #queue: Buffer[] = [];
   #queued = 0;
+  /** the write buffer pieces are copied into, its first #filled bytes used */
+  #current: Buffer | null = null;
+  #filled = 0;
+  /** written buffers, to be filled again */
+  #free: Buffer[] = [];
+  /** a write is due once the pieces of this read are all copied */
+  #writeDue = false;
   #position = 0;
   #writing = false;
   #paused = false;
@@ -48,7 +61,7 @@ class PullCall extends SyncCall<TransferResult> {
   protected begin(): void {
     // The request goes out at once; pieces arriving before the file is open wait in the queue.
     this.stream?.write(syncRequest(SyncId.RECV, this.#remotePath));
-    this.#opening = open(this.#localPath, 'w').then(
+    this.#opening = replaceFile(this.#localPath).then(
       (fh) => {
         this.#fh = fh;
         this.#opening = null;
@@ -80,21 +93,41 @@ class PullCall extends SyncCall<TransferResult> {
 
   protected override onPiece(piece: Buffer): void {
     if (this.#received) return;
-    // Kept without a copy: the packet decoder never reuses a payload's memory (socket chunks and
-    // reassembled packets are fresh Buffers), so the view stays valid while it waits for the disk.
-    this.#queue.push(piece);
+    for (let off = 0; off < piece.length; ) {
+      let buf = this.#current;
+      if (buf === null || this.#filled === buf.length) {
+        if (buf !== null) this.#queue.push(buf);
+        buf = this.#current = this.#free.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
+        this.#filled = 0;
+      }
+      const n = piece.copy(buf, this.#filled, off);
+      this.#filled += n;
+      off += n;
+    }
     this.#queued += piece.length;
     if (this.#queued > HIGH_WATER_MARK && !this.#paused) {
       this.#paused = true;
       this.stream?.pause();
     }
-    this.#write();
+    // One write for all the pieces of this read (they come in one go, a microtask is after them).
+    if (!this.#writeDue && !this.#writing) {
+      this.#writeDue = true;
+      queueMicrotask(() => {
+        this.#writeDue = false;
+        this.#write();
+      });
+    }
   }
 
   /** Writes what is queued unless a write is on its way; finishes after DONE once all is written. */
   #write(): void {
     const fh = this.#fh;
     if (fh === null || this.#writing || this.done) return;
+    // The buffer being filled goes too: the disk is idle now.
+    if (this.#current !== null && this.#filled > 0) {
+      this.#queue.push(this.#current.subarray(0, this.#filled));
+      this.#current = null;
+    }
     if (this.#queue.length === 0) {
       if (this.#received) this.#complete(fh);
       return;
@@ -108,8 +141,9 @@ class PullCall extends SyncCall<TransferResult> {
       ({ bytesWritten }) => {
         this.#writing = false;
         if (this.#abandoned !== null) return this.#abandoned();
-        // A short write (a full disk) puts the rest back in front.
+        // A short write (a full disk) puts the rest back in front (those buffers are not reused).
         if (bytesWritten < bytes) this.#queue.unshift(...rest(batch, bytesWritten));
+        else for (const b of batch) if (this.#free.length < MAX_FREE && b.byteOffset === 0 && b.buffer.byteLength === WRITE_BUFFER) this.#free.push(whole(b));
         this.#position += bytesWritten;
         this.#queued -= bytesWritten;
         if (bytesWritten === 0) return this.localFailed(Object.assign(new Error('no space written'), { code: 'ENOSPC' }), this.#localPath);
@@ -140,6 +174,8 @@ class PullCall extends SyncCall<TransferResult> {
   /** The device failed (or went away) mid-file: a partial file must not pass for the real one. */
   protected override cleanup(): Promise<void> {
     this.#queue = [];
+    this.#current = null;
+    this.#free = [];
     return new Promise<void>((resolve) => {
       const remove = (): void => {
         this.#abandoned = () => {};
@@ -156,6 +192,24 @@ class PullCall extends SyncCall<TransferResult> {
       else remove();
     });
   }
+}
+
+/**
+ * Opens path to be written from its start. A regular file already there is unlinked first, as
+ * adb's client does (sync_recv), rather than truncated: ext4 flushes a file truncated and written
+ * again when it is closed (auto_da_alloc), which made a pull over an earlier one 30-40% slower.
+ * Anything else (a device such as /dev/null, a link, a FIFO) is opened as it is.
+ */
+async function replaceFile(path: string): Promise<FileHandle> {
+  const st = await lstat(path).catch(() => null);
+  // Whatever stops the unlink, the open then reports.
+  if (st?.isFile() === true) await unlink(path).catch(() => {});
+  return open(path, 'w');
+}
+
+/** The write buffer a queued view is the start of (each is its own allocation: offset 0). */
+function whole(view: Buffer): Buffer {
+  return view.length === WRITE_BUFFER ? view : Buffer.from(view.buffer, 0, WRITE_BUFFER);
 }
 
 /** What is left of buffers after the first n bytes of them. */

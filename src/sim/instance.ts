@@ -6,6 +6,7 @@ import { FEATURE_DELAYED_ACK } from '../adb/wire/index.js';
 import { AdbdConnection, type DeviceSide, type Wire } from './adbd/connection.js';
 import { DeviceState } from './device-state.js';
 import { parseFault } from './faults.js';
+import { readIntoSharedBuffer } from './read-buffer.js';
 import type { Journal } from './journal.js';
 import { VirtualShell } from './shell/shell.js';
 import type { Fault, InstanceState, JournalEntry, SimInstance } from './types.js';
@@ -57,7 +58,8 @@ export class SimInstanceImpl implements SimInstance, DeviceSide {
     this.shell = new VirtualShell(this.device);
     this.#banner = this.device.banner(o.features);
     this.delayedAck = o.features.includes(FEATURE_DELAYED_ACK);
-    this.#server = net.createServer({ noDelay: true }, (s) => this.#onSocket(s));
+    // Paused: #onSocket moves each socket to the shared read buffer before anything is read.
+    this.#server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.#onSocket(s));
   }
 
   listen(port: number): Promise<void> {
@@ -139,13 +141,15 @@ export class SimInstanceImpl implements SimInstance, DeviceSide {
     this.#state = 'online';
   }
 
-  #onSocket(socket: net.Socket): void {
-    socket.on('error', () => {});
+  #onSocket(accepted: net.Socket): void {
+    accepted.on('error', () => {});
     if (this.#state !== 'online' || this.#fault?.kind === 'refuse') {
       // RST rather than FIN: what a host sees from a port nobody listens on.
-      socket.resetAndDestroy();
+      accepted.resetAndDestroy();
       return;
     }
+    // The socket to use is known once it reads into the shared buffer (read-buffer.ts), after the wire's making.
+    let socket = accepted;
     const wire: Wire = {
       write: (data) => {
         if (!socket.destroyed && socket.writable) socket.write(data);
@@ -164,8 +168,10 @@ export class SimInstanceImpl implements SimInstance, DeviceSide {
       destroy: () => socket.destroy(),
     };
     const conn = new AdbdConnection(this, wire, ++this.#connSeq);
+    socket = readIntoSharedBuffer(accepted, (chunk) => conn.receive(chunk));
+    socket.on('error', () => {});
+    socket.setNoDelay(true);
     this.#live.set(socket, conn);
-    socket.on('data', (chunk: Buffer) => conn.receive(chunk));
     socket.on('close', () => {
       conn.shutdown('disconnected', 'none');
       this.#live.delete(socket);

@@ -4,6 +4,7 @@
 // memory, counted against the instance's storage limit: past it a write fails with ENOSPC, as a
 // full /data does, and "disk full" can be tested.
 import { S_IFDIR, S_IFREG, type SyncStat } from '../adb/wire/index.js';
+import { ChunkWriter, recycle } from './chunks.js';
 import { allowed, dir, fileSize, lookup, normalize, type VNode } from './vfs.js';
 
 export type Errno = 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'EISDIR' | 'ENOSPC';
@@ -20,8 +21,8 @@ export const STRERROR: Record<Errno, string> = {
 /** A file being written: bytes go in piece by piece, the file appears complete on commit. */
 export interface FileWriter {
   /**
-   * Keeps the piece itself, no copy: pieces are views into the packet decoder's buffers, which it
-   * never reuses (socket chunks and reassembled packets are fresh). ENOSPC past the storage limit.
+   * Copies the piece into the file's own chunks (chunks.ts; pieces are views into a read buffer
+   * the next read reuses). ENOSPC past the storage limit.
    */
   write(piece: Buffer): Errno | null;
   commit(mtimeMs: number): void;
@@ -120,25 +121,18 @@ export class DeviceFiles {
     const node = parent.children!.get(name)!;
     parent.children!.delete(name);
     parent.mtime = Date.now();
-    if (node.blob !== undefined) this.#used -= node.size ?? 0;
+    if (node.blob !== undefined) this.#free(node);
     return null;
   }
 
   #writer(parent: VNode, name: string, mode: number): FileWriter {
-    const pieces: Buffer[] = [];
-    let size = 0;
+    const bytes = new ChunkWriter();
     let open = true;
-    const release = (): void => {
-      if (!open) return;
-      open = false;
-      this.#used -= size;
-    };
     return {
       write: (piece) => {
         if (!open) return null;
         if (this.#used + piece.length > this.limit) return 'ENOSPC';
-        pieces.push(piece);
-        size += piece.length;
+        bytes.append(piece);
         this.#used += piece.length;
         return null;
       },
@@ -146,12 +140,23 @@ export class DeviceFiles {
         if (!open) return;
         open = false;
         const old = parent.children!.get(name);
-        if (old?.blob !== undefined) this.#used -= old.size ?? 0;
-        parent.children!.set(name, { name, dir: false, mode: mode & 0o7777, owner: 'shell', group: 'shell', mtime: mtimeMs, links: 1, blob: pieces, size });
+        if (old?.blob !== undefined) this.#free(old);
+        parent.children!.set(name, { name, dir: false, mode: mode & 0o7777, owner: 'shell', group: 'shell', mtime: mtimeMs, links: 1, blob: bytes.finish(), size: bytes.size });
         parent.mtime = Date.now();
       },
-      abort: release,
+      abort: () => {
+        if (!open) return;
+        open = false;
+        this.#used -= bytes.size;
+        bytes.discard();
+      },
     };
+  }
+
+  /** A pushed file leaves the tree: its bytes no longer count, and are reused unless views of them are out. */
+  #free(node: VNode): void {
+    this.#used -= node.size ?? 0;
+    if (node.viewed !== true && node.blob !== undefined) recycle(node.blob);
   }
 
   /** The instance's own copy of a shared directory, put in place of it (parent already owned). */

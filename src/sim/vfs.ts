@@ -13,10 +13,12 @@ export interface VNode {
   links: number;
   /** Files: fixed text, or computed from the reading device's properties (the tree is shared by all instances). */
   content?: string | ((props: ReadonlyMap<string, string>) => string);
-  /** A pushed file's bytes, in the pieces they arrived in (held in memory; storage.ts counts them). */
+  /** A pushed file's bytes, in the chunks storage.ts copied them into (held in memory; storage.ts counts them). */
   blob?: Buffer[];
   /** Bytes in blob. */
   size?: number;
+  /** views of blob were handed out (a pull, cat): its chunks are never reused (chunks.ts) */
+  viewed?: boolean;
   children?: Map<string, VNode>;
 }
 
@@ -42,9 +44,11 @@ export function fileText(node: VNode, props: ReadonlyMap<string, string>): strin
   return typeof c === 'function' ? c(props) : (c ?? '');
 }
 
-/** A file's bytes as pieces (a pushed file's are its own, not copied). */
+/** A file's bytes as pieces (a pushed file's are its own, not copied: marked viewed). */
 export function fileBytes(node: VNode, props: ReadonlyMap<string, string>): Buffer[] {
-  return node.blob ?? [Buffer.from(fileText(node, props))];
+  if (node.blob === undefined) return [Buffer.from(fileText(node, props))];
+  node.viewed = true;
+  return node.blob;
 }
 
 export function fileSize(node: VNode, props: ReadonlyMap<string, string>): number {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat as fsStat, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdtemp, open, readFile, rm, stat as fsStat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -110,6 +110,28 @@ test('a local file that cannot be read or written is LOCAL_IO, naming it', async
   await rejectsWith(pool.push(a, dir, '/data/local/tmp/x', {}), (e) => isTransferError(e) && e.code === 'LOCAL_IO', 'push of a directory');
   await pool.push(a, join(dir, 'small'), '/data/local/tmp/small', {});
   await rejectsWith(pool.pull(a, '/data/local/tmp/small', join(dir, 'no-dir', 'x'), {}), (e) => isTransferError(e) && e.code === 'LOCAL_IO' && e.detail.includes('no-dir'), 'pull into a missing directory');
+});
+
+test('a pull over a regular file replaces it (a new file, as adb unlinks it first); through a link or into /dev/null it writes in place', async () => {
+  const src = join(dir, 'over-src');
+  await writeFile(src, 'new bytes');
+  await pool.push(a, src, '/data/local/tmp/over', {});
+  const dest = join(dir, 'over');
+  await writeFile(dest, 'an older and longer file');
+  await link(dest, join(dir, 'over.hardlink'));
+  await pool.pull(a, '/data/local/tmp/over', dest, {});
+  assert.equal(await readFile(dest, 'utf8'), 'new bytes');
+  assert.equal(await readFile(join(dir, 'over.hardlink'), 'utf8'), 'an older and longer file', 'the old file was unlinked, not truncated');
+
+  const target = join(dir, 'link-target');
+  await writeFile(target, 'old');
+  await symlink(target, join(dir, 'over.symlink'));
+  await pool.pull(a, '/data/local/tmp/over', join(dir, 'over.symlink'), {});
+  assert.ok((await lstat(join(dir, 'over.symlink'))).isSymbolicLink(), 'the link stays');
+  assert.equal(await readFile(target, 'utf8'), 'new bytes');
+
+  assert.equal((await pool.pull(a, '/data/local/tmp/over', '/dev/null', {})).bytes, 9);
+  assert.ok((await lstat('/dev/null')).isCharacterDevice(), '/dev/null is still the device');
 });
 
 test('a full device: the push fails with ENOSPC from the device, leaves no file, and frees its space', async () => {

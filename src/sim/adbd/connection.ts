@@ -370,7 +370,8 @@ export class AdbdConnection {
 
   /**
    * Host WRTE data: raw stdin for shell v1 and exec:, shell v2 packets otherwise. Pieces are views
-   * into the decoder's fresh buffers: commands copy what they keep; a pushed file keeps the views.
+   * into the read buffer the next read reuses (read-buffer.ts): commands and a pushed file copy
+   * what they keep.
    */
   #stdin(s: Stream, data: Buffer): void {
     if (s.stdin === null) s.proc.stdin?.(data);
