@@ -34,7 +34,7 @@ import { execRawOn, type RawExecOptions, type RawExecResult } from './exec-raw.j
 import { pingOn } from './ping.js';
 import type { SyncOptions } from './sync-call.js';
 import { listOn, statOn, type SyncEntry } from './sync-ops.js';
-import { pullOn } from './sync-pull.js';
+import { pullOn, type PullOptions } from './sync-pull.js';
 import { pushOn, type PushOptions, type TransferResult } from './sync-push.js';
 import type { Writable } from 'node:stream';
 import { rebootOn } from './reboot.js';
@@ -215,7 +215,7 @@ export class AdbConnection {
     return pushOn(this, localPath, remotePath, opts);
   }
 
-  pull(remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+  pull(remotePath: string, localPath: string, opts: PullOptions): Promise<TransferResult> {
     return pullOn(this, remotePath, localPath, opts);
   }
 

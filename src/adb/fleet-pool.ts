@@ -12,6 +12,7 @@ import type { DeviceBanner, SyncStat } from './wire/index.js';
 import type { RawExecOptions, RawExecResult } from './exec-raw.js';
 import type { SyncOptions } from './sync-call.js';
 import type { SyncEntry } from './sync-ops.js';
+import type { PullOptions } from './sync-pull.js';
 import type { PushOptions, TransferResult } from './sync-push.js';
 import type { Writable } from 'node:stream';
 
@@ -51,7 +52,7 @@ export class FleetPool {
   }
 
   /** Streams a device file to a local one (sync-pull.ts). */
-  pull(address: string, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+  pull(address: string, remotePath: string, localPath: string, opts: PullOptions): Promise<TransferResult> {
     return isAdbServerAddress(address) ? this.#servers.pull(address, remotePath, localPath, opts) : this.#direct.pull(address, remotePath, localPath, opts);
   }
 

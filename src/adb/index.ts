@@ -22,6 +22,7 @@ export {
 export type { RawExecOptions, RawExecResult } from './exec-raw.js';
 export type { SyncOptions } from './sync-call.js';
 export type { SyncEntry } from './sync-ops.js';
+export type { PullOptions } from './sync-pull.js';
 export type { PushOptions, TransferResult } from './sync-push.js';
 export { type CancelSignal, type ExecOptions, type ExecResult } from './exec.js';
 export { generateKey, loadOrCreateKey, publicKeyOf, type AdbKey, type LoadKeyOptions } from './key.js';

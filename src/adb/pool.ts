@@ -9,6 +9,7 @@ import type { ExecOptions, ExecResult } from './exec.js';
 import type { RawExecOptions, RawExecResult } from './exec-raw.js';
 import type { SyncOptions } from './sync-call.js';
 import type { SyncEntry } from './sync-ops.js';
+import type { PullOptions } from './sync-pull.js';
 import type { PushOptions, TransferResult } from './sync-push.js';
 import type { Writable } from 'node:stream';
 import type { AdbKey } from './key.js';
@@ -63,7 +64,7 @@ export class AdbPool {
   }
 
   /** Streams a device file to a local one (sync-pull.ts). */
-  pull(address: string, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+  pull(address: string, remotePath: string, localPath: string, opts: PullOptions): Promise<TransferResult> {
     return this.#run(address, opts, (conn, o) => conn.pull(remotePath, localPath, o));
   }
 

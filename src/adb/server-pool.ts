@@ -19,7 +19,7 @@ import { execRawOn, type RawExecOptions, type RawExecResult } from './exec-raw.j
 import type { CallOptions } from './pool-entry.js';
 import type { SyncOptions, SyncTarget } from './sync-call.js';
 import { listOn, statOn, type SyncEntry } from './sync-ops.js';
-import { pullOn } from './sync-pull.js';
+import { pullOn, type PullOptions } from './sync-pull.js';
 import { pushOn, type PushOptions, type TransferResult } from './sync-push.js';
 import { MAX_PAYLOAD, type SyncStat } from './wire/index.js';
 import type { Writable } from 'node:stream';
@@ -113,7 +113,7 @@ export class AdbServerPool {
     return this.#call(address, opts, (t, o) => pushOn(t, localPath, remotePath, o));
   }
 
-  pull(address: string, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+  pull(address: string, remotePath: string, localPath: string, opts: PullOptions): Promise<TransferResult> {
     return this.#call(address, opts, (t, o) => pullOn(t, remotePath, localPath, o));
   }
 

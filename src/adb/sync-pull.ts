@@ -8,7 +8,7 @@
 
 import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
-import type { AdbError } from './errors.js';
+import { TransferError, type AdbError } from './errors.js';
 import type { TransferResult } from './sync-push.js';
 import { SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncRequest, type SyncShape } from './wire/index.js';
 
@@ -21,13 +21,19 @@ const MAX_IOV = 1024;
 const WRITE_BUFFER = 1024 * 1024;
 const MAX_FREE = HIGH_WATER_MARK / WRITE_BUFFER + 2;
 
-export function pullOn(target: SyncTarget, remotePath: string, localPath: string, opts: SyncOptions): Promise<TransferResult> {
+export interface PullOptions extends SyncOptions {
+  /** more bytes than this from the device fail the pull with OUTPUT_LIMIT (its partial file removed) */
+  maxBytes?: number;
+}
+
+export function pullOn(target: SyncTarget, remotePath: string, localPath: string, opts: PullOptions): Promise<TransferResult> {
   return new PullCall(target, remotePath, localPath, opts).run();
 }
 
 class PullCall extends SyncCall<TransferResult> {
   readonly #remotePath: string;
   readonly #localPath: string;
+  readonly #maxBytes: number;
   #fh: FileHandle | null = null;
   #opening: Promise<void> | null = null;
   /** filled write buffers (views of their filled part) waiting for the disk */
@@ -48,10 +54,11 @@ class PullCall extends SyncCall<TransferResult> {
   /** the call failed: the file is closed and removed once no write is on its way */
   #abandoned: (() => void) | null = null;
 
-  constructor(target: SyncTarget, remotePath: string, localPath: string, opts: SyncOptions) {
+  constructor(target: SyncTarget, remotePath: string, localPath: string, opts: PullOptions) {
     super(target, `pull of ${remotePath}`, opts);
     this.#remotePath = remotePath;
     this.#localPath = localPath;
+    this.#maxBytes = opts.maxBytes ?? Infinity;
   }
 
   protected shape(id: number): SyncShape | null {
@@ -92,7 +99,11 @@ class PullCall extends SyncCall<TransferResult> {
   }
 
   protected override onPiece(piece: Buffer): void {
-    if (this.#received) return;
+    if (this.#received || this.done) return;
+    // What arrived so far is what is written plus what waits for the disk.
+    if (this.#position + this.#queued + piece.length > this.#maxBytes) {
+      return this.fail(new TransferError('OUTPUT_LIMIT', this.target.address, `pull of ${this.#remotePath}: more than ${this.#maxBytes} bytes`));
+    }
     for (let off = 0; off < piece.length; ) {
       let buf = this.#current;
       if (buf === null || this.#filled === buf.length) {

@@ -4,7 +4,7 @@
 // sending), and the outcome mapped as for commands, plus 1008 for what the device refused or a
 // file past the artifact limit. A failed job leaves no file in the artifact directory's tmp/.
 // Shell commands never come here (scheduler.ts keeps their path).
-import { open, stat, unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { isTransferError, S_IFMT, S_IFREG, type ExecResult } from '../adb/index.js';
 import { BlobTooLargeError, type BlobStore } from '../artifacts/index.js';
 import { JobCode, jobArtifactType, PACKAGE_NAME, type TaskOp } from '../core/index.js';
@@ -29,8 +29,6 @@ export type OperationJob = Pick<WorkJob, 'jobKey' | 'jobId' | 'instanceId' | 'ti
 
 /** The best-effort `rm -f` of an installed package's copy gets this long, whatever the job's time. */
 const CLEANUP_MS = 3_000;
-/** How often a pull in progress has its file's size checked against the artifact limit. */
-const PULL_CHECK_MS = 100;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** signature, IHDR's length and type, width, height */
 const PNG_HEAD_BYTES = 24;
@@ -117,8 +115,7 @@ export class Operations {
   /**
    * Pull into a temporary file of the artifact directory, then adopt it (hashed, moved into place).
    * A file the device says is past the limit is not pulled at all; one that passes it while it
-   * comes (STAT v1 sizes are 32 bits, and a file may grow) is cut within PULL_CHECK_MS, and the
-   * size is checked again once it is complete.
+   * comes (STAT v1 sizes are 32 bits, and a file may grow) is cut by the pull's own limit.
    */
   async #pull(job: OperationJob, op: Extract<TaskOp, { kind: 'pull' }>, address: string, signal: JobCancel, left: () => number): Promise<JobResult> {
     const blobs = this.#blobs();
@@ -127,18 +124,13 @@ export class Operations {
     const st = await this.#o.pool.stat(address, op.path, { timeoutMs: left(), signal });
     if (st !== null && (st.mode & S_IFMT) === S_IFREG && st.size > max) throw new TooLarge(what, max);
     const temp = blobs.tempPath();
-    const guard = new SizeGuard(temp, max, signal);
-    let bytes: number;
     try {
-      bytes = (await this.#o.pool.pull(address, op.path, temp, { timeoutMs: left(), signal: guard.signal })).bytes;
+      await this.#o.pool.pull(address, op.path, temp, { timeoutMs: left(), signal, maxBytes: max });
     } catch (err) {
       // The pull removed its partial file before it rejected.
-      throw guard.tooLarge ? new TooLarge(what, max) : err;
-    } finally {
-      guard.stop();
+      throw isTransferError(err) && err.code === 'OUTPUT_LIMIT' ? new TooLarge(what, max) : err;
     }
     try {
-      if (bytes > max) throw new TooLarge(what, max);
       const ref = await blobs.adopt(temp);
       return operationResult(job.jobKey, `pulled ${ref.size} bytes from ${op.path}`, Date.now(), { sha256: ref.sha256, size: ref.size, contentType: jobArtifactType(op) });
     } catch (err) {
@@ -215,46 +207,5 @@ async function readHead(path: string, n: number): Promise<Buffer> {
     return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
-  }
-}
-
-/**
- * A pull's signal: the job's cancel, and also the file in progress passing the limit (the pull
- * has no byte limit of its own). Checked every PULL_CHECK_MS by the file's size on disk.
- */
-export class SizeGuard {
-  readonly signal = new JobCancel();
-  tooLarge = false;
-  readonly #job: JobCancel;
-  readonly #timer: NodeJS.Timeout;
-  readonly #forward = (): void => this.signal.abort();
-  #checking = false;
-
-  constructor(path: string, max: number, job: JobCancel) {
-    this.#job = job;
-    if (job.aborted) this.signal.abort();
-    else job.addEventListener('abort', this.#forward);
-    this.#timer = setInterval(() => {
-      if (this.#checking) return;
-      this.#checking = true;
-      stat(path).then(
-        (s) => {
-          this.#checking = false;
-          if (s.size <= max || this.signal.aborted) return;
-          this.tooLarge = true;
-          this.signal.abort();
-        },
-        // Not there yet, or already removed: nothing to check.
-        () => {
-          this.#checking = false;
-        },
-      );
-    }, PULL_CHECK_MS);
-    this.#timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#job.removeEventListener('abort', this.#forward);
   }
 }

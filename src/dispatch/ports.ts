@@ -4,6 +4,7 @@ import {
   type AdbErrorCode,
   type ExecOptions as AdbExecOptions,
   type ExecResult,
+  type PullOptions,
   type PushOptions,
   type RawExecOptions,
   type RawExecResult,
@@ -40,7 +41,7 @@ export interface WorkerPool extends ConnectionPool {
   /** Streams a local file to the device; a device FAIL rejects with TransferError SYNC_FAILED. */
   push(address: string, localPath: string, remotePath: string, options: PushOptions): Promise<TransferResult>;
   /** Streams a device file into a local one, which is removed when the call fails. */
-  pull(address: string, remotePath: string, localPath: string, options: SyncOptions): Promise<TransferResult>;
+  pull(address: string, remotePath: string, localPath: string, options: PullOptions): Promise<TransferResult>;
   /** mode, size (32 bits: STAT v1) and mtime of a device path; null when there is none. */
   stat(address: string, remotePath: string, options: SyncOptions): Promise<SyncStat | null>;
 }

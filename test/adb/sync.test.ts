@@ -112,6 +112,22 @@ test('a local file that cannot be read or written is LOCAL_IO, naming it', async
   await rejectsWith(pool.pull(a, '/data/local/tmp/small', join(dir, 'no-dir', 'x'), {}), (e) => isTransferError(e) && e.code === 'LOCAL_IO' && e.detail.includes('no-dir'), 'pull into a missing directory');
 });
 
+test('a pull past its maxBytes is OUTPUT_LIMIT as the bytes come (before the file ends), and leaves no file; at the limit it is pulled', async () => {
+  const src = join(dir, 'limit-src');
+  const size = 3 * MiB + 5;
+  const sum = await randomFile(src, size);
+  await pool.push(a, src, '/data/local/tmp/limit.bin', { timeoutMs: 60_000 });
+  const dest = join(dir, 'limit.back');
+  await rejectsWith(
+    pool.pull(a, '/data/local/tmp/limit.bin', dest, { maxBytes: MiB }),
+    (e) => isTransferError(e) && e.code === 'OUTPUT_LIMIT' && e.detail === `pull of /data/local/tmp/limit.bin: more than ${MiB} bytes`,
+    'a pull over its limit',
+  );
+  assert.equal(existsSync(dest), false, 'the partial file is removed');
+  assert.equal((await pool.pull(a, '/data/local/tmp/limit.bin', dest, { maxBytes: size })).bytes, size);
+  assert.equal(await sha256Of(dest), sum);
+});
+
 test('a pull over a regular file replaces it (a new file, as adb unlinks it first); through a link or into /dev/null it writes in place', async () => {
   const src = join(dir, 'over-src');
   await writeFile(src, 'new bytes');

@@ -4,11 +4,8 @@
 // no failure leaves a temporary file behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JobCancel } from '../../src/dispatch/lane.js';
-import { Operations, SizeGuard } from '../../src/dispatch/operations.js';
+import { Operations } from '../../src/dispatch/operations.js';
 import type { WorkerPool } from '../../src/dispatch/index.js';
 import { MAX_OUTPUT_BYTES, until } from '../support/index.js';
 import { MiB, deviceBytes, opsBench, watchDeviceBytes, type OpsBench } from './ops-support.js';
@@ -168,27 +165,3 @@ test('a connection dropped mid-transfer is 1005, for a push and for a pull (no t
   }
 });
 
-test('the pull size guard: a file passing the limit aborts the pull signal; the job cancel is forwarded', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'adbfleet-guard-'));
-  try {
-    const path = join(dir, 'growing');
-    const job = new JobCancel();
-    const guard = new SizeGuard(path, 1000, job);
-    await writeFile(path, Buffer.alloc(1000));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(guard.signal.aborted, false, 'at the limit is allowed');
-    await writeFile(path, Buffer.alloc(1001));
-    await until('the guard to trip', () => guard.signal.aborted);
-    assert.equal(guard.tooLarge, true);
-    guard.stop();
-
-    const second = new SizeGuard(join(dir, 'absent'), 1000, job);
-    job.abort();
-    assert.equal(second.signal.aborted, true, 'the job cancel reaches the pull');
-    assert.equal(second.tooLarge, false);
-    second.stop();
-    assert.deepEqual(await readdir(dir), ['growing']);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
