@@ -16,9 +16,8 @@ import { ArtifactSql } from './artifacts.sql.js';
 import type { Queryable } from './db.js';
 import { JOB_KEY_BLOCK } from './migrations.js';
 import { owned } from './registry.js';
-import { TaskSql, type TaskRow } from './tasks.sql.js';
-
-type Prev = { id: number; requestHash: string | null; createdAt: number };
+import { TaskSql } from './tasks.sql.js';
+import { replay, requestOf, type RequestRow } from './tasks.js';
 
 /**
  * The common submit, one statement that cannot fail for the caller's reason (TaskSql.insertOwned):
@@ -31,24 +30,19 @@ export async function insertOwned(c: Queryable, task: NewTask, now: number): Pro
   if (n === 0 || n > JOB_KEY_BLOCK || artifactIdOf(task.op) !== null) return null;
   const taskId = newTaskId(task.op);
   const ids = newHexIds(n);
-  const values = [
-    taskId,
-    task.tenantKey,
-    task.command,
-    task.kind,
-    task.timeoutMs,
-    task.requestId ?? null,
-    task.requestHash ?? null,
-    now,
-    task.instanceIds,
-    ids,
-    task.op === undefined ? null : JSON.stringify(task.op),
-  ];
+  const values = taskValues(task, taskId, now, task.instanceIds, ids);
   // Named: prepared once per connection, then neither parsed nor planned again (the statement is
   // the largest the batch sends, and sent for nearly every task).
   const row = (await c.query<{ id: number; jobFirst: number }>({ name: 'tasks-insert-owned', text: TaskSql.insertOwned, values })).rows[0];
   if (row === undefined) return null;
   return written(task, taskId, ids, task.instanceIds, row, now);
+}
+
+/** $1-$11 of TaskSql.insert and insertOwned: the task, its instances (keys or, for insertOwned,
+ * ids) and its jobs' ids in request order, its operation as JSON. */
+function taskValues(task: NewTask, taskId: string, now: number, instances: readonly (number | string)[], jobIds: readonly string[]): unknown[] {
+  const op = task.op === undefined ? null : JSON.stringify(task.op);
+  return [taskId, task.tenantKey, task.command, task.kind, task.timeoutMs, task.requestId ?? null, task.requestHash ?? null, now, instances, jobIds, op];
 }
 
 /** The task as written: its jobs' keys follow job_first in request order. Returns it and its last job key. */
@@ -73,9 +67,9 @@ export async function writeTask(c: Queryable, task: NewTask, now: number): Promi
     throw new StoreError(StoreErrorCode.InvalidArgument, `a task names at most ${JOB_KEY_BLOCK} instances on PostgreSQL, got ${n}`);
   }
   if (task.requestId !== undefined) {
-    const prev = (await c.query<Prev>(TaskSql.byRequest, [task.tenantKey, task.requestId])).rows[0];
+    const prev = await requestOf(c, task.tenantKey, task.requestId);
     if (prev !== undefined) {
-      if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) return [await replay(c, task, prev), null];
+      if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) return [await replayIn(c, task, prev), null];
       await c.query(TaskSql.releaseRequest, [prev.id]);
     }
   }
@@ -98,34 +92,20 @@ export async function writeTask(c: Queryable, task: NewTask, now: number): Promi
 
   const taskId = newTaskId(task.op);
   const ids = newHexIds(n);
-  const row = (
-    await c.query<{ id: number; jobFirst: number }>(TaskSql.insert, [
-      taskId,
-      task.tenantKey,
-      task.command,
-      task.kind,
-      task.timeoutMs,
-      task.requestId ?? null,
-      task.requestHash ?? null,
-      now,
-      targets.map((t) => t.instanceKey),
-      ids,
-      task.op === undefined ? null : JSON.stringify(task.op),
-      artifactKey,
-    ])
-  ).rows[0];
+  const values = [...taskValues(task, taskId, now, targets.map((t) => t.instanceKey), ids), artifactKey];
+  const row = (await c.query<{ id: number; jobFirst: number }>(TaskSql.insert, values)).rows[0];
   if (row === undefined) {
     // Another connection committed this request id first (ON CONFLICT waited for it).
-    const winner = (await c.query<Prev>(TaskSql.byRequest, [task.tenantKey, task.requestId])).rows[0];
+    const winner = await requestOf(c, task.tenantKey, task.requestId);
     if (winner === undefined) throw new Error(`request id ${task.requestId ?? ''}: conflicting task not found after the insert yielded`);
-    return [await replay(c, task, winner), null];
+    return [await replayIn(c, task, winner), null];
   }
   return written(task, taskId, ids, task.instanceIds, row, now);
 }
 
-async function replay(c: Queryable, task: NewTask, prev: Prev): Promise<CreatedTask> {
-  if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) throw storeError.idempotencyConflict(task.requestId ?? '');
-  const t = (await c.query<TaskRow>(TaskSql.byKey, [prev.id])).rows[0]!;
-  const jobs = (await c.query<CreatedJob>(TaskSql.createdJobs, [t.jobFirst, t.jobFirst + t.jobCount - 1])).rows;
-  return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
+/** replay inside the writing transaction, under the request's lock: the task is there. */
+async function replayIn(c: Queryable, task: NewTask, prev: RequestRow): Promise<CreatedTask> {
+  const created = await replay(c, prev, task.requestId ?? '', task.requestHash ?? '');
+  if (created === null) throw new Error(`request id ${task.requestId ?? ''}: its task ${prev.id} is gone while its request is locked`);
+  return created;
 }

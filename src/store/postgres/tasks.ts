@@ -6,6 +6,7 @@ import { JOB_STATES, LIMITS, type JobState } from '../../core/index.js';
 import { cutPage, pageBefore } from '../cursor.js';
 import { storeError } from '../errors.js';
 import type { CreatedJob, CreatedTask, JobArtifact, JobOutput, JobView, TaskSummary, TaskView } from '../types.js';
+import type { Queryable } from './db.js';
 import { TaskSql, type TaskRow } from './tasks.sql.js';
 
 type JobRow = Omit<JobView, 'errorCode'> & { errorCode: string };
@@ -20,6 +21,23 @@ type OutputRow = {
 };
 
 const EMPTY = Buffer.alloc(0);
+
+/** The task of the tenant holding a request id. */
+export type RequestRow = { id: number; requestHash: string | null; createdAt: number };
+
+export async function requestOf(c: Queryable, tenantKey: number, requestId: string | undefined): Promise<RequestRow | undefined> {
+  return (await c.query<RequestRow>(TaskSql.byRequest, [tenantKey, requestId])).rows[0];
+}
+
+/** The task a request made, as createTask answered it, again (replayed); another body is a
+ * conflict. Null when the task is gone (purged since prev was read). */
+export async function replay(c: Queryable, prev: RequestRow, requestId: string, requestHash: string): Promise<CreatedTask | null> {
+  if ((prev.requestHash ?? '') !== requestHash) throw storeError.idempotencyConflict(requestId);
+  const t = (await c.query<TaskRow>(TaskSql.byKey, [prev.id])).rows[0];
+  if (t === undefined) return null;
+  const jobs = (await c.query<CreatedJob>(TaskSql.createdJobs, [t.jobFirst, t.jobFirst + t.jobCount - 1])).rows;
+  return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
+}
 
 export class Tasks {
   readonly #pool: pg.Pool;
@@ -89,15 +107,9 @@ export class Tasks {
 
   /** createTask's idempotency lookup (task-writer.ts), read only. */
   async findRequest(tenantKey: number, requestId: string, requestHash: string, now: number): Promise<CreatedTask | null> {
-    type Prev = { id: number; requestHash: string | null; createdAt: number };
-    const prev = (await this.#pool.query<Prev>(TaskSql.byRequest, [tenantKey, requestId])).rows[0];
-    if (prev === undefined || prev.createdAt < now - LIMITS.idempotencyWindowMs) return null;
-    if ((prev.requestHash ?? '') !== requestHash) throw storeError.idempotencyConflict(requestId);
-    const t = (await this.#pool.query<TaskRow>(TaskSql.byKey, [prev.id])).rows[0];
-    // Purged between the two reads: as if there had been none.
-    if (t === undefined) return null;
-    const jobs = (await this.#pool.query<CreatedJob>(TaskSql.createdJobs, [t.jobFirst, t.jobFirst + t.jobCount - 1])).rows;
-    return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
+    const prev = await requestOf(this.#pool, tenantKey, requestId);
+    // Purged between the reads (replay's null): as if there had been none.
+    return prev !== undefined && prev.createdAt >= now - LIMITS.idempotencyWindowMs ? replay(this.#pool, prev, requestId, requestHash) : null;
   }
 
   async getJobArtifact(tenantKey: number, taskId: string, jobId: string): Promise<{ artifact: JobArtifact | null } | null> {

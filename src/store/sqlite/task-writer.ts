@@ -5,12 +5,13 @@ import type Database from 'better-sqlite3';
 import { LIMITS, newHexIds, newTaskId, type TaskOp } from '../../core/index.js';
 import { artifactIdOf } from '../blobs.js';
 import { StoreError, StoreErrorCode, storeError } from '../errors.js';
-import type { CreatedJob, CreatedTask, InstanceTarget, NewTask, QueuedJob } from '../types.js';
+import type { CreatedTask, InstanceTarget, NewTask, QueuedJob } from '../types.js';
 import { ArtifactSql } from './artifacts.sql.js';
 import type { StatementCache } from './db.js';
 import type { InstanceIndex } from './instance-index.js';
 import { insertJobsSql } from './queue.sql.js';
-import { TaskSql, type TaskRow } from './tasks.sql.js';
+import { TaskSql } from './tasks.sql.js';
+import { replay, requestOf } from './tasks.js';
 
 export class TaskWriter {
   readonly #stmts: StatementCache;
@@ -30,14 +31,9 @@ export class TaskWriter {
     if (n === 0) throw new StoreError(StoreErrorCode.InvalidArgument, 'a task needs at least one instance');
 
     if (task.requestId !== undefined) {
-      const prev = s.get(TaskSql.byRequest).get(task.tenantKey, task.requestId) as
-        | { id: number; requestHash: string | null; createdAt: number }
-        | undefined;
+      const prev = requestOf(s, task.tenantKey, task.requestId);
       if (prev !== undefined) {
-        if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) {
-          if ((prev.requestHash ?? '') !== (task.requestHash ?? '')) throw storeError.idempotencyConflict(task.requestId);
-          return [this.#replay(prev.id), null];
-        }
+        if (prev.createdAt >= now - LIMITS.idempotencyWindowMs) return [replay(s, prev, task.requestId, task.requestHash ?? ''), null];
         s.get(TaskSql.releaseRequest).run(prev.id);
       }
     }
@@ -114,12 +110,5 @@ export class TaskWriter {
       };
     }
     return [{ taskKey, taskId, command: task.command, timeoutMs: task.timeoutMs, createdAt: now, jobs, replayed: false }, jobs];
-  }
-
-  #replay(taskKey: number): CreatedTask {
-    const s = this.#stmts;
-    const t = s.get(TaskSql.byKey).get(taskKey) as TaskRow;
-    const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
-    return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
   }
 }

@@ -20,6 +20,21 @@ type OutputRow = {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The task of the tenant holding a request id. */
+export type RequestRow = { id: number; requestHash: string | null; createdAt: number };
+
+export function requestOf(s: StatementCache, tenantKey: number, requestId: string): RequestRow | undefined {
+  return s.get(TaskSql.byRequest).get(tenantKey, requestId) as RequestRow | undefined;
+}
+
+/** The task a request made, as createTask answered it, again (replayed); another body is a conflict. */
+export function replay(s: StatementCache, prev: RequestRow, requestId: string, requestHash: string): CreatedTask {
+  if ((prev.requestHash ?? '') !== requestHash) throw storeError.idempotencyConflict(requestId);
+  const t = s.get(TaskSql.byKey).get(prev.id) as TaskRow;
+  const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
+  return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
+}
+
 export class Tasks {
   readonly #stmts: StatementCache;
 
@@ -84,13 +99,8 @@ export class Tasks {
 
   /** createTask's idempotency lookup (task-writer.ts), read only. */
   findRequest(tenantKey: number, requestId: string, requestHash: string, now: number): CreatedTask | null {
-    const s = this.#stmts;
-    const prev = s.get(TaskSql.byRequest).get(tenantKey, requestId) as { id: number; requestHash: string | null; createdAt: number } | undefined;
-    if (prev === undefined || prev.createdAt < now - LIMITS.idempotencyWindowMs) return null;
-    if ((prev.requestHash ?? '') !== requestHash) throw storeError.idempotencyConflict(requestId);
-    const t = s.get(TaskSql.byKey).get(prev.id) as TaskRow;
-    const jobs = s.get(TaskSql.createdJobs).all(t.jobFirst, t.jobFirst + t.jobCount - 1) as CreatedJob[];
-    return { taskKey: t.id, taskId: t.taskId, command: t.command, timeoutMs: t.timeoutMs, createdAt: t.createdAt, jobs, replayed: true };
+    const prev = requestOf(this.#stmts, tenantKey, requestId);
+    return prev !== undefined && prev.createdAt >= now - LIMITS.idempotencyWindowMs ? replay(this.#stmts, prev, requestId, requestHash) : null;
   }
 
   getJobArtifact(tenantKey: number, taskId: string, jobId: string): { artifact: JobArtifact | null } | null {
