@@ -66,6 +66,15 @@ type CreateRequest = Extract<Request, { kind: 'create' }>;
 
 /** a batch's transaction: its mark, its id (xid8, as text) and the backend running it */
 type Transaction = { mark: number; xid: string; pid: number };
+/** what a transaction of the batch wrote: how to settle each request after COMMIT, the changes, the rows */
+type Attempt = { settle: Array<() => void>; changes: BatchChanges; rows: number };
+/** the batch's transaction as it goes, for #write's failure path: a failure after its COMMIT was
+ * sent leaves the outcome open, asked of the server by the transaction's mark */
+interface TxState {
+  tx: Transaction | null;
+  committing: boolean;
+  attempt?: Attempt;
+}
 
 /** What a committed batch changed, for the change feed. */
 export interface BatchChanges {
@@ -172,14 +181,10 @@ export class WriteBatch {
   }
 
   async #write(batch: Request[]): Promise<void> {
-    let settle: Array<() => void> = [];
-    let changes: BatchChanges = { lastQueued: null, tasks: new Set() };
-    let rowsWritten = 0;
     let client: pg.PoolClient | null = null;
     let began = 0;
-    /** the transaction (its id, its backend) and whether its COMMIT was sent: then a failure leaves the outcome open */
-    let tx: Transaction | null = null;
-    let committing = false;
+    const at: TxState = { tx: null, committing: false };
+    let done: Attempt;
     try {
       client = await this.#pool.connect();
       const c = client;
@@ -190,97 +195,105 @@ export class WriteBatch {
       began = performance.now();
       // First without savepoints for the common submits; again with one for every request if one
       // of those failed (it aborted the transaction).
-      for (let bare = true; ; bare = false) {
-        settle = [];
-        changes = { lastQueued: null, tasks: new Set() };
-        rowsWritten = 0;
-        await c.query(TxSql.begin);
-        const mark = ++this.#marks;
-        tx = { mark, ...(await c.query<Omit<Transaction, 'mark'>>(named('tx-assign-xid', TxSql.assignXid, [this.#writer, mark]))).rows[0]! };
-        const tenants = new Set<number>();
-        for (const r of batch) if (r.kind === 'create') tenants.add(r.task.tenantKey);
-        if (tenants.size > 0) await c.query(named('tx-lock-tenants-shared', TxSql.lockTenantsShared, [[...tenants]]));
-        const requests = batch.flatMap((r) => (r.kind === 'create' && r.task.requestId !== undefined ? [r.task] : []));
-        if (requests.length > 0) {
-          await c.query(named('tx-lock-requests', TxSql.lockRequests, [requests.map((t) => t.tenantKey), requests.map((t) => t.requestId)]));
-        }
-        const uses = batch.flatMap((r) => (r.kind === 'create' && artifactIdOf(r.task.op) !== null ? [r.task] : []));
-        if (uses.length > 0) await c.query(ArtifactSql.lockUses, [uses.map((t) => t.tenantKey), uses.map((t) => artifactIdOf(t.op))]);
-        const now = this.#clock();
-        const audits: AuditRequest[] = [];
-        let aborted = false;
-        for (const r of batch) {
-          if (r.kind === 'audit') {
-            audits.push(r);
-            continue;
-          }
-          if (bare && r.kind === 'create') {
-            let done: [() => void, number] | null;
-            try {
-              done = await this.#insert(c, r, now, changes);
-            } catch {
-              aborted = true;
-              break;
-            }
-            if (done !== null) {
-              settle.push(done[0]);
-              rowsWritten += done[1];
-              continue;
-            }
-          }
-          await c.query(TxSql.savepoint);
-          try {
-            const [done, written] = await this.#one(c, r, now, changes);
-            await c.query(TxSql.release);
-            settle.push(done);
-            rowsWritten += written;
-          } catch (err) {
-            await c.query(TxSql.rollbackTo);
-            await c.query(TxSql.release);
-            settle.push(() => r.reject(err));
-          }
-        }
-        if (aborted) {
-          // A lost connection fails here and rejects the batch (below); else the retry tells
-          // which request the database refused, and refuses it alone.
-          await c.query(TxSql.rollback);
-          tx = null;
-          continue;
-        }
-        if (audits.length > 0) rowsWritten += await this.#audit(c, audits, settle);
-        committing = true;
-        await c.query(TxSql.commit);
-        break;
-      }
+      done = (await this.#attempt(c, batch, true, at)) ?? (await this.#attempt(c, batch, false, at))!;
       client.release();
     } catch (err) {
       // BEGIN, a savepoint's own statements or COMMIT failed (connection lost, server gone, disk
       // full): nothing of the batch is stored, unless the COMMIT was cut off after it took effect.
       if (client !== null) await client.query(TxSql.rollback).catch(() => {});
       client?.release(true);
-      const outcome = committing && tx !== null ? await this.#outcome(tx) : 'aborted';
+      const outcome = at.committing && at.tx !== null ? await this.#outcome(at.tx) : 'aborted';
       if (outcome !== 'committed') {
         const reason =
           outcome === 'aborted'
             ? err
-            : new Error(`the connection was lost during COMMIT and the server could not be asked whether the transaction (${tx?.xid}) committed: ${(err as Error).message}`, {
+            : new Error(`the connection was lost during COMMIT and the server could not be asked whether the transaction (${at.tx?.xid}) committed: ${(err as Error).message}`, {
                 cause: err,
               });
         for (const r of batch) r.reject(reason);
         return;
       }
+      // Committed after all: what the last attempt wrote stands.
+      done = at.attempt!;
     }
     this.#commits++;
-    this.#rowsWritten += rowsWritten;
+    this.#rowsWritten += done.rows;
     if (this.#onCommit !== null) {
       try {
-        this.#onCommit((performance.now() - began) / 1000, rowsWritten);
+        this.#onCommit((performance.now() - began) / 1000, done.rows);
       } catch {
         // A measuring bug must not keep the batch's callers from hearing that it committed.
       }
     }
-    this.#committed(changes);
-    for (const s of settle) s();
+    this.#committed(done.changes);
+    for (const s of done.settle) s();
+  }
+
+  /**
+   * One transaction of the batch, up to its COMMIT. bare: the common submits without a savepoint;
+   * null when one of them failed (the transaction is rolled back: the caller tries again with
+   * savepoints, which tell which request the database refused). at follows the transaction for
+   * #write's failure path.
+   */
+  async #attempt(c: pg.PoolClient, batch: Request[], bare: boolean, at: TxState): Promise<Attempt | null> {
+    const done: Attempt = { settle: [], changes: { lastQueued: null, tasks: new Set() }, rows: 0 };
+    at.attempt = done;
+    await c.query(TxSql.begin);
+    const mark = ++this.#marks;
+    at.tx = { mark, ...(await c.query<Omit<Transaction, 'mark'>>(named('tx-assign-xid', TxSql.assignXid, [this.#writer, mark]))).rows[0]! };
+    await this.#lock(c, batch);
+    const now = this.#clock();
+    const audits: AuditRequest[] = [];
+    for (const r of batch) {
+      if (r.kind === 'audit') {
+        audits.push(r);
+        continue;
+      }
+      if (bare && r.kind === 'create') {
+        let inserted: [() => void, number] | null;
+        try {
+          inserted = await this.#insert(c, r, now, done.changes);
+        } catch {
+          // A lost connection fails here and rejects the batch (in #write).
+          await c.query(TxSql.rollback);
+          at.tx = null;
+          return null;
+        }
+        if (inserted !== null) {
+          done.settle.push(inserted[0]);
+          done.rows += inserted[1];
+          continue;
+        }
+      }
+      await c.query(TxSql.savepoint);
+      try {
+        const [settle, written] = await this.#one(c, r, now, done.changes);
+        await c.query(TxSql.release);
+        done.settle.push(settle);
+        done.rows += written;
+      } catch (err) {
+        await c.query(TxSql.rollbackTo);
+        await c.query(TxSql.release);
+        done.settle.push(() => r.reject(err));
+      }
+    }
+    if (audits.length > 0) done.rows += await this.#audit(c, audits, done.settle);
+    at.committing = true;
+    await c.query(TxSql.commit);
+    return done;
+  }
+
+  /** The locks the batch's submits take first: their tenants (shared), request ids and uploads. */
+  async #lock(c: pg.PoolClient, batch: Request[]): Promise<void> {
+    const creates = batch.flatMap((r) => (r.kind === 'create' ? [r.task] : []));
+    if (creates.length === 0) return;
+    await c.query(named('tx-lock-tenants-shared', TxSql.lockTenantsShared, [[...new Set(creates.map((t) => t.tenantKey))]]));
+    const requests = creates.filter((t) => t.requestId !== undefined);
+    if (requests.length > 0) {
+      await c.query(named('tx-lock-requests', TxSql.lockRequests, [requests.map((t) => t.tenantKey), requests.map((t) => t.requestId)]));
+    }
+    const uses = creates.filter((t) => artifactIdOf(t.op) !== null);
+    if (uses.length > 0) await c.query(ArtifactSql.lockUses, [uses.map((t) => t.tenantKey), uses.map((t) => artifactIdOf(t.op))]);
   }
 
   /** Whether the transaction committed, read on another connection until the server answers
