@@ -7,17 +7,19 @@
 //     arrays), from `clients` connections at once, each in a loop. The service writes the same
 //     rows (plus its idempotency lookup, ownership check and an audit entry per request).
 // (b) Dispatch: claim 100 queued jobs with FOR UPDATE SKIP LOCKED (-> running, committed), then
-//     finish those 100 (one UPDATE from arrays, as the store's, and the output row `echo hello`
-//     leaves: 'hello\n'), committed, in a loop, from 1 and from 2 claimers, over rounds of the
+//     finish those 100 (the store's own finish statement, QueueSql.finish: the results from
+//     arrays and the output row `echo hello` leaves, 'hello\n', in one statement), committed, in a loop, from 1 and from 2 claimers, over rounds of the
 //     e2e bench's work (its tasks x 100 jobs queued, then drained): a claim's cost depends on
 //     what is queued, so the queue is as deep as the service's.
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { QueueSql } from '../../src/store/postgres/queue.sql.js';
 import type { PgCluster } from './pg-cluster.js';
 
 const WARMUP_MS = 500;
 const JOBS_PER_CLAIM = 100;
+const EMPTY = Buffer.alloc(0);
 
 export interface InsertCeiling {
   tasksPerSecond: number;
@@ -67,18 +69,6 @@ const Sql = {
   claim: `UPDATE jobs SET state = 'running', started_at = $1
     WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED))
     RETURNING id`,
-  /** the results from arrays, as the store's finish, and each job's output row ($10: stdout NULL
-   * and stderr empty, as the store stores an output with no stderr) */
-  finish: `WITH f AS (
-      UPDATE jobs j SET state = r.state, error_code = r.error_code, error_msg = r.error_msg,
-        exit_code = r.exit_code, execute_msg = r.execute_msg, output_bytes = r.output_bytes,
-        output_truncated = r.output_truncated, finished_at = r.finished_at
-      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bigint[], $8::boolean[], $9::bigint[])
-        AS r(id, state, error_code, error_msg, exit_code, execute_msg, output_bytes, output_truncated, finished_at)
-      WHERE j.id = r.id AND j.state = 'running'
-      RETURNING j.id
-    )
-    INSERT INTO job_outputs (job, stdout, stderr, combined) SELECT f.id, NULL, '\\x'::bytea, $10::bytea FROM f`,
 } as const;
 
 /** A fresh database with the store's schema; its tenant key and `instances` instance keys. */
@@ -166,7 +156,9 @@ export async function measureClaimCeilings(cluster: PgCluster, o: { seconds: num
     if (n === 0) return 0;
     const now = Date.now();
     const same = <T>(v: T): T[] => new Array<T>(n).fill(v);
-    await c.query(Sql.finish, [ids, same('succeeded'), same('0'), same('ok'), same(0), same('hello\n'), same(6), same(false), same(now), combined]);
+    // The store's own statement: the results, and each job's output row as the store writes one
+    // with no stderr (stdout NULL: the same as combined).
+    await c.query(QueueSql.finish, [ids, same('succeeded'), same('0'), same('ok'), same(0), same('hello\n'), same(6), same(false), same(now), 'running', ids, same(null), same(EMPTY), same(combined)]);
     return n;
   };
   try {
