@@ -2,11 +2,12 @@
 // store, ISO 8601 UTC here.
 import type { Static } from '@sinclair/typebox';
 import { kooPhoneStatus } from '../core/index.js';
-import type { AuditRecord, Instance, JobOutput, JobView, TaskSummary as TaskSummaryRow } from '../store/index.js';
+import type { AuditRecord, CreatedTask, Instance, JobOutput, JobView, TaskSummary as TaskSummaryRow } from '../store/index.js';
 import type {
   AdminInstance,
   AuditEntryJson,
   CommandResultJson,
+  SubmittedTaskJson,
   JobJson,
   JobOutput as JobOutputSchema,
   TaskSummary,
@@ -17,6 +18,11 @@ export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
 export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A submitted task as async-command and the device operations answer it: its jobs in request order. */
+export function createdTaskJson(created: CreatedTask): SubmittedTaskJson {
+  return { task_id: created.taskId, cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })) };
 }
 
 export function jobJson(j: JobView): JobJson {

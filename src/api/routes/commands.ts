@@ -6,7 +6,7 @@ import { noteAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ASYNC_COMMAND, SYNC_COMMAND, type CommandRequest } from '../schemas/index.js';
-import { cmdResultJson, ok } from '../views.js';
+import { cmdResultJson, createdTaskJson, ok } from '../views.js';
 
 const ASYNC_ROUTE = '/v1/instances/async-command';
 const SYNC_ROUTE = '/v1/instances/sync-command';
@@ -35,10 +35,7 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       noteAudit(request, { taskId: created.taskId, replayed: created.replayed });
       // An idempotent replay created nothing: it is no submission.
       if (!created.replayed) metrics?.submitted(ASYNC_ROUTE, principal.tenantId);
-      return ok({
-        task_id: created.taskId,
-        cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })),
-      });
+      return ok(createdTaskJson(created));
     },
   );
 

@@ -19,7 +19,7 @@ import type { ApiDeps } from '../deps.js';
 import { installOp, installSource, md5Hex, type InstallOp } from '../install.js';
 import { requireOwned } from '../ownership.js';
 import { APP_INSTALL, APP_UNINSTALL, FILES_PULL, FILES_PUSH, SCREENSHOT, type InstalledPackageJson } from '../schemas/index.js';
-import { ok } from '../views.js';
+import { createdTaskJson, ok } from '../views.js';
 
 export const OPERATION_ROUTES = {
   install: '/v1/instances/app/install',
@@ -28,11 +28,6 @@ export const OPERATION_ROUTES = {
   pull: '/v1/instances/files/pull',
   screenshot: '/v1/instances/screenshot',
 } as const;
-
-/** async-command's answer: the task and its jobs in request order. */
-function createdJson(created: CreatedTask): { task_id: string; cmd_jobs: { instance_id: string; job_id: string }[] } {
-  return { task_id: created.taskId, cmd_jobs: created.jobs.map((j) => ({ instance_id: j.instanceId, job_id: j.jobId })) };
-}
 
 function packageJson(op: InstallOp): InstalledPackageJson {
   return { name: op.packageName, version_code: op.versionCode, version_name: op.versionName, sha256: op.artifact.sha256, size: op.artifact.size };
@@ -116,7 +111,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const answer = async (created: CreatedTask, op: TaskOp) => {
       noted(request, OPERATION_ROUTES.install, created);
       if (op.kind !== 'install') throw new Error(`task ${created.taskId} of an install request holds a ${op.kind}`);
-      return ok({ ...createdJson(created), artifact_id: op.artifact.artifactId, package: packageJson(op) });
+      return ok({ ...createdTaskJson(created), artifact_id: op.artifact.artifactId, package: packageJson(op) });
     };
 
     const earlier = await tasks.findReplay(tenantKey, 'install', idem);
@@ -137,7 +132,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       instance_ids,
       timeout_seconds,
     });
-    return ok(createdJson(created));
+    return ok(createdTaskJson(created));
   });
 
   api.post(OPERATION_ROUTES.push, { schema: FILES_PUSH, config: { audit: 'files.push' } }, async (request) => {
@@ -149,7 +144,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const earlier = await tasks.findReplay(tenantKey, 'push', idem);
     if (earlier !== null) {
       noted(request, OPERATION_ROUTES.push, earlier);
-      return ok(createdJson(earlier));
+      return ok(createdTaskJson(earlier));
     }
     await requireOwned(store, tenantKey, instance_ids);
     const found = HEX_ID.test(artifactId) ? await store.getArtifact(tenantKey, artifactId) : null;
@@ -157,9 +152,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const artifact: ArtifactUse = { artifactId: found.artifactId, sha256: found.sha256, size: found.size };
     const op: TaskOp = { kind: 'push', artifact, path, mode: bits };
     const input: OpInput = { op, instanceIds: instance_ids, timeoutMs: timeout_seconds * 1000 };
-    const created = await tasks.submitOp(tenantKey, input, idem);
-    noted(request, OPERATION_ROUTES.push, created);
-    return ok(createdJson(created));
+    return ok(createdTaskJson(await submit(request, OPERATION_ROUTES.push, input, idem.body)));
   });
 
   api.post(OPERATION_ROUTES.pull, { schema: FILES_PULL, config: { audit: 'files.pull' } }, async (request) => {
@@ -171,7 +164,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       instance_ids,
       timeout_seconds,
     });
-    return ok(createdJson(created));
+    return ok(createdTaskJson(created));
   });
 
   api.post(OPERATION_ROUTES.screenshot, { schema: SCREENSHOT, config: { audit: 'screenshot' } }, async (request) => {
@@ -181,6 +174,6 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       instance_ids,
       timeout_seconds,
     });
-    return ok(createdJson(created));
+    return ok(createdTaskJson(created));
   });
 }

@@ -62,12 +62,13 @@ export const CommandResult = Type.Object(
 );
 export type CommandResultJson = Static<typeof CommandResult>;
 
-export const AsyncCommandReply = Ok(
-  Type.Object({
-    task_id: Type.String(),
-    cmd_jobs: Type.Array(Type.Object({ instance_id: Type.String(), job_id: Type.String() })),
-  }),
-);
+/** A submitted task as async-command answers it (and every device operation): its id and its jobs. */
+export const SubmittedTask = Type.Object({
+  task_id: Type.String(),
+  cmd_jobs: Type.Array(Type.Object({ instance_id: Type.String(), job_id: Type.String() })),
+});
+export type SubmittedTaskJson = Static<typeof SubmittedTask>;
+export const AsyncCommandReply = Ok(SubmittedTask);
 export const SyncCommandReply = Ok(Type.Object({ cmd_results: Type.Array(CommandResult) }));
 
 export const ASYNC_COMMAND = {

@@ -3,7 +3,7 @@
 // Each answers as async-command does (task_id, cmd_jobs); install adds what it is installing.
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS, PACKAGE_NAME } from '../../core/index.js';
-import { AsyncCommandReply, InstanceIds } from './commands.js';
+import { AsyncCommandReply, InstanceIds, SubmittedTask } from './commands.js';
 import { ERROR_REPLIES, NullableInteger, NullableString, Ok } from './common.js';
 
 const { min, max, default: fallback } = LIMITS.asyncTimeoutSeconds;
@@ -98,8 +98,7 @@ export type InstalledPackageJson = Static<typeof InstalledPackage>;
 
 export const InstallReply = Ok(
   Type.Object({
-    task_id: Type.String(),
-    cmd_jobs: Type.Array(Type.Object({ instance_id: Type.String(), job_id: Type.String() })),
+    ...SubmittedTask.properties,
     artifact_id: Type.String(),
     package: InstalledPackage,
   }),
