@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { FetchError, fetchToBlob, readApkFile } from '../artifacts/index.js';
-import { ApiError, ApkError, HEX_ID, PACKAGE_NAME, type ApkInfo, type ArtifactUse, type BlobRef, type TaskOp } from '../core/index.js';
+import { ApiError, ApkError, PACKAGE_NAME, type ApkInfo, type BlobRef, type TaskOp } from '../core/index.js';
 import type { ApiDeps } from './deps.js';
+import { requireArtifact } from './ownership.js';
 import type { InstallRequest } from './schemas/index.js';
 
 export type InstallOp = Extract<TaskOp, { kind: 'install' }>;
@@ -76,7 +77,7 @@ export function md5Hex(source: InstallSource): string | null {
  * names, and the retention sweep removes it). */
 export async function installOp(deps: ApiDeps, tenantKey: number, source: InstallSource): Promise<InstallOp> {
   const { url, artifactId } = source.from;
-  const uploaded = artifactId === undefined ? null : await uploadedPackage(deps, tenantKey, artifactId);
+  const uploaded = artifactId === undefined ? null : await requireArtifact(deps.store, tenantKey, artifactId);
   const blob: BlobRef = uploaded ?? (await fetchPackage(deps, url as string));
   const apk = await readPackage(deps, blob, uploaded === null ? 'install_package_url' : 'artifact_id');
   if (source.md5 !== null) await checkMd5(deps, blob, source.md5);
@@ -89,12 +90,6 @@ export async function installOp(deps: ApiDeps, tenantKey: number, source: Instal
     artifact = { artifactId: row.artifactId, sha256: row.sha256, size: row.size };
   }
   return { kind: 'install', artifact, packageName: apk.packageName, versionCode: apk.versionCode, versionName: apk.versionName };
-}
-
-async function uploadedPackage(deps: ApiDeps, tenantKey: number, artifactId: string): Promise<ArtifactUse> {
-  const found = HEX_ID.test(artifactId) ? await deps.store.getArtifact(tenantKey, artifactId) : null;
-  if (found === null) throw new ApiError('NO_SUCH_ARTIFACT', { artifactId });
-  return { artifactId: found.artifactId, sha256: found.sha256, size: found.size };
 }
 
 /** install_package_url, fetched into the artifact directory (the allow-list, the size limit and

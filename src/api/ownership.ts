@@ -1,5 +1,6 @@
-// SPEC §2/§3: every instance named must be the caller's. Missing and foreign look the same.
-import { ApiError } from '../core/index.js';
+// SPEC §2/§3: every instance named must be the caller's. Missing and foreign look the same; so
+// for an uploaded artifact (SPEC §10).
+import { ApiError, HEX_ID, type ArtifactUse } from '../core/index.js';
 import type { InstanceTarget, Store } from '../store/index.js';
 
 /** The caller's instances in request order, or 400 KOOPHONE.API.1001 naming the others (the same
@@ -16,4 +17,12 @@ export async function requireOwned(
   const missing = instanceIds.filter((id) => !byId.has(id));
   if (missing.length > 0) throw new ApiError(error, { ids: missing });
   return instanceIds.map((id) => byId.get(id) as InstanceTarget);
+}
+
+/** The caller's uploaded artifact of this id, as a task names it, or 400 NO_SUCH_ARTIFACT (also
+ * for an id that could be no artifact's, read no further). */
+export async function requireArtifact(store: Store, tenantKey: number, artifactId: string): Promise<ArtifactUse> {
+  const found = HEX_ID.test(artifactId) ? await store.getArtifact(tenantKey, artifactId) : null;
+  if (found === null) throw new ApiError('NO_SUCH_ARTIFACT', { artifactId });
+  return { artifactId: found.artifactId, sha256: found.sha256, size: found.size };
 }

@@ -10,14 +10,14 @@
 // purged since).
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError, devicePathProblem, HEX_ID, PATTERN_MESSAGES, type ArtifactUse, type TaskOp } from '../../core/index.js';
+import { ApiError, devicePathProblem, PATTERN_MESSAGES, type TaskOp } from '../../core/index.js';
 import { StoreError, StoreErrorCode, type CreatedTask } from '../../store/index.js';
 import type { OpInput, OpRequest } from '../../tasks/index.js';
 import { noteAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { installOp, installSource, md5Hex, type InstallOp } from '../install.js';
-import { requireOwned } from '../ownership.js';
+import { requireArtifact, requireOwned } from '../ownership.js';
 import { APP_INSTALL, APP_UNINSTALL, FILES_PULL, FILES_PUSH, SCREENSHOT, type InstalledPackageJson } from '../schemas/index.js';
 import { createdTaskJson, ok } from '../views.js';
 
@@ -147,9 +147,7 @@ export async function operationRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       return ok(createdTaskJson(earlier));
     }
     await requireOwned(store, tenantKey, instance_ids);
-    const found = HEX_ID.test(artifactId) ? await store.getArtifact(tenantKey, artifactId) : null;
-    if (found === null) throw new ApiError('NO_SUCH_ARTIFACT', { artifactId });
-    const artifact: ArtifactUse = { artifactId: found.artifactId, sha256: found.sha256, size: found.size };
+    const artifact = await requireArtifact(store, tenantKey, artifactId);
     const op: TaskOp = { kind: 'push', artifact, path, mode: bits };
     const input: OpInput = { op, instanceIds: instance_ids, timeoutMs: timeout_seconds * 1000 };
     return ok(createdTaskJson(await submit(request, OPERATION_ROUTES.push, input, idem.body)));
