@@ -5,46 +5,38 @@ import { join, posix } from 'node:path';
 import { tenantAction, withConnection, type Connection } from './connection.js';
 import { saveFiles } from './files.js';
 import { printSaved } from './report.js';
-import { checkTargets, submitAndWait, timeoutField, withTargets, type TargetFlags } from './targets.js';
+import type { Job } from '../../client/index.js';
+import { checkTargets, submitAndWait, timeoutField, withTargets, type Submitted, type TargetFlags } from './targets.js';
 
 interface OutFlags extends TargetFlags {
   out: string;
 }
 
-async function pull(conn: Connection, remote: string, flags: OutFlags): Promise<number> {
-  const { finished } = await submitAndWait(conn, flags, (ids) => conn.client.pullFile({ path: remote, instance_ids: ids, ...timeoutField(flags) }));
-  // Instance ids are letters, digits, _ and - (the service's rule): safe as directory names.
-  const name = posix.basename(remote) || 'pulled';
-  const saved = await saveFiles(conn, finished, (job) => join(flags.out, job.instance_id, name));
+/** Submits the tasks (the targets a task of at most 100 each), waits, saves each succeeded job's file at target(job). */
+async function download(conn: Connection, flags: OutFlags, send: (ids: string[]) => Promise<Submitted>, target: (job: Job) => string): Promise<number> {
+  const { finished } = await submitAndWait(conn, flags, send);
+  const saved = await saveFiles(conn, finished, target);
   return printSaved(finished, saved, flags.json === true);
 }
 
-async function screenshot(conn: Connection, flags: OutFlags): Promise<number> {
-  const { finished } = await submitAndWait(conn, flags, (ids) => conn.client.screenshot({ instance_ids: ids, ...timeoutField(flags) }));
-  const saved = await saveFiles(conn, finished, (job) => join(flags.out, `${job.instance_id}.png`));
-  return printSaved(finished, saved, flags.json === true);
+function pull(conn: Connection, remote: string, flags: OutFlags): Promise<number> {
+  // Instance ids are letters, digits, _ and - (the service's rule): safe as directory names.
+  const name = posix.basename(remote) || 'pulled';
+  return download(conn, flags, (ids) => conn.client.pullFile({ path: remote, instance_ids: ids, ...timeoutField(flags) }), (job) => join(flags.out, job.instance_id, name));
+}
+
+function screenshot(conn: Connection, flags: OutFlags): Promise<number> {
+  return download(conn, flags, (ids) => conn.client.screenshot({ instance_ids: ids, ...timeoutField(flags) }), (job) => join(flags.out, `${job.instance_id}.png`));
+}
+
+/** A command that waits for its jobs and saves their files under --out. */
+function downloadCommand(program: Command, usage: string, description: string, outHelp: string): Command {
+  return withConnection(withTargets(program.command(usage).description(description).option('--out <dir>', outHelp, '.'), { wait: false }));
 }
 
 export function registerDownloadCommands(program: Command): void {
-  const pullCmd = withConnection(
-    withTargets(
-      program
-        .command('pull <remote-path>')
-        .description('read a file from instances, saved as DIR/<instance>/<name> (waits for the jobs)')
-        .option('--out <dir>', 'where to save the files', '.'),
-      { wait: false },
-    ),
-  );
+  const pullCmd = downloadCommand(program, 'pull <remote-path>', 'read a file from instances, saved as DIR/<instance>/<name> (waits for the jobs)', 'where to save the files');
   pullCmd.action(tenantAction(pullCmd, (conn, remote: string, flags: OutFlags) => pull(conn, remote, flags), (_r: string, flags: OutFlags) => checkTargets(flags)));
-
-  const shot = withConnection(
-    withTargets(
-      program
-        .command('screenshot')
-        .description('take a screenshot of instances, saved as DIR/<instance>.png (waits for the jobs)')
-        .option('--out <dir>', 'where to save the PNGs', '.'),
-      { wait: false },
-    ),
-  );
+  const shot = downloadCommand(program, 'screenshot', 'take a screenshot of instances, saved as DIR/<instance>.png (waits for the jobs)', 'where to save the PNGs');
   shot.action(tenantAction(shot, (conn, flags: OutFlags) => screenshot(conn, flags), (flags: OutFlags) => checkTargets(flags)));
 }
