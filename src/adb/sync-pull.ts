@@ -148,7 +148,8 @@ class PullCall extends SyncCall<TransferResult> {
     let bytes = 0;
     for (const b of batch) bytes += b.length;
     this.#writing = true;
-    fh.writev(batch, this.#position).then(
+    // At the file's own offset, not this.#position: a FIFO or pipe (adb pull x /dev/stdout) has none (ESPIPE).
+    fh.writev(batch).then(
       ({ bytesWritten }) => {
         this.#writing = false;
         if (this.#abandoned !== null) return this.#abandoned();

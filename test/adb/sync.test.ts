@@ -4,6 +4,7 @@
 // `screencap -p` arriving byte for byte as a PNG.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { link, lstat, mkdtemp, open, readFile, rm, stat as fsStat, symlink, writeFile } from 'node:fs/promises';
@@ -128,7 +129,7 @@ test('a pull past its maxBytes is OUTPUT_LIMIT as the bytes come (before the fil
   assert.equal(await sha256Of(dest), sum);
 });
 
-test('a pull over a regular file replaces it (a new file, as adb unlinks it first); through a link or into /dev/null it writes in place', async () => {
+test('a pull over a regular file replaces it (a new file, as adb unlinks it first); through a link, into /dev/null or a FIFO it writes in place', async () => {
   const src = join(dir, 'over-src');
   await writeFile(src, 'new bytes');
   await pool.push(a, src, '/data/local/tmp/over', {});
@@ -148,6 +149,17 @@ test('a pull over a regular file replaces it (a new file, as adb unlinks it firs
 
   assert.equal((await pool.pull(a, '/data/local/tmp/over', '/dev/null', {})).bytes, 9);
   assert.ok((await lstat('/dev/null')).isCharacterDevice(), '/dev/null is still the device');
+
+  // A FIFO (as `adb pull x /dev/stdout` into a pipe): written at its own offset, it has no other.
+  const fifo = join(dir, 'over.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const reader = spawn('sh', ['-c', 'cat "$0"', fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const read: Buffer[] = [];
+  reader.stdout.on('data', (b: Buffer) => read.push(b));
+  const exited = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+  assert.equal((await pool.pull(a, '/data/local/tmp/over', fifo, {})).bytes, 9);
+  assert.equal(await exited, 0);
+  assert.equal(Buffer.concat(read).toString(), 'new bytes');
 });
 
 test('a full device: the push fails with ENOSPC from the device, leaves no file, and frees its space', async () => {
