@@ -1,14 +1,18 @@
-// Pull: RECV path, then the device's DATA pieces until DONE, or a FAIL (SYNC.TXT). The pieces are
-// copied as they come into write buffers of WRITE_BUFFER bytes (the pieces are views into a read
-// buffer the next read reuses), and go to disk gathered into one writev per turn of the disk:
-// while one write is on its way the next pieces fill buffers, and the next write takes them all;
-// written buffers are filled again. Past HIGH_WATER_MARK queued the stream is paused (its OKAYs
-// withheld), so the device sends nothing more until the disk has caught up: memory stays at the
-// mark plus one window. A failed pull removes its partial file.
+// Pull: RECV path, then the device's DATA pieces until DONE, or a FAIL (SYNC.TXT). Each piece is
+// written to the file as it comes, in place (local-io.ts). When file I/O goes through the thread
+// pool instead (a slow disk; or pieces that came before the file was open), the pieces are copied
+// into write buffers of WRITE_BUFFER bytes (they are views into a read buffer the next read
+// reuses), and go to disk gathered into one writev per turn of the disk: while one write is on its
+// way the next pieces fill buffers, and the next write takes them all; written buffers are filled
+// again. Past HIGH_WATER_MARK queued the stream is paused (its OKAYs withheld), so the device
+// sends nothing more until the disk has caught up: memory stays at the mark plus one window.
+// A failed pull removes its partial file.
 
+import { writeSync } from 'node:fs';
 import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
 import { TransferError, type AdbError } from './errors.js';
+import { inPlace, timedCall } from './local-io.js';
 import type { TransferResult } from './sync-push.js';
 import { SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncRequest, type SyncShape } from './wire/index.js';
 
@@ -104,6 +108,8 @@ class PullCall extends SyncCall<TransferResult> {
     if (this.#position + this.#queued + piece.length > this.#maxBytes) {
       return this.fail(new TransferError('OUTPUT_LIMIT', this.target.address, `pull of ${this.#remotePath}: more than ${this.#maxBytes} bytes`));
     }
+    // In place (local-io.ts) once the file is open and nothing waits for the disk before this piece.
+    if (this.#fh !== null && this.#queued === 0 && !this.#writing && inPlace()) return this.#writeInPlace(this.#fh, piece);
     for (let off = 0; off < piece.length; ) {
       let buf = this.#current;
       if (buf === null || this.#filled === buf.length) {
@@ -127,6 +133,20 @@ class PullCall extends SyncCall<TransferResult> {
         this.#writeDue = false;
         this.#write();
       });
+    }
+  }
+
+  /** Writes the piece from the read buffer itself (it is valid only during this call). */
+  #writeInPlace(fh: FileHandle, piece: Buffer): void {
+    try {
+      for (let off = 0; off < piece.length; ) {
+        const n = timedCall(() => writeSync(fh.fd, piece, off, piece.length - off));
+        if (n === 0) throw Object.assign(new Error('no space written'), { code: 'ENOSPC' });
+        off += n;
+        this.#position += n;
+      }
+    } catch (e) {
+      this.localFailed(e, this.#localPath);
     }
   }
 

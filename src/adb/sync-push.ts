@@ -1,13 +1,16 @@
 // Push: SEND `path,mode`, the file as DATA pieces, DONE with its mtime, then the device's OKAY or
 // FAIL (SYNC.TXT). The file is streamed from disk: each WRTE payload (up to the device's max, 1 MiB)
-// is filled by one readv straight into its DATA pieces' places. Payloads travel while the device's
-// window and the buffers a push may have let them (one without delayed_ack, several with it, one
-// more read into behind them); a payload's buffer is read into again once the device acknowledged
-// it: memory stays at a few payload buffers, reused, whatever the file's size.
+// is filled by one readv straight into its DATA pieces' places, in place or through the thread pool
+// (local-io.ts). Payloads travel while the device's window and the buffers a push may have let
+// them (one without delayed_ack, several with it, one more read into behind them); a payload's
+// buffer is read into again once the device acknowledged it: memory stays at a few payload
+// buffers, reused, whatever the file's size.
 
+import { readvSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
 import { TransferError } from './errors.js';
+import { inPlace, timedCall } from './local-io.js';
 import { MAX_PAYLOAD, S_IFREG, SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncHeader, syncRequest, type SyncShape } from './wire/index.js';
 
 /**
@@ -145,6 +148,16 @@ class PushCall extends SyncCall<TransferResult> {
       const length = Math.min(SYNC_DATA_MAX, this.#payloadSize - at - SYNC_HEADER_SIZE);
       views.push(payload.subarray(at + SYNC_HEADER_SIZE, at + SYNC_HEADER_SIZE + length));
       at += SYNC_HEADER_SIZE + length;
+    }
+    if (inPlace()) {
+      let bytesRead: number;
+      try {
+        bytesRead = timedCall(() => readvSync(this.#fh.fd, views, this.#position));
+      } catch (e) {
+        this.#reading = false;
+        return this.localFailed(e, this.#localPath);
+      }
+      return this.#send(index, views, bytesRead);
     }
     this.#fh.readv(views, this.#position).then(
       ({ bytesRead }) => this.#send(index, views, bytesRead),

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AdbPool } from '../../src/adb/index.js';
+import { offloadFor } from '../../src/adb/local-io.js';
 import { ADB_TIMEOUTS, startSimProcess, testKey, type Child } from '../support/index.js';
 
 const MiB = 1024 * 1024;
@@ -76,11 +77,17 @@ test('a 64 MiB push and pull keep well under half the file in memory, and the by
   const addr = sim!.addresses[0]!;
   await pool!.connect(addr);
   const pushed = await peakGrowth(() => pool!.push(addr, src, '/data/local/tmp/big', { timeoutMs: 120_000 }));
-  const back = join(dir, 'back');
-  const pulled = await peakGrowth(() => pool!.pull(addr, '/data/local/tmp/big', back, { timeoutMs: 120_000 }));
-  assert.equal(await sha256Of(back), hash.digest('hex'));
+  const sum = hash.digest('hex');
   assert.ok(pushed < SIZE / 2, `push grew Buffers by ${(pushed / MiB).toFixed(1)} MiB`);
-  assert.ok(pulled < SIZE / 2, `pull grew Buffers by ${(pulled / MiB).toFixed(1)} MiB`);
+  // Written in place (each piece from the read buffer), then through the thread pool (queued).
+  for (const offload of [0, 600_000]) {
+    offloadFor(offload);
+    const back = join(dir, `back-${offload}`);
+    const pulled = await peakGrowth(() => pool!.pull(addr, '/data/local/tmp/big', back, { timeoutMs: 120_000 }));
+    offloadFor(0);
+    assert.equal(await sha256Of(back), sum);
+    assert.ok(pulled < SIZE / 2, `pull (offloaded ${offload} ms) grew Buffers by ${(pulled / MiB).toFixed(1)} MiB`);
+  }
 });
 
 test('ten pushes at once hold one payload buffer each and share four more: memory stays bounded by that, not by the number of pushes', async () => {

@@ -1,0 +1,119 @@
+// The two ways a push reads and a pull writes its local file (src/adb/local-io.ts): in place on
+// the event loop, and through the thread pool once a call was slow. Each must move the bytes
+// exactly and fail the same way on a full local disk; a slow call (a pull into a FIFO whose reader
+// waits) must send the process's file I/O to the thread pool, and the pull still completes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFleet, type Fleet } from '../../src/sim/index.js';
+import { AdbPool, isTransferError } from '../../src/adb/index.js';
+import { inPlace, offloadFor } from '../../src/adb/local-io.js';
+import { ADB_TIMEOUTS, smallDisk, testKey } from '../support/index.js';
+
+const MiB = 1024 * 1024;
+let fleet: Fleet;
+let pool: AdbPool;
+let dir: string;
+let address: string;
+
+before(async () => {
+  fleet = await startFleet({ count: 1 });
+  pool = new AdbPool({ ...ADB_TIMEOUTS, key: testKey() });
+  dir = await mkdtemp(join(tmpdir(), 'adbfleet-local-io-'));
+  address = fleet.instances[0]!.address;
+});
+
+after(async () => {
+  offloadFor(0);
+  await pool?.close();
+  await fleet?.close();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+const MODES = [
+  { name: 'in place', set: () => offloadFor(0) },
+  { name: 'through the thread pool', set: () => offloadFor(600_000) },
+] as const;
+
+for (const mode of MODES) {
+  test(`${mode.name}: a 9 MiB file (odd size) pushed and pulled back is byte-identical, twice over the same local file`, async () => {
+    mode.set();
+    const bytes = randomBytes(9 * MiB + 777);
+    const src = join(dir, `src-${mode.name}`);
+    await writeFile(src, bytes);
+    assert.equal((await pool.push(address, src, '/data/local/tmp/io.bin', { timeoutMs: 60_000 })).bytes, bytes.length);
+    const back = join(dir, `back-${mode.name}`);
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await pool.pull(address, '/data/local/tmp/io.bin', back, { timeoutMs: 60_000 })).bytes, bytes.length);
+      assert.equal(sha256(await readFile(back)), sha256(bytes));
+    }
+    assert.equal(inPlace(), mode.name === 'in place');
+  });
+
+  test(`${mode.name}: a pull onto a full local disk is LOCAL_IO ENOSPC and leaves no partial file`, async (t) => {
+    mode.set();
+    const disk = await smallDisk(t);
+    if (disk === null) return;
+    try {
+      const src = join(dir, `fill-${mode.name}`);
+      await writeFile(src, randomBytes(6 * MiB));
+      await pool.push(address, src, '/data/local/tmp/six.bin', { timeoutMs: 60_000 });
+      // A 16 MiB disk with 12 MiB taken: 6 MiB does not fit.
+      await writeFile(join(disk.dir, 'ballast'), Buffer.alloc(12 * MiB));
+      const dest = join(disk.dir, 'six.back');
+      await assert.rejects(pool.pull(address, '/data/local/tmp/six.bin', dest, { timeoutMs: 60_000 }), (e: unknown) => {
+        assert.ok(isTransferError(e) && e.code === 'LOCAL_IO' && e.detail.includes('ENOSPC') && e.detail.includes('six.back'), String(e));
+        return true;
+      });
+      assert.equal(existsSync(dest), false, 'the partial file is removed');
+    } finally {
+      await disk.close();
+    }
+  });
+}
+
+test('a write that blocks (a FIFO whose reader pauses) sends file I/O to the thread pool; the pull completes, bytes exact', async (t) => {
+  offloadFor(0);
+  const fifo = join(dir, 'fifo');
+  try {
+    execFileSync('mkfifo', [fifo]);
+  } catch {
+    t.skip('mkfifo is not available');
+    return;
+  }
+  const bytes = randomBytes(4 * MiB + 3);
+  const src = join(dir, 'fifo-src');
+  await writeFile(src, bytes);
+  await pool.push(address, src, '/data/local/tmp/fifo.bin', { timeoutMs: 60_000 });
+  // The reader (its own process: a blocked write blocks this one's event loop) takes 256 KiB at
+  // once, pauses, then reads the rest. The device's replies are delayed so that the file is open
+  // before the first piece: the pieces are written in place until the pipe is full.
+  const out = join(dir, 'fifo-out');
+  const script = `const fs = require('node:fs');
+    const fd = fs.openSync(process.argv[1], 'r'); const out = fs.openSync(process.argv[2], 'w');
+    const buf = Buffer.alloc(65536); let taken = 0, n;
+    const pump = () => { while ((n = fs.readSync(fd, buf)) > 0) { fs.writeSync(out, buf, 0, n); taken += n; if (taken >= 262144 && !pump.paused) { pump.paused = true; return setTimeout(pump, 300); } } };
+    pump();`;
+  const reader = spawn(process.execPath, ['-e', script, fifo, out], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => reader.on('exit', resolve));
+  const instance = fleet.instances[0]!;
+  instance.setFault({ kind: 'latency', ms: 50 });
+  try {
+    assert.equal(inPlace(), true);
+    const r = await pool.pull(address, '/data/local/tmp/fifo.bin', fifo, { timeoutMs: 60_000 });
+    assert.equal(r.bytes, bytes.length);
+  } finally {
+    instance.setFault(null);
+  }
+  assert.equal(await exited, 0);
+  assert.equal(sha256(await readFile(out)), sha256(bytes));
+  assert.equal(inPlace(), false, 'the blocked write offloaded file I/O');
+  offloadFor(0);
+});
