@@ -18,7 +18,10 @@ export const STRERROR: Record<Errno, string> = {
   ENOSPC: 'No space left on device',
 };
 
-/** A file being written: bytes go in piece by piece, the file appears complete on commit. */
+/**
+ * A file being written: bytes go in piece by piece, the file appears complete on commit. A file
+ * that was at the path left the tree when the writer was made (as adbd unlinks it first).
+ */
 export interface FileWriter {
   /**
    * Copies the piece into the file's own chunks (chunks.ts; pieces are views into a read buffer
@@ -81,8 +84,10 @@ export class DeviceFiles {
   }
 
   /**
-   * Starts writing a file (replacing one there on commit), making missing parent directories
-   * as adbd's SEND does (secure_mkdirs). Permission follows the shell user, as for adbd.
+   * Starts writing a file, making missing parent directories as adbd's SEND does (secure_mkdirs).
+   * Permission follows the shell user, as for adbd. A file already there is unlinked now, as
+   * adbd's send_impl does before it receives anything: its bytes are freed (their chunks free
+   * for this push to reuse), and a push that then fails leaves no file at the path.
    */
   create(path: string, mode: number): FileWriter | Errno {
     const parts = normalize(path).split('/').filter((p) => p !== '');
@@ -105,6 +110,7 @@ export class DeviceFiles {
     const existing = parent.children!.get(name);
     if (existing?.dir === true) return 'EISDIR';
     if (!allowed(parent, 0o2) || (existing !== undefined && !allowed(existing, 0o2))) return 'EACCES';
+    if (existing !== undefined) this.#unlink(parent, name, existing);
     return this.#writer(parent, name, mode);
   }
 
@@ -118,11 +124,15 @@ export class DeviceFiles {
     let parent = this.#own(this.#root, null, '');
     for (const part of parts) parent = this.#own(parent.children!.get(part)!, parent, part);
     if (!allowed(parent, 0o2)) return 'EACCES';
-    const node = parent.children!.get(name)!;
+    this.#unlink(parent, name, parent.children!.get(name)!);
+    return null;
+  }
+
+  /** A file leaves its (owned) directory; a pushed file's bytes are freed. */
+  #unlink(parent: VNode, name: string, node: VNode): void {
     parent.children!.delete(name);
     parent.mtime = Date.now();
     if (node.blob !== undefined) this.#free(node);
-    return null;
   }
 
   #writer(parent: VNode, name: string, mode: number): FileWriter {
@@ -139,6 +149,7 @@ export class DeviceFiles {
       commit: (mtimeMs) => {
         if (!open) return;
         open = false;
+        // Another push to the path may have committed meanwhile: the last to commit wins.
         const old = parent.children!.get(name);
         if (old?.blob !== undefined) this.#free(old);
         parent.children!.set(name, { name, dir: false, mode: mode & 0o7777, owner: 'shell', group: 'shell', mtime: mtimeMs, links: 1, blob: bytes.finish(), size: bytes.size });
