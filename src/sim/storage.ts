@@ -2,9 +2,10 @@
 // instance (device-state.ts); a write copies only the directories on its path (copy on write),
 // so an instance that never had a file pushed costs nothing. Pushed files' bytes are held in
 // memory, counted against the instance's storage limit: past it a write fails with ENOSPC, as a
-// full /data does, and "disk full" can be tested.
+// full /data does, and "disk full" can be tested. Identical bytes are held once in the whole
+// simulator (chunks.ts), but each instance counts a file's full size, as a device's disk would.
 import { S_IFDIR, S_IFREG, type SyncStat } from '../adb/wire/index.js';
-import { ChunkWriter, recycle } from './chunks.js';
+import { ChunkWriter, release } from './chunks.js';
 import { allowed, dir, fileSize, lookup, normalize, type VNode } from './vfs.js';
 
 export type Errno = 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'EISDIR' | 'ENOSPC';
@@ -24,8 +25,9 @@ export const STRERROR: Record<Errno, string> = {
  */
 export interface FileWriter {
   /**
-   * Copies the piece into the file's own chunks (chunks.ts; pieces are views into a read buffer
-   * the next read reuses). ENOSPC past the storage limit.
+   * Stores the piece in the file's chunks (chunks.ts: shared with an earlier file holding the same
+   * bytes, else copied; pieces are views into a read buffer the next read reuses). ENOSPC past
+   * the storage limit.
    */
   write(piece: Buffer): Errno | null;
   commit(mtimeMs: number): void;
@@ -164,10 +166,10 @@ export class DeviceFiles {
     };
   }
 
-  /** A pushed file leaves the tree: its bytes no longer count, and are reused unless views of them are out. */
+  /** A pushed file leaves the tree: its bytes no longer count, and its chunks are let go (chunks.ts). */
   #free(node: VNode): void {
     this.#used -= node.size ?? 0;
-    if (node.viewed !== true && node.blob !== undefined) recycle(node.blob);
+    if (node.blob !== undefined) release(node.blob);
   }
 
   /** The instance's own copy of a shared directory, put in place of it (parent already owned). */
