@@ -2,9 +2,10 @@
 // instance (device-state.ts); a write copies only the directories on its path (copy on write),
 // so an instance that never had a file pushed costs nothing. Pushed files' bytes are held in
 // memory, counted against the instance's storage limit: past it a write fails with ENOSPC, as a
-// full /data does, and "disk full" can be tested.
+// full /data does, and "disk full" can be tested. Identical bytes are held once in the whole
+// simulator (chunks.ts), but each instance counts a file's full size, as a device's disk would.
 import { S_IFDIR, S_IFREG, type SyncStat } from '../adb/wire/index.js';
-import { ChunkWriter, recycle } from './chunks.js';
+import { ChunkWriter, release } from './chunks.js';
 import { allowed, dir, fileSize, lookup, normalize, type VNode } from './vfs.js';
 
 export type Errno = 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'EISDIR' | 'ENOSPC';
@@ -18,11 +19,15 @@ export const STRERROR: Record<Errno, string> = {
   ENOSPC: 'No space left on device',
 };
 
-/** A file being written: bytes go in piece by piece, the file appears complete on commit. */
+/**
+ * A file being written: bytes go in piece by piece, the file appears complete on commit. A file
+ * that was at the path left the tree when the writer was made (as adbd unlinks it first).
+ */
 export interface FileWriter {
   /**
-   * Copies the piece into the file's own chunks (chunks.ts; pieces are views into a read buffer
-   * the next read reuses). ENOSPC past the storage limit.
+   * Stores the piece in the file's chunks (chunks.ts: shared with an earlier file holding the same
+   * bytes, else copied; pieces are views into a read buffer the next read reuses). ENOSPC past
+   * the storage limit.
    */
   write(piece: Buffer): Errno | null;
   commit(mtimeMs: number): void;
@@ -81,8 +86,10 @@ export class DeviceFiles {
   }
 
   /**
-   * Starts writing a file (replacing one there on commit), making missing parent directories
-   * as adbd's SEND does (secure_mkdirs). Permission follows the shell user, as for adbd.
+   * Starts writing a file, making missing parent directories as adbd's SEND does (secure_mkdirs).
+   * Permission follows the shell user, as for adbd. A file already there is unlinked now, as
+   * adbd's send_impl does before it receives anything: its bytes are freed (their chunks free
+   * for this push to reuse), and a push that then fails leaves no file at the path.
    */
   create(path: string, mode: number): FileWriter | Errno {
     const parts = normalize(path).split('/').filter((p) => p !== '');
@@ -105,6 +112,7 @@ export class DeviceFiles {
     const existing = parent.children!.get(name);
     if (existing?.dir === true) return 'EISDIR';
     if (!allowed(parent, 0o2) || (existing !== undefined && !allowed(existing, 0o2))) return 'EACCES';
+    if (existing !== undefined) this.#unlink(parent, name, existing);
     return this.#writer(parent, name, mode);
   }
 
@@ -118,11 +126,15 @@ export class DeviceFiles {
     let parent = this.#own(this.#root, null, '');
     for (const part of parts) parent = this.#own(parent.children!.get(part)!, parent, part);
     if (!allowed(parent, 0o2)) return 'EACCES';
-    const node = parent.children!.get(name)!;
+    this.#unlink(parent, name, parent.children!.get(name)!);
+    return null;
+  }
+
+  /** A file leaves its (owned) directory; a pushed file's bytes are freed. */
+  #unlink(parent: VNode, name: string, node: VNode): void {
     parent.children!.delete(name);
     parent.mtime = Date.now();
     if (node.blob !== undefined) this.#free(node);
-    return null;
   }
 
   #writer(parent: VNode, name: string, mode: number): FileWriter {
@@ -139,6 +151,7 @@ export class DeviceFiles {
       commit: (mtimeMs) => {
         if (!open) return;
         open = false;
+        // Another push to the path may have committed meanwhile: the last to commit wins.
         const old = parent.children!.get(name);
         if (old?.blob !== undefined) this.#free(old);
         parent.children!.set(name, { name, dir: false, mode: mode & 0o7777, owner: 'shell', group: 'shell', mtime: mtimeMs, links: 1, blob: bytes.finish(), size: bytes.size });
@@ -153,10 +166,10 @@ export class DeviceFiles {
     };
   }
 
-  /** A pushed file leaves the tree: its bytes no longer count, and are reused unless views of them are out. */
+  /** A pushed file leaves the tree: its bytes no longer count, and its chunks are let go (chunks.ts). */
   #free(node: VNode): void {
     this.#used -= node.size ?? 0;
-    if (node.viewed !== true && node.blob !== undefined) recycle(node.blob);
+    if (node.blob !== undefined) release(node.blob);
   }
 
   /** The instance's own copy of a shared directory, put in place of it (parent already owned). */

@@ -1,5 +1,6 @@
 // A small virtual filesystem: enough of an Android tree for `ls` and `cat` to answer like toybox,
 // and for the sync service to push and pull files (storage.ts). Nothing here touches the host's disk.
+import { markHandedOut } from './chunks.js';
 
 export interface VNode {
   name: string;
@@ -13,12 +14,10 @@ export interface VNode {
   links: number;
   /** Files: fixed text, or computed from the reading device's properties (the tree is shared by all instances). */
   content?: string | ((props: ReadonlyMap<string, string>) => string);
-  /** A pushed file's bytes, in the chunks storage.ts copied them into (held in memory; storage.ts counts them). */
+  /** A pushed file's bytes, in chunks (chunks.ts: never written once the file is complete, maybe shared with other files; storage.ts counts them). */
   blob?: Buffer[];
   /** Bytes in blob. */
   size?: number;
-  /** views of blob were handed out (a pull, cat): its chunks are never reused (chunks.ts) */
-  viewed?: boolean;
   children?: Map<string, VNode>;
 }
 
@@ -44,10 +43,10 @@ export function fileText(node: VNode, props: ReadonlyMap<string, string>): strin
   return typeof c === 'function' ? c(props) : (c ?? '');
 }
 
-/** A file's bytes as pieces (a pushed file's are its own, not copied: marked viewed). */
+/** A file's bytes as pieces (a pushed file's chunks themselves, not copied: their memory is never reused). */
 export function fileBytes(node: VNode, props: ReadonlyMap<string, string>): Buffer[] {
   if (node.blob === undefined) return [Buffer.from(fileText(node, props))];
-  node.viewed = true;
+  markHandedOut(node.blob);
   return node.blob;
 }
 

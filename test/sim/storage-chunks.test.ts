@@ -1,10 +1,10 @@
-// A pushed file's bytes are copied into chunks (the pieces it arrives in are views into a read
-// buffer the next read reuses), and a replaced or removed file's chunks are reused by later
-// pushes unless views of them were handed out: a pull under way must keep its bytes.
+// A pushed file's bytes are kept in chunks (the pieces it arrives in are views into a read buffer
+// the next read reuses), and chunks nothing holds any more are reused by later pushes unless views
+// of them were handed out: a pull under way must keep its bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CHUNK, pooledBytes } from '../../src/sim/chunks.js';
+import { CHUNK, POOL_MAX_BYTES, pooledBytes } from '../../src/sim/chunks.js';
 import { DeviceState } from '../../src/sim/device-state.js';
 import { fileBytes } from '../../src/sim/vfs.js';
 
@@ -39,32 +39,36 @@ test('a pushed file keeps its bytes when the buffer it came from is reused', () 
   }
 });
 
-test("a replaced file's chunks are reused by the next push, but not while views of them are out", () => {
+test('chunks nothing holds any more are reused by the next push', () => {
+  const dev = new DeviceState('sim-0001', 0, 64 * MiB);
+  push(dev, '/data/local/tmp/x', randomBytes(4 * MiB));
+  // Another file's chunks become the candidates: x's are held by x alone.
+  push(dev, '/data/local/tmp/y', randomBytes(4 * MiB));
+  const before = pooledBytes();
+  assert.equal(dev.files.remove('/data/local/tmp/x'), null);
+  // Its 3 chunks of CHUNK bytes (its last 3 MiB) went back.
+  assert.equal(pooledBytes(), Math.min(POOL_MAX_BYTES, before + 3 * CHUNK));
+  const z = randomBytes(4 * MiB);
+  push(dev, '/data/local/tmp/z', z);
+  assert.equal(pooledBytes(), before, 'the next push took them');
+  assert.ok(contents(dev, '/data/local/tmp/z').equals(z));
+  assert.equal(dev.files.used, 8 * MiB, 'y and z count, x was freed');
+});
+
+test('chunks a view was handed out of (a pull under way) are never reused, even when shared and every file holding them is gone', () => {
   const dev = new DeviceState('sim-0001', 0, 64 * MiB);
   const a = randomBytes(5 * MiB);
   push(dev, '/data/local/tmp/a', a);
+  push(dev, '/data/local/tmp/a2', a);
   // A pull of it starts: the sync service holds views of its chunks until they are sent.
   const node = dev.files.file('/data/local/tmp/a');
   assert.ok(typeof node !== 'string');
   const pulling = fileBytes(node, dev.props);
-  const pooled = pooledBytes();
-  push(dev, '/data/local/tmp/a', randomBytes(5 * MiB));
-  assert.equal(pooledBytes(), pooled, 'a viewed file replaced: nothing reused');
-  push(dev, '/data/local/tmp/b', randomBytes(5 * MiB));
+  assert.equal(dev.files.remove('/data/local/tmp/a'), null);
+  assert.equal(dev.files.remove('/data/local/tmp/a2'), null);
+  // Other pushes replace the candidates (so nothing holds a's chunks) and take pooled chunks.
+  for (let i = 0; i < 4; i++) push(dev, `/data/local/tmp/other${i % 2}`, randomBytes(6 * MiB));
   assert.ok(Buffer.concat(pulling).equals(a), 'the pull under way still sends the old bytes');
-
-  // Replaced without a view out: its chunks go back, and the next push takes them.
-  const before = pooledBytes();
-  push(dev, '/data/local/tmp/b', randomBytes(2 * MiB));
-  // It took one chunk for its second MiB, and gave back the four of the old b's last 4 MiB.
-  assert.ok(pooledBytes() >= before + 3 * CHUNK, `freed chunks pooled (${before} -> ${pooledBytes()})`);
-  const c = randomBytes(3 * MiB);
-  const taken = pooledBytes();
-  push(dev, '/data/local/tmp/c', c);
-  assert.ok(pooledBytes() < taken, 'the next push reused them');
-  assert.ok(contents(dev, '/data/local/tmp/c').equals(c));
-  assert.equal(dev.files.remove('/data/local/tmp/c'), null);
-  assert.equal(dev.files.used, 5 * MiB + 2 * MiB, 'a and b count, c was freed');
 });
 
 test('an abandoned push gives its chunks back and counts nothing', () => {
