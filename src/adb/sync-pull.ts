@@ -1,15 +1,17 @@
-// Pull: RECV path, then the device's DATA pieces until DONE, or a FAIL (SYNC.TXT). Each piece is
-// written to the file as it comes, in place (local-io.ts). When file I/O goes through the thread
-// pool instead (a slow disk; or pieces that came before the file was open), the pieces are copied
-// into write buffers of WRITE_BUFFER bytes (they are views into a read buffer the next read
-// reuses), and go to disk gathered into one writev per turn of the disk: while one write is on its
-// way the next pieces fill buffers, and the next write takes them all; written buffers are filled
-// again. Past HIGH_WATER_MARK queued the stream is paused (its OKAYs withheld), so the device
-// sends nothing more until the disk has caught up: memory stays at the mark plus one window.
+// Pull: RECV path, then the device's DATA pieces until DONE, or a FAIL (SYNC.TXT). The file is
+// opened before the request goes out, and each piece is written as it comes, in place
+// (local-io.ts). When file I/O goes through the thread pool instead (a slow disk), the request
+// goes out at once while the file opens, and the pieces are copied into write buffers of
+// WRITE_BUFFER bytes (they are views into a read buffer the next read reuses), which go to disk
+// gathered into one writev per turn of the disk: while one write is on its way the next pieces
+// fill buffers, and the next write takes them all; written buffers are filled again. Past
+// HIGH_WATER_MARK queued the stream is paused (its OKAYs withheld), so the device sends nothing
+// more until the disk has caught up: memory stays at the mark plus one window. Whatever is queued
+// when file I/O is quick again is written in place, and the pieces after it too.
 // A failed pull removes its partial file.
 
-import { writeSync } from 'node:fs';
-import { lstat, open, unlink, type FileHandle } from 'node:fs/promises';
+import { close, lstatSync, open, openSync, unlinkSync, writeSync, writev, writevSync } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
 import { TransferError, type AdbError } from './errors.js';
 import { inPlace, timedCall } from './local-io.js';
@@ -38,7 +40,7 @@ class PullCall extends SyncCall<TransferResult> {
   readonly #remotePath: string;
   readonly #localPath: string;
   readonly #maxBytes: number;
-  #fh: FileHandle | null = null;
+  #fd: number | null = null;
   #opening: Promise<void> | null = null;
   /** filled write buffers (views of their filled part) waiting for the disk */
   #queue: Buffer[] = [];
@@ -70,11 +72,24 @@ class PullCall extends SyncCall<TransferResult> {
   }
 
   protected begin(): void {
+    if (inPlace()) {
+      let fd: number | null;
+      try {
+        fd = timedCall(() => replaceFileNow(this.#localPath));
+      } catch (e) {
+        return this.localFailed(e, this.#localPath);
+      }
+      if (fd !== null) {
+        this.#fd = fd;
+        this.stream?.write(syncRequest(SyncId.RECV, this.#remotePath));
+        return;
+      }
+    }
     // The request goes out at once; pieces arriving before the file is open wait in the queue.
     this.stream?.write(syncRequest(SyncId.RECV, this.#remotePath));
     this.#opening = replaceFile(this.#localPath).then(
-      (fh) => {
-        this.#fh = fh;
+      (fd) => {
+        this.#fd = fd;
         this.#opening = null;
         if (this.#abandoned !== null) return this.#abandoned();
         this.#write();
@@ -109,7 +124,7 @@ class PullCall extends SyncCall<TransferResult> {
       return this.fail(new TransferError('OUTPUT_LIMIT', this.target.address, `pull of ${this.#remotePath}: more than ${this.#maxBytes} bytes`));
     }
     // In place (local-io.ts) once the file is open and nothing waits for the disk before this piece.
-    if (this.#fh !== null && this.#queued === 0 && !this.#writing && inPlace()) return this.#writeInPlace(this.#fh, piece);
+    if (this.#fd !== null && this.#queued === 0 && !this.#writing && inPlace()) return this.#writeInPlace(this.#fd, piece);
     for (let off = 0; off < piece.length; ) {
       let buf = this.#current;
       if (buf === null || this.#filled === buf.length) {
@@ -137,10 +152,10 @@ class PullCall extends SyncCall<TransferResult> {
   }
 
   /** Writes the piece from the read buffer itself (it is valid only during this call). */
-  #writeInPlace(fh: FileHandle, piece: Buffer): void {
+  #writeInPlace(fd: number, piece: Buffer): void {
     try {
       for (let off = 0; off < piece.length; ) {
-        const n = timedCall(() => writeSync(fh.fd, piece, off, piece.length - off));
+        const n = timedCall(() => writeSync(fd, piece, off, piece.length - off));
         if (n === 0) throw Object.assign(new Error('no space written'), { code: 'ENOSPC' });
         off += n;
         this.#position += n;
@@ -152,55 +167,60 @@ class PullCall extends SyncCall<TransferResult> {
 
   /** Writes what is queued unless a write is on its way; finishes after DONE once all is written. */
   #write(): void {
-    const fh = this.#fh;
-    if (fh === null || this.#writing || this.done) return;
+    const fd = this.#fd;
+    if (fd === null || this.#writing || this.done) return;
     // The buffer being filled goes too: the disk is idle now.
     if (this.#current !== null && this.#filled > 0) {
       this.#queue.push(this.#current.subarray(0, this.#filled));
       this.#current = null;
     }
     if (this.#queue.length === 0) {
-      if (this.#received) this.#complete(fh);
+      if (this.#received) this.#complete(fd);
       return;
     }
     const batch = this.#queue.length <= MAX_IOV ? this.#queue : this.#queue.slice(0, MAX_IOV);
     this.#queue = this.#queue.length <= MAX_IOV ? [] : this.#queue.slice(MAX_IOV);
     let bytes = 0;
     for (const b of batch) bytes += b.length;
-    this.#writing = true;
     // At the file's own offset, not this.#position: a FIFO or pipe (adb pull x /dev/stdout) has none (ESPIPE).
-    fh.writev(batch).then(
-      ({ bytesWritten }) => {
-        this.#writing = false;
-        if (this.#abandoned !== null) return this.#abandoned();
-        // A short write (a full disk) puts the rest back in front (those buffers are not reused).
-        if (bytesWritten < bytes) this.#queue.unshift(...rest(batch, bytesWritten));
-        else for (const b of batch) if (this.#free.length < MAX_FREE && b.byteOffset === 0 && b.buffer.byteLength === WRITE_BUFFER) this.#free.push(whole(b));
-        this.#position += bytesWritten;
-        this.#queued -= bytesWritten;
-        if (bytesWritten === 0) return this.localFailed(Object.assign(new Error('no space written'), { code: 'ENOSPC' }), this.#localPath);
-        if (this.#paused && this.#queued <= HIGH_WATER_MARK / 2) {
-          this.#paused = false;
-          this.stream?.resume();
-        }
-        this.#write();
-      },
-      (e: unknown) => {
-        this.#writing = false;
-        this.#abandoned?.();
-        this.localFailed(e, this.#localPath);
-      },
-    );
+    if (inPlace()) {
+      let written: number;
+      try {
+        written = timedCall(() => writevSync(fd, batch));
+      } catch (e) {
+        return this.localFailed(e, this.#localPath);
+      }
+      return this.#written(batch, bytes, written);
+    }
+    this.#writing = true;
+    writev(fd, batch, (e, written) => {
+      this.#writing = false;
+      if (this.#abandoned !== null) return this.#abandoned();
+      if (e !== null) return this.localFailed(e, this.#localPath);
+      this.#written(batch, bytes, written);
+    });
   }
 
-  #complete(fh: FileHandle): void {
-    this.#fh = null;
+  /** A write of the batch (bytes in all) wrote `written`: the next one follows. */
+  #written(batch: Buffer[], bytes: number, written: number): void {
+    // A short write (a full disk) puts the rest back in front (those buffers are not reused).
+    if (written < bytes) this.#queue.unshift(...rest(batch, written));
+    else for (const b of batch) if (this.#free.length < MAX_FREE && b.byteOffset === 0 && b.buffer.byteLength === WRITE_BUFFER) this.#free.push(whole(b));
+    this.#position += written;
+    this.#queued -= written;
+    if (written === 0) return this.localFailed(Object.assign(new Error('no space written'), { code: 'ENOSPC' }), this.#localPath);
+    if (this.#paused && this.#queued <= HIGH_WATER_MARK / 2) {
+      this.#paused = false;
+      this.stream?.resume();
+    }
+    this.#write();
+  }
+
+  #complete(fd: number): void {
+    this.#fd = null;
     const bytes = this.#position;
     // Resolved once the bytes are on disk (the file closed), not when the last piece arrived.
-    fh.close().then(
-      () => this.succeed({ bytes }),
-      (e: unknown) => this.localFailed(e, this.#localPath),
-    );
+    close(fd, (e) => (e === null ? this.succeed({ bytes }) : this.localFailed(e, this.#localPath)));
   }
 
   /** The device failed (or went away) mid-file: a partial file must not pass for the real one. */
@@ -211,10 +231,9 @@ class PullCall extends SyncCall<TransferResult> {
     return new Promise<void>((resolve) => {
       const remove = (): void => {
         this.#abandoned = () => {};
-        const fh = this.#fh;
-        this.#fh = null;
-        void (fh === null ? Promise.resolve() : fh.close())
-          .catch(() => {})
+        const fd = this.#fd;
+        this.#fd = null;
+        void new Promise<void>((closed) => (fd === null ? closed() : close(fd, () => closed())))
           .then(() => unlink(this.#localPath))
           .catch(() => {})
           .then(resolve);
@@ -232,11 +251,29 @@ class PullCall extends SyncCall<TransferResult> {
  * again when it is closed (auto_da_alloc), which made a pull over an earlier one 30-40% slower.
  * Anything else (a device such as /dev/null, a link, a FIFO) is opened as it is.
  */
-async function replaceFile(path: string): Promise<FileHandle> {
+async function replaceFile(path: string): Promise<number> {
   const st = await lstat(path).catch(() => null);
   // Whatever stops the unlink, the open then reports.
   if (st?.isFile() === true) await unlink(path).catch(() => {});
-  return open(path, 'w');
+  // A plain fd (not a FileHandle, which would close it when collected).
+  return new Promise((resolve, reject) => open(path, 'w', (e, fd) => (e === null ? resolve(fd) : reject(e))));
+}
+
+/**
+ * replaceFile in place, for a path that is a regular file or nothing; null for anything else,
+ * which replaceFile opens in the thread pool (opening a FIFO waits for its reader).
+ */
+function replaceFileNow(path: string): number | null {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isFile()) return null;
+  if (st !== undefined) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // the open reports it
+    }
+  }
+  return openSync(path, 'w');
 }
 
 /** The write buffer a queued view is the start of (each is its own allocation: offset 0). */

@@ -79,6 +79,28 @@ for (const mode of MODES) {
   });
 }
 
+test('a pull that starts through the thread pool and goes on in place (the offload lapses mid-pull) writes every byte in order', async () => {
+  const bytes = randomBytes(6 * MiB + 11);
+  const src = join(dir, 'lapse-src');
+  await writeFile(src, bytes);
+  await pool.push(address, src, '/data/local/tmp/lapse.bin', { timeoutMs: 60_000 });
+  const instance = fleet.instances[0]!;
+  // The device's replies come slowly, so the pull is still under way when the offload lapses.
+  instance.setFault({ kind: 'latency', ms: 20 });
+  try {
+    offloadFor(600_000);
+    const back = join(dir, 'lapse.back');
+    const lapse = setTimeout(() => offloadFor(0), 60);
+    const r = await pool.pull(address, '/data/local/tmp/lapse.bin', back, { timeoutMs: 60_000 });
+    clearTimeout(lapse);
+    assert.equal(r.bytes, bytes.length);
+    assert.equal(sha256(await readFile(back)), sha256(bytes));
+  } finally {
+    instance.setFault(null);
+    offloadFor(0);
+  }
+});
+
 test('a write that blocks (a FIFO whose reader pauses) sends file I/O to the thread pool; the pull completes, bytes exact', async (t) => {
   offloadFor(0);
   const fifo = join(dir, 'fifo');
