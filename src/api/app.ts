@@ -108,6 +108,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Fastify's own text/plain parser would hand a string to routes; a text body is refused with
+  // the content-type message every other type gets (an empty one is no body, as above).
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, text, done) => {
+    const s = typeof text === 'string' ? text : text.toString('utf8');
+    if (s.trim() === '') return done(null, undefined);
+    done(new ApiError('BODY_MEDIA_TYPE'), undefined);
+  });
+
   const ops = deps.surface === 'ops';
   // Before the routes, so the document sees every one of them.
   if (!ops) await registerOpenApi(app);

@@ -76,7 +76,9 @@ export function errorHandler(err: FastifyError | ApiError | StoreError, request:
 
 function fromOtherError(err: FastifyError | StoreError, request: FastifyRequest): ApiError {
   const status = (err as FastifyError).statusCode ?? 500;
-  if (status === 413) {
+  // A body too large for the route is a 413 whatever its type (SPEC §2): Fastify refuses a type it
+  // has no parser for before it reads the body, so the declared length decides.
+  if (status === 413 || ((err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && declaredLength(request) > request.routeOptions.bodyLimit)) {
     // The bulk registration route alone takes a larger body: its 413 says its own limit.
     return request.routeOptions.bodyLimit === LIMITS.bulkBodyBytes ? new ApiError('BULK_PAYLOAD_TOO_LARGE') : new ApiError('PAYLOAD_TOO_LARGE');
   }
@@ -84,6 +86,12 @@ function fromOtherError(err: FastifyError | StoreError, request: FastifyRequest)
   if (status >= 400 && status < 500) return new ApiError(fromFastifyError(err as FastifyError));
   request.log.error({ err, reqId: request.id }, 'unexpected error');
   return new ApiError('INTERNAL', { requestId: request.id });
+}
+
+/** The request's Content-Length (0 when absent or not a number). */
+function declaredLength(request: FastifyRequest): number {
+  const n = Number(request.headers['content-length']);
+  return Number.isFinite(n) ? n : 0;
 }
 
 export async function notFoundHandler(request: FastifyRequest): Promise<never> {

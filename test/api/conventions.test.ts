@@ -106,6 +106,32 @@ test('body over 64 KiB -> 413 KOOPHONE.API.1000 with the request id', async () =
   assert.equal(await h.taskCount(token), before);
 });
 
+for (const type of [undefined, 'application/octet-stream', 'application/x-www-form-urlencoded', 'text/plain']) {
+  test(`body over 64 KiB with ${type ?? 'no'} content-type -> 413 (its size before its type), nothing created`, async () => {
+    const before = await h.taskCount(token);
+    const headers: Record<string, string> = { 'x-request-id': 'big-typed', 'x-auth-token': token };
+    if (type !== undefined) headers['content-type'] = type;
+    const res = await h.app.inject({ method: 'POST', url: URL, headers, payload: Buffer.alloc(70_000, 0x61) });
+    assert.equal(res.statusCode, 413, res.body);
+    assert.deepEqual(envelope(res), { error_code: 'KOOPHONE.API.1000', error_msg: 'body: larger than 64 KiB' });
+    assert.equal(res.headers['x-request-id'], 'big-typed');
+    assert.equal(await h.taskCount(token), before);
+  });
+}
+
+test('a JSON object sent as text/plain -> 400 "content-type must be application/json", nothing created', async () => {
+  const before = await h.taskCount(token);
+  const res = await h.app.inject({
+    method: 'POST',
+    url: URL,
+    headers: { 'x-request-id': rid(), 'x-auth-token': token, 'content-type': 'text/plain' },
+    payload: JSON.stringify(body),
+  });
+  assert.equal(res.statusCode, 400);
+  assert.deepEqual(envelope(res), { error_code: 'KOOPHONE.API.1000', error_msg: 'body: content-type must be application/json' });
+  assert.equal(await h.taskCount(token), before);
+});
+
 test('a body just under 64 KiB is accepted', async () => {
   const json = JSON.stringify({ ...body, padding: '' });
   const padded = { ...body, padding: 'x'.repeat(64 * 1024 - json.length) };
@@ -175,16 +201,36 @@ test('GET /healthz and /readyz need no token; readyz is 503 when the store is un
   }
 });
 
-test('cancel accepts an empty JSON body (body-less POST)', async () => {
+test('cancel accepts no body, an empty body (JSON or text) or a JSON object; anything else is 400 and cancels nothing', async () => {
   const created = await h.call(token, 'POST', URL, body);
   const taskId = created.json().data.task_id as string;
-  const res = await h.app.inject({
-    method: 'POST',
-    url: `/v1/instances/tasks/${taskId}/cancel`,
-    headers: { 'x-request-id': rid(), 'x-auth-token': token, 'content-type': 'application/json' },
-    payload: '',
-  });
-  assert.equal(res.statusCode, 200, res.body);
+  const cancel = (type: string | undefined, payload: string) =>
+    h.app.inject({
+      method: 'POST',
+      url: `/v1/instances/tasks/${taskId}/cancel`,
+      headers: { 'x-request-id': rid(), 'x-auth-token': token, ...(type === undefined ? {} : { 'content-type': type }) },
+      payload,
+    });
+  const refused: Array<[string, string, string]> = [
+    ['text/plain', 'garbage', 'body: content-type must be application/json'],
+    ['application/json', '"x"', 'body: must be a JSON object'],
+    ['application/json', '[]', 'body: must be a JSON object'],
+    ['application/json', 'null', 'body: must be a JSON object'],
+    ['application/json', '{bad', 'body: is not valid JSON'],
+    ['application/octet-stream', 'x', 'body: content-type must be application/json'],
+  ];
+  for (const [type, payload, message] of refused) {
+    const res = await cancel(type, payload);
+    assert.equal(res.statusCode, 400, `${type} ${payload}: ${res.body}`);
+    assert.deepEqual(envelope(res), { error_code: 'KOOPHONE.API.1000', error_msg: message });
+  }
+  const task = await h.call(token, 'GET', `/v1/instances/tasks/${taskId}`);
+  assert.equal(task.json().data.jobs[0].state, 'queued', 'nothing was cancelled');
+  for (const [type, payload] of [['application/json', ''], ['text/plain', ''], [undefined, ''], ['application/json', '{}'], ['application/json', '{"why":"x"}']] as const) {
+    const res = await cancel(type, payload);
+    assert.equal(res.statusCode, 200, `${type} ${payload}: ${res.body}`);
+  }
+  assert.equal((await h.call(token, 'GET', `/v1/instances/tasks/${taskId}`)).json().data.jobs[0].state, 'cancelled');
 });
 
 for (const url of ['/v1/instances/tasks/%zz', '/%']) {

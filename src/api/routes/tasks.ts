@@ -51,6 +51,9 @@ export async function taskRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 
   api.post('/v1/instances/tasks/:task_id/cancel', { schema: CANCEL, config: { audit: 'task.cancel' } }, async (request) => {
     const { tenantKey } = principalOf(request);
+    // No body, or a JSON object (its fields ignored): anything else is refused before anything is cancelled.
+    const body: unknown = request.body;
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new ApiError('BODY_EMPTY');
     const taskId = request.params.task_id;
     const task = TASK_ID.test(taskId) ? await tasks.cancel(tenantKey, taskId) : null;
     if (task === null) throw new ApiError('NO_SUCH_TASK', { taskId });
