@@ -23,15 +23,17 @@ function hasBadRequestId(raw: string): boolean {
   return false;
 }
 
-function answer(err: ParserError): ApiError {
+function answer(err: ParserError, inFlight: boolean): ApiError {
   if (err.code === 'HPE_HEADER_OVERFLOW') return new ApiError('HEADERS_TOO_LARGE');
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError('REQUEST_TIMEOUT');
+  // The client ended its side before the body its Content-Length announced.
+  if (err.code === 'HPE_INVALID_EOF_STATE' && inFlight) return new ApiError('BODY_LENGTH_MISMATCH');
   const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.toString('latin1') : '';
   return new ApiError(hasBadRequestId(raw) ? 'INVALID_REQUEST_ID' : 'INVALID_HTTP');
 }
 
-/** The server's response on this socket, when Node has one in flight. */
-type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+/** The server's response on this socket, when Node has one in flight (its request's headers were read). */
+type HttpSocket = Socket & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null };
 
 export function clientErrorHandler(err: ParserError, socket: HttpSocket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -41,11 +43,13 @@ export function clientErrorHandler(err: ParserError, socket: HttpSocket): void {
   // A request timeout can fire after an answer started (one sent before its body arrived): bytes
   // written now would land inside that answer, so the socket is only closed.
   if (socket.writable && socket._httpMessage?.headersSent !== true) {
-    const a = answer(err);
+    // A request whose headers were read (a body cut short or too slow) has the caller's id.
+    const req = socket._httpMessage?.req;
+    const a = answer(err, req !== undefined);
     const body = JSON.stringify({ error_code: a.code, error_msg: a.message });
     socket.write(
       `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${newRequestId()}\r\nconnection: close\r\n\r\n${body}`,
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${req === undefined ? newRequestId() : genReqId(req)}\r\nconnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(err);

@@ -14,11 +14,16 @@ export const QUERY_ID_PATHS: ReadonlySet<string> = new Set(['/v1/instances/batch
 function callerRequestId(raw: IncomingMessage): string | null {
   const header = raw.headers[REQUEST_ID_HEADER];
   if (isValidRequestId(header)) return header;
+  const fromQuery = queryRequestId(raw);
+  return isValidRequestId(fromQuery) ? fromQuery : null;
+}
+
+/** The x-request-id query parameter, valid or not, on the paths that take one (null: none). */
+function queryRequestId(raw: IncomingMessage): string | null {
   const url = raw.url ?? '';
   const q = url.indexOf('?');
   if (q < 0 || !QUERY_ID_PATHS.has(url.slice(0, q))) return null;
-  const fromQuery = new URLSearchParams(url.slice(q + 1)).get(REQUEST_ID_HEADER);
-  return isValidRequestId(fromQuery) ? fromQuery : null;
+  return new URLSearchParams(url.slice(q + 1)).get(REQUEST_ID_HEADER);
 }
 
 /** Fastify's genReqId: request.id is what every response echoes. */
@@ -29,7 +34,7 @@ export function genReqId(raw: IncomingMessage): string {
 /** onRequest hook for tenant routes; runs before authentication. */
 export async function requireRequestId(request: FastifyRequest): Promise<void> {
   if (callerRequestId(request.raw) === null) {
-    const present = request.headers[REQUEST_ID_HEADER] !== undefined;
+    const present = request.headers[REQUEST_ID_HEADER] !== undefined || queryRequestId(request.raw) !== null;
     throw new ApiError(present ? 'INVALID_REQUEST_ID' : 'MISSING_REQUEST_ID');
   }
 }

@@ -1,7 +1,7 @@
 // SPEC §6: batch-query-status, batch-query, reboot.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ApiHarness, envelope, SettableMonitor, startApiHarness } from '../support/index.js';
+import { type ApiHarness, envelope, rid, SettableMonitor, startApiHarness } from '../support/index.js';
 
 let h: ApiHarness;
 let tokenA: string;
@@ -120,6 +120,25 @@ for (const [query, field] of [
     assert.ok(envelope(res).error_msg.startsWith(field), envelope(res).error_msg);
   });
 }
+
+test('batch-query: an invalid x-request-id in the query is "must be 1-128 printable ASCII characters", not "required"', async () => {
+  for (const q of ['x-request-id=', `x-request-id=${'r'.repeat(129)}`]) {
+    const res = await h.app.inject({ method: 'GET', url: `/v1/instances/batch-query?${q}`, headers: { 'x-auth-token': tokenA } });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(envelope(res), { error_code: 'KOOPHONE.API.0002', error_msg: 'x-request-id: must be 1-128 printable ASCII characters' });
+  }
+});
+
+test('batch-query: page_no past 2^53 - 1 names its range', async () => {
+  for (const pageNo of ['99999999999999999999', '9007199254740992', '0']) {
+    const res = await h.app.inject({ method: 'GET', url: `/v1/instances/batch-query?page_no=${pageNo}`, headers: { 'x-auth-token': tokenA, 'x-request-id': rid() } });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(envelope(res), { error_code: 'KOOPHONE.API.1000', error_msg: 'page_no: must be an integer from 1 to 9007199254740991' });
+  }
+  const far = await h.app.inject({ method: 'GET', url: '/v1/instances/batch-query?page_no=9007199254740991', headers: { 'x-auth-token': tokenA, 'x-request-id': rid() } });
+  assert.equal(far.statusCode, 200, far.body);
+  assert.deepEqual(far.json().data.result, []);
+});
 
 test('batch-query accepts x-request-id as a query parameter (and echoes it)', async () => {
   const res = await h.app.inject({

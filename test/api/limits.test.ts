@@ -43,7 +43,7 @@ const LIMIT_ROWS: Record<keyof typeof LIMITS, [row: string, value: string]> = {
   idempotencyWindowMs: ['idempotency window', `${LIMITS.idempotencyWindowMs / 3_600_000} h`],
   taskListLimit: ['task list `limit`', range(LIMITS.taskListLimit)],
   cursorChars: ['task list `cursor`', `at most ${LIMITS.cursorChars} characters`],
-  pageNo: ['batch-query `page_no`', `at least ${LIMITS.pageNo.min}, default ${LIMITS.pageNo.default}`],
+  pageNo: ['batch-query `page_no`', `${LIMITS.pageNo.min} to ${LIMITS.pageNo.max === 2 ** 53 - 1 ? '2^53 - 1' : LIMITS.pageNo.max}, default ${LIMITS.pageNo.default}`],
   pageSize: ['batch-query `page_size`', range(LIMITS.pageSize)],
   filterChars: ['batch-query `instance_id`, `instance_name` filters', `at most ${LIMITS.filterChars} characters`],
   sseHeartbeatMs: ['SSE heartbeat', seconds(LIMITS.sseHeartbeatMs)],

@@ -82,6 +82,32 @@ test('a body that never arrives is cut at the request timeout: 408 in the envelo
   assert.ok(o.closedAfterMs < REQUEST_TIMEOUT_MS + SLACK_MS, `cut after ${o.closedAfterMs} ms`);
 });
 
+test("a body that stalls is answered with the caller's x-request-id (its headers were read)", async () => {
+  const o = await exchange(`POST /v1/instances/async-command HTTP/1.1\r\nhost: x\r\nx-request-id: stall-id-1\r\nx-auth-token: ${token}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{`);
+  const r = envelopeOf(o.response);
+  assert.equal(r.status, 408);
+  assert.match(r.head, /\r\nx-request-id: stall-id-1\r\n/);
+});
+
+test("a body cut short (the client ends its side early) -> 400 content-length does not match, with the caller's id", async () => {
+  const o = await new Promise<Outcome>((resolve, reject) => {
+    let response = '';
+    const start = Date.now();
+    const socket: Socket = connect(port, '127.0.0.1', () => {
+      socket.write(`POST /v1/instances/async-command HTTP/1.1\r\nhost: x\r\nx-request-id: short-1\r\nx-auth-token: ${token}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"command":"ls"`);
+      setTimeout(() => socket.end(), 100);
+    });
+    socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve({ response, closedAfterMs: Date.now() - start }));
+    setTimeout(() => reject(new Error(`still open after 10 s; got ${JSON.stringify(response)}`)), 10_000).unref();
+  });
+  const r = envelopeOf(o.response);
+  assert.equal(r.status, 400);
+  assert.deepEqual(r.body, { error_code: 'KOOPHONE.API.1000', error_msg: 'body: content-length does not match the body' });
+  assert.match(r.head, /\r\nx-request-id: short-1\r\n/);
+});
+
 test('a body trickled a byte every 200 ms is cut at the request timeout too', async () => {
   const o = await exchange(post('/v1/instances/async-command', `x-auth-token: ${token}\r\n`), 1000, 200);
   assert.equal(envelopeOf(o.response).status, 408);

@@ -37,7 +37,7 @@ export async function instanceRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     const { tenantKey } = principalOf(request);
     const q = request.query;
     const pageNo = parseQueryInt(q['page_no'], LIMITS.pageNo);
-    if (!pageNo.ok) throw new ApiError('INVALID_FIELD', { field: 'page_no', rule: 'must be an integer >= 1' });
+    if (!pageNo.ok) throw new ApiError('INVALID_FIELD', { field: 'page_no', rule: pageNo.message });
     const pageSize = parseQueryInt(q['page_size'], LIMITS.pageSize);
     if (!pageSize.ok) throw new ApiError('INVALID_FIELD', { field: 'page_size', rule: pageSize.message });
     const instanceId = optionalFilter(q['instance_id'], 'instance_id');
