@@ -52,11 +52,15 @@ function hostOf(url: URL): string {
   return url.hostname.toLowerCase();
 }
 
+/** The URL's port, its scheme's default when it names none. */
+function portOf(url: URL): string {
+  return url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
+}
+
 /** An entry names a host (any port) or a host and port ("host:8080", "[::1]:8080"). */
 function allowed(url: URL, allowlist: readonly string[]): boolean {
   const host = hostOf(url);
-  const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
-  return allowlist.includes(host) || allowlist.includes(`${host}:${port}`);
+  return allowlist.includes(host) || allowlist.includes(`${host}:${portOf(url)}`);
 }
 
 /** The URL, or why it is not one that may be fetched. */
@@ -74,7 +78,10 @@ function checkUrl(raw: string, allowlist: readonly string[], redirected: boolean
   const host = hostOf(url);
   if (allowlist.length === 0) throw new FetchError('the operator has not allowed fetching URLs (the allow-list is empty)');
   if (!allowed(url, allowlist)) {
-    throw new FetchError(`${redirected ? 'redirected to host' : 'host'} ${host.slice(0, 255)}${redirected ? ', which' : ''} is not in the allow-list`);
+    // Where the host is listed with other ports, the port is what is refused: say so.
+    const portOnly = allowlist.some((e) => e.startsWith(`${host}:`));
+    const what = portOnly ? `host ${host.slice(0, 255)} on port ${portOf(url)}` : `host ${host.slice(0, 255)}`;
+    throw new FetchError(`${redirected ? 'redirected to ' : ''}${what}${redirected ? ', which' : ''} is not in the allow-list`);
   }
   return url;
 }

@@ -102,8 +102,8 @@ test('hosts outside the allow-list, an empty allow-list and other schemes are re
   // The allow-list names hosts: the port is not part of the match; the case of the URL's is not either.
   assert.equal(await refusal(`http://LOCALHOST:${port}/x`), 'host localhost is not in the allow-list');
   // An entry with a port allows that port alone (80 and 443 are the schemes' when the URL has none).
-  assert.equal(await refusal(url('/x'), { allowlist: [`127.0.0.1:${port + 1}`] }), 'host 127.0.0.1 is not in the allow-list');
-  assert.equal(await refusal('http://127.0.0.1/x', { allowlist: ['127.0.0.1:8080'] }), 'host 127.0.0.1 is not in the allow-list');
+  assert.equal(await refusal(url('/x'), { allowlist: [`127.0.0.1:${port + 1}`] }), `host 127.0.0.1 on port ${port} is not in the allow-list`);
+  assert.equal(await refusal('http://127.0.0.1/x', { allowlist: ['127.0.0.1:8080'] }), 'host 127.0.0.1 on port 80 is not in the allow-list');
   assert.deepEqual(seen, []);
 });
 
