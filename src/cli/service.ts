@@ -102,8 +102,11 @@ async function openArtifactDir(config: Config): Promise<BlobStore> {
   return blobs;
 }
 
-/** SPEC §11's roles and zones need a store several processes share. */
+/** SPEC §11's roles and zones need a store several processes share; zones are a worker's. */
 function checkRole(config: Config): void {
+  if (config.role === 'api' && config.zones !== null) {
+    throw new Error('--zones/ADBFLEET_ZONES applies to workers: a --role api node runs no jobs (drop it, or use --role worker or all)');
+  }
   if (config.databaseUrl !== null) return;
   if (config.role !== 'all') {
     throw new Error(

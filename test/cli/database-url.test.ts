@@ -66,7 +66,7 @@ test('serve on PostgreSQL: ready, and /readyz answers', { skip: postgresSkipReas
   }
 });
 
-test('--role api or worker, or --zones, on SQLite: one line saying PostgreSQL is needed, exit 1', async () => {
+test('--role api or worker, or --zones, on SQLite: one line saying PostgreSQL is needed; --zones on an API node: one line saying zones are a worker\'s; exit 1', async () => {
   for (const role of ['api', 'worker']) {
     const r = await serveFails(['--role', role], {});
     assert.equal(r.code, 1);
@@ -78,6 +78,12 @@ test('--role api or worker, or --zones, on SQLite: one line saying PostgreSQL is
   const bad = await serveFails(['--role', 'both'], {});
   assert.equal(bad.code, 1);
   assertOneLine(bad.stderr, /--role must be one of api, worker, all, got "both"/);
+  // Zones are a worker's: an API node given some says so, on PostgreSQL too (refused before connecting).
+  for (const [args, env] of [[['--role', 'api', '--zones', 'z1'], {}], [['--role', 'api'], { ADBFLEET_ZONES: 'z1', ADBFLEET_DATABASE_URL: 'postgres://127.0.0.1:1/none' }]] as const) {
+    const r = await serveFails([...args], { ...env });
+    assert.equal(r.code, 1);
+    assertOneLine(r.stderr, /--zones\/ADBFLEET_ZONES applies to workers: a --role api node runs no jobs/);
+  }
   const empty = await serveFails(['--zones', 'a,,b'], {});
   assert.equal(empty.code, 1);
   assertOneLine(empty.stderr, /--zones must be zone names separated by commas/);
