@@ -200,6 +200,32 @@ test('a refused request: exit 2 and one line naming what to fix', async () => {
   assert.match(unknownTask.stderr, /task_id 0{32} does not exist/);
 });
 
+async function newestTask(): Promise<string | undefined> {
+  return (await h.call('GET', '/v1/instances/tasks?limit=1')).body.data.tasks[0]?.task_id;
+}
+
+test('a repeated instance is refused before anything is submitted, within a hundred or across hundreds', async () => {
+  const before = await newestTask();
+  // The second e2e-0 falls in the second request of 100, where the API cannot see the first.
+  const across = ['e2e-0', ...Array.from({ length: 100 }, (_, i) => `spare-${i}`), 'e2e-0'];
+  for (const [args, message] of [
+    [['run', 'echo x', '--instances', across.join(',')], '--instances[101]: duplicate of --instances[0] (e2e-0)'],
+    [['run', 'echo x', '--instances', 'e2e-0,e2e-1,e2e-1', '--wait'], '--instances[2]: duplicate of --instances[1] (e2e-1)'],
+    [['screenshot', '--instances', 'e2e-1,e2e-2', '--instances', 'e2e-1'], '--instances[2]: duplicate of --instances[0] (e2e-1)'],
+  ] as const) {
+    const r = await cli(...args);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `adbfleet: ${message}\n`], args.join(' '));
+  }
+  assert.equal(await newestTask(), before, 'no task was submitted');
+});
+
+test('--instances given twice: the lists are joined', async () => {
+  const r = await cli('run', 'echo twice', '--instances', 'e2e-0', '--instances', 'e2e-2,e2e-3', '--wait', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { tasks: { jobs: JobJson[] }[] };
+  assert.deepEqual(out.tasks.flatMap((t) => t.jobs.map((j) => j.instance_id)), ['e2e-0', 'e2e-2', 'e2e-3']);
+});
+
 test('usage errors exit 2 before any request', async () => {
   for (const args of [
     ['run', 'id'],
