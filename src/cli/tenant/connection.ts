@@ -81,7 +81,9 @@ export function explain(err: unknown, url: string): string {
   if (err.status === 401) return `the service at ${url} refused the token (--token/ADBFLEET_TOKEN): ${code}: ${msg}`;
   // A server-side failure is found in the service's log by its request id.
   const id = err.status >= 500 && err.requestId !== '' ? ` (request ${err.requestId})` : '';
-  return `refused: ${code}: ${msg}${id}`;
+  // The client waited as Retry-After said and was refused again each time.
+  const tried = err.status === 429 && err.tries > 1 ? ` (refused ${err.tries} times, waiting as Retry-After said between them)` : '';
+  return `refused: ${code}: ${msg}${id}${tried}`;
 }
 
 /**
