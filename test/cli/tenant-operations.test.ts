@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { aaptSkip, buildApk, runCli, startServiceHarness, type CliResult, type JobJson, type ServiceHarness } from '../support/index.js';
@@ -112,6 +112,23 @@ test('screenshot --all: a PNG per instance in --out', async () => {
     const png = await readFile(join(out, name));
     assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE), `${name} starts with the PNG signature`);
   }
+});
+
+test('a file that cannot be saved: one line naming the instance, task, job and path, exit 2', async () => {
+  const notDir = join(dir, 'plain-file.txt');
+  await writeFile(notDir, 'a file where --out wants a directory\n');
+  const shot = await cli('screenshot', '--instances', 'e2e-0', '--out', notDir);
+  assertRefused(shot, new RegExp(`^adbfleet: instance e2e-0 \\(task [0-9a-f]{32}, job [0-9a-f]{32}\\): saving its file to ${notDir}/e2e-0\\.png: \\w+: `));
+
+  // DIR/<instance> is a file: the pull's directory cannot be made.
+  const local = join(dir, 'to-pull.txt');
+  await writeFile(local, 'x\n');
+  assert.equal((await cli('push', local, '/sdcard/to-pull.txt', '--instances', 'e2e-1', '--wait')).code, 0);
+  const out = join(dir, 'ro');
+  await mkdir(out);
+  await writeFile(join(out, 'e2e-1'), 'in the way\n');
+  const pulled = await cli('pull', '/sdcard/to-pull.txt', '--instances', 'e2e-1', '--out', out);
+  assertRefused(pulled, new RegExp(`^adbfleet: instance e2e-1 \\(task \\w{32}, job [0-9a-f]{32}\\): saving its file to ${out}/e2e-1/to-pull\\.txt: \\w+: `));
 });
 
 test('refusals: one line, exit 2, naming the field, the file or the option', async () => {
