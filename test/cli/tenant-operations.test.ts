@@ -53,6 +53,15 @@ test('install APK --wait: uploaded, installed on each instance, and pm lists it 
     const has = jobs.map((j) => [j.instance_id, /^package:org\.adbfleet\.cliops$/m.test(j.execute_msg)]);
     assert.deepEqual(has, [['e2e-0', true], ['e2e-1', false], ['e2e-2', true]]);
 
+    // --wait --json: each task has what it installs, as without --wait.
+    const again = await cli('install', apk, '--instances', 'e2e-1', '--wait', '--json');
+    assert.equal(again.code, 0, again.stderr);
+    const [waited] = (JSON.parse(again.stdout) as { tasks: ({ artifact_id: string; package: { name: string; version_code: number } } & Waited['tasks'][number])[] }).tasks;
+    assert.deepEqual(Object.keys(waited!), ['task_id', 'artifact_id', 'package', 'jobs']);
+    assert.match(waited!.artifact_id, /^[0-9a-f]{32}$/);
+    assert.deepEqual([waited!.package.name, waited!.package.version_code], ['org.adbfleet.cliops', 12]);
+    assert.deepEqual(waited!.jobs.map((j) => [j.instance_id, j.state]), [['e2e-1', 'succeeded']]);
+
     // Without --wait, --json: the API's answer, with what it installs.
     const un = await cli('uninstall', 'org.adbfleet.cliops', '--instances', 'e2e-2', '--json');
     assert.equal(un.code, 0, un.stderr);
