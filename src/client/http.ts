@@ -111,9 +111,7 @@ export class Transport {
   async json(call: Call): Promise<unknown> {
     const { response, requestId } = await this.send(call);
     const body = await readBody(response);
-    if (typeof body === 'string') {
-      throw new AdbfleetError(`${call.method} ${call.path}: the answer is not JSON`, { status: response.status, code: '', requestId, body });
-    }
+    if (typeof body === 'string') throw new AdbfleetError(notOurs(call, response.status, body), { status: response.status, code: '', requestId, body });
     const code = codeOf(body);
     if (code !== '' && code !== '0') throw refused(call, response.status, body, requestId);
     return body;
@@ -185,10 +183,30 @@ function field(body: unknown, name: string): string {
 
 const codeOf = (body: unknown): string => field(body, 'error_code');
 
+/** The service's errors all carry an error_code: anything else came from something in between (a
+ * proxy's 502 page, a web server at the wrong URL). */
+function isServiceError(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>).error_code === 'string';
+}
+
+/** How many characters of an answer that is not the service's are quoted. */
+const QUOTED_CHARS = 100;
+
+/** One line for an answer that is not the service's, quoting its start (an HTML page's newlines
+ * and control characters as spaces). */
+function notOurs(call: Call, status: number, body: unknown): string {
+  const text = (typeof body === 'string' ? body : JSON.stringify(body))
+    // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\s]+/g, ' ')
+    .trim();
+  const quoted = text === '' ? 'no body' : text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS).trimEnd()}…` : text;
+  return `HTTP ${status} from ${call.method} ${call.path}: not an adbfleet answer (${quoted})`;
+}
+
 function refused(call: Call, status: number, body: unknown, requestId: string, tries = 1): AdbfleetError {
   const code = codeOf(body);
-  const msg = field(body, 'error_msg') || (typeof body === 'string' && body !== '' ? body.slice(0, 200) : `HTTP ${status}`);
-  return new AdbfleetError(`${call.method} ${call.path}: ${status}${code === '' ? '' : ` ${code}`}: ${msg}`, {
+  const message = isServiceError(body) ? `${call.method} ${call.path}: ${status}${code === '' ? '' : ` ${code}`}: ${field(body, 'error_msg')}` : notOurs(call, status, body);
+  return new AdbfleetError(message, {
     status,
     code,
     requestId,

@@ -2,6 +2,7 @@
 // simulated fleet, stdout and stderr piped (so never a TTY: no bar, no escape codes).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { runCli, spawnCli, startServiceHarness, until, type CliResult, type JobJson, type ServiceHarness } from '../support/index.js';
 
@@ -253,4 +254,23 @@ test('an unreachable service: exit 2, naming the URL and the setting', async () 
   assert.equal(r.code, 2);
   assert.equal(r.stderr.split('\n').length, 2, 'one line');
   assert.match(r.stderr, new RegExp(`^adbfleet: cannot reach the service at ${url} \\(--url/ADBFLEET_URL\\): `));
+});
+
+test('an answer that is not the service\'s (a proxy\'s 502 page): one line quoting its start, exit 2', async () => {
+  const page = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+  let status = 502;
+  const proxy = createHttpServer((_req, res) => res.writeHead(status, { 'content-type': 'text/html' }).end(page)).listen(0, '127.0.0.1');
+  await new Promise((r) => proxy.once('listening', r));
+  const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  try {
+    const quoted = '<html> <head><title>502 Bad Gateway</title></head> <body> <center><h1>502 Bad Gateway</h1></center>…';
+    const r = await runCli(['tasks'], { ...env, ADBFLEET_URL: url });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `adbfleet: HTTP 502 from GET /v1/instances/tasks: not an adbfleet answer (${quoted})\n`]);
+    // A web page where the service should be: the same line, for a 200.
+    status = 200;
+    const ok = await runCli(['run', 'id', '--instances', 'e2e-0'], { ...env, ADBFLEET_URL: url });
+    assert.deepEqual([ok.code, ok.stderr], [2, `adbfleet: HTTP 200 from POST /v1/instances/async-command: not an adbfleet answer (${quoted})\n`]);
+  } finally {
+    await new Promise((r) => proxy.close(r));
+  }
 });
