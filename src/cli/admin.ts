@@ -8,6 +8,7 @@ import { LIMITS } from '../core/index.js';
 import { registerAuditCommand } from './admin-audit.js';
 import { readSettings } from './config.js';
 import { parseInstances } from './instance-file.js';
+import { networkReason } from './tenant/connection.js';
 
 interface AdminGlobals {
   url: string;
@@ -38,7 +39,7 @@ function refusal(opts: AdminGlobals, err: unknown): string {
   if (err.status === 0) {
     // fetch's own reason (ECONNREFUSED, ENOTFOUND, ...) lies under its "fetch failed".
     const cause = (err.cause as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? cause?.message ?? err.message}`, { cause: err });
+    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? networkReason(err, opts.url)}`, { cause: err });
   }
   // Not the service's own error (a proxy's 502 page): the client's message quotes it in one line.
   const ours = err.body !== null && typeof err.body === 'object' && typeof (err.body as { error_code?: unknown }).error_code === 'string';

@@ -254,6 +254,13 @@ test('an unreachable service: exit 2, naming the URL and the setting', async () 
   assert.equal(r.code, 2);
   assert.equal(r.stderr.split('\n').length, 2, 'one line');
   assert.match(r.stderr, new RegExp(`^adbfleet: cannot reach the service at ${url} \\(--url/ADBFLEET_URL\\): `));
+
+  // A port Node's fetch will not connect to at all: said so, not undici's bare "bad port".
+  const unsafe = await runCli(['tasks'], { ...env, ADBFLEET_URL: 'http://127.0.0.1:6000' });
+  assert.deepEqual(
+    [unsafe.code, unsafe.stderr],
+    [2, "adbfleet: cannot reach the service at http://127.0.0.1:6000 (--url/ADBFLEET_URL): port 6000 is one Node's fetch refuses (unsafe port); use another port\n"],
+  );
 });
 
 test('an answer that is not the service\'s (a proxy\'s 502 page): one line quoting its start, exit 2', async () => {
