@@ -8,6 +8,7 @@ import { LIMITS } from '../core/index.js';
 import { registerAuditCommand } from './admin-audit.js';
 import { readSettings } from './config.js';
 import { parseInstances } from './instance-file.js';
+import { networkReason } from './tenant/connection.js';
 
 interface AdminGlobals {
   url: string;
@@ -38,9 +39,11 @@ function refusal(opts: AdminGlobals, err: unknown): string {
   if (err.status === 0) {
     // fetch's own reason (ECONNREFUSED, ENOTFOUND, ...) lies under its "fetch failed".
     const cause = (err.cause as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? cause?.message ?? err.message}`, { cause: err });
+    throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? networkReason(err, opts.url)}`, { cause: err });
   }
-  return `HTTP ${err.status}: ${typeof err.body === 'string' ? err.body : JSON.stringify(err.body)}`;
+  // Not the service's own error (a proxy's 502 page): the client's message quotes it in one line.
+  const ours = err.body !== null && typeof err.body === 'object' && typeof (err.body as { error_code?: unknown }).error_code === 'string';
+  return ours ? `HTTP ${err.status}: ${JSON.stringify(err.body)}` : err.message;
 }
 
 /** Runs a command's requests; a refusal goes to stderr and the exit code is 1. */
@@ -60,9 +63,21 @@ const show = (opts: AdminGlobals, send: (client: AdminClient) => Promise<unknown
     process.stdout.write(`${JSON.stringify(await send(client), null, 2)}\n`);
   });
 
+/** The file's text ("-": stdin); a file that cannot be read is named, as the tenant commands do. */
+function readSource(source: string): string {
+  try {
+    return readFileSync(source === '-' ? 0 : source, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`${source}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+  }
+}
+
+const instances = (n: number): string => `${n} instance${n === 1 ? '' : 's'}`;
+
 /** Sends the entries in requests of the bulk endpoint's limit, in order; stops at the first refused. */
 async function importInstances(opts: AdminGlobals, source: string): Promise<void> {
-  const entries = parseInstances(source === '-' ? readFileSync(0, 'utf8') : readFileSync(source, 'utf8'), source);
+  const entries = parseInstances(readSource(source), source);
   const client = adminClient(opts);
   let registered = 0;
   for (let from = 0; from < entries.length; from += LIMITS.instancesPerBulk) {
@@ -73,13 +88,13 @@ async function importInstances(opts: AdminGlobals, source: string): Promise<void
       // The server numbers entries within the request: say where the request began in the file.
       process.stderr.write(
         `entries ${from}-${from + chunk.length - 1} of ${source} (the error's [index] counts from ${from}) were refused, none of them registered: ${refusal(opts, err)}\n` +
-          `registered ${registered} instances before them\n`,
+          `registered ${instances(registered)} before them\n`,
       );
       process.exitCode = 1;
       return;
     }
   }
-  process.stdout.write(`registered ${registered} instances\n`);
+  process.stdout.write(`registered ${instances(registered)}\n`);
 }
 
 export function registerAdminCommand(program: Command): void {

@@ -6,6 +6,8 @@ export interface AdbfleetErrorDetails {
   code: string;
   requestId: string;
   body: unknown;
+  /** how many times the request was sent (more than 1: it was answered 429 and sent again) */
+  tries?: number;
   cause?: unknown;
 }
 
@@ -19,6 +21,8 @@ export class AdbfleetError extends Error {
   readonly requestId: string;
   /** the parsed answer, when there was one */
   readonly body: unknown;
+  /** how many times the request was sent (more than 1 after 429s waited out) */
+  readonly tries: number;
 
   constructor(message: string, details: AdbfleetErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -27,5 +31,6 @@ export class AdbfleetError extends Error {
     this.code = details.code;
     this.requestId = details.requestId;
     this.body = details.body;
+    this.tries = details.tries ?? 1;
   }
 }

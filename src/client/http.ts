@@ -9,6 +9,10 @@ export interface ClientOptions {
   token: string;
   /** default globalThis.fetch (the console passes the browser's) */
   fetch?: typeof fetch;
+  /** tries of a request the service answers 429 before it throws (default 5; 1: none again). Only
+   * a request safe to repeat is sent again: a GET, or a POST the service answers once per
+   * x-request-id (a command, an operation), repeated with the same id. */
+  rateLimitTries?: number;
 }
 
 export type QueryValue = string | number | undefined;
@@ -26,9 +30,15 @@ export interface Call {
   /** sent as they are, instead of `body` */
   bytes?: { body: UploadBody; contentType: string };
   requestId?: string;
+  /** a POST the service runs once per x-request-id (SPEC §3), so safe to send again with it */
+  idempotent?: boolean;
   signal?: AbortSignal;
   accept?: string;
 }
+
+const RATE_LIMIT_TRIES = 5;
+/** A Retry-After longer than this is not waited for: the caller hears of the limit instead. */
+const MAX_RETRY_AFTER_S = 60;
 
 /** A UUID for x-request-id; browsers outside secure contexts have no randomUUID. */
 function newRequestId(): string {
@@ -42,12 +52,14 @@ export class Transport {
   readonly #base: string;
   readonly #fetch: typeof fetch;
   readonly #auth: Readonly<Record<string, string>>;
+  readonly #tries: number;
 
   constructor(opts: ClientOptions, auth: Readonly<Record<string, string>>) {
     this.#base = opts.url.replace(/\/+$/, '');
     // Bound: a browser's fetch called as a method of another object throws "Illegal invocation".
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.#auth = auth;
+    this.#tries = Math.max(1, opts.rateLimitTries ?? RATE_LIMIT_TRIES);
   }
 
   #url(path: string, query: Readonly<Record<string, QueryValue>> = {}): string {
@@ -57,9 +69,23 @@ export class Transport {
     return `${this.#base}${path}${qs === '' ? '' : `?${qs}`}`;
   }
 
-  /** The raw answer of a 2xx; any other answer, or none, throws. */
+  /** The raw answer of a 2xx; any other answer, or none, throws. A 429 is waited out as its
+   * Retry-After says, when the request is safe to repeat, up to the tries allowed. */
   async send(call: Call): Promise<{ response: Response; requestId: string }> {
+    // One id for every try: a repeated POST is the same request to the service, run once.
     const requestId = call.requestId ?? newRequestId();
+    const repeatable = call.method === 'GET' || call.idempotent === true;
+    for (let tries = 1; ; tries++) {
+      const response = await this.#sendOnce(call, requestId);
+      if (response.ok) return { response, requestId };
+      const body = await readBody(response);
+      const wait = response.status === 429 && repeatable && tries < this.#tries ? retryAfterMs(response.headers.get('retry-after')) : null;
+      if (wait === null) throw refused(call, response.status, body, requestId, tries);
+      await sleep(wait, call.signal);
+    }
+  }
+
+  async #sendOnce(call: Call, requestId: string): Promise<Response> {
     const url = this.#url(call.path, call.query);
     const headers: Record<string, string> = { ...this.#auth, 'x-request-id': requestId, accept: call.accept ?? 'application/json' };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
@@ -78,24 +104,42 @@ export class Transport {
       const why = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
       throw new AdbfleetError(`cannot reach ${call.method} ${url}: ${why}`, { status: 0, code: '', requestId, body: undefined, cause: err });
     }
-    if (!response.ok) {
-      const body = await readBody(response);
-      throw refused(call, response.status, body, requestId);
-    }
-    return { response, requestId };
+    return response;
   }
 
   /** The parsed JSON of a 2xx answer; a 200 envelope whose error_code is not "0" throws. */
   async json(call: Call): Promise<unknown> {
     const { response, requestId } = await this.send(call);
     const body = await readBody(response);
-    if (typeof body === 'string') {
-      throw new AdbfleetError(`${call.method} ${call.path}: the answer is not JSON`, { status: response.status, code: '', requestId, body });
-    }
+    if (typeof body === 'string') throw new AdbfleetError(notOurs(call, response.status, body), { status: response.status, code: '', requestId, body });
     const code = codeOf(body);
     if (code !== '' && code !== '0') throw refused(call, response.status, body, requestId);
     return body;
   }
+}
+
+/** Retry-After in milliseconds (whole seconds or an HTTP date); null when absent, unreadable or
+ * too long to wait. */
+function retryAfterMs(header: string | null): number | null {
+  if (header === null) return null;
+  const s = /^\d+$/.test(header.trim()) ? Number(header.trim()) : (Date.parse(header) - Date.now()) / 1000;
+  if (!Number.isFinite(s) || s > MAX_RETRY_AFTER_S) return null;
+  return Math.max(0, s) * 1000;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** fetch's body for an upload. A stream needs `duplex: 'half'` (fetch refuses one without it);
@@ -139,13 +183,34 @@ function field(body: unknown, name: string): string {
 
 const codeOf = (body: unknown): string => field(body, 'error_code');
 
-function refused(call: Call, status: number, body: unknown, requestId: string): AdbfleetError {
+/** The service's errors all carry an error_code: anything else came from something in between (a
+ * proxy's 502 page, a web server at the wrong URL). */
+function isServiceError(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>).error_code === 'string';
+}
+
+/** How many characters of an answer that is not the service's are quoted. */
+const QUOTED_CHARS = 100;
+
+/** One line for an answer that is not the service's, quoting its start (an HTML page's newlines
+ * and control characters as spaces). */
+function notOurs(call: Call, status: number, body: unknown): string {
+  const text = (typeof body === 'string' ? body : JSON.stringify(body))
+    // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\s]+/g, ' ')
+    .trim();
+  const quoted = text === '' ? 'no body' : text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS).trimEnd()}…` : text;
+  return `HTTP ${status} from ${call.method} ${call.path}: not an adbfleet answer (${quoted})`;
+}
+
+function refused(call: Call, status: number, body: unknown, requestId: string, tries = 1): AdbfleetError {
   const code = codeOf(body);
-  const msg = field(body, 'error_msg') || (typeof body === 'string' && body !== '' ? body.slice(0, 200) : `HTTP ${status}`);
-  return new AdbfleetError(`${call.method} ${call.path}: ${status}${code === '' ? '' : ` ${code}`}: ${msg}`, {
+  const message = isServiceError(body) ? `${call.method} ${call.path}: ${status}${code === '' ? '' : ` ${code}`}: ${field(body, 'error_msg')}` : notOurs(call, status, body);
+  return new AdbfleetError(message, {
     status,
     code,
     requestId,
     body,
+    tries,
   });
 }

@@ -49,7 +49,7 @@ export interface OperationsClient {
 
 export function operationsClient(t: Transport, data: <T>(call: Call) => Promise<T>, task: (taskId: string) => string): OperationsClient {
   const post = <T>(path: string, body: unknown, o: Idempotent = {}): Promise<T> =>
-    data<T>({ method: 'POST', path, body, ...(o.requestId === undefined ? {} : { requestId: o.requestId }) });
+    data<T>({ method: 'POST', path, body, idempotent: true, ...(o.requestId === undefined ? {} : { requestId: o.requestId }) });
 
   return {
     uploadArtifact: (body, o = {}) =>

@@ -81,7 +81,7 @@ export function createClient(opts: ClientOptions): TenantClient {
 
   return {
     runCommand: (req, o = {}) =>
-      data({ method: 'POST', path: '/v1/instances/async-command', body: req, ...(o.requestId === undefined ? {} : { requestId: o.requestId }) }),
+      data({ method: 'POST', path: '/v1/instances/async-command', body: req, idempotent: true, ...(o.requestId === undefined ? {} : { requestId: o.requestId }) }),
     syncCommand: (req) => data({ method: 'POST', path: '/v1/instances/sync-command', body: req }),
     getTask: (taskId) => data({ method: 'GET', path: task(taskId) }),
     listTasks: (q = {}) => data({ method: 'GET', path: '/v1/instances/tasks', query: q }),

@@ -73,6 +73,12 @@ test('admin CLI import: JSON array, JSON lines and CSV (stdin); several requests
     assert.ok(ids.has('x-0') && ids.has(`x-${LIMITS.instancesPerBulk - 1}`));
     assert.ok(!ids.has(`x-${LIMITS.instancesPerBulk}`), 'the refused request registered none');
 
+    const one = await admin(['instance', 'import', file('one.csv', 'o-1,10.8.0.1:5555\n')]);
+    assert.deepEqual([one.code, one.out], [0, 'registered 1 instance\n'], one.err);
+    const missing = join(dataDir, 'nofile.csv');
+    const absent = await admin(['instance', 'import', missing]);
+    assert.deepEqual([absent.code, absent.out, absent.err], [1, '', `adbfleet: ${missing}: no such file\n`]);
+
     const badLine = await admin(['instance', 'import', file('bad.csv', 'ok-1,10.7.0.1:5555\nonly-an-id\n')]);
     assert.equal(badLine.code, 1);
     assert.match(badLine.err, /bad\.csv:2: expected instance_id,adb_address/);

@@ -53,4 +53,10 @@ test('admin CLI: a service that cannot be reached is named, with where its URL c
   assert.equal(err.code, 1);
   assert.equal(err.stdout, '');
   assert.equal(err.stderr, `adbfleet: cannot reach the service at ${url} (--url/ADBFLEET_URL): ECONNREFUSED\n`);
+
+  const unsafe = await runCli(['admin', '--url', 'http://127.0.0.1:6665', '--token', 'x', 'tenant', 'list']);
+  assert.deepEqual(
+    [unsafe.code, unsafe.stderr],
+    [1, "adbfleet: cannot reach the service at http://127.0.0.1:6665 (--url/ADBFLEET_URL): port 6665 is one Node's fetch refuses (unsafe port); use another port\n"],
+  );
 });

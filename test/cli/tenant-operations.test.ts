@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { aaptSkip, buildApk, runCli, startServiceHarness, type CliResult, type JobJson, type ServiceHarness } from '../support/index.js';
@@ -52,6 +52,15 @@ test('install APK --wait: uploaded, installed on each instance, and pm lists it 
     const jobs = (JSON.parse(listed.stdout) as Waited).tasks.flatMap((t) => t.jobs);
     const has = jobs.map((j) => [j.instance_id, /^package:org\.adbfleet\.cliops$/m.test(j.execute_msg)]);
     assert.deepEqual(has, [['e2e-0', true], ['e2e-1', false], ['e2e-2', true]]);
+
+    // --wait --json: each task has what it installs, as without --wait.
+    const again = await cli('install', apk, '--instances', 'e2e-1', '--wait', '--json');
+    assert.equal(again.code, 0, again.stderr);
+    const [waited] = (JSON.parse(again.stdout) as { tasks: ({ artifact_id: string; package: { name: string; version_code: number } } & Waited['tasks'][number])[] }).tasks;
+    assert.deepEqual(Object.keys(waited!), ['task_id', 'artifact_id', 'package', 'jobs']);
+    assert.match(waited!.artifact_id, /^[0-9a-f]{32}$/);
+    assert.deepEqual([waited!.package.name, waited!.package.version_code], ['org.adbfleet.cliops', 12]);
+    assert.deepEqual(waited!.jobs.map((j) => [j.instance_id, j.state]), [['e2e-1', 'succeeded']]);
 
     // Without --wait, --json: the API's answer, with what it installs.
     const un = await cli('uninstall', 'org.adbfleet.cliops', '--instances', 'e2e-2', '--json');
@@ -112,6 +121,23 @@ test('screenshot --all: a PNG per instance in --out', async () => {
     const png = await readFile(join(out, name));
     assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE), `${name} starts with the PNG signature`);
   }
+});
+
+test('a file that cannot be saved: one line naming the instance, task, job and path, exit 2', async () => {
+  const notDir = join(dir, 'plain-file.txt');
+  await writeFile(notDir, 'a file where --out wants a directory\n');
+  const shot = await cli('screenshot', '--instances', 'e2e-0', '--out', notDir);
+  assertRefused(shot, new RegExp(`^adbfleet: instance e2e-0 \\(task [0-9a-f]{32}, job [0-9a-f]{32}\\): saving its file to ${notDir}/e2e-0\\.png: \\w+: `));
+
+  // DIR/<instance> is a file: the pull's directory cannot be made.
+  const local = join(dir, 'to-pull.txt');
+  await writeFile(local, 'x\n');
+  assert.equal((await cli('push', local, '/sdcard/to-pull.txt', '--instances', 'e2e-1', '--wait')).code, 0);
+  const out = join(dir, 'ro');
+  await mkdir(out);
+  await writeFile(join(out, 'e2e-1'), 'in the way\n');
+  const pulled = await cli('pull', '/sdcard/to-pull.txt', '--instances', 'e2e-1', '--out', out);
+  assertRefused(pulled, new RegExp(`^adbfleet: instance e2e-1 \\(task \\w{32}, job [0-9a-f]{32}\\): saving its file to ${out}/e2e-1/to-pull\\.txt: \\w+: `));
 });
 
 test('refusals: one line, exit 2, naming the field, the file or the option', async () => {

@@ -2,6 +2,7 @@
 // simulated fleet, stdout and stderr piped (so never a TTY: no bar, no escape codes).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { runCli, spawnCli, startServiceHarness, until, type CliResult, type JobJson, type ServiceHarness } from '../support/index.js';
 
@@ -200,6 +201,32 @@ test('a refused request: exit 2 and one line naming what to fix', async () => {
   assert.match(unknownTask.stderr, /task_id 0{32} does not exist/);
 });
 
+async function newestTask(): Promise<string | undefined> {
+  return (await h.call('GET', '/v1/instances/tasks?limit=1')).body.data.tasks[0]?.task_id;
+}
+
+test('a repeated instance is refused before anything is submitted, within a hundred or across hundreds', async () => {
+  const before = await newestTask();
+  // The second e2e-0 falls in the second request of 100, where the API cannot see the first.
+  const across = ['e2e-0', ...Array.from({ length: 100 }, (_, i) => `spare-${i}`), 'e2e-0'];
+  for (const [args, message] of [
+    [['run', 'echo x', '--instances', across.join(',')], '--instances[101]: duplicate of --instances[0] (e2e-0)'],
+    [['run', 'echo x', '--instances', 'e2e-0,e2e-1,e2e-1', '--wait'], '--instances[2]: duplicate of --instances[1] (e2e-1)'],
+    [['screenshot', '--instances', 'e2e-1,e2e-2', '--instances', 'e2e-1'], '--instances[2]: duplicate of --instances[0] (e2e-1)'],
+  ] as const) {
+    const r = await cli(...args);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `adbfleet: ${message}\n`], args.join(' '));
+  }
+  assert.equal(await newestTask(), before, 'no task was submitted');
+});
+
+test('--instances given twice: the lists are joined', async () => {
+  const r = await cli('run', 'echo twice', '--instances', 'e2e-0', '--instances', 'e2e-2,e2e-3', '--wait', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { tasks: { jobs: JobJson[] }[] };
+  assert.deepEqual(out.tasks.flatMap((t) => t.jobs.map((j) => j.instance_id)), ['e2e-0', 'e2e-2', 'e2e-3']);
+});
+
 test('usage errors exit 2 before any request', async () => {
   for (const args of [
     ['run', 'id'],
@@ -227,4 +254,30 @@ test('an unreachable service: exit 2, naming the URL and the setting', async () 
   assert.equal(r.code, 2);
   assert.equal(r.stderr.split('\n').length, 2, 'one line');
   assert.match(r.stderr, new RegExp(`^adbfleet: cannot reach the service at ${url} \\(--url/ADBFLEET_URL\\): `));
+
+  // A port Node's fetch will not connect to at all: said so, not undici's bare "bad port".
+  const unsafe = await runCli(['tasks'], { ...env, ADBFLEET_URL: 'http://127.0.0.1:6000' });
+  assert.deepEqual(
+    [unsafe.code, unsafe.stderr],
+    [2, "adbfleet: cannot reach the service at http://127.0.0.1:6000 (--url/ADBFLEET_URL): port 6000 is one Node's fetch refuses (unsafe port); use another port\n"],
+  );
+});
+
+test('an answer that is not the service\'s (a proxy\'s 502 page): one line quoting its start, exit 2', async () => {
+  const page = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+  let status = 502;
+  const proxy = createHttpServer((_req, res) => res.writeHead(status, { 'content-type': 'text/html' }).end(page)).listen(0, '127.0.0.1');
+  await new Promise((r) => proxy.once('listening', r));
+  const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  try {
+    const quoted = '<html> <head><title>502 Bad Gateway</title></head> <body> <center><h1>502 Bad Gateway</h1></center>…';
+    const r = await runCli(['tasks'], { ...env, ADBFLEET_URL: url });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `adbfleet: HTTP 502 from GET /v1/instances/tasks: not an adbfleet answer (${quoted})\n`]);
+    // A web page where the service should be: the same line, for a 200.
+    status = 200;
+    const ok = await runCli(['run', 'id', '--instances', 'e2e-0'], { ...env, ADBFLEET_URL: url });
+    assert.deepEqual([ok.code, ok.stderr], [2, `adbfleet: HTTP 200 from POST /v1/instances/async-command: not an adbfleet answer (${quoted})\n`]);
+  } finally {
+    await new Promise((r) => proxy.close(r));
+  }
 });

@@ -63,25 +63,36 @@ export function connect(flags: ConnectionFlags): Connection {
   return { client: createClient({ url: flags.url, token }), url: flags.url };
 }
 
-/** fetch's own error says only "fetch failed": the reason (ECONNREFUSED ...) is its cause. */
-function networkReason(err: AdbfleetError): string {
+/**
+ * fetch's own error says only "fetch failed": the reason (ECONNREFUSED ...) is its cause. Node's
+ * fetch refuses some ports without trying them (the Fetch standard's "bad ports": 6000, 6665-6669,
+ * 10080, ...), saying only "bad port": which port, and what to do, is said here.
+ */
+export function networkReason(err: AdbfleetError, url: string): string {
   let reason: unknown = err.cause;
   while (reason instanceof Error && reason.cause instanceof Error) reason = reason.cause;
-  return reason instanceof Error ? reason.message : err.message;
+  const message = reason instanceof Error ? reason.message : err.message;
+  if (message !== 'bad port') return message;
+  const port = URL.canParse(url) ? new URL(url).port : '';
+  return `port ${port === '' ? '(default)' : port} is one Node's fetch refuses (unsafe port); use another port`;
 }
 
 /** One line saying what went wrong and which setting or request it concerns. */
 export function explain(err: unknown, url: string): string {
   if (err instanceof CliFailure) return err.message;
   if (!(err instanceof AdbfleetError)) return err instanceof Error ? err.message : String(err);
-  if (err.status === 0) return `cannot reach the service at ${url} (--url/ADBFLEET_URL): ${networkReason(err)}`;
-  const body = err.body as { error_msg?: unknown } | null | undefined;
+  if (err.status === 0) return `cannot reach the service at ${url} (--url/ADBFLEET_URL): ${networkReason(err, url)}`;
+  const body = err.body as { error_code?: unknown; error_msg?: unknown } | null | undefined;
+  // Not the service's own error (a proxy's 502 page): the client's message quotes it in one line.
+  if (typeof body?.error_code !== 'string') return err.message;
   const msg = typeof body?.error_msg === 'string' ? body.error_msg : err.message;
   const code = err.code === '' ? `HTTP ${err.status}` : `HTTP ${err.status} ${err.code}`;
   if (err.status === 401) return `the service at ${url} refused the token (--token/ADBFLEET_TOKEN): ${code}: ${msg}`;
   // A server-side failure is found in the service's log by its request id.
   const id = err.status >= 500 && err.requestId !== '' ? ` (request ${err.requestId})` : '';
-  return `refused: ${code}: ${msg}${id}`;
+  // The client waited as Retry-After said and was refused again each time.
+  const tried = err.status === 429 && err.tries > 1 ? ` (refused ${err.tries} times, waiting as Retry-After said between them)` : '';
+  return `refused: ${code}: ${msg}${id}${tried}`;
 }
 
 /**

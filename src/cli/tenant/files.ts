@@ -37,8 +37,9 @@ const PARALLEL = 4;
 async function save(conn: Connection, taskId: string, job: Job, path: string): Promise<SavedFile> {
   const part = `${path}.part`;
   try {
-    const file = await conn.client.downloadArtifact(taskId, job.job_id);
+    // Before the download: a directory that cannot be made leaves no answer body unread.
     await mkdir(dirname(path), { recursive: true });
+    const file = await conn.client.downloadArtifact(taskId, job.job_id);
     let bytes = 0;
     const counted = Readable.fromWeb(file.body as NodeReadableStream<Uint8Array>).on('data', (c: Buffer) => (bytes += c.length));
     // Written beside the target and renamed: a broken download leaves no file that looks whole.
@@ -47,7 +48,8 @@ async function save(conn: Connection, taskId: string, job: Job, path: string): P
     await rename(part, path);
     return { task_id: taskId, job_id: job.job_id, instance_id: job.instance_id, path, bytes };
   } catch (err) {
-    await rm(part, { force: true });
+    // Where the directory could not be made, neither can this be (ENOTDIR): the reason to tell is err's.
+    await rm(part, { force: true }).catch(() => {});
     throw new CliFailure(`instance ${job.instance_id} (task ${taskId}, job ${job.job_id}): saving its file to ${path}: ${explain(err, conn.url)}`);
   }
 }

@@ -1,6 +1,6 @@
-// Waiting for tasks: every task's event stream followed at once, a progress bar on a terminal's
-// stderr, Ctrl-C to stop waiting (the tasks keep running), then the tasks' final jobs.
-import type { Job, TenantClient } from '../../client/index.js';
+// Waiting for tasks: their event streams followed a bounded number at a time, a progress bar on a
+// terminal's stderr, Ctrl-C to stop waiting (the tasks keep running), then the tasks' final jobs.
+import { AdbfleetError, type Job, type TenantClient } from '../../client/index.js';
 import { CliFailure, EXIT, explain, type Connection } from './connection.js';
 import { ProgressBar, countJobs } from './progress.js';
 
@@ -14,18 +14,33 @@ const REFOLLOW_MS = 1_000;
 /** Breaks in a row, with no event between them, before the wait gives up. */
 const MAX_BREAKS = 5;
 
+/**
+ * Streams open at once. The service takes at most ADBFLEET_HTTP_CONNECTIONS_PER_SOURCE (256 by
+ * default) connections from one address, shared with whoever else is behind it: one stream per task
+ * failed past 25,600 instances. A task followed later loses nothing: its stream starts with every
+ * job's current state.
+ */
+const MAX_STREAMS = 16;
+
+/** A stream closed before any answer while others of ours were open: the service's connection cap
+ * per source (it closes a connection over it as it arrives), so the task waits for a free stream. */
+class OverConnectionCap extends Error {}
+
 /** Follows one task's events until its `done` (or `signal` aborts), opening a broken stream again. */
-async function followTask(client: TenantClient, taskId: string, onJob: (job: Job) => void, signal: AbortSignal): Promise<void> {
+async function followTask(client: TenantClient, taskId: string, onJob: (job: Job) => void, signal: AbortSignal, othersOpen: () => boolean): Promise<void> {
   let breaks = 0;
   while (!signal.aborted) {
+    let heard = false;
     try {
       for await (const job of client.taskEvents(taskId, { signal })) {
         breaks = 0;
+        heard = true;
         onJob(job);
       }
       return;
     } catch (err) {
       if (signal.aborted) return;
+      if (!heard && err instanceof AdbfleetError && err.status === 0 && othersOpen()) throw new OverConnectionCap();
       // A proxy's idle cut or a restarting node: worth another stream if the service still
       // answers (this throws when it does not), not forever if the stream itself keeps failing.
       await client.getTask(taskId);
@@ -45,14 +60,29 @@ async function followAll(client: TenantClient, taskIds: readonly string[], jobs:
     jobs.set(job.job_id, job);
     changed();
   };
-  await Promise.all(
-    taskIds.map((taskId) =>
-      followTask(client, taskId, onJob, stop).catch((err: unknown) => {
-        failed.abort();
-        throw err;
-      }),
-    ),
-  );
+  const waiting = [...taskIds];
+  let open = 0;
+  // Each worker follows one task at a time; one the service turned away leaves its task to the
+  // others and ends, so the streams settle at what the service takes (one always stays).
+  const worker = async (): Promise<void> => {
+    for (let taskId = waiting.shift(); taskId !== undefined && !stop.aborted; taskId = waiting.shift()) {
+      open += 1;
+      try {
+        await followTask(client, taskId, onJob, stop, () => open > 1);
+      } catch (err) {
+        if (!(err instanceof OverConnectionCap)) {
+          failed.abort();
+          throw err;
+        }
+        waiting.unshift(taskId);
+        // Asked again here: the others may have ended meanwhile, and then this worker is the last.
+        if (open > 1) return;
+      } finally {
+        open -= 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_STREAMS, taskIds.length) }, worker));
 }
 
 /** Ctrl-C, caught: it aborts `signal` instead of ending the process, until `release`. */

@@ -12,8 +12,15 @@ const APK_TYPE = 'application/vnd.android.package-archive';
 /** Submits `send` to the targets; waits and prints the jobs with --wait, else the tasks. */
 async function operate<T extends Submitted>(conn: Connection, flags: TargetFlags, send: (ids: string[]) => Promise<T>): Promise<number> {
   if (flags.wait !== true) return printUnwaited(await submitAll(conn, flags, send, null), flags.json === true);
-  const { finished } = await submitAndWait(conn, flags, send);
-  return printJobs(finished, flags.json === true, 'tasks');
+  const { submitted, finished } = await submitAndWait(conn, flags, send);
+  // Each task with what its submission said besides its jobs (install's artifact_id and package).
+  const tasks = finished.map((t, i) => ({ ...withoutJobs(submitted[i]!), ...t }));
+  return printJobs(tasks, flags.json === true, 'tasks');
+}
+
+function withoutJobs<T extends Submitted>(task: T): Omit<T, 'cmd_jobs'> {
+  const { cmd_jobs: _jobs, ...rest } = task;
+  return rest;
 }
 
 interface InstallFlags extends TargetFlags {

@@ -10,6 +10,23 @@ export function parseIds(raw: string): string[] {
   return ids;
 }
 
+/** --instances given again adds to the list (commander passes the list so far). */
+export function appendIds(raw: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...parseIds(raw)];
+}
+
+/** The API refuses a repeated id only within one request of 100: the whole list is checked here,
+ * so a repeat in another hundred is not run twice. Positions count from 0, as the API's do. */
+export function duplicateOf(ids: readonly string[]): string | null {
+  const first = new Map<string, number>();
+  for (const [i, id] of ids.entries()) {
+    const at = first.get(id);
+    if (at !== undefined) return `--instances[${i}]: duplicate of --instances[${at}] (${id})`;
+    first.set(id, i);
+  }
+  return null;
+}
+
 export function parseIntIn(range: Pick<IntRange, 'min' | 'max'>): (raw: string) => number {
   return (raw) => {
     const n = Number(raw);

@@ -44,8 +44,8 @@ export function printJobs(tasks: readonly TaskResult[], json: boolean, asApi: 'j
   return exitCodeOf(all);
 }
 
-/** Jobs that leave a file (pull, screenshot): where each was saved, or why its job failed (a
- * file operation's reason is its error_msg: it has no output). */
+/** Jobs that leave a file (pull, screenshot): where each was saved, or why its job failed (its
+ * output, which for a file operation is the reason; else its error_msg). */
 export function printSaved(tasks: readonly TaskResult[], saved: readonly SavedFile[], json: boolean): number {
   const all = tasks.flatMap((t) => t.jobs);
   if (json) {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { LIMITS } from '../../core/index.js';
 import { CliFailure, EXIT, explain, type Connection } from './connection.js';
 import { catchInterrupt, waitForTasks, type Interrupt, type TaskResult } from './follow.js';
-import { parseIds, parseIntIn } from './options.js';
+import { appendIds, duplicateOf, parseIntIn } from './options.js';
 import { printSubmitted } from './report.js';
 
 export interface TargetFlags {
@@ -25,7 +25,7 @@ export interface Submitted {
 /** --instances, --all, --timeout and --json; --wait unless the command always waits. */
 export function withTargets(cmd: Command, opts: { wait: boolean }): Command {
   cmd
-    .option('--instances <ids>', 'comma-separated instance ids', parseIds)
+    .option('--instances <ids>', 'comma-separated instance ids (repeatable)', appendIds)
     .option('--all', 'every instance of the tenant')
     .option('--timeout <seconds>', `per job, ${LIMITS.asyncTimeoutSeconds.min}-${LIMITS.asyncTimeoutSeconds.max} (default ${LIMITS.asyncTimeoutSeconds.default})`, parseIntIn(LIMITS.asyncTimeoutSeconds));
   if (opts.wait) cmd.option('--wait', 'follow the jobs live, then print their results (exit 1 unless all succeed)');
@@ -34,6 +34,8 @@ export function withTargets(cmd: Command, opts: { wait: boolean }): Command {
 
 export function checkTargets(flags: TargetFlags): void {
   if ((flags.instances === undefined) === (flags.all !== true)) throw new CliFailure('give either --instances a,b,c or --all');
+  const duplicate = flags.instances === undefined ? null : duplicateOf(flags.instances);
+  if (duplicate !== null) throw new CliFailure(duplicate);
 }
 
 /** `{timeout_seconds}` when --timeout was given, for a request body. */
