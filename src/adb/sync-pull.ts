@@ -52,7 +52,8 @@ class PullCall extends SyncCall<TransferResult> {
   #free: Buffer[] = [];
   /** a write is due once the pieces of this read are all copied */
   #writeDue = false;
-  #position = 0;
+  /** bytes written to the file: a count, not an offset (writes go to the file's own offset) */
+  #onDisk = 0;
   #writing = false;
   #paused = false;
   /** DONE arrived: the file is complete once the queue is on disk */
@@ -120,7 +121,7 @@ class PullCall extends SyncCall<TransferResult> {
   protected override onPiece(piece: Buffer): void {
     if (this.#received || this.done) return;
     // What arrived so far is what is written plus what waits for the disk.
-    if (this.#position + this.#queued + piece.length > this.#maxBytes) {
+    if (this.#onDisk + this.#queued + piece.length > this.#maxBytes) {
       return this.fail(new TransferError('OUTPUT_LIMIT', this.target.address, `pull of ${this.#remotePath}: more than ${this.#maxBytes} bytes`));
     }
     // In place (local-io.ts) once the file is open and nothing waits for the disk before this piece.
@@ -158,7 +159,7 @@ class PullCall extends SyncCall<TransferResult> {
         const n = timedCall(() => writeSync(fd, piece, off, piece.length - off));
         if (n === 0) throw Object.assign(new Error('no space written'), { code: 'ENOSPC' });
         off += n;
-        this.#position += n;
+        this.#onDisk += n;
       }
     } catch (e) {
       this.localFailed(e, this.#localPath);
@@ -182,7 +183,7 @@ class PullCall extends SyncCall<TransferResult> {
     this.#queue = this.#queue.length <= MAX_IOV ? [] : this.#queue.slice(MAX_IOV);
     let bytes = 0;
     for (const b of batch) bytes += b.length;
-    // At the file's own offset, not this.#position: a FIFO or pipe (adb pull x /dev/stdout) has none (ESPIPE).
+    // At the file's own offset (no position given): a FIFO or pipe (adb pull x /dev/stdout) has none (ESPIPE).
     if (inPlace()) {
       let written: number;
       try {
@@ -206,7 +207,7 @@ class PullCall extends SyncCall<TransferResult> {
     // A short write (a full disk) puts the rest back in front (those buffers are not reused).
     if (written < bytes) this.#queue.unshift(...rest(batch, written));
     else for (const b of batch) if (this.#free.length < MAX_FREE && b.byteOffset === 0 && b.buffer.byteLength === WRITE_BUFFER) this.#free.push(whole(b));
-    this.#position += written;
+    this.#onDisk += written;
     this.#queued -= written;
     if (written === 0) return this.localFailed(Object.assign(new Error('no space written'), { code: 'ENOSPC' }), this.#localPath);
     if (this.#paused && this.#queued <= HIGH_WATER_MARK / 2) {
@@ -218,7 +219,7 @@ class PullCall extends SyncCall<TransferResult> {
 
   #complete(fd: number): void {
     this.#fd = null;
-    const bytes = this.#position;
+    const bytes = this.#onDisk;
     // Resolved once the bytes are on disk (the file closed), not when the last piece arrived.
     close(fd, (e) => (e === null ? this.succeed({ bytes }) : this.localFailed(e, this.#localPath)));
   }
