@@ -42,8 +42,7 @@ function refusal(opts: AdminGlobals, err: unknown): string {
     throw new Error(`cannot reach the service at ${opts.url} (--url/ADBFLEET_URL): ${cause?.code ?? networkReason(err, opts.url)}`, { cause: err });
   }
   // Not the service's own error (a proxy's 502 page): the client's message quotes it in one line.
-  const ours = err.body !== null && typeof err.body === 'object' && typeof (err.body as { error_code?: unknown }).error_code === 'string';
-  return ours ? `HTTP ${err.status}: ${JSON.stringify(err.body)}` : err.message;
+  return err.fromService ? `HTTP ${err.status}: ${JSON.stringify(err.body)}` : err.message;
 }
 
 /** Runs a command's requests; a refusal goes to stderr and the exit code is 1. */

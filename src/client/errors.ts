@@ -11,6 +11,12 @@ export interface AdbfleetErrorDetails {
   cause?: unknown;
 }
 
+/** The service's errors all carry an error_code: any other answer came from something in between
+ * (a proxy's 502 page, a web server at the wrong URL). */
+export function isServiceError(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>).error_code === 'string';
+}
+
 /** Any non-2xx answer, or a 200 whose error_code is not "0". */
 export class AdbfleetError extends Error {
   /** HTTP status (0 when the service could not be reached) */
@@ -32,5 +38,10 @@ export class AdbfleetError extends Error {
     this.requestId = details.requestId;
     this.body = details.body;
     this.tries = details.tries ?? 1;
+  }
+
+  /** the answer is the service's own error envelope (not a proxy's page, not no answer) */
+  get fromService(): boolean {
+    return isServiceError(this.body);
   }
 }

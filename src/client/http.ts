@@ -1,6 +1,6 @@
 // One request to the service: the URL under the base (whose path prefix is kept), the token and a
 // fresh x-request-id on every request, and every way it can fail turned into an AdbfleetError.
-import { AdbfleetError } from './errors.js';
+import { AdbfleetError, isServiceError } from './errors.js';
 
 export interface ClientOptions {
   /** service base URL, e.g. http://127.0.0.1:8080 (a path prefix is kept) */
@@ -182,12 +182,6 @@ function field(body: unknown, name: string): string {
 }
 
 const codeOf = (body: unknown): string => field(body, 'error_code');
-
-/** The service's errors all carry an error_code: anything else came from something in between (a
- * proxy's 502 page, a web server at the wrong URL). */
-function isServiceError(body: unknown): boolean {
-  return body !== null && typeof body === 'object' && typeof (body as Record<string, unknown>).error_code === 'string';
-}
 
 /** How many characters of an answer that is not the service's are quoted. */
 const QUOTED_CHARS = 100;

@@ -82,10 +82,10 @@ export function explain(err: unknown, url: string): string {
   if (err instanceof CliFailure) return err.message;
   if (!(err instanceof AdbfleetError)) return err instanceof Error ? err.message : String(err);
   if (err.status === 0) return `cannot reach the service at ${url} (--url/ADBFLEET_URL): ${networkReason(err, url)}`;
-  const body = err.body as { error_code?: unknown; error_msg?: unknown } | null | undefined;
   // Not the service's own error (a proxy's 502 page): the client's message quotes it in one line.
-  if (typeof body?.error_code !== 'string') return err.message;
-  const msg = typeof body?.error_msg === 'string' ? body.error_msg : err.message;
+  if (!err.fromService) return err.message;
+  const body = err.body as { error_msg?: unknown };
+  const msg = typeof body.error_msg === 'string' ? body.error_msg : err.message;
   const code = err.code === '' ? `HTTP ${err.status}` : `HTTP ${err.status} ${err.code}`;
   if (err.status === 401) return `the service at ${url} refused the token (--token/ADBFLEET_TOKEN): ${code}: ${msg}`;
   // A server-side failure is found in the service's log by its request id.
