@@ -124,6 +124,14 @@ test('an offline instance fails with 1002 after the retry window', async () => {
   const sim = h.fleet.instances[7]!;
   sim.setFault({ kind: 'offline', ms: 60_000 });
   try {
+    // Submitted once the service sees it offline: the fault ends an open connection
+    // asynchronously, and a job handed to that connection before it closed had started.
+    await until(
+      `${h.ids[7]!} offline`,
+      async () => (await h.call('POST', '/v1/instances/batch-query-status', { instance_ids: [h.ids[7]!] })).body.data.status_results[0].status === 3,
+      20_000,
+      50,
+    );
     const taskId = await submit('echo hi', [h.ids[7]!]);
     const [j] = await h.waitTask(taskId, 30_000);
     assert.equal(j?.state, 'failed');
