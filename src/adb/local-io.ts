@@ -15,6 +15,7 @@ export const SLOW_CALL_MS = 5;
 export const OFFLOAD_MS = 10_000;
 
 let offloadedUntil = 0;
+let callsInPlace = 0;
 
 /** Whether file I/O may be done in place now. */
 export function inPlace(): boolean {
@@ -24,6 +25,7 @@ export function inPlace(): boolean {
 /** Runs one blocking file call, timing it: a slow one offloads the process's file I/O. */
 export function timedCall<T>(call: () => T): T {
   const t0 = performance.now();
+  callsInPlace++;
   try {
     return call();
   } finally {
@@ -35,4 +37,9 @@ export function timedCall<T>(call: () => T): T {
 /** Sends file I/O through the thread pool for `ms` from now (0: in place again). Also for tests of both paths. */
 export function offloadFor(ms: number): void {
   offloadedUntil = ms <= 0 ? 0 : performance.now() + ms;
+}
+
+/** How many file calls ran in place since the process started: tests see which path a transfer took. */
+export function inPlaceCalls(): number {
+  return callsInPlace;
 }
