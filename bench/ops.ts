@@ -6,6 +6,8 @@
 //               16 processes at a time, through one adb server that has every instance connected;
 //   push        a --push-mib file uploaded (POST /v1/artifacts) and pushed to --push-instances
 //               instances by one task vs `adb push` of the same file to each, all at once;
+//   pull        that file pulled back from those instances by one task (each job's file an artifact
+//               in the service's data directory) vs `adb pull` from each to a local file, all at once;
 //   install     an APK built with Debian's aapt, installed on every instance by one install task vs
 //               `adb install` per instance, 16 at a time (skipped without aapt).
 // Each side runs once untimed first (connections, the adb server's transports, page cache).
@@ -242,6 +244,22 @@ async function main(): Promise<void> {
       () => adbCpu(server),
     );
 
+    // That file pulled back from each.
+    await measure(
+      'pull',
+      'adbfleet',
+      PUSH_INSTANCES,
+      async () => (await runTask(svc, '/v1/instances/files/pull', { path: '/sdcard/bench.bin', instance_ids: pushIds, timeout_seconds: 600 }), content.length * PUSH_INSTANCES),
+      () => cpuMs(svcPid),
+    );
+    await measure(
+      'pull',
+      'adb pull',
+      PUSH_INSTANCES,
+      async () => (await adbEach(server, pushAddresses, PUSH_INSTANCES, (a) => ['-s', a, 'pull', '/sdcard/bench.bin', join(work, `pull-${a.replace(/\W/g, '-')}.bin`)]), content.length * PUSH_INSTANCES),
+      () => adbCpu(server),
+    );
+
     // An APK installed on every instance.
     if (aaptSkip === false) {
       const apk = await buildApk({ packageName: 'com.adbfleet.bench', versionCode: 1, versionName: '1.0' }, join(work, 'apk'));
@@ -267,7 +285,7 @@ async function main(): Promise<void> {
   const ours = (op: string): Row | undefined => rows.find((r) => r.op === op && r.client === 'adbfleet');
   const theirs = (op: string): Row | undefined => rows.find((r) => r.op === op && r.client !== 'adbfleet');
   printTable(
-    `Device operations, median of ${ROUNDS} rounds (${INSTANCES} instances; push: ${PUSH_MIB} MiB to ${PUSH_INSTANCES}); ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`,
+    `Device operations, median of ${ROUNDS} rounds (${INSTANCES} instances; push and pull: ${PUSH_MIB} MiB, ${PUSH_INSTANCES} instances); ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`,
     ['client', 'seconds', 'ms/instance', 'MiB moved', 'MiB/s', 'client CPU ms/instance', 'simulator CPU ms/instance', 'speed vs adb'],
     rows.map((r) => {
       const other = r.client === 'adbfleet' ? theirs(r.op) : undefined;
@@ -290,7 +308,7 @@ async function main(): Promise<void> {
     machine: { cores: cpus().length, load: loadavg() },
     options: { instances: INSTANCES, pushMiB: PUSH_MIB, pushInstances: PUSH_INSTANCES, rounds: ROUNDS, adbParallel: ADB_PARALLEL },
     rows,
-    ratios: Object.fromEntries(['screenshot', 'push', 'install'].flatMap((op) => {
+    ratios: Object.fromEntries(['screenshot', 'push', 'pull', 'install'].flatMap((op) => {
       const a = ours(op);
       const b = theirs(op);
       return a && b ? [[op, b.seconds / a.seconds]] : [];

@@ -10,6 +10,7 @@
 // when file I/O is quick again is written in place, and the pieces after it too.
 // A failed pull removes its partial file.
 
+import { createHash, type Hash } from 'node:crypto';
 import { close, lstatSync, open, openSync, unlinkSync, writeSync, writev, writevSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
@@ -30,6 +31,8 @@ const MAX_FREE = HIGH_WATER_MARK / WRITE_BUFFER + 2;
 export interface PullOptions extends SyncOptions {
   /** more bytes than this from the device fail the pull with OUTPUT_LIMIT (its partial file removed) */
   maxBytes?: number;
+  /** hash the bytes as they come (TransferResult.sha256), sparing the caller a second read of the file */
+  sha256?: boolean;
 }
 
 export function pullOn(target: SyncTarget, remotePath: string, localPath: string, opts: PullOptions): Promise<TransferResult> {
@@ -40,6 +43,8 @@ class PullCall extends SyncCall<TransferResult> {
   readonly #remotePath: string;
   readonly #localPath: string;
   readonly #maxBytes: number;
+  /** each call its own: a pull tried again after a lost connection starts a fresh hash */
+  readonly #hash: Hash | null;
   #fd: number | null = null;
   #opening: Promise<void> | null = null;
   /** filled write buffers (views of their filled part) waiting for the disk */
@@ -66,6 +71,7 @@ class PullCall extends SyncCall<TransferResult> {
     this.#remotePath = remotePath;
     this.#localPath = localPath;
     this.#maxBytes = opts.maxBytes ?? Infinity;
+    this.#hash = opts.sha256 === true ? createHash('sha256') : null;
   }
 
   protected shape(id: number): SyncShape | null {
@@ -124,6 +130,8 @@ class PullCall extends SyncCall<TransferResult> {
     if (this.#onDisk + this.#queued + piece.length > this.#maxBytes) {
       return this.fail(new TransferError('OUTPUT_LIMIT', this.target.address, `pull of ${this.#remotePath}: more than ${this.#maxBytes} bytes`));
     }
+    // Pieces come in file order, whichever way they are written.
+    this.#hash?.update(piece);
     // In place (local-io.ts) once the file is open and nothing waits for the disk before this piece.
     if (this.#fd !== null && this.#queued === 0 && !this.#writing && inPlace()) return this.#writeInPlace(this.#fd, piece);
     for (let off = 0; off < piece.length; ) {
@@ -221,7 +229,8 @@ class PullCall extends SyncCall<TransferResult> {
     this.#fd = null;
     const bytes = this.#onDisk;
     // Resolved once the bytes are on disk (the file closed), not when the last piece arrived.
-    close(fd, (e) => (e === null ? this.succeed({ bytes }) : this.localFailed(e, this.#localPath)));
+    const result = this.#hash === null ? { bytes } : { bytes, sha256: this.#hash.digest('hex') };
+    close(fd, (e) => (e === null ? this.succeed(result) : this.localFailed(e, this.#localPath)));
   }
 
   /** The device failed (or went away) mid-file: a partial file must not pass for the real one. */

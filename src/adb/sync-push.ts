@@ -35,6 +35,8 @@ export interface PushOptions extends SyncOptions {
 export interface TransferResult {
   /** file bytes transferred */
   bytes: number;
+  /** hex sha256 of those bytes, from a pull asked for it (PullOptions.sha256) */
+  sha256?: string;
 }
 
 export async function pushOn(target: SyncTarget, localPath: string, remotePath: string, opts: PushOptions): Promise<TransferResult> {

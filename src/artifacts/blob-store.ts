@@ -5,7 +5,7 @@
 // directory: the API writes uploads and fetched packages, the worker reads them for a push and
 // writes what it pulls.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -60,20 +60,9 @@ export class BlobStore {
     }
   }
 
-  /** A fresh path in tmp/ for a file written elsewhere (a pull), to adopt() once complete. */
+  /** A fresh path in tmp/ for a file written elsewhere (a pull), to place() once complete. */
   tempPath(): string {
     return join(this.#tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
-  }
-
-  /** Hashes a complete file at a tempPath() and moves it into place; returns what it holds. */
-  async adopt(tempPath: string): Promise<BlobRef> {
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(tempPath, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-    }
-    return this.place(tempPath, { sha256: hash.digest('hex'), size });
   }
 
   /** A sink that hashes and stores what is written to it, at most maxBytes (then it fails with
@@ -129,7 +118,6 @@ export class BlobStore {
     }
     return ref;
   }
-
 }
 
 /** Resolves when the writer can take more, or failed, or closed (the caller then finds out which). */

@@ -5,7 +5,7 @@
 // file past the artifact limit. A failed job leaves no file in the artifact directory's tmp/.
 // Shell commands never come here (scheduler.ts keeps their path).
 import { open, unlink } from 'node:fs/promises';
-import { isTransferError, S_IFMT, S_IFREG, type ExecResult } from '../adb/index.js';
+import { isTransferError, S_IFMT, S_IFREG, type ExecResult, type TransferResult } from '../adb/index.js';
 import { BlobTooLargeError, type BlobStore } from '../artifacts/index.js';
 import { JobCode, jobArtifactType, PACKAGE_NAME, type TaskOp } from '../core/index.js';
 import type { JobResult } from '../store/index.js';
@@ -113,7 +113,7 @@ export class Operations {
   }
 
   /**
-   * Pull into a temporary file of the artifact directory, then adopt it (hashed, moved into place).
+   * Pull into a temporary file of the artifact directory, hashed as it comes, then move it into place.
    * A file the device says is past the limit is not pulled at all; one that passes it while it
    * comes (STAT v1 sizes are 32 bits, and a file may grow) is cut by the pull's own limit.
    */
@@ -124,14 +124,17 @@ export class Operations {
     const st = await this.#o.pool.stat(address, op.path, { timeoutMs: left(), signal });
     if (st !== null && (st.mode & S_IFMT) === S_IFREG && st.size > max) throw new TooLarge(what, max);
     const temp = blobs.tempPath();
+    let pulled: TransferResult;
     try {
-      await this.#o.pool.pull(address, op.path, temp, { timeoutMs: left(), signal, maxBytes: max });
+      pulled = await this.#o.pool.pull(address, op.path, temp, { timeoutMs: left(), signal, maxBytes: max, sha256: true });
     } catch (err) {
       // The pull removed its partial file before it rejected.
       throw isTransferError(err) && err.code === 'OUTPUT_LIMIT' ? new TooLarge(what, max) : err;
     }
     try {
-      const ref = await blobs.adopt(temp);
+      // Hashed as it came: the file is not read again.
+      if (pulled.sha256 === undefined) throw new Error('the pull was asked for its sha256 and gave none');
+      const ref = await blobs.place(temp, { sha256: pulled.sha256, size: pulled.bytes });
       return operationResult(job.jobKey, `pulled ${ref.size} bytes from ${op.path}`, Date.now(), { sha256: ref.sha256, size: ref.size, contentType: jobArtifactType(op) });
     } catch (err) {
       await unlink(temp).catch(() => {});

@@ -43,7 +43,7 @@ const MODES = [
 ] as const;
 
 for (const mode of MODES) {
-  test(`${mode.name}: a 9 MiB file (odd size) pushed and pulled back is byte-identical, twice over the same local file`, async () => {
+  test(`${mode.name}: a 9 MiB file (odd size) pushed and pulled back is byte-identical, twice over the same local file, hashed as it comes when asked`, async () => {
     mode.set();
     const bytes = randomBytes(9 * MiB + 777);
     const src = join(dir, `src-${mode.name}`);
@@ -52,8 +52,11 @@ for (const mode of MODES) {
     assert.equal((await pool.push(address, src, '/data/local/tmp/io.bin', { timeoutMs: 60_000 })).bytes, bytes.length);
     const back = join(dir, `back-${mode.name}`);
     for (let i = 0; i < 2; i++) {
-      assert.equal((await pool.pull(address, '/data/local/tmp/io.bin', back, { timeoutMs: 60_000 })).bytes, bytes.length);
+      // Hashed as it comes the second time: the hash is of the bytes in file order.
+      const r = await pool.pull(address, '/data/local/tmp/io.bin', back, { timeoutMs: 60_000, sha256: i === 1 });
+      assert.equal(r.bytes, bytes.length);
       assert.equal(sha256(await readFile(back)), sha256(bytes));
+      assert.equal(r.sha256, i === 1 ? sha256(bytes) : undefined);
     }
     // In place, a call slower than SLOW_CALL_MS (a loaded machine) sends the rest to the thread
     // pool, so the test knows only that the transfer began in place; through the pool, none is.
@@ -95,10 +98,11 @@ test('a pull that starts through the thread pool and goes on in place (the offlo
     offloadFor(600_000);
     const back = join(dir, 'lapse.back');
     const lapse = setTimeout(() => offloadFor(0), 60);
-    const r = await pool.pull(address, '/data/local/tmp/lapse.bin', back, { timeoutMs: 60_000 });
+    const r = await pool.pull(address, '/data/local/tmp/lapse.bin', back, { timeoutMs: 60_000, sha256: true });
     clearTimeout(lapse);
     assert.equal(r.bytes, bytes.length);
     assert.equal(sha256(await readFile(back)), sha256(bytes));
+    assert.equal(r.sha256, sha256(bytes), 'hashed in file order across both ways of writing');
   } finally {
     instance.setFault(null);
     offloadFor(0);
