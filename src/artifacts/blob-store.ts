@@ -150,7 +150,7 @@ export class BlobWriter extends Writable {
     this.#store = store;
     this.tempPath = tempPath;
     this.#maxBytes = maxBytes;
-    this.#file = createWriteStream(tempPath, { mode: 0o600 });
+    this.#file = createWriteStream(tempPath, { mode: 0o600, highWaterMark: 1024 * 1024 });
     this.#done = new Promise((resolve, reject) => {
       this.#file.once('close', resolve);
       this.#file.once('error', reject);
