@@ -55,6 +55,8 @@ interface Row {
   cpuMsPerInstance: number;
   /** the simulator's CPU per instance, ms: the devices' share, the same work for both clients */
   simCpuMsPerInstance: number;
+  /** the service's RSS peak over this operation's rounds, MiB (ours only) */
+  serviceRssPeakMiB: number | null;
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -169,6 +171,7 @@ async function main(): Promise<void> {
 
     const measure = async (op: string, client: string, n: number, once: () => Promise<number>, cpu: () => number): Promise<void> => {
       await once();
+      rss.reset();
       const times: number[] = [];
       let bytes = 0;
       const c0 = cpu();
@@ -181,6 +184,7 @@ async function main(): Promise<void> {
       const seconds = median(times);
       rows.push({ op, client, seconds, rounds: times, bytes, msPerInstance: (seconds * 1000) / n, cpuMsPerInstance: (cpu() - c0) / ROUNDS / n,
         simCpuMsPerInstance: (cpuMs(simPid) - s0) / ROUNDS / n,
+        serviceRssPeakMiB: client === 'adbfleet' ? rss.peak() : null,
       });
     };
 
@@ -286,7 +290,7 @@ async function main(): Promise<void> {
   const theirs = (op: string): Row | undefined => rows.find((r) => r.op === op && r.client !== 'adbfleet');
   printTable(
     `Device operations, median of ${ROUNDS} rounds (${INSTANCES} instances; push and pull: ${PUSH_MIB} MiB, ${PUSH_INSTANCES} instances); ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`,
-    ['client', 'seconds', 'ms/instance', 'MiB moved', 'MiB/s', 'client CPU ms/instance', 'simulator CPU ms/instance', 'speed vs adb'],
+    ['client', 'seconds', 'ms/instance', 'MiB moved', 'MiB/s', 'client CPU ms/instance', 'simulator CPU ms/instance', 'service RSS peak MiB', 'speed vs adb'],
     rows.map((r) => {
       const other = r.client === 'adbfleet' ? theirs(r.op) : undefined;
       return [
@@ -298,11 +302,11 @@ async function main(): Promise<void> {
         num(r.bytes / MiB / r.seconds, 1),
         num(r.cpuMsPerInstance, 2),
         num(r.simCpuMsPerInstance, 2),
+        r.serviceRssPeakMiB === null ? null : num(r.serviceRssPeakMiB, 1),
         other ? `${(other.seconds / r.seconds).toFixed(2)}x` : null,
       ] as const;
     }),
   );
-  console.log(`service RSS peak: ${rss.peak().toFixed(1)} MiB`);
   const result = {
     at: new Date().toISOString(),
     machine: { cores: cpus().length, load: loadavg() },
@@ -313,7 +317,7 @@ async function main(): Promise<void> {
       const b = theirs(op);
       return a && b ? [[op, b.seconds / a.seconds]] : [];
     })),
-    serviceRssPeakMiB: rss.peak(),
+    serviceRssPeakMiB: Math.max(...rows.map((r) => r.serviceRssPeakMiB ?? 0)),
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/ops.json', `${JSON.stringify(result, null, 2)}\n`);
