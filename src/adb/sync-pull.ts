@@ -4,10 +4,12 @@
 // goes out at once while the file opens, and the pieces are copied into write buffers of
 // WRITE_BUFFER bytes (they are views into a read buffer the next read reuses), which go to disk
 // gathered into one writev per turn of the disk: while one write is on its way the next pieces
-// fill buffers, and the next write takes them all; written buffers are filled again. Past
-// HIGH_WATER_MARK queued the stream is paused (its OKAYs withheld), so the device sends nothing
-// more until the disk has caught up: memory stays at the mark plus one window. Whatever is queued
-// when file I/O is quick again is written in place, and the pieces after it too.
+// fill buffers, and the next write takes them all; written buffers are filled again. Past its
+// mark queued the stream is paused (its OKAYs withheld), so the device sends nothing more until
+// the disk has caught up: a pull alone may queue HIGH_WATER_MARK, but while the process's pulls
+// queue more than SHARED_QUEUE together, each may queue only OWN_QUEUE; the buffers are shared
+// too. Memory stays bounded by that and a window per pull, not by the number of pulls. Whatever is
+// queued when file I/O is quick again is written in place, and the pieces after it too.
 // A failed pull removes its partial file.
 
 import { createHash, type Hash } from 'node:crypto';
@@ -20,13 +22,19 @@ import type { TransferResult } from './sync-push.js';
 import { SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncRequest, type SyncShape } from './wire/index.js';
 
 const DATA_SHAPE: SyncShape = { headerSize: SYNC_HEADER_SIZE, lengthAt: 4, streamed: true, maxLength: SYNC_DATA_MAX };
-/** what may wait for the disk before the device is paused */
+/** what may wait for the disk before the device is paused, when the process's pulls queue little */
 const HIGH_WATER_MARK = 8 * 1024 * 1024;
+/** what every pull may queue however much the others do: one write buffer's worth */
+const OWN_QUEUE = 1024 * 1024;
+/** past this queued by the process's pulls together, each may queue only OWN_QUEUE */
+const SHARED_QUEUE = 16 * 1024 * 1024;
+let queuedTotal = 0;
 /** writev takes at most IOV_MAX (1024 on Linux) buffers a call */
 const MAX_IOV = 1024;
-/** what the pieces are copied into; written buffers are reused, up to MAX_FREE of them kept */
+/** what the pieces are copied into; written buffers are reused by every pull, up to MAX_FREE kept */
 const WRITE_BUFFER = 1024 * 1024;
-const MAX_FREE = HIGH_WATER_MARK / WRITE_BUFFER + 2;
+const MAX_FREE = 4;
+const free: Buffer[] = [];
 
 export interface PullOptions extends SyncOptions {
   /** more bytes than this from the device fail the pull with OUTPUT_LIMIT (its partial file removed) */
@@ -53,8 +61,6 @@ class PullCall extends SyncCall<TransferResult> {
   /** the write buffer pieces are copied into, its first #filled bytes used */
   #current: Buffer | null = null;
   #filled = 0;
-  /** written buffers, to be filled again */
-  #free: Buffer[] = [];
   /** a write is due once the pieces of this read are all copied */
   #writeDue = false;
   /** bytes written to the file: a count, not an offset (writes go to the file's own offset) */
@@ -138,7 +144,7 @@ class PullCall extends SyncCall<TransferResult> {
       let buf = this.#current;
       if (buf === null || this.#filled === buf.length) {
         if (buf !== null) this.#queue.push(buf);
-        buf = this.#current = this.#free.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
+        buf = this.#current = free.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
         this.#filled = 0;
       }
       const n = piece.copy(buf, this.#filled, off);
@@ -146,7 +152,8 @@ class PullCall extends SyncCall<TransferResult> {
       off += n;
     }
     this.#queued += piece.length;
-    if (this.#queued > HIGH_WATER_MARK && !this.#paused) {
+    queuedTotal += piece.length;
+    if (!this.#paused && this.#queued > (queuedTotal > SHARED_QUEUE ? OWN_QUEUE : HIGH_WATER_MARK)) {
       this.#paused = true;
       this.stream?.pause();
     }
@@ -214,11 +221,13 @@ class PullCall extends SyncCall<TransferResult> {
   #written(batch: Buffer[], bytes: number, written: number): void {
     // A short write (a full disk) puts the rest back in front (those buffers are not reused).
     if (written < bytes) this.#queue.unshift(...rest(batch, written));
-    else for (const b of batch) if (this.#free.length < MAX_FREE && b.byteOffset === 0 && b.buffer.byteLength === WRITE_BUFFER) this.#free.push(whole(b));
+    else for (const b of batch) if (free.length < MAX_FREE && b.byteOffset === 0 && b.buffer.byteLength === WRITE_BUFFER) free.push(whole(b));
     this.#onDisk += written;
     this.#queued -= written;
+    queuedTotal -= written;
     if (written === 0) return this.localFailed(Object.assign(new Error('no space written'), { code: 'ENOSPC' }), this.#localPath);
-    if (this.#paused && this.#queued <= HIGH_WATER_MARK / 2) {
+    // Its own queue written down, or the process's pulls queue little again.
+    if (this.#paused && (this.#queued <= OWN_QUEUE / 2 || (this.#queued <= HIGH_WATER_MARK / 2 && queuedTotal <= SHARED_QUEUE))) {
       this.#paused = false;
       this.stream?.resume();
     }
@@ -237,7 +246,9 @@ class PullCall extends SyncCall<TransferResult> {
   protected override cleanup(): Promise<void> {
     this.#queue = [];
     this.#current = null;
-    this.#free = [];
+    // What it queued is dropped: it no longer counts against the other pulls.
+    queuedTotal -= this.#queued;
+    this.#queued = 0;
     return new Promise<void>((resolve) => {
       const remove = (): void => {
         this.#abandoned = () => {};
