@@ -215,10 +215,16 @@ export class Lane {
   /** Calls fn at `at` (epoch ms), when the pool allows the next connect attempt. */
   retryConnectAt(at: number, fn: () => void): void {
     if (this.#retryTimer) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      fn();
-    }, Math.max(0, at - Date.now()));
+    // A timer counts from the event loop's cached time, so it may fire a few ms before `at` by
+    // the clock, when the pool would refuse the attempt: it waits out the rest.
+    const arm = (): void => {
+      this.#retryTimer = setTimeout(() => {
+        if (Date.now() < at) return arm();
+        this.#retryTimer = null;
+        fn();
+      }, Math.max(0, at - Date.now()));
+    };
+    arm();
   }
 
   /** Calls fn at `deadline` (epoch ms), once, for the retry window's end. */
