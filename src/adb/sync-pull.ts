@@ -7,9 +7,10 @@
 // fill buffers, and the next write takes them all; written buffers are filled again. Past its
 // mark queued the stream is paused (its OKAYs withheld), so the device sends nothing more until
 // the disk has caught up: a pull alone may queue HIGH_WATER_MARK, but while the process's pulls
-// queue more than SHARED_QUEUE together, each may queue only OWN_QUEUE; the buffers are shared
-// too. Memory stays bounded by that and a window per pull, not by the number of pulls. Whatever is
-// queued when file I/O is quick again is written in place, and the pieces after it too.
+// queue more than SHARED_QUEUE together, each may queue only OWN_QUEUE; written buffers are kept
+// for the next transfers (buffers.ts). Memory stays bounded by that and a window per pull, not by
+// the number of pulls. Whatever is queued when file I/O is quick again is written in place, and
+// the pieces after it too.
 // A failed pull removes its partial file.
 
 import { createHash, type Hash } from 'node:crypto';
@@ -17,6 +18,7 @@ import { close, lstatSync, open, openSync, unlinkSync, writeSync, writev, writev
 import { lstat, unlink } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
 import { TransferError, type AdbError } from './errors.js';
+import { TRANSFER_BUFFER, keepBuffer, takeBuffer } from './buffers.js';
 import { inPlace, timedCall } from './local-io.js';
 import type { TransferResult } from './sync-push.js';
 import { SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncRequest, type SyncShape } from './wire/index.js';
@@ -31,10 +33,8 @@ const SHARED_QUEUE = 16 * 1024 * 1024;
 let queuedTotal = 0;
 /** writev takes at most IOV_MAX (1024 on Linux) buffers a call */
 const MAX_IOV = 1024;
-/** what the pieces are copied into; written buffers are reused by every pull, up to MAX_FREE kept */
-const WRITE_BUFFER = 1024 * 1024;
-const MAX_FREE = 4;
-const free: Buffer[] = [];
+/** what the pieces are copied into; written ones are kept for the next (buffers.ts) */
+const WRITE_BUFFER = TRANSFER_BUFFER;
 
 export interface PullOptions extends SyncOptions {
   /** more bytes than this from the device fail the pull with OUTPUT_LIMIT (its partial file removed) */
@@ -144,7 +144,7 @@ class PullCall extends SyncCall<TransferResult> {
       let buf = this.#current;
       if (buf === null || this.#filled === buf.length) {
         if (buf !== null) this.#queue.push(buf);
-        buf = this.#current = free.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
+        buf = this.#current = takeBuffer(WRITE_BUFFER);
         this.#filled = 0;
       }
       const n = piece.copy(buf, this.#filled, off);
@@ -221,7 +221,7 @@ class PullCall extends SyncCall<TransferResult> {
   #written(batch: Buffer[], bytes: number, written: number): void {
     // A short write (a full disk) puts the rest back in front (those buffers are not reused).
     if (written < bytes) this.#queue.unshift(...rest(batch, written));
-    else for (const b of batch) if (free.length < MAX_FREE && b.byteOffset === 0 && b.buffer.byteLength === WRITE_BUFFER) free.push(whole(b));
+    else for (const b of batch) keepBuffer(b);
     this.#onDisk += written;
     this.#queued -= written;
     queuedTotal -= written;
@@ -295,11 +295,6 @@ function replaceFileNow(path: string): number | null {
     }
   }
   return openSync(path, 'w');
-}
-
-/** The write buffer a queued view is the start of (each is its own allocation: offset 0). */
-function whole(view: Buffer): Buffer {
-  return view.length === WRITE_BUFFER ? view : Buffer.from(view.buffer, 0, WRITE_BUFFER);
 }
 
 /** What is left of buffers after the first n bytes of them. */

@@ -9,6 +9,7 @@
 import { readvSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { SyncCall, BARE_SHAPE, type SyncOptions, type SyncTarget } from './sync-call.js';
+import { keepBuffer, takeBuffer } from './buffers.js';
 import { TransferError } from './errors.js';
 import { inPlace, timedCall } from './local-io.js';
 import { MAX_PAYLOAD, S_IFREG, SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncHeader, syncRequest, type SyncShape } from './wire/index.js';
@@ -24,21 +25,6 @@ import { MAX_PAYLOAD, S_IFREG, SYNC_DATA_MAX, SYNC_HEADER_SIZE, SyncId, syncHead
 const OWN_BUFFERS = 1;
 const SHARED_EXTRA = 4;
 let extraInUse = 0;
-/**
- * Payload buffers of pushes that completed, for the next pushes to use: allocated per push, they
- * were garbage that V8 collects only once tens of MiB of it piled up (their memory is off its
- * heap), and the process kept the pages: ten 64 MiB pushes at once, five times over, grew the
- * service by ~30 MiB more than the first time. At most MAX_SPARE are kept.
- */
-const spare: Buffer[] = [];
-const MAX_SPARE = 16;
-
-function takeBuffer(size: number): Buffer {
-  const b = spare.pop();
-  if (b !== undefined && b.length >= size) return b;
-  return Buffer.allocUnsafe(size);
-}
-
 export interface PushOptions extends SyncOptions {
   /** permission bits on the device (default: the local file's) */
   mode?: number;
@@ -90,7 +76,7 @@ class PushCall extends SyncCall<TransferResult> {
   /**
    * The payload buffers, made as needed (OWN_BUFFERS, then shared ones) and reused: a buffer is free once the
    * device acknowledged the bytes up to its payload's end (#ends[i], in #written's count; 0 for
-   * one never sent). No allocation per MiB, and after a push that completed, none at all (spare).
+   * one never sent). No allocation per MiB, and after a push that completed, none at all (buffers.ts).
    */
   readonly #buffers: Buffer[] = [];
   readonly #ends: number[] = [];
@@ -127,7 +113,7 @@ class PushCall extends SyncCall<TransferResult> {
     // adbd answers a SEND once, after DONE; an OKAY before it is not adbd's.
     if (!this.#sent) return this.unexpected(id);
     // The device has every payload (it answered DONE), so no buffer is still on its way out.
-    for (const b of this.#buffers) if (spare.length < MAX_SPARE) spare.push(b);
+    for (const b of this.#buffers) keepBuffer(b);
     this.#closeFile();
     this.succeed({ bytes: this.#position });
   }

@@ -215,25 +215,19 @@ export class Lane {
   /** Calls fn at `at` (epoch ms), when the pool allows the next connect attempt. */
   retryConnectAt(at: number, fn: () => void): void {
     if (this.#retryTimer) return;
-    // A timer counts from the event loop's cached time, so it may fire a few ms before `at` by
-    // the clock, when the pool would refuse the attempt: it waits out the rest.
-    const arm = (): void => {
-      this.#retryTimer = setTimeout(() => {
-        if (Date.now() < at) return arm();
-        this.#retryTimer = null;
-        fn();
-      }, Math.max(0, at - Date.now()));
-    };
-    arm();
+    timerAt(at, (t) => (this.#retryTimer = t), () => {
+      this.#retryTimer = null;
+      fn();
+    });
   }
 
   /** Calls fn at `deadline` (epoch ms), once, for the retry window's end. */
   expireAt(deadline: number, fn: () => void): void {
     if (this.#expiryTimer) return;
-    this.#expiryTimer = setTimeout(() => {
+    timerAt(deadline, (t) => (this.#expiryTimer = t), () => {
       this.#expiryTimer = null;
       fn();
-    }, Math.max(0, deadline - Date.now()) + 1);
+    });
   }
 
   /** The instance answered: no retry window runs out while it does. */
@@ -346,4 +340,13 @@ export class KeyQueue {
     this.#chunks.unshift({ keys: Float64Array.from(keys), start: 0, end: keys.length });
     this.#length += keys.length;
   }
+}
+
+/**
+ * Calls fn once Date.now() reaches `at` (epoch ms), handing each timer it sets to `set` (to clear
+ * it). A timer counts from the event loop's cached time, so it may fire a few ms before `at` by
+ * the clock that the pool's backoff and the retry window compare against: it then waits out the rest.
+ */
+function timerAt(at: number, set: (timer: NodeJS.Timeout) => void, fn: () => void): void {
+  set(setTimeout(() => (Date.now() < at ? timerAt(at, set, fn) : fn()), Math.max(0, at - Date.now())));
 }

@@ -191,11 +191,7 @@ test('a device that completes the handshake and drops each connection is backed 
         // Meanwhile calls fail at once, as during any backoff, saying why.
         await assert.rejects(pool.connect(address), (e) => codeOf(e) === 'CONNECT_FAILED' && /lost \d+ ms after its handshake/.test((e as Error).message));
       }
-      // Until the clock says so: a timer may fire a few ms early by Date.now() (it counts from the
-      // event loop's cached time), and a connect then is refused as still backing off.
-      while (Date.now() < Math.min(pool.nextAttemptAt(address), end)) {
-        await new Promise((r) => setTimeout(r, Math.min(pool.nextAttemptAt(address), end) - Date.now()));
-      }
+      await untilPast(Math.min(pool.nextAttemptAt(address), end));
     }
     // Waits of [125, 250], [250, 500], [500, 1000], [1000, 2000] ms: at most 5 connections in 3 s
     // (one more for slack); without the rule it was one every ~25 ms.
